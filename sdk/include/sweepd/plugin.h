@@ -1,0 +1,299 @@
+/*
+ * sweepd plugin SDK, ABI 1.
+ *
+ * This is the only header a sweepd plugin includes.  A plugin is a shared
+ * object that exports one function, sweep_plugin_entry(), returning a
+ * constant descriptor (struct sweep_plugin).  The host reaches the plugin only
+ * through that descriptor, and the plugin reaches the host only through the
+ * table of services (struct sweep_api) handed to each of its functions, so a
+ * plugin links nothing of the host.
+ *
+ * Compatibility rules (see README "Writing a plugin"):
+ *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
+ *     meaning or place; the host refuses a plugin of another major.
+ *   - SWEEP_ABI_MINOR grows when fields or services are appended; a plugin
+ *     built against a newer minor than the host's is refused, an older one
+ *     runs.  Existing members never move.
+ *   - Every struct crossing the boundary carries its size as its builder saw
+ *     it; the reader never reads past that size.
+ *
+ * Unloading: the host may dlclose() a plugin after teardown (for example on
+ * reload).  A plugin must leave no threads, atexit() handlers or thread-local
+ * destructors behind.
+ *
+ * Memory: strings the host returns stay valid until teardown returns unless a
+ * function says otherwise; the plugin never frees them.  Strings a plugin
+ * hands back to the host in *errmsg are allocated with api->mprintf() and
+ * freed by the host.
+ */
+#ifndef SWEEPD_PLUGIN_H
+#define SWEEPD_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "SWPD": first field of every descriptor, so the host can tell a sweepd
+ * plugin from any other shared object before it trusts a single field. */
+#define SWEEP_PLUGIN_MAGIC 0x53575044u
+#define SWEEP_ABI_MAJOR 1
+#define SWEEP_ABI_MINOR 0
+
+/* Name of the one symbol a plugin exports. */
+#define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
+
+#if defined(__GNUC__)
+#define SWEEP_EXPORT __attribute__((visibility("default")))
+#define SWEEP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define SWEEP_SENTINEL __attribute__((sentinel))
+#else
+#define SWEEP_EXPORT
+#define SWEEP_PRINTF(f, a)
+#define SWEEP_SENTINEL
+#endif
+
+/* Per-run handle of the host.  Opaque: only ever passed back to the host. */
+typedef struct sweep_host sweep_host;
+
+/* Types of declared options.  The host parses and checks every value before
+ * init is called, so a getter never sees text of the wrong type. */
+typedef enum sweep_opt_type {
+	SWEEP_OPT_STRING = 1,  /* any text */
+	SWEEP_OPT_INT = 2,     /* signed 64-bit decimal integer */
+	SWEEP_OPT_BOOL = 3,    /* true/false, yes/no, on/off, 1/0 */
+	SWEEP_OPT_DURATION = 4,/* 250ms 90s 15m 36h 30d 2w, or sums: 1h30m */
+	SWEEP_OPT_LIST = 5,    /* comma-separated, items trimmed, none empty */
+	SWEEP_OPT_IDENT = 6,   /* SQL name, optionally qualified: schema.table */
+	SWEEP_OPT_SQL_EXPR = 7 /* one SQL boolean expression: no ';', no
+	                          comment, balanced parentheses and quotes */
+} sweep_opt_type;
+
+/* Option flags. */
+#define SWEEP_OPT_REQUIRED 0x1u
+
+/* One declared option.  A plugin's table of options ends with an entry
+ * whose key is NULL.  default_value is text parsed exactly as a user's value
+ * would be (NULL: no default). */
+typedef struct sweep_option {
+	const char *key;
+	int32_t type;          /* a sweep_opt_type */
+	uint32_t flags;        /* SWEEP_OPT_* flags */
+	const char *default_value;
+	const char *help;      /* one line, shown by sweepd --list-plugins */
+} sweep_option;
+
+/* Log levels for sweep_api.log. */
+typedef enum sweep_log_level {
+	SWEEP_LOG_DEBUG = 0,
+	SWEEP_LOG_INFO = 1,
+	SWEEP_LOG_WARN = 2,
+	SWEEP_LOG_ERROR = 3
+} sweep_log_level;
+
+/* How sweep_api.batch_loop walks. */
+typedef enum sweep_batch_mode {
+	/* Repeat the statement until one execution affects no row. */
+	SWEEP_BATCH_UNTIL_EMPTY = 1,
+	/* Walk the heap of `relation` in ranges of blocks, first to last, one
+	 * execution per range; the host sizes each range so that a batch
+	 * changes about batch_rows rows and stays short.  The statement is
+	 * expected to restrict itself with `ctid >= $2 AND ctid < $3`, which
+	 * PostgreSQL executes as a TID Range Scan. */
+	SWEEP_BATCH_HEAP_RANGES = 2
+} sweep_batch_mode;
+
+/*
+ * A batched statement for sweep_api.batch_loop.
+ *
+ * The host binds its own parameters first; the statement may use them or not:
+ *   $1  bigint  rows the run may still change (max_rows minus what is done),
+ *               NULL when the run has no cap: `LIMIT $1` is then no limit
+ *   $2  tid     first tuple of this batch's heap range (inclusive)
+ *   $3  tid     end of this batch's heap range (exclusive)
+ * In SWEEP_BATCH_UNTIL_EMPTY mode $2..$3 span the whole table.  The plugin's
+ * own parameters follow as $4, $5, ... (params[0] is $4), passed as text.
+ *
+ * With audit_action set, the statement must be an INSERT/UPDATE/DELETE ...
+ * RETURNING exactly one jsonb column: the host writes one audit record per
+ * returned row, with that value as its data, in the same statement and
+ * hence the same transaction as the change.
+ */
+typedef struct sweep_batch {
+	uint32_t size;            /* sizeof(sweep_batch) as the plugin saw it */
+	int32_t mode;             /* a sweep_batch_mode */
+	const char *sql;          /* the statement; host does not keep it */
+	int32_t nparams;          /* number of entries in params */
+	const char *const *params;/* $4...; NULL entries are SQL NULL */
+	const char *relation;     /* HEAP_RANGES: the table, as SQL text
+	                             (a quoted name from opt_ident) */
+	int64_t batch_rows;       /* rows a batch should change (> 0) */
+	int64_t max_rows;         /* cap for the whole loop; 0: none */
+	int64_t pause_ms;         /* sleep between batches; 0: none */
+	const char *counter;      /* result counter that receives the rows
+	                             changed, e.g. "deleted"; NULL: none */
+	const char *audit_action; /* e.g. "deleted"; NULL: no audit */
+	const char *audit_table;  /* table named in audit records */
+} sweep_batch;
+
+/* What a batch loop did; filled by sweep_api.batch_loop. */
+typedef struct sweep_batch_stats {
+	uint32_t size;            /* set by the caller to sizeof */
+	int64_t rows;             /* rows changed in total */
+	int64_t batches;          /* statements executed and committed */
+	int64_t longest_ms;       /* longest single batch transaction */
+	bool stopped;             /* ended early because stop was requested */
+} sweep_batch_stats;
+
+/*
+ * Services of the host.  Every function takes the run's sweep_host first.
+ * Entries are only ever appended: check api->size (or abi_minor) before
+ * calling an entry newer than SWEEP_ABI_MINOR 0.
+ */
+typedef struct sweep_api {
+	uint32_t size;            /* sizeof(sweep_api) as the host built it */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+
+	/* --- options (declared in the descriptor, checked before init) --- */
+
+	/* Text of a STRING or SQL_EXPR option, or NULL when it is unset and
+	 * has no default.  Host-owned. */
+	const char *(*opt_string)(sweep_host *h, const char *key);
+	/* Value of an INT option; 0 when unset with no default. */
+	int64_t (*opt_int)(sweep_host *h, const char *key);
+	/* Value of a BOOL option; false when unset with no default. */
+	bool (*opt_bool)(sweep_host *h, const char *key);
+	/* Value of a DURATION option in milliseconds; 0 when unset. */
+	int64_t (*opt_duration_ms)(sweep_host *h, const char *key);
+	/* Items of a LIST option: returns their number and sets *items to a
+	 * host-owned array of host-owned strings (NULL when there are none). */
+	size_t (*opt_list)(sweep_host *h, const char *key,
+	                   const char *const **items);
+	/* An IDENT option quoted for SQL with PQescapeIdentifier, each part
+	 * of a qualified name quoted on its own ("public"."users"), or NULL
+	 * when unset.  Host-owned.  Needs the run's connection. */
+	const char *(*opt_ident)(sweep_host *h, const char *key);
+	/* Whether the option has a value, given or by default. */
+	bool (*opt_isset)(sweep_host *h, const char *key);
+
+	/* --- logging --- */
+
+	/* Structured log line: an event text, then key, value string pairs
+	 * ending with NULL.  The host adds time, level, job and run. */
+	void (*log)(sweep_host *h, int level, const char *event, ...)
+		SWEEP_SENTINEL;
+
+	/* --- database --- */
+
+	/* The run's PostgreSQL connection, owned by the host; never close it.
+	 * In run(): idle, autocommit.  In dry_run(): inside a READ ONLY
+	 * transaction that the host always rolls back. */
+	PGconn *(*db)(sweep_host *h);
+	/* Runs a batched statement (see struct sweep_batch): one short
+	 * transaction per batch, stops between batches when a stop is
+	 * requested, adds rows to spec->counter, reports progress.  Returns 0,
+	 * or -1 with *errmsg set (host-allocated; the plugin may return it
+	 * as its own error) after rolling the failed batch back; batches
+	 * committed before stay committed.  stats may be NULL. */
+	int (*batch_loop)(sweep_host *h, const sweep_batch *spec,
+	                  sweep_batch_stats *stats, char **errmsg);
+
+	/* --- result --- */
+
+	/* Adds delta to the named result counter (created at 0). */
+	void (*count)(sweep_host *h, const char *counter, int64_t delta);
+	/* Adds one line to the result's sample (dry-run: what would go).
+	 * The host keeps a copy; the first few lines are kept. */
+	void (*sample)(sweep_host *h, const char *line);
+	/* Sets the result's one-line message; the host keeps a copy. */
+	void (*message)(sweep_host *h, const char *text);
+	/* Reports progress: done units of total (total < 0: unknown). */
+	void (*progress)(sweep_host *h, int64_t done, int64_t total);
+	/* Writes one audit record in the connection's current transaction:
+	 * action (e.g. "deleted"), the table acted on, and data, a JSON object
+	 * text.  Returns 0, or -1 with *errmsg set (host-allocated).  Call it
+	 * inside the transaction that makes the change it records. */
+	int (*audit)(sweep_host *h, const char *action, const char *table,
+	             const char *json_data, char **errmsg);
+
+	/* --- control --- */
+
+	/* True once the run has been asked to stop (signal, timeout):
+	 * finish or roll back the current transaction and return. */
+	bool (*should_stop)(sweep_host *h);
+
+	/* --- memory --- */
+
+	/* printf into a new string the host frees (for *errmsg), or NULL
+	 * when out of memory. */
+	char *(*mprintf)(const char *fmt, ...) SWEEP_PRINTF(1, 2);
+	/* Frees a string from mprintf() or from a host error. */
+	void (*free)(void *p);
+} sweep_api;
+
+/*
+ * Functions of a plugin.  Each returns 0 on success or nonzero on failure
+ * with *errmsg set through api->mprintf() (or left NULL).
+ *
+ * init:     called once per run after options are checked; may allocate
+ *           *state (owned by the plugin until teardown).
+ * run:      does the work.
+ * dry_run:  reports what run would do (counters, api->sample()), changing
+ *           nothing; the host enforces this with a READ ONLY transaction.
+ * teardown: frees state; called once after init succeeded, whatever run
+ *           or dry_run returned.
+ */
+typedef int (*sweep_init_fn)(const sweep_api *api, sweep_host *h,
+                             void **state, char **errmsg);
+typedef int (*sweep_run_fn)(const sweep_api *api, sweep_host *h,
+                            void *state, char **errmsg);
+typedef void (*sweep_teardown_fn)(const sweep_api *api, sweep_host *h,
+                                  void *state);
+
+/* The descriptor a plugin returns.  Fields are laid out without padding
+ * bytes on LP64 and ILP32. */
+typedef struct sweep_plugin {
+	uint32_t magic;           /* SWEEP_PLUGIN_MAGIC */
+	uint16_t abi_major;       /* SWEEP_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor;       /* SWEEP_ABI_MINOR the plugin was built with */
+	uint32_t size;            /* sizeof(sweep_plugin) as the plugin saw it */
+	uint32_t option_size;     /* sizeof(sweep_option) as the plugin saw it */
+	const char *name;         /* must equal the file name without ".so" */
+	const char *version;      /* the plugin's own version, free text */
+	const char *description;  /* one line */
+	const sweep_option *options; /* ends with key == NULL; may be NULL */
+	sweep_init_fn init;
+	sweep_run_fn run;
+	sweep_run_fn dry_run;
+	sweep_teardown_fn teardown;
+} sweep_plugin;
+
+/* The entry function's type: returns the plugin's static descriptor. */
+typedef const sweep_plugin *(*sweep_entry_fn)(void);
+
+/* Fills the version fields of a descriptor: use as its first initializer.
+ *   static const sweep_plugin desc = { SWEEP_PLUGIN_HEADER, .name = ... }; */
+#define SWEEP_PLUGIN_HEADER                                                \
+	.magic = SWEEP_PLUGIN_MAGIC, .abi_major = SWEEP_ABI_MAJOR,         \
+	.abi_minor = SWEEP_ABI_MINOR, .size = sizeof(sweep_plugin),        \
+	.option_size = sizeof(sweep_option)
+
+/* Defines the exported entry function returning &desc. */
+#define SWEEP_PLUGIN_DEFINE(desc)                                          \
+	SWEEP_EXPORT const sweep_plugin *sweep_plugin_entry(void);         \
+	SWEEP_EXPORT const sweep_plugin *sweep_plugin_entry(void)          \
+	{                                                                  \
+		return &(desc);                                            \
+	}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWEEPD_PLUGIN_H */
