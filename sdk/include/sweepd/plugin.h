@@ -51,7 +51,11 @@ extern "C" {
 #if defined(__GNUC__)
 #define SWEEP_EXPORT __attribute__((visibility("default")))
 #define SWEEP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#if defined(__clang__) /* clang takes sentinel on functions only */
+#define SWEEP_SENTINEL
+#else
 #define SWEEP_SENTINEL __attribute__((sentinel))
+#endif
 #else
 #define SWEEP_EXPORT
 #define SWEEP_PRINTF(f, a)
@@ -111,13 +115,18 @@ typedef enum sweep_batch_mode {
 /*
  * A batched statement for sweep_api.batch_loop.
  *
- * The host binds its own parameters first; the statement may use them or not:
- *   $1  bigint  rows the run may still change (max_rows minus what is done),
- *               NULL when the run has no cap: `LIMIT $1` is then no limit
- *   $2  tid     first tuple of this batch's heap range (inclusive)
- *   $3  tid     end of this batch's heap range (exclusive)
+ * The host binds its own parameters first, typed, so the statement may use
+ * them or not:
+ *   $1  int8  rows this batch may change: in HEAP_RANGES mode what max_rows
+ *             leaves (NULL when there is no cap: `LIMIT NULL` is no limit);
+ *             in UNTIL_EMPTY mode batch_rows, or less near max_rows
+ *   $2  tid   first tuple of this batch's heap range (inclusive)
+ *   $3  tid   end of this batch's heap range (exclusive)
  * In SWEEP_BATCH_UNTIL_EMPTY mode $2..$3 span the whole table.  The plugin's
- * own parameters follow as $4, $5, ... (params[0] is $4), passed as text.
+ * own parameters follow as $4, $5, ... (params[0] is $4), sent as text of
+ * unspecified type, so PostgreSQL infers each from its use ($4::timestamptz).
+ * HEAP_RANGES needs a table with a heap of its own: a partitioned parent,
+ * a view or a foreign table is refused with an error.
  *
  * With audit_action set, the statement must be an INSERT/UPDATE/DELETE ...
  * RETURNING exactly one jsonb column: the host writes one audit record per
@@ -162,8 +171,9 @@ typedef struct sweep_api {
 
 	/* --- options (declared in the descriptor, checked before init) --- */
 
-	/* Text of a STRING or SQL_EXPR option, or NULL when it is unset and
-	 * has no default.  Host-owned. */
+	/* Text of an option as written (any type; for IDENT the unquoted
+	 * name, for messages), or NULL when it is unset and has no default.
+	 * Host-owned. */
 	const char *(*opt_string)(sweep_host *h, const char *key);
 	/* Value of an INT option; 0 when unset with no default. */
 	int64_t (*opt_int)(sweep_host *h, const char *key);
@@ -177,7 +187,7 @@ typedef struct sweep_api {
 	                   const char *const **items);
 	/* An IDENT option quoted for SQL with PQescapeIdentifier, each part
 	 * of a qualified name quoted on its own ("public"."users"), or NULL
-	 * when unset.  Host-owned.  Needs the run's connection. */
+	 * when unset or out of memory.  Host-owned. */
 	const char *(*opt_ident)(sweep_host *h, const char *key);
 	/* Whether the option has a value, given or by default. */
 	bool (*opt_isset)(sweep_host *h, const char *key);
@@ -192,8 +202,11 @@ typedef struct sweep_api {
 	/* --- database --- */
 
 	/* The run's PostgreSQL connection, owned by the host; never close it.
-	 * In run(): idle, autocommit.  In dry_run(): inside a READ ONLY
-	 * transaction that the host always rolls back. */
+	 * Open from init() to teardown(), with DateStyle ISO.  In init() and
+	 * run(): idle, autocommit; run() must return with no transaction
+	 * open (the host rolls back and fails the run otherwise).  In
+	 * dry_run(): inside a READ ONLY transaction that the host always
+	 * rolls back. */
 	PGconn *(*db)(sweep_host *h);
 	/* Runs a batched statement (see struct sweep_batch): one short
 	 * transaction per batch, stops between batches when a stop is
@@ -233,7 +246,8 @@ typedef struct sweep_api {
 	/* printf into a new string the host frees (for *errmsg), or NULL
 	 * when out of memory. */
 	char *(*mprintf)(const char *fmt, ...) SWEEP_PRINTF(1, 2);
-	/* Frees a string from mprintf() or from a host error. */
+	/* Frees a string from mprintf() or from a host error; NULL is
+	 * fine. */
 	void (*free)(void *p);
 } sweep_api;
 

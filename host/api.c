@@ -1,0 +1,246 @@
+/* api: the services table handed to plugins, and the per-run state
+ * (struct sweep_host) behind it. */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "sqltext.h"
+
+/* Milliseconds of the monotonic clock. */
+int64_t api_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prepares h for one run of j on conn, filling r; stop points at the flag
+ * a signal handler sets. */
+void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
+                   bool dry_run, const volatile sig_atomic_t *stop)
+{
+	memset(h, 0, sizeof(*h));
+	h->job = j;
+	h->conn = conn;
+	h->result = r;
+	h->dry_run = dry_run;
+	h->stop = stop;
+	if (j->plugin->noptions)
+		h->quoted = calloc(j->plugin->noptions, sizeof(*h->quoted));
+}
+
+/* Frees what the services allocated for the run. */
+void api_host_free(sweep_host *h)
+{
+	size_t i;
+
+	for (i = 0; h->quoted && i < h->job->plugin->noptions; i++)
+		free(h->quoted[i]);
+	free(h->quoted);
+	h->quoted = NULL;
+}
+
+/* The value of key, or NULL when the plugin asks for an option it did not
+ * declare or of another type than it declared (a plugin bug, logged). */
+static const param_value *api_value(sweep_host *h, const char *key, int type)
+{
+	const param_value *v = params_find(h->job->params, key);
+
+	if (v == NULL || (type && v->opt->type != type)) {
+		log_msg(SWEEP_LOG_ERROR, "plugin asked for an undeclared option",
+		        "job", h->job->name, "option", key, "type",
+		        params_type_name(type), NULL);
+		return NULL;
+	}
+	return v->set ? v : NULL;
+}
+
+static const char *api_opt_string(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, 0);
+
+	return v ? v->text : NULL;
+}
+
+static int64_t api_opt_int(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_INT);
+
+	return v ? v->num : 0;
+}
+
+static bool api_opt_bool(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_BOOL);
+
+	return v ? v->num != 0 : false;
+}
+
+static int64_t api_opt_duration_ms(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_DURATION);
+
+	return v ? v->num : 0;
+}
+
+static size_t api_opt_list(sweep_host *h, const char *key,
+                           const char *const **items)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_LIST);
+
+	*items = v ? (const char *const *)v->items : NULL;
+	return v ? v->nitems : 0;
+}
+
+static const char *api_opt_ident(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_IDENT);
+	size_t i;
+
+	if (v == NULL || h->quoted == NULL)
+		return NULL;
+	i = (size_t)(v->opt - h->job->plugin->options);
+	if (h->quoted[i] == NULL)
+		h->quoted[i] = sqltext_ident_quote(h->conn, v->text);
+	return h->quoted[i];
+}
+
+static bool api_opt_isset(sweep_host *h, const char *key)
+{
+	return api_value(h, key, 0) != NULL;
+}
+
+static void api_log(sweep_host *h, int level, const char *event, ...)
+{
+	const char *prefix[] = {"job", h->job->name, "run", h->run_id};
+	va_list ap;
+
+	va_start(ap, event);
+	log_vmsg(level, event, prefix, h->run_id[0] ? 2 : 1, ap);
+	va_end(ap);
+}
+
+static PGconn *api_db(sweep_host *h)
+{
+	return h->conn;
+}
+
+static void api_count(sweep_host *h, const char *counter, int64_t delta)
+{
+	result_count(h->result, counter, delta);
+}
+
+static void api_sample(sweep_host *h, const char *line)
+{
+	result_sample(h->result, line);
+}
+
+static void api_message(sweep_host *h, const char *text)
+{
+	result_message(h->result, text);
+}
+
+/* Logs progress at most every five seconds at info, always at debug. */
+static void api_progress(sweep_host *h, int64_t done, int64_t total)
+{
+	char d[32], t[32];
+	int64_t now = api_now_ms();
+	int level = now - h->progress_ms >= 5000 ? SWEEP_LOG_INFO
+	                                         : SWEEP_LOG_DEBUG;
+
+	if (level == SWEEP_LOG_INFO)
+		h->progress_ms = now;
+	snprintf(d, sizeof(d), "%lld", (long long)done);
+	snprintf(t, sizeof(t), "%lld", (long long)total);
+	api_log(h, level, "progress", "done", d, "total",
+	        total < 0 ? "unknown" : t, NULL);
+}
+
+static char *api_vmprintf(const char *fmt, va_list ap)
+{
+	buf b = BUF_INIT;
+
+	buf_vprintf(&b, fmt, ap);
+	return buf_detach(&b);
+}
+
+static char *api_mprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = api_vmprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static int api_audit(sweep_host *h, const char *action, const char *table,
+                     const char *json_data, char **errmsg)
+{
+	const char *values[5] = {h->run_id[0] ? h->run_id : NULL, h->job->name,
+	                         action, table, json_data};
+	PGresult *res;
+	char err[512];
+	int rc = 0;
+
+	if (h->dry_run) {
+		*errmsg = api_mprintf("audit: not allowed in a dry run");
+		return -1;
+	}
+	res = PQexecParams(h->conn, "INSERT INTO " DB_SCHEMA ".audit (run_id, "
+	                   "job, action, table_name, data) VALUES ($1, $2, $3, "
+	                   "$4, $5)", 5, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_error(res, h->conn, "writing an audit record", err, sizeof(err));
+		*errmsg = api_mprintf("%s", err);
+		rc = -1;
+	} else {
+		result_count(h->result, "audited", 1);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static bool api_should_stop(sweep_host *h)
+{
+	return *h->stop != 0;
+}
+
+static const sweep_api api_services = {
+	.size = sizeof(sweep_api),
+	.abi_major = SWEEP_ABI_MAJOR,
+	.abi_minor = SWEEP_ABI_MINOR,
+	.opt_string = api_opt_string,
+	.opt_int = api_opt_int,
+	.opt_bool = api_opt_bool,
+	.opt_duration_ms = api_opt_duration_ms,
+	.opt_list = api_opt_list,
+	.opt_ident = api_opt_ident,
+	.opt_isset = api_opt_isset,
+	.log = api_log,
+	.db = api_db,
+	.batch_loop = batch_loop,
+	.count = api_count,
+	.sample = api_sample,
+	.message = api_message,
+	.progress = api_progress,
+	.audit = api_audit,
+	.should_stop = api_should_stop,
+	.mprintf = api_mprintf,
+	.free = free,
+};
+
+/* The services table every plugin receives; static, never freed. */
+const sweep_api *api_table(void)
+{
+	return &api_services;
+}

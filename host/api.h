@@ -1,0 +1,36 @@
+/* api: the services table handed to plugins, and the per-run state
+ * (struct sweep_host) behind it. */
+#ifndef SWEEPD_API_H
+#define SWEEPD_API_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include <sweepd/plugin.h>
+
+#include "jobs.h"
+#include "result.h"
+
+/* One run of one job, as the services see it.  Owned by the runner. */
+struct sweep_host {
+	const job *job;
+	PGconn *conn;
+	result *result;
+	bool dry_run;
+	const volatile sig_atomic_t *stop;  /* nonzero: stop requested */
+	char **quoted;          /* opt_ident results, one per option */
+	char run_id[24];        /* "" when the run is not recorded */
+	int64_t progress_ms;    /* monotonic time of the last progress line */
+};
+
+const sweep_api *api_table(void);
+void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
+                   bool dry_run, const volatile sig_atomic_t *stop);
+void api_host_free(sweep_host *h);
+int64_t api_now_ms(void);
+
+/* batch_loop, in batch.c. */
+int batch_loop(sweep_host *h, const sweep_batch *spec,
+               sweep_batch_stats *stats, char **errmsg);
+
+#endif

@@ -1,0 +1,279 @@
+/* conf: one .ini file read with inih into sections of key = value entries,
+ * each entry remembering its line for FILE:LINE messages. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "buf.h"
+
+/* State shared by the line reader and inih's handler.  inih calls the
+ * handler right after reading the line that holds the entry, so the
+ * reader's line count is the entry's line. */
+typedef struct conf_reader {
+	FILE *fp;
+	conf_file *file;
+	diag *d;
+	int line;
+	int continuation;    /* the current line continues the previous value */
+	int failed;          /* out of memory */
+	conf_entry *last;    /* entry a continuation line extends */
+	size_t last_section; /* its section */
+} conf_reader;
+
+/* The section named name, created (with header line) if new; NULL when
+ * out of memory. */
+static conf_section *conf_section_get(conf_file *f, const char *name, int line)
+{
+	size_t i;
+	conf_section *s;
+
+	for (i = 0; i < f->count; i++)
+		if (strcmp(f->sections[i].name, name) == 0)
+			return &f->sections[i];
+	if (f->count == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 4;
+		conf_section *p = realloc(f->sections, cap * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		f->sections = p;
+		f->cap = cap;
+	}
+	s = &f->sections[f->count];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	if (s->name == NULL)
+		return NULL;
+	s->line = line;
+	f->count++;
+	return s;
+}
+
+/* Checks the shape of one raw line before inih sees it, so that every bad
+ * line is reported with its number (inih only returns the first), and
+ * turns an over-long line, which inih would split, into an error. */
+static void conf_check_line(conf_reader *r, char *str, int too_long)
+{
+	char *p = str;
+	size_t len;
+
+	r->continuation = 0;
+	if (too_long) {
+		diag_add(r->d, r->file->path, r->line,
+		         "line is longer than %d characters; continue a long "
+		         "value on indented lines below it", INI_MAX_LINE - 2);
+		str[0] = '\0';
+		return;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#')
+		return;
+	if (p > str && r->last != NULL) {
+		r->continuation = 1;
+		return;
+	}
+	len = strcspn(p, "\r\n");
+	if (*p == '[') {
+		const char *close = memchr(p, ']', len);
+		char name[INI_MAX_LINE];
+		size_t nlen;
+
+		if (close == NULL) {
+			diag_add(r->d, r->file->path, r->line,
+			         "section header lacks its closing ']'");
+			str[0] = '\0';
+			return;
+		}
+		nlen = (size_t)(close - p - 1);
+		memcpy(name, p + 1, nlen);
+		name[nlen] = '\0';
+		if (conf_section_find(r->file, name) != NULL) {
+			diag_add(r->d, r->file->path, r->line,
+			         "section [%s] appears twice (first on line %d); "
+			         "merge them", name,
+			         conf_section_find(r->file, name)->line);
+		} else if (conf_section_get(r->file, name, r->line) == NULL) {
+			r->failed = 1;
+		}
+		r->last = NULL;
+		return;
+	}
+	if (memchr(p, '=', len) == NULL && memchr(p, ':', len) == NULL) {
+		diag_add(r->d, r->file->path, r->line,
+		         "expected 'key = value', a [section] or a comment, "
+		         "got '%.*s'", (int)len, p);
+		str[0] = '\0';
+	}
+}
+
+/* inih reader: fgets() that counts lines and checks each one. */
+static char *conf_read_line(char *str, int num, void *stream)
+{
+	conf_reader *r = stream;
+	size_t len;
+	int too_long = 0;
+
+	if (fgets(str, num, r->fp) == NULL)
+		return NULL;
+	r->line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(r->fp)) {
+		int c;
+		too_long = 1;
+		while ((c = fgetc(r->fp)) != EOF && c != '\n')
+			;
+	}
+	conf_check_line(r, str, too_long);
+	return str;
+}
+
+/* inih handler: records section.key = value with its line; a duplicate key
+ * is reported, a continuation line extends the previous value. */
+static int conf_handle(void *user, const char *section, const char *name,
+                       const char *value)
+{
+	conf_reader *r = user;
+	conf_section *s;
+	conf_entry *e;
+	size_t i;
+
+	if (r->continuation && r->last != NULL) {
+		buf b = BUF_INIT;
+		char *joined;
+
+		buf_printf(&b, "%s %s", r->last->value, value);
+		if ((joined = buf_detach(&b)) == NULL) {
+			r->failed = 1;
+			return 0;
+		}
+		free(r->last->value);
+		r->last->value = joined;
+		return 1;
+	}
+	if (section[0] == '\0') {
+		diag_add(r->d, r->file->path, r->line,
+		         "'%s' is outside any section; put it under [job], "
+		         "[params] or [sweepd]", name);
+		return 1;
+	}
+	s = conf_section_get(r->file, section, r->line);
+	if (s == NULL) {
+		r->failed = 1;
+		return 0;
+	}
+	for (i = 0; i < s->count; i++) {
+		if (strcmp(s->entries[i].key, name) == 0) {
+			diag_add(r->d, r->file->path, r->line,
+			         "'%s' is set twice in [%s] (first on line %d); "
+			         "keep one", name, section, s->entries[i].line);
+			r->last = NULL;
+			return 1;
+		}
+	}
+	if (s->count == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		conf_entry *p = realloc(s->entries, cap * sizeof(*p));
+		if (p == NULL) {
+			r->failed = 1;
+			return 0;
+		}
+		s->entries = p;
+		s->cap = cap;
+	}
+	e = &s->entries[s->count];
+	e->key = strdup(name);
+	e->value = strdup(value);
+	e->line = r->line;
+	if (e->key == NULL || e->value == NULL) {
+		free(e->key);
+		free(e->value);
+		r->failed = 1;
+		return 0;
+	}
+	s->count++;
+	r->last = e;
+	return 1;
+}
+
+/* Reads the file at path.  Returns a new conf_file (free with conf_free())
+ * holding every well-formed entry, with every problem added to d as
+ * FILE:LINE; NULL, with the reason in d, when the file cannot be read. */
+conf_file *conf_parse(const char *path, diag *d)
+{
+	conf_reader r;
+	conf_file *f;
+
+	memset(&r, 0, sizeof(r));
+	f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->path = strdup(path)) == NULL) {
+		diag_add(d, path, 0, "out of memory");
+		free(f);
+		return NULL;
+	}
+	r.fp = fopen(path, "r");
+	if (r.fp == NULL) {
+		diag_add(d, path, 0, "cannot read: %s", strerror(errno));
+		conf_free(f);
+		return NULL;
+	}
+	r.file = f;
+	r.d = d;
+	ini_parse_stream(conf_read_line, &r, conf_handle, &r);
+	fclose(r.fp);
+	if (r.failed) {
+		diag_add(d, path, r.line, "out of memory");
+		conf_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* The section called name, or NULL. */
+const conf_section *conf_section_find(const conf_file *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->count; i++)
+		if (strcmp(f->sections[i].name, name) == 0)
+			return &f->sections[i];
+	return NULL;
+}
+
+/* The entry key of section s (which may be NULL), or NULL. */
+const conf_entry *conf_entry_find(const conf_section *s, const char *key)
+{
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < s->count; i++)
+		if (strcmp(s->entries[i].key, key) == 0)
+			return &s->entries[i];
+	return NULL;
+}
+
+/* Frees f and everything it holds; f may be NULL. */
+void conf_free(conf_file *f)
+{
+	size_t i, j;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->count; i++) {
+		for (j = 0; j < f->sections[i].count; j++) {
+			free(f->sections[i].entries[j].key);
+			free(f->sections[i].entries[j].value);
+		}
+		free(f->sections[i].entries);
+		free(f->sections[i].name);
+	}
+	free(f->sections);
+	free(f->path);
+	free(f);
+}

@@ -1,0 +1,282 @@
+/* jobs: every job file of the configuration directory, each with its
+ * plugin loaded and its parameters checked. */
+#include "jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "dirlist.h"
+#include "duration.h"
+#include "params.h"
+#include "suggest.h"
+
+struct jobs {
+	job **items;
+	size_t count;
+	size_t cap;
+};
+
+static const char *const jobs_keys[] = {"name", "plugin", "schedule",
+                                        "timezone", "timeout", "enabled"};
+#define JOBS_NKEYS (sizeof(jobs_keys) / sizeof(jobs_keys[0]))
+
+/* Frees one job. */
+static void jobs_job_free(job *j)
+{
+	if (j == NULL)
+		return;
+	params_free(j->params);
+	free(j->file);
+	free(j->name);
+	free(j->plugin_ref);
+	free(j->schedule);
+	free(j->timezone);
+	free(j);
+}
+
+/* True when name is a usable job name: letters, digits, '_', '-', '.'. */
+static int jobs_name_ok(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0')
+		return 0;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		      *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* True when tz names a time zone known to the system (an IANA name with a
+ * file under /usr/share/zoneinfo, or UTC). */
+static int jobs_timezone_ok(const char *tz)
+{
+	char path[512];
+	struct stat st;
+
+	if (strcmp(tz, "UTC") == 0)
+		return 1;
+	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Reads the [job] section of f into j; problems go to d. */
+static void jobs_read_header(job *j, const conf_file *f,
+                             const conf_section *sec, diag *d)
+{
+	const conf_entry *e;
+	size_t i;
+	char err[256];
+
+	for (i = 0; i < sec->count; i++) {
+		size_t k;
+		const char *hint;
+
+		for (k = 0; k < JOBS_NKEYS; k++)
+			if (strcmp(sec->entries[i].key, jobs_keys[k]) == 0)
+				break;
+		if (k < JOBS_NKEYS)
+			continue;
+		hint = suggest_closest(sec->entries[i].key, jobs_keys, JOBS_NKEYS);
+		if (hint)
+			diag_add(d, f->path, sec->entries[i].line, "unknown key "
+			         "'%s' in [job]; did you mean '%s'?",
+			         sec->entries[i].key, hint);
+		else
+			diag_add(d, f->path, sec->entries[i].line, "unknown key "
+			         "'%s' in [job] (known: name, plugin, schedule, "
+			         "timezone, timeout, enabled)", sec->entries[i].key);
+	}
+	if ((e = conf_entry_find(sec, "name")) != NULL &&
+	    !jobs_name_ok(e->value))
+		diag_add(d, f->path, e->line, "job name '%s' may hold only "
+		         "letters, digits, '_', '-' and '.'", e->value);
+	if ((e = conf_entry_find(sec, "plugin")) != NULL)
+		j->plugin_ref = strdup(e->value);
+	else
+		diag_add(d, f->path, sec->line, "[job] lacks 'plugin = NAME'; "
+		         "name the plugin that runs this job (sweepd "
+		         "--list-plugins shows them)");
+	if ((e = conf_entry_find(sec, "schedule")) != NULL)
+		j->schedule = strdup(e->value);
+	e = conf_entry_find(sec, "timezone");
+	j->timezone = strdup(e ? e->value : "UTC");
+	if (e && !jobs_timezone_ok(e->value))
+		diag_add(d, f->path, e->line, "unknown time zone '%s'; use an "
+		         "IANA name such as UTC or Europe/Berlin", e->value);
+	j->timeout_ms = JOBS_DEFAULT_TIMEOUT_MS;
+	if ((e = conf_entry_find(sec, "timeout")) != NULL &&
+	    duration_parse(e->value, &j->timeout_ms, err, sizeof(err)) != 0)
+		diag_add(d, f->path, e->line, "timeout: %s", err);
+	j->enabled = true;
+	if ((e = conf_entry_find(sec, "enabled")) != NULL &&
+	    params_parse_bool(e->value, &j->enabled) != 0)
+		diag_add(d, f->path, e->line, "enabled: '%s' is not a "
+		         "boolean; write true or false", e->value);
+}
+
+/* Reads one job file into a new job (free with jobs_job_free()), or NULL
+ * when the file is not a job file at all.  Problems go to d and are
+ * counted in the job's nerrors; a job with problems is still returned so
+ * listings can show it. */
+static job *jobs_read(const char *path, const settings *s, loader *l,
+                      diag *d)
+{
+	conf_file *f;
+	const conf_section *sec, *psec;
+	job *j = NULL;
+	size_t before = d->count, i;
+	char stem[256], err[1024];
+	const char *base;
+
+	f = conf_parse(path, d);
+	if (f == NULL)
+		goto out;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		goto out;
+	j->file = strdup(path);
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(base) - 4), base);
+	sec = conf_section_find(f, "job");
+	psec = conf_section_find(f, "params");
+	for (i = 0; i < f->count; i++) {
+		const char *name = f->sections[i].name;
+		if (strcmp(name, "job") && strcmp(name, "params"))
+			diag_add(d, path, f->sections[i].line, "unknown section "
+			         "[%s]; a job file holds [job] and [params]%s",
+			         name, strcmp(name, "sweepd") == 0 ?
+			         " (host settings go in " SETTINGS_FILE ")" : "");
+	}
+	if (sec == NULL) {
+		diag_add(d, path, 1, "no [job] section; a job file starts with "
+		         "[job] and 'plugin = NAME'");
+		j->name = strdup(stem);
+		goto out;
+	}
+	j->line = sec->line;
+	jobs_read_header(j, f, sec, d);
+	j->name = strdup(conf_entry_find(sec, "name") ?
+	                 conf_entry_find(sec, "name")->value : stem);
+	if (j->plugin_ref == NULL)
+		goto out;
+	j->plugin = loader_resolve(l, j->plugin_ref, s->conf_dir,
+	                           s->plugin_dir, err, sizeof(err));
+	if (j->plugin == NULL) {
+		diag_add(d, path, conf_entry_find(sec, "plugin")->line, "%s",
+		         err);
+		goto out;
+	}
+	j->params = params_build(j->plugin->options, j->plugin->noptions,
+	                         psec, path, sec->line, j->plugin->desc->name,
+	                         d);
+out:
+	conf_free(f);
+	if (j)
+		j->nerrors = d->count - before;
+	return j;
+}
+
+/* Adds j to js; 0, or -1 when out of memory. */
+static int jobs_add(jobs *js, job *j)
+{
+	if (js->count == js->cap) {
+		size_t cap = js->cap ? js->cap * 2 : 16;
+		job **v = realloc(js->items, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		js->items = v;
+		js->cap = cap;
+	}
+	js->items[js->count++] = j;
+	return 0;
+}
+
+/* Reads every *.ini of the configuration directory but sweepd.ini, in
+ * lexical order, loading plugins through l.  Every problem goes to d as
+ * FILE:LINE; a broken file never keeps the others from loading.  Returns
+ * the jobs (free with jobs_free()), or NULL when the directory cannot be
+ * read or memory runs out. */
+jobs *jobs_load(const settings *s, loader *l, diag *d)
+{
+	jobs *js = calloc(1, sizeof(*js));
+	char **paths = NULL;
+	size_t n = 0, i, k;
+	char err[1024];
+
+	if (js == NULL)
+		return NULL;
+	if (dirlist_read(s->conf_dir, ".ini", &paths, &n, err,
+	                 sizeof(err)) != 0) {
+		diag_add(d, NULL, 0, "%s", err);
+		jobs_free(js);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *base = strrchr(paths[i], '/') + 1;
+		job *j;
+
+		if (strcmp(base, SETTINGS_FILE) == 0)
+			continue;
+		j = jobs_read(paths[i], s, l, d);
+		if (j == NULL)
+			continue;
+		for (k = 0; k < js->count; k++) {
+			if (strcmp(js->items[k]->name, j->name) == 0) {
+				diag_add(d, j->file, j->line, "job name '%s' is "
+				         "already used by %s; job names must be "
+				         "unique", j->name, js->items[k]->file);
+				j->nerrors++;
+				break;
+			}
+		}
+		if (k < js->count || jobs_add(js, j) != 0)
+			jobs_job_free(j);
+	}
+	dirlist_free(paths, n);
+	return js;
+}
+
+/* Number of jobs. */
+size_t jobs_count(const jobs *js)
+{
+	return js->count;
+}
+
+/* The i-th job, in file order. */
+const job *jobs_at(const jobs *js, size_t i)
+{
+	return js->items[i];
+}
+
+/* The job called name, or NULL. */
+const job *jobs_find(const jobs *js, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < js->count; i++)
+		if (strcmp(js->items[i]->name, name) == 0)
+			return js->items[i];
+	return NULL;
+}
+
+/* Frees every job; js may be NULL. */
+void jobs_free(jobs *js)
+{
+	size_t i;
+
+	if (js == NULL)
+		return;
+	for (i = 0; i < js->count; i++)
+		jobs_job_free(js->items[i]);
+	free(js->items);
+	free(js);
+}

@@ -1,0 +1,40 @@
+/* jobs: every job file of the configuration directory, each with its
+ * plugin loaded and its parameters checked. */
+#ifndef SWEEPD_JOBS_H
+#define SWEEPD_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "loader.h"
+#include "params.h"
+#include "settings.h"
+
+/* Timeout of a job that sets none. */
+#define JOBS_DEFAULT_TIMEOUT_MS (60 * 60 * 1000)
+
+typedef struct job {
+	char *file;
+	int line;                  /* line of [job] */
+	char *name;
+	char *plugin_ref;          /* as written after plugin = */
+	const loader_plugin *plugin; /* NULL when it could not be loaded */
+	char *schedule;            /* NULL: runs only when asked (--run) */
+	char *timezone;
+	int64_t timeout_ms;
+	bool enabled;
+	params *params;            /* NULL when they do not validate */
+	size_t nerrors;            /* problems found in this job's file */
+} job;
+
+typedef struct jobs jobs;
+
+jobs *jobs_load(const settings *s, loader *l, diag *d);
+size_t jobs_count(const jobs *js);
+const job *jobs_at(const jobs *js, size_t i);
+const job *jobs_find(const jobs *js, const char *name);
+void jobs_free(jobs *js);
+
+#endif

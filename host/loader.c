@@ -1,0 +1,424 @@
+/* loader: finds, dlopen()s and checks plugins, refusing any whose
+ * descriptor this host cannot trust, and keeps them by name. */
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "dirlist.h"
+#include "params.h"
+
+struct loader {
+	loader_plugin **items;
+	size_t count;
+	size_t cap;
+};
+
+/* Bytes of a descriptor this host reads: everything up to teardown. */
+#define LOADER_DESC_MIN (offsetof(sweep_plugin, teardown) + \
+                         sizeof(sweep_teardown_fn))
+/* Bytes of an option declaration this host reads. */
+#define LOADER_OPTION_MIN (offsetof(sweep_option, help) + sizeof(char *))
+
+/* A new, empty registry (free with loader_free()), or NULL. */
+loader *loader_new(void)
+{
+	return calloc(1, sizeof(loader));
+}
+
+/* Unloads p and frees it. */
+static void loader_plugin_free(loader_plugin *p)
+{
+	if (p == NULL)
+		return;
+	if (p->handle)
+		dlclose(p->handle);
+	free(p->options);
+	free(p->path);
+	free(p);
+}
+
+/* Unloads every plugin and frees the registry; l may be NULL.  Pointers
+ * from loader_* are invalid afterwards. */
+void loader_free(loader *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->count; i++)
+		loader_plugin_free(l->items[i]);
+	free(l->items);
+	free(l);
+}
+
+/* The file name of path without directory and ".so", in out. */
+static void loader_stem(const char *path, char *out, size_t outlen)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 3 && strcmp(base + len - 3, ".so") == 0)
+		len -= 3;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, base, len);
+	out[len] = '\0';
+}
+
+/* True when name is a valid plugin name: [a-z0-9_-], not empty. */
+static int loader_name_ok(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || *name == '\0')
+		return 0;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* Checks that path is a readable ELF shared object before dlopen() sees
+ * it, so that a text file or an executable gets a plain reason. */
+static int loader_check_elf(const char *path, char *err, size_t errlen)
+{
+	unsigned char h[EI_NIDENT + 2];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+	unsigned type;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		         strerror(errno));
+		return -1;
+	}
+	n = fread(h, 1, sizeof(h), fp);
+	fclose(fp);
+	if (n < sizeof(h) || memcmp(h, ELFMAG, SELFMAG) != 0) {
+		snprintf(err, errlen, "%s: not an ELF shared object (no ELF "
+		         "header); build the plugin as a shared library "
+		         "(CMake: add_library(NAME MODULE ...))", path);
+		return -1;
+	}
+	type = h[EI_DATA] == ELFDATA2MSB ? (unsigned)(h[16] << 8 | h[17])
+	                                 : (unsigned)(h[17] << 8 | h[16]);
+	if (type != ET_DYN) {
+		snprintf(err, errlen, "%s: an ELF file but not a shared object "
+		         "(type %u); link it with -shared", path, type);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks every field of the descriptor this host relies on, and copies
+ * the option declarations by the plugin's own struct size.  Returns 0, or
+ * -1 with a message naming the field, what it holds and what is needed. */
+static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
+{
+	const sweep_plugin *d = p->desc;
+	const char *path = p->path;
+	char stem[256], perr[256];
+	size_t i, n = 0;
+
+	if (d->magic != SWEEP_PLUGIN_MAGIC) {
+		snprintf(err, errlen, "%s: descriptor magic is 0x%08x, expected "
+		         "0x%08x: not a sweepd plugin descriptor", path,
+		         (unsigned)d->magic, SWEEP_PLUGIN_MAGIC);
+		return -1;
+	}
+	if (d->abi_major != SWEEP_ABI_MAJOR) {
+		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, this "
+		         "host speaks ABI %d.x: rebuild the plugin against the "
+		         "sweepd %d SDK", path, d->abi_major, d->abi_minor,
+		         SWEEP_ABI_MAJOR, SWEEP_ABI_MAJOR);
+		return -1;
+	}
+	if (d->abi_minor > SWEEP_ABI_MINOR) {
+		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, newer "
+		         "than this host's %d.%d: upgrade sweepd or rebuild "
+		         "the plugin against this SDK", path, d->abi_major,
+		         d->abi_minor, SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
+		return -1;
+	}
+	if (d->size < LOADER_DESC_MIN) {
+		snprintf(err, errlen, "%s: descriptor is %u bytes, this host "
+		         "needs at least %zu: set .size = sizeof(sweep_plugin) "
+		         "(SWEEP_PLUGIN_HEADER does)", path, (unsigned)d->size,
+		         LOADER_DESC_MIN);
+		return -1;
+	}
+	if (!loader_name_ok(d->name)) {
+		snprintf(err, errlen, "%s: descriptor name '%s' is missing or "
+		         "not made of a-z, 0-9, '_' and '-'", path,
+		         d->name ? d->name : "(null)");
+		return -1;
+	}
+	loader_stem(path, stem, sizeof(stem));
+	if (strcmp(stem, d->name) != 0) {
+		snprintf(err, errlen, "%s: declares the name '%s' but the file "
+		         "is %s.so; jobs find plugins by file name, so rename "
+		         "the file to %s.so", path, d->name, stem, d->name);
+		return -1;
+	}
+	if (d->version == NULL || d->description == NULL) {
+		snprintf(err, errlen, "%s: descriptor field '%s' is NULL", path,
+		         d->version == NULL ? "version" : "description");
+		return -1;
+	}
+#define LOADER_NEED_FN(f)                                                   \
+	if (d->f == NULL) {                                                 \
+		snprintf(err, errlen, "%s: descriptor function '" #f "' is "  \
+		         "NULL; every plugin implements init, run, dry_run "   \
+		         "and teardown", path);                                \
+		return -1;                                                  \
+	}
+	LOADER_NEED_FN(init)
+	LOADER_NEED_FN(run)
+	LOADER_NEED_FN(dry_run)
+	LOADER_NEED_FN(teardown)
+#undef LOADER_NEED_FN
+	if (d->options == NULL)
+		return 0;
+	if (d->option_size < LOADER_OPTION_MIN) {
+		snprintf(err, errlen, "%s: option_size is %u, this host needs "
+		         "at least %zu: set .option_size = sizeof(sweep_option)",
+		         path, (unsigned)d->option_size, LOADER_OPTION_MIN);
+		return -1;
+	}
+	while (((const sweep_option *)((const char *)d->options +
+	        n * d->option_size))->key != NULL)
+		n++;
+	p->options = calloc(n ? n : 1, sizeof(*p->options));
+	if (p->options == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const sweep_option *o = (const sweep_option *)
+			((const char *)d->options + i * d->option_size);
+		param_value v;
+		size_t j;
+
+		memcpy(&p->options[i], o, LOADER_OPTION_MIN);
+		p->noptions = i + 1;
+		if (o->key[0] == '\0' ||
+		    strcmp(params_type_name(o->type), "unknown") == 0) {
+			snprintf(err, errlen, "%s: option %zu ('%s') has an empty "
+			         "key or unknown type %d", path, i, o->key,
+			         (int)o->type);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(p->options[j].key, o->key) == 0) {
+				snprintf(err, errlen, "%s: option '%s' is declared "
+				         "twice", path, o->key);
+				return -1;
+			}
+		}
+		if (o->default_value == NULL)
+			continue;
+		if (params_parse_value(o, o->default_value, &v, perr,
+		                       sizeof(perr)) != 0) {
+			params_value_clear(&v);
+			snprintf(err, errlen, "%s: default of option '%s' is "
+			         "invalid: %s", path, o->key, perr);
+			return -1;
+		}
+		params_value_clear(&v);
+	}
+	return 0;
+}
+
+/* Adds p to the registry; 0, or -1 when out of memory. */
+static int loader_add(loader *l, loader_plugin *p)
+{
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		loader_plugin **v = realloc(l->items, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		l->items = v;
+		l->cap = cap;
+	}
+	l->items[l->count++] = p;
+	return 0;
+}
+
+/* Loads the plugin at path (with RTLD_NOW | RTLD_LOCAL, so a missing
+ * symbol fails now, not at 3 a.m.) and checks its descriptor.  A path
+ * loaded before returns the same plugin.  Returns the registry-owned
+ * plugin, or NULL with a message naming the file and the reason; a refused
+ * plugin is unloaded again. */
+const loader_plugin *loader_open(loader *l, const char *path, char *err,
+                                 size_t errlen)
+{
+	loader_plugin *p;
+	sweep_entry_fn entry;
+	const loader_plugin *other;
+	buf dlpath = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (strcmp(l->items[i]->path, path) == 0)
+			return l->items[i];
+	if (loader_check_elf(path, err, errlen) != 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	/* dlopen() searches the library path for a name without a slash. */
+	buf_printf(&dlpath, "%s%s", strchr(path, '/') ? "" : "./", path);
+	p->handle = dlopen(buf_str(&dlpath), RTLD_NOW | RTLD_LOCAL);
+	buf_free(&dlpath);
+	if (p->handle == NULL) {
+		snprintf(err, errlen, "%s: cannot load: %s (the usual cause is "
+		         "a missing library or symbol: check with ldd -r %s)",
+		         path, dlerror(), path);
+		goto fail;
+	}
+	*(void **)&entry = dlsym(p->handle, SWEEP_ENTRY_SYMBOL);
+	if (entry == NULL) {
+		snprintf(err, errlen, "%s: no '%s' symbol: not a sweepd plugin, "
+		         "or built without SWEEP_PLUGIN_DEFINE()", path,
+		         SWEEP_ENTRY_SYMBOL);
+		goto fail;
+	}
+	p->desc = entry();
+	if (p->desc == NULL) {
+		snprintf(err, errlen, "%s: %s() returned NULL", path,
+		         SWEEP_ENTRY_SYMBOL);
+		goto fail;
+	}
+	if (loader_check_desc(p, err, errlen) != 0)
+		goto fail;
+	other = loader_find(l, p->desc->name);
+	if (other != NULL) {
+		snprintf(err, errlen, "%s: duplicate plugin name '%s', already "
+		         "loaded from %s; a job can use only one of them",
+		         path, p->desc->name, other->path);
+		goto fail;
+	}
+	if (loader_add(l, p) != 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	return p;
+fail:
+	loader_plugin_free(p);
+	return NULL;
+}
+
+/* True when path names an existing regular file. */
+static int loader_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Loads the plugin a job names: a path (absolute, or with a '/' and then
+ * relative to conf_dir) is taken as it is; a bare NAME is conf_dir/NAME.so,
+ * else plugin_dir/NAME.so.  Returns the plugin, or NULL with a message
+ * naming every place looked at. */
+const loader_plugin *loader_resolve(loader *l, const char *ref,
+                                    const char *conf_dir,
+                                    const char *plugin_dir, char *err,
+                                    size_t errlen)
+{
+	buf a = BUF_INIT, b = BUF_INIT;
+	const loader_plugin *p = NULL;
+
+	if (strchr(ref, '/') != NULL) {
+		if (ref[0] == '/')
+			buf_puts(&a, ref);
+		else
+			buf_printf(&a, "%s/%s", conf_dir, ref);
+		p = loader_open(l, buf_str(&a), err, errlen);
+		goto out;
+	}
+	if (!loader_name_ok(ref)) {
+		snprintf(err, errlen, "plugin name '%s' is not valid: use the "
+		         "file name without .so (a-z, 0-9, '_', '-'), or a path",
+		         ref);
+		goto out;
+	}
+	buf_printf(&a, "%s/%s.so", conf_dir, ref);
+	buf_printf(&b, "%s/%s.so", plugin_dir, ref);
+	if (loader_exists(buf_str(&a)))
+		p = loader_open(l, buf_str(&a), err, errlen);
+	else if (loader_exists(buf_str(&b)))
+		p = loader_open(l, buf_str(&b), err, errlen);
+	else
+		snprintf(err, errlen, "plugin '%s' not found: looked for %s and "
+		         "%s (set plugin_dir in [sweepd] or --plugin-dir)", ref,
+		         buf_str(&a), buf_str(&b));
+out:
+	buf_free(&a);
+	buf_free(&b);
+	return p;
+}
+
+/* Loads every *.so of dir, in lexical order; each refusal goes to d.  A
+ * file whose name is already loaded from an earlier directory is shadowed
+ * by it and skipped.  A missing dir is not a problem. */
+void loader_scan(loader *l, const char *dir, diag *d)
+{
+	char **paths;
+	size_t n, i;
+	char err[1024], stem[256];
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return;
+	if (dirlist_read(dir, ".so", &paths, &n, err, sizeof(err)) != 0) {
+		diag_add(d, NULL, 0, "%s", err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const loader_plugin *known;
+
+		loader_stem(paths[i], stem, sizeof(stem));
+		known = loader_find(l, stem);
+		if (known && strcmp(known->path, paths[i]) != 0)
+			continue;
+		if (loader_open(l, paths[i], err, sizeof(err)) == NULL)
+			diag_add(d, NULL, 0, "%s", err);
+	}
+	dirlist_free(paths, n);
+}
+
+/* Number of loaded plugins. */
+size_t loader_count(const loader *l)
+{
+	return l->count;
+}
+
+/* The i-th loaded plugin, in load order. */
+const loader_plugin *loader_at(const loader *l, size_t i)
+{
+	return l->items[i];
+}
+
+/* The loaded plugin called name, or NULL. */
+const loader_plugin *loader_find(const loader *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (strcmp(l->items[i]->desc->name, name) == 0)
+			return l->items[i];
+	return NULL;
+}

@@ -1,0 +1,27 @@
+/* log: structured log lines (logfmt or JSON) on standard error. */
+#ifndef SWEEPD_LOG_H
+#define SWEEPD_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <sweepd/plugin.h>
+
+typedef enum log_format {
+	LOG_FORMAT_LOGFMT = 0,
+	LOG_FORMAT_JSON = 1
+} log_format;
+
+/* Most key/value pairs one line carries; further pairs are dropped. */
+#define LOG_MAX_PAIRS 32
+
+void log_configure(int min_level, log_format format);
+int log_parse_level(const char *text, int *level);
+int log_parse_format(const char *text, log_format *format);
+void log_line(int level, const char *event, const char *const *kv,
+              size_t npairs);
+void log_vmsg(int level, const char *event, const char *const *prefix,
+              size_t nprefix, va_list ap);
+void log_msg(int level, const char *event, ...) SWEEP_SENTINEL;
+
+#endif

@@ -1,0 +1,455 @@
+/* main: sweepd's command line. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "duration.h"
+#include "jobs.h"
+#include "loader.h"
+#include "log.h"
+#include "params.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "suggest.h"
+
+#ifndef SWEEPD_VERSION
+#define SWEEPD_VERSION "0.0.0"
+#endif
+
+/* Exit codes. */
+#define EXIT_OK 0
+#define EXIT_JOB_FAILED 1
+#define EXIT_USAGE 2
+
+typedef enum command {
+	CMD_NONE = 0,
+	CMD_LIST_PLUGINS,
+	CMD_LIST_JOBS,
+	CMD_CHECK,
+	CMD_RUN,
+	CMD_DRY_RUN
+} command;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	"usage: sweepd [OPTIONS] COMMAND\n"
+	"\n"
+	"Runs data-retention jobs: conf.d/*.ini files, each over a plugin.\n"
+	"\n"
+	"Commands:\n"
+	"  --list-plugins     every plugin found: name, version, ABI, path,\n"
+	"                     options, and the jobs that use it\n"
+	"  --list-jobs        every job: plugin, schedule, timezone, state\n"
+	"  --check            validate all configuration; each problem is\n"
+	"                     printed as FILE:LINE: message\n"
+	"  --run JOB          run JOB now, in the foreground, print its result\n"
+	"  --dry-run JOB      what JOB would do, changing nothing\n"
+	"  --help, --version\n"
+	"\n"
+	"Options:\n"
+	"  --conf-dir DIR     job files and sweepd.ini (env SWEEPD_CONF_DIR)\n"
+	"  --dsn DSN          PostgreSQL conninfo or URI (env DATABASE_URL,\n"
+	"                     or libpq's PG* variables)\n"
+	"  --plugin-dir DIR   installed plugins (env SWEEPD_PLUGIN_DIR)\n"
+	"  --json             machine-readable output\n"
+	"  --log-level L      debug, info, warn or error (env SWEEPD_LOG_LEVEL)\n"
+	"  --log-format F     logfmt or json (env SWEEPD_LOG_FORMAT)\n"
+	"\n"
+	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
+	"error.\n");
+}
+
+/* Prints every problem of d, FILE:LINE: message, one per line on stderr;
+ * only those of file when file is not NULL. */
+static void print_problems(const diag *d, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++) {
+		char *line;
+
+		if (file && (d->items[i].file == NULL ||
+		             strcmp(d->items[i].file, file) != 0))
+			continue;
+		line = diag_format(&d->items[i]);
+		if (line)
+			fprintf(stderr, "%s\n", line);
+		free(line);
+	}
+}
+
+/* Appends the problems of d as a JSON array. */
+static void problems_json(const diag *d, buf *b)
+{
+	size_t i;
+
+	buf_puts(b, "[");
+	for (i = 0; i < d->count; i++) {
+		buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
+		buf_json_string(b, d->items[i].file);
+		buf_printf(b, ",\"line\":%d,\"message\":", d->items[i].line);
+		buf_json_string(b, d->items[i].message);
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]");
+}
+
+/* Appends "a, b" (text) or ["a","b"] (JSON) of the jobs that use p. */
+static void plugin_users(const jobs *js, const loader_plugin *p, bool json,
+                         buf *b)
+{
+	size_t i, n = 0;
+
+	if (json)
+		buf_puts(b, "[");
+	for (i = 0; i < jobs_count(js); i++) {
+		const job *j = jobs_at(js, i);
+		if (j->plugin != p)
+			continue;
+		if (n++)
+			buf_puts(b, json ? "," : ", ");
+		if (json)
+			buf_json_string(b, j->name);
+		else
+			buf_puts(b, j->name);
+	}
+	if (json)
+		buf_puts(b, "]");
+	else if (n == 0)
+		buf_puts(b, "(none)");
+}
+
+/* --list-plugins. */
+static void list_plugins(const loader *l, const jobs *js, bool json, buf *b)
+{
+	size_t i, k;
+
+	if (json)
+		buf_puts(b, "[");
+	for (i = 0; i < loader_count(l); i++) {
+		const loader_plugin *p = loader_at(l, i);
+		const sweep_plugin *d = p->desc;
+
+		if (json) {
+			buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+			buf_json_string(b, d->name);
+			buf_puts(b, ",\"version\":");
+			buf_json_string(b, d->version);
+			buf_printf(b, ",\"abi\":\"%u.%u\",\"path\":", d->abi_major,
+			           d->abi_minor);
+			buf_json_string(b, p->path);
+			buf_puts(b, ",\"description\":");
+			buf_json_string(b, d->description);
+			buf_puts(b, ",\"options\":[");
+		} else {
+			buf_printf(b, "%s %s (ABI %u.%u)\n  path: %s\n  %s\n",
+			           d->name, d->version, d->abi_major, d->abi_minor,
+			           p->path, d->description);
+			buf_puts(b, "  jobs: ");
+			plugin_users(js, p, false, b);
+			buf_puts(b, "\n  options:\n");
+		}
+		for (k = 0; k < p->noptions; k++) {
+			const sweep_option *o = &p->options[k];
+			bool req = (o->flags & SWEEP_OPT_REQUIRED) != 0;
+
+			if (json) {
+				buf_puts(b, k ? ",{\"key\":" : "{\"key\":");
+				buf_json_string(b, o->key);
+				buf_puts(b, ",\"type\":");
+				buf_json_string(b, params_type_name(o->type));
+				buf_puts(b, ",\"default\":");
+				buf_json_string(b, o->default_value);
+				buf_printf(b, ",\"required\":%s,\"help\":",
+				           req ? "true" : "false");
+				buf_json_string(b, o->help);
+				buf_puts(b, "}");
+				continue;
+			}
+			buf_printf(b, "    %-16s %-13s %s%s%s\n", o->key,
+			           params_type_name(o->type),
+			           req ? "required" : "",
+			           o->default_value ? "default: " : "",
+			           o->default_value ? o->default_value : "");
+			if (o->help)
+				buf_printf(b, "    %-16s %s\n", "", o->help);
+		}
+		if (json) {
+			buf_puts(b, "],\"jobs\":");
+			plugin_users(js, p, true, b);
+			buf_puts(b, "}");
+		} else {
+			buf_puts(b, "\n");
+		}
+	}
+	if (json)
+		buf_puts(b, "]\n");
+}
+
+/* The first problem recorded for file, or NULL. */
+static const char *first_problem(const diag *d, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].file && strcmp(d->items[i].file, file) == 0)
+			return d->items[i].message;
+	return NULL;
+}
+
+/* --list-jobs. */
+static void list_jobs(const jobs *js, const diag *d, bool json, buf *b)
+{
+	size_t i;
+
+	if (json)
+		buf_puts(b, "[");
+	else
+		buf_printf(b, "%-28s %-14s %-16s %-10s %-8s %s\n", "JOB", "PLUGIN",
+		           "SCHEDULE", "TIMEZONE", "ENABLED", "PROBLEMS");
+	for (i = 0; i < jobs_count(js); i++) {
+		const job *j = jobs_at(js, i);
+		char timeout[32];
+
+		duration_format(j->timeout_ms, timeout, sizeof(timeout));
+		if (!json) {
+			buf_printf(b, "%-28s %-14s %-16s %-10s %-8s %zu%s%s\n",
+			           j->name, j->plugin_ref ? j->plugin_ref : "-",
+			           j->schedule ? j->schedule : "(manual)",
+			           j->timezone ? j->timezone : "-",
+			           j->enabled ? "yes" : "no", j->nerrors,
+			           j->nerrors ? ": " : "",
+			           j->nerrors ? first_problem(d, j->file) : "");
+			continue;
+		}
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		buf_json_string(b, j->name);
+		buf_puts(b, ",\"file\":");
+		buf_json_string(b, j->file);
+		buf_puts(b, ",\"plugin\":");
+		buf_json_string(b, j->plugin_ref);
+		buf_puts(b, ",\"schedule\":");
+		buf_json_string(b, j->schedule);
+		buf_puts(b, ",\"timezone\":");
+		buf_json_string(b, j->timezone);
+		buf_puts(b, ",\"timeout\":");
+		buf_json_string(b, timeout);
+		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
+		           j->enabled ? "true" : "false", j->nerrors);
+		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
+		buf_puts(b, "}");
+	}
+	if (json)
+		buf_puts(b, "]\n");
+}
+
+/* Writes b to stdout; EXIT_OK, or EXIT_JOB_FAILED when stdout fails. */
+static int flush_out(buf *b)
+{
+	if (b->oom || fwrite(buf_str(b), 1, b->len, stdout) != b->len ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "sweepd: cannot write the output\n");
+		return EXIT_JOB_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* --run JOB and --dry-run JOB. */
+static int run_job(const jobs *js, const diag *d, const settings *s,
+                   const char *name, bool dry_run, bool json, buf *out)
+{
+	const job *j = jobs_find(js, name);
+	struct sigaction sa;
+	result r;
+	int rc;
+
+	if (j == NULL) {
+		const char **names = calloc(jobs_count(js) + 1, sizeof(*names));
+		const char *hint = NULL;
+		size_t i;
+
+		for (i = 0; names && i < jobs_count(js); i++)
+			names[i] = jobs_at(js, i)->name;
+		if (names)
+			hint = suggest_closest(name, names, jobs_count(js));
+		fprintf(stderr, "sweepd: no job named '%s' in %s%s%s%s\n", name,
+		        s->conf_dir, hint ? "; did you mean '" : " (sweepd "
+		        "--list-jobs shows them)", hint ? hint : "",
+		        hint ? "'?" : "");
+		free(names);
+		return EXIT_USAGE;
+	}
+	if (j->nerrors > 0) {
+		print_problems(d, j->file);
+		fprintf(stderr, "sweepd: job '%s' is not runnable: fix %s\n",
+		        name, j->file);
+		return EXIT_USAGE;
+	}
+	if (d->count > 0)
+		log_msg(SWEEP_LOG_WARN, "other job files have problems",
+		        "hint", "run sweepd --check", NULL);
+	if (!j->enabled)
+		log_msg(SWEEP_LOG_WARN, "job is disabled; running it because "
+		        "asked", "job", name, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = runner_run(j, s, dry_run, &stop_requested, &r) == 0
+	     ? EXIT_OK : EXIT_JOB_FAILED;
+	if (json)
+		result_json(&r, out);
+	else
+		result_text(&r, out);
+	result_free(&r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"conf-dir", required_argument, NULL, 'c'},
+		{"dsn", required_argument, NULL, 'd'},
+		{"plugin-dir", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"list-plugins", no_argument, NULL, 'P'},
+		{"list-jobs", no_argument, NULL, 'J'},
+		{"check", no_argument, NULL, 'C'},
+		{"run", required_argument, NULL, 'R'},
+		{"dry-run", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	settings_cli cli;
+	settings s;
+	diag d = DIAG_INIT;
+	loader *l = NULL;
+	jobs *js = NULL;
+	buf out = BUF_INIT;
+	command cmd = CMD_NONE;
+	const char *job_name = NULL;
+	bool json = false;
+	int c, rc = EXIT_USAGE;
+
+	memset(&cli, 0, sizeof(cli));
+	memset(&s, 0, sizeof(s));
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		command next = CMD_NONE;
+
+		switch (c) {
+		case 'c': cli.conf_dir = optarg; break;
+		case 'd': cli.dsn = optarg; break;
+		case 'p': cli.plugin_dir = optarg; break;
+		case 'j': json = true; break;
+		case 'l': cli.log_level = optarg; break;
+		case 'f': cli.log_format = optarg; break;
+		case 'P': next = CMD_LIST_PLUGINS; break;
+		case 'J': next = CMD_LIST_JOBS; break;
+		case 'C': next = CMD_CHECK; break;
+		case 'R': next = CMD_RUN; job_name = optarg; break;
+		case 'D': next = CMD_DRY_RUN; job_name = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V':
+			printf("sweepd %s (plugin ABI %d.%d)\n", SWEEPD_VERSION,
+			       SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (next != CMD_NONE && cmd != CMD_NONE) {
+			fprintf(stderr, "sweepd: give one command at a time\n");
+			return EXIT_USAGE;
+		}
+		if (next != CMD_NONE)
+			cmd = next;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sweepd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (cmd == CMD_NONE) {
+		fprintf(stderr, "sweepd: no command given (the scheduler, which "
+		        "runs with no command, is not part of this build)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (settings_load(&cli, &s, &d) != 0 && cmd != CMD_CHECK) {
+		print_problems(&d, NULL);
+		goto out;
+	}
+	log_configure(s.log_level, s.log_format);
+	l = loader_new();
+	if (l == NULL)
+		goto out;
+	if (cmd == CMD_LIST_PLUGINS || cmd == CMD_CHECK) {
+		loader_scan(l, s.conf_dir, &d);
+		loader_scan(l, s.plugin_dir, &d);
+	}
+	js = jobs_load(&s, l, &d);
+	if (js == NULL) {
+		print_problems(&d, NULL);
+		goto out;
+	}
+	switch (cmd) {
+	case CMD_LIST_PLUGINS:
+		print_problems(&d, NULL);
+		list_plugins(l, js, json, &out);
+		rc = EXIT_OK;
+		break;
+	case CMD_LIST_JOBS:
+		list_jobs(js, &d, json, &out);
+		rc = EXIT_OK;
+		break;
+	case CMD_CHECK:
+		if (json) {
+			buf_printf(&out, "{\"ok\":%s,\"jobs\":%zu,\"plugins\":%zu,"
+			           "\"problems\":", d.count ? "false" : "true",
+			           jobs_count(js), loader_count(l));
+			problems_json(&d, &out);
+			buf_puts(&out, "}\n");
+		} else {
+			print_problems(&d, NULL);
+			buf_printf(&out, "%zu job%s, %zu plugin%s, %zu problem%s\n",
+			           jobs_count(js), jobs_count(js) == 1 ? "" : "s",
+			           loader_count(l), loader_count(l) == 1 ? "" : "s",
+			           d.count, d.count == 1 ? "" : "s");
+		}
+		rc = d.count ? EXIT_USAGE : EXIT_OK;
+		break;
+	case CMD_RUN:
+	case CMD_DRY_RUN:
+		rc = run_job(js, &d, &s, job_name, cmd == CMD_DRY_RUN, json, &out);
+		break;
+	case CMD_NONE:
+		break;
+	}
+	if (out.len && flush_out(&out) != EXIT_OK && rc == EXIT_OK)
+		rc = EXIT_JOB_FAILED;
+out:
+	buf_free(&out);
+	jobs_free(js);
+	loader_free(l);
+	settings_free(&s);
+	diag_free(&d);
+	return rc;
+}

@@ -1,0 +1,286 @@
+/* params: a job's [params] checked against the options its plugin
+ * declares, and held as typed values for the plugin's getters. */
+#include "params.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "duration.h"
+#include "sqltext.h"
+#include "suggest.h"
+
+struct params {
+	param_value *values;   /* one per declared option, in its order */
+	size_t count;
+};
+
+/* Name of an option type as users read it in messages and listings. */
+const char *params_type_name(int type)
+{
+	switch (type) {
+	case SWEEP_OPT_STRING: return "string";
+	case SWEEP_OPT_INT: return "integer";
+	case SWEEP_OPT_BOOL: return "boolean";
+	case SWEEP_OPT_DURATION: return "duration";
+	case SWEEP_OPT_LIST: return "list";
+	case SWEEP_OPT_IDENT: return "identifier";
+	case SWEEP_OPT_SQL_EXPR: return "sql-condition";
+	default: return "unknown";
+	}
+}
+
+/* Parses a decimal integer with optional sign, nothing else around it. */
+static int params_parse_int(const char *text, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0 ||
+	    isspace((unsigned char)text[0]))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parses true/yes/on/1 or false/no/off/0, any case; 0 or -1. */
+int params_parse_bool(const char *text, bool *out)
+{
+	if (!strcasecmp(text, "true") || !strcasecmp(text, "yes") ||
+	    !strcasecmp(text, "on") || !strcmp(text, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(text, "false") || !strcasecmp(text, "no") ||
+	    !strcasecmp(text, "off") || !strcmp(text, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* Splits a comma-separated list into trimmed, non-empty items. */
+static int params_parse_list(const char *text, param_value *out, char *err,
+                             size_t errlen)
+{
+	const char *p = text;
+	size_t cap = 0;
+
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char **grown;
+
+		while (len > 0 && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (len == 0) {
+			snprintf(err, errlen, "list '%s' has an empty item; "
+			         "write items separated by commas: a, b", text);
+			return -1;
+		}
+		if (out->nitems == cap) {
+			cap = cap ? cap * 2 : 4;
+			grown = realloc(out->items, cap * sizeof(*grown));
+			if (grown == NULL)
+				goto oom;
+			out->items = grown;
+		}
+		if ((out->items[out->nitems] = strndup(p, len)) == NULL)
+			goto oom;
+		out->nitems++;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* Parses text as a value of opt's type into out (cleared first; free with
+ * params_value_clear()).  Returns 0, or -1 with a message that says what
+ * the value must look like. */
+int params_parse_value(const sweep_option *opt, const char *text,
+                       param_value *out, char *err, size_t errlen)
+{
+	char **parts;
+	size_t nparts;
+	bool b;
+
+	memset(out, 0, sizeof(*out));
+	out->opt = opt;
+	out->set = true;
+	if ((out->text = strdup(text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	switch (opt->type) {
+	case SWEEP_OPT_STRING:
+		return 0;
+	case SWEEP_OPT_INT:
+		if (params_parse_int(text, &out->num) == 0)
+			return 0;
+		snprintf(err, errlen, "'%s' is not an integer; write digits "
+		         "only, e.g. %s = 5000", text, opt->key);
+		return -1;
+	case SWEEP_OPT_BOOL:
+		if (params_parse_bool(text, &b) == 0) {
+			out->num = b;
+			return 0;
+		}
+		snprintf(err, errlen, "'%s' is not a boolean; write true or "
+		         "false", text);
+		return -1;
+	case SWEEP_OPT_DURATION:
+		return duration_parse(text, &out->num, err, errlen);
+	case SWEEP_OPT_LIST:
+		return params_parse_list(text, out, err, errlen);
+	case SWEEP_OPT_IDENT:
+		if (sqltext_ident_split(text, &parts, &nparts, err, errlen) != 0)
+			return -1;
+		sqltext_parts_free(parts, nparts);
+		return 0;
+	case SWEEP_OPT_SQL_EXPR:
+		return sqltext_expr_check(text, err, errlen);
+	default:
+		snprintf(err, errlen, "option '%s' has unknown type %d",
+		         opt->key, (int)opt->type);
+		return -1;
+	}
+}
+
+/* Frees what a value holds and zeroes it. */
+void params_value_clear(param_value *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nitems; i++)
+		free(v->items[i]);
+	free(v->items);
+	free(v->text);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Reports an unknown key of [params], suggesting the closest declared one
+ * or listing them all. */
+static void params_unknown(const sweep_option *opts, size_t nopts,
+                           const conf_entry *e, const char *file,
+                           const char *plugin, diag *d)
+{
+	const char **keys = calloc(nopts ? nopts : 1, sizeof(*keys));
+	const char *hint;
+	buf all = BUF_INIT;
+	size_t i;
+
+	if (keys == NULL) {
+		diag_add(d, file, e->line, "unknown parameter '%s'", e->key);
+		return;
+	}
+	for (i = 0; i < nopts; i++) {
+		keys[i] = opts[i].key;
+		buf_printf(&all, "%s%s", i ? ", " : "", opts[i].key);
+	}
+	hint = suggest_closest(e->key, keys, nopts);
+	if (hint)
+		diag_add(d, file, e->line, "plugin %s has no parameter '%s'; "
+		         "did you mean '%s'?", plugin, e->key, hint);
+	else
+		diag_add(d, file, e->line, "plugin %s has no parameter '%s'; "
+		         "it takes: %s", plugin, e->key,
+		         all.len ? buf_str(&all) : "no parameters");
+	buf_free(&all);
+	free(keys);
+}
+
+/* Checks sec (the job's [params], may be NULL) against the nopts declared
+ * options and returns their values (free with params_free()); NULL when
+ * any is wrong, every problem added to d as FILE:LINE.  A missing required
+ * parameter is reported at [params], or at line when there is none. */
+params *params_build(const sweep_option *opts, size_t nopts,
+                     const conf_section *sec, const char *file, int line,
+                     const char *plugin, diag *d)
+{
+	params *p = calloc(1, sizeof(*p));
+	size_t before = d->count, i, j;
+	char err[512];
+
+	if (p == NULL || (nopts &&
+	    (p->values = calloc(nopts, sizeof(*p->values))) == NULL)) {
+		free(p);
+		diag_add(d, file, 0, "out of memory");
+		return NULL;
+	}
+	p->count = nopts;
+	for (i = 0; sec && i < sec->count; i++) {
+		for (j = 0; j < nopts; j++)
+			if (strcmp(sec->entries[i].key, opts[j].key) == 0)
+				break;
+		if (j == nopts)
+			params_unknown(opts, nopts, &sec->entries[i], file,
+			               plugin, d);
+	}
+	for (j = 0; j < nopts; j++) {
+		const conf_entry *e = conf_entry_find(sec, opts[j].key);
+		param_value *v = &p->values[j];
+
+		v->opt = &opts[j];
+		if (e != NULL) {
+			if (params_parse_value(&opts[j], e->value, v, err,
+			                       sizeof(err)) != 0)
+				diag_add(d, file, e->line, "%s (%s): %s",
+				         opts[j].key, params_type_name(opts[j].type),
+				         err);
+			v->line = e->line;
+		} else if (opts[j].default_value != NULL) {
+			if (params_parse_value(&opts[j], opts[j].default_value,
+			                       v, err, sizeof(err)) != 0)
+				diag_add(d, file, 0, "plugin %s: default of '%s' "
+				         "is invalid: %s", plugin, opts[j].key, err);
+		} else if (opts[j].flags & SWEEP_OPT_REQUIRED) {
+			diag_add(d, file, sec ? sec->line : line,
+			         "missing required parameter '%s' (%s: %s); add "
+			         "'%s = ...' under [params]", opts[j].key,
+			         params_type_name(opts[j].type),
+			         opts[j].help ? opts[j].help : "", opts[j].key);
+		}
+	}
+	if (d->count > before) {
+		params_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* The value of the declared option key, or NULL when key is not declared. */
+const param_value *params_find(const params *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++)
+		if (strcmp(p->values[i].opt->key, key) == 0)
+			return &p->values[i];
+	return NULL;
+}
+
+/* Frees p and its values; p may be NULL. */
+void params_free(params *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->count; i++)
+		params_value_clear(&p->values[i]);
+	free(p->values);
+	free(p);
+}

@@ -1,0 +1,39 @@
+/* params: a job's [params] checked against the options its plugin
+ * declares, and held as typed values for the plugin's getters. */
+#ifndef SWEEPD_PARAMS_H
+#define SWEEPD_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sweepd/plugin.h>
+
+#include "conf.h"
+#include "diag.h"
+
+/* One option's value. */
+typedef struct param_value {
+	const sweep_option *opt;   /* the declaration (plugin-owned) */
+	bool set;                  /* given, or defaulted */
+	int line;                  /* line it was given on; 0: default */
+	char *text;                /* as written */
+	int64_t num;               /* INT, BOOL (0/1), DURATION (ms) */
+	char **items;              /* LIST items */
+	size_t nitems;
+} param_value;
+
+typedef struct params params;
+
+int params_parse_bool(const char *text, bool *out);
+int params_parse_value(const sweep_option *opt, const char *text,
+                       param_value *out, char *err, size_t errlen);
+void params_value_clear(param_value *v);
+const char *params_type_name(int type);
+params *params_build(const sweep_option *opts, size_t nopts,
+                     const conf_section *sec, const char *file, int line,
+                     const char *plugin, diag *d);
+const param_value *params_find(const params *p, const char *key);
+void params_free(params *p);
+
+#endif

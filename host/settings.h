@@ -1,0 +1,33 @@
+/* settings: the host's own settings, from built-in defaults, the [sweepd]
+ * section of conf.d/sweepd.ini, the environment and the command line, each
+ * overriding the one before. */
+#ifndef SWEEPD_SETTINGS_H
+#define SWEEPD_SETTINGS_H
+
+#include "diag.h"
+#include "log.h"
+
+/* File, inside the configuration directory, that holds [sweepd]. */
+#define SETTINGS_FILE "sweepd.ini"
+
+/* What the command line set; NULL fields were not given. */
+typedef struct settings_cli {
+	const char *conf_dir;
+	const char *dsn;
+	const char *plugin_dir;
+	const char *log_format;
+	const char *log_level;
+} settings_cli;
+
+typedef struct settings {
+	char *conf_dir;
+	char *dsn;          /* "" lets libpq read the PG* variables */
+	char *plugin_dir;
+	int log_level;
+	log_format log_format;
+} settings;
+
+int settings_load(const settings_cli *cli, settings *s, diag *d);
+void settings_free(settings *s);
+
+#endif

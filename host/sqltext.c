@@ -1,0 +1,237 @@
+/* sqltext: checks of user-written SQL pieces (names, conditions) and the
+ * quoting of names, so that no option can inject a statement. */
+#include "sqltext.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+/* Splits a possibly qualified name into its parts.  A part in double quotes
+ * ends at its closing quote ("" is a quote inside it) and may hold dots; any
+ * other part is taken exactly as written up to the next dot, case, spaces
+ * and quotes included, with surrounding blanks trimmed.  On success *parts
+ * is a new array of new strings (free with sqltext_parts_free()).  Returns
+ * 0, or -1 with a message saying what to fix. */
+int sqltext_ident_split(const char *text, char ***parts, size_t *nparts,
+                        char *err, size_t errlen)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *p = text;
+
+	*parts = NULL;
+	*nparts = 0;
+	v = calloc(SQLTEXT_MAX_PARTS, sizeof(*v));
+	if (v == NULL)
+		goto oom;
+	for (;;) {
+		buf part = BUF_INIT;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (n == SQLTEXT_MAX_PARTS) {
+			snprintf(err, errlen, "name '%s' has more than %d "
+			         "dot-separated parts; quote a part that holds "
+			         "a dot: \"my.table\"", text, SQLTEXT_MAX_PARTS);
+			goto fail;
+		}
+		if (*p == '"') {
+			for (p++;; p++) {
+				if (*p == '\0') {
+					snprintf(err, errlen, "name '%s' has an "
+					         "unclosed double quote", text);
+					buf_free(&part);
+					goto fail;
+				}
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+					break;
+				buf_append(&part, p, 1);
+			}
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p != '\0' && *p != '.') {
+				snprintf(err, errlen, "name '%s': unexpected "
+				         "text after a quoted part", text);
+				buf_free(&part);
+				goto fail;
+			}
+		} else {
+			const char *end = strchr(p, '.');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+				len--;
+			buf_append(&part, p, len);
+			p += len;
+			while (*p == ' ' || *p == '\t')
+				p++;
+		}
+		if (part.len == 0) {
+			snprintf(err, errlen, "name '%s' has an empty part; "
+			         "write NAME or SCHEMA.NAME", text);
+			buf_free(&part);
+			goto fail;
+		}
+		if (part.len > SQLTEXT_NAME_MAX) {
+			snprintf(err, errlen, "name part '%s' is longer than "
+			         "%d bytes; PostgreSQL would truncate it",
+			         buf_str(&part), SQLTEXT_NAME_MAX);
+			buf_free(&part);
+			goto fail;
+		}
+		if ((v[n] = buf_detach(&part)) == NULL)
+			goto oom;
+		n++;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	*parts = v;
+	*nparts = n;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	sqltext_parts_free(v, n);
+	return -1;
+}
+
+/* Frees parts from sqltext_ident_split(). */
+void sqltext_parts_free(char **parts, size_t nparts)
+{
+	size_t i;
+
+	for (i = 0; i < nparts; i++)
+		free(parts[i]);
+	free(parts);
+}
+
+/* The name quoted for SQL with PQescapeIdentifier, part by part and joined
+ * with dots, in a new string the caller frees; NULL when the name does not
+ * split or memory runs out.  The name was checked when the config loaded. */
+char *sqltext_ident_quote(PGconn *conn, const char *text)
+{
+	char **parts;
+	size_t n, i;
+	char err[256];
+	buf b = BUF_INIT;
+
+	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		char *q = PQescapeIdentifier(conn, parts[i], strlen(parts[i]));
+		if (q == NULL) {
+			b.oom = 1;
+			break;
+		}
+		if (i > 0)
+			buf_puts(&b, ".");
+		buf_puts(&b, q);
+		PQfreemem(q);
+	}
+	sqltext_parts_free(parts, n);
+	return buf_detach(&b);
+}
+
+/* Length of a dollar-quote tag ("$tag$" or "$$") starting at p, or 0 when
+ * p does not start one (e.g. a parameter like $1). */
+static size_t sqltext_dollar_tag(const char *p)
+{
+	size_t i = 1;
+
+	if (p[0] != '$')
+		return 0;
+	if (isdigit((unsigned char)p[1]))
+		return 0;
+	while (isalnum((unsigned char)p[i]) || p[i] == '_')
+		i++;
+	return p[i] == '$' ? i + 1 : 0;
+}
+
+/* Accepts text only when it can be placed inside "AND (...)" as one
+ * boolean expression: not empty, no ';', no comments, parentheses
+ * balanced, every string, name and dollar quote closed.  Returns 0, or -1
+ * with a message naming the offending character's offset and the fix. */
+int sqltext_expr_check(const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+	int depth = 0, blank = 1;
+
+	for (; *p; p++) {
+		size_t off = (size_t)(p - text) + 1;
+		size_t tag;
+
+		if (!isspace((unsigned char)*p))
+			blank = 0;
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+			int esc = (q == '\'' && p > text &&
+			           (p[-1] == 'E' || p[-1] == 'e') &&
+			           (p == text + 1 || !isalnum((unsigned char)p[-2])));
+			for (p++; *p; p++) {
+				if (esc && *p == '\\' && p[1]) {
+					p++;
+					continue;
+				}
+				if (*p == q && p[1] == q) {
+					p++;
+					continue;
+				}
+				if (*p == q)
+					break;
+			}
+			if (*p == '\0') {
+				snprintf(err, errlen, "condition has an unclosed "
+				         "%s starting at character %zu",
+				         q == '\'' ? "string" : "quoted name", off);
+				return -1;
+			}
+		} else if ((tag = sqltext_dollar_tag(p)) > 0) {
+			const char *end;
+			char t[80];
+			if (tag >= sizeof(t))
+				tag = sizeof(t) - 1;
+			memcpy(t, p, tag);
+			t[tag] = '\0';
+			end = strstr(p + tag, t);
+			if (end == NULL) {
+				snprintf(err, errlen, "condition has an unclosed "
+				         "dollar quote %s at character %zu", t, off);
+				return -1;
+			}
+			p = end + tag - 1;
+		} else if (*p == ';') {
+			snprintf(err, errlen, "condition contains ';' at "
+			         "character %zu: write one expression, not "
+			         "statements", off);
+			return -1;
+		} else if ((p[0] == '-' && p[1] == '-') ||
+		           (p[0] == '/' && p[1] == '*')) {
+			snprintf(err, errlen, "condition contains a comment at "
+			         "character %zu: remove it", off);
+			return -1;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && --depth < 0) {
+			snprintf(err, errlen, "condition closes a parenthesis "
+			         "it did not open at character %zu", off);
+			return -1;
+		}
+	}
+	if (blank) {
+		snprintf(err, errlen, "condition is empty: remove the key or "
+		         "write an expression");
+		return -1;
+	}
+	if (depth > 0) {
+		snprintf(err, errlen, "condition leaves %d parenthes%s open",
+		         depth, depth == 1 ? "is" : "es");
+		return -1;
+	}
+	return 0;
+}

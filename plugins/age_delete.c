@@ -1,0 +1,456 @@
+/*
+ * age_delete: deletes the rows of one table whose time column is older than
+ * a given age, optionally narrowed by an extra condition, in short batches.
+ *
+ * The cutoff is computed once per run by the database (now() - older_than),
+ * so every batch of the run compares against the same instant.  A row goes
+ * when time_column < cutoff, strictly: a row exactly at the cutoff stays, and
+ * a row whose time column is NULL never goes.
+ *
+ * The host's batch loop walks the table's heap in ranges of blocks; each
+ * batch is one DELETE restricted to its range ($2, $3), which PostgreSQL runs
+ * as a TID Range Scan, in its own transaction.  With max_rows, each batch
+ * also stops at the rows the run may still delete ($1).  With audit_columns,
+ * the DELETE returns one jsonb object of those columns per row and the host
+ * writes it as an audit record in the same transaction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sweepd/plugin.h>
+
+/* Lines dry_run adds to the sample. */
+#define SAMPLE_ROWS 5
+/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs.
+ * (A primary key has at most 32 columns.) */
+#define MAX_KEY_COLUMNS 50
+
+/* Key columns of a table, in key order, as the text of their names. */
+static const char PKEY_SQL[] =
+	"SELECT a.attname"
+	" FROM pg_index i"
+	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+	" JOIN pg_attribute a"
+	"   ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+	" WHERE i.indrelid = $1::regclass AND i.indisprimary"
+	" ORDER BY k.n";
+
+typedef struct age_state {
+	const char *table;       /* quoted; host-owned */
+	const char *table_name;  /* as written, for messages and audit */
+	const char *time_column; /* quoted; host-owned */
+	int64_t older_than_ms;
+	int64_t batch_size;
+	int64_t max_rows;        /* 0: no cap */
+	char *filter;            /* " AND (where)", or "" */
+	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
+	                            or NULL when the job is not audited */
+	char *delete_sql;        /* the batch statement; $4 is the cutoff */
+	char *count_sql;         /* rows that would go; $1 is the cutoff */
+} age_state;
+
+/* Sets *errmsg to "what: reason", without the newline libpq ends its
+ * messages with. */
+static void set_error(const sweep_api *api, char **errmsg, const char *what,
+                      const char *reason)
+{
+	size_t n = strlen(reason);
+
+	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
+		n--;
+	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
+}
+
+/* Returns a new string "prefix s suffix", or a new empty string when s is
+ * NULL; NULL when out of memory.  Freed with api->free. */
+static char *wrap(const sweep_api *api, const char *prefix, const char *s,
+                  const char *suffix)
+{
+	if (!s)
+		return api->mprintf("%s", "");
+	return api->mprintf("%s%s%s", prefix, s, suffix);
+}
+
+/* Runs sql with param as its one text parameter ($1) and returns its rows,
+ * which the caller PQclear()s; or returns NULL with *errmsg set to
+ * "what: reason", the reason being the server's one-line message when
+ * there is one. */
+static PGresult *query1(const sweep_api *api, PGconn *db, const char *sql,
+                        const char *param, const char *what, char **errmsg)
+{
+	const char *const params[1] = { param };
+	const char *reason;
+	PGresult *res;
+
+	res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	set_error(api, errmsg, what, reason ? reason : PQerrorMessage(db));
+	PQclear(res);
+	return NULL;
+}
+
+/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
+ * the n (1 to MAX_KEY_COLUMNS) columns: each key a string literal of the
+ * name, each value the name quoted as an identifier.  Returns 0, or -1 with
+ * *errmsg set.  *out is freed with api->free. */
+static int json_object_sql(const sweep_api *api, PGconn *db,
+                           const char *const *cols, size_t n, char **out,
+                           char **errmsg)
+{
+	char *sql, *next, *lit = NULL, *id = NULL;
+	size_t i;
+	int rc = -1;
+
+	sql = api->mprintf("jsonb_build_object(");
+	for (i = 0; i < n && sql; i++) {
+		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
+		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
+		if (!lit || !id) {
+			set_error(api, errmsg, "cannot quote a column name",
+			          PQerrorMessage(db));
+			goto out;
+		}
+		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
+		                    lit, id);
+		api->free(sql);
+		sql = next;
+		PQfreemem(lit);
+		PQfreemem(id);
+		lit = id = NULL;
+	}
+	if (sql)
+		*out = api->mprintf("%s)", sql);
+	if (!sql || !*out) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	PQfreemem(lit);
+	PQfreemem(id);
+	api->free(sql);
+	return rc;
+}
+
+/* Sets *out to a jsonb_build_object(...) expression naming the rows of the
+ * table by its primary key columns, or by ctid when it has none.  Returns
+ * 0, or -1 with *errmsg set.  *out is freed with api->free. */
+static int pkey_object_sql(const sweep_api *api, PGconn *db,
+                           const age_state *st, char **out, char **errmsg)
+{
+	static const char *const ctid[] = { "ctid" };
+	PGresult *res;
+	const char **names = NULL;
+	int i, n, rc = -1;
+
+	res = query1(api, db, PKEY_SQL, st->table, "finding the primary key",
+	             errmsg);
+	if (!res)
+		goto out;
+	n = PQntuples(res);
+	if (n == 0) {
+		rc = json_object_sql(api, db, ctid, 1, out, errmsg);
+		goto out;
+	}
+	names = calloc((size_t)n, sizeof *names);
+	if (!names) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = PQgetvalue(res, i, 0);
+	rc = json_object_sql(api, db, names, (size_t)n, out, errmsg);
+out:
+	free(names);
+	PQclear(res);
+	return rc;
+}
+
+/* Sets *cutoff to the text of now() - older_than as the database computes
+ * it, in the connection's own timestamptz format, so that it reads back
+ * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
+ * api->free. */
+static int cutoff_get(const sweep_api *api, PGconn *db, const age_state *st,
+                      char **cutoff, char **errmsg)
+{
+	char interval[48];
+	PGresult *res;
+
+	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
+	         st->older_than_ms);
+	res = query1(api, db, "SELECT now() - $1::interval", interval,
+	             "computing the cutoff", errmsg);
+	if (!res)
+		return -1;
+	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!*cutoff) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees st and everything it owns; st may be NULL. */
+static void state_free(const sweep_api *api, age_state *st)
+{
+	if (!st)
+		return;
+	api->free(st->filter);
+	api->free(st->audit_object);
+	api->free(st->delete_sql);
+	api->free(st->count_sql);
+	free(st);
+}
+
+/* Reads and checks the options and builds the statements of the run into
+ * *state.  Returns 0, or -1 with *errmsg set and nothing allocated. */
+static int age_init(const sweep_api *api, sweep_host *h, void **state,
+                    char **errmsg)
+{
+	PGconn *db = api->db(h);
+	age_state *st;
+	const char *const *cols;
+	size_t ncols;
+	char *returning = NULL;
+	int rc = -1;
+
+	st = calloc(1, sizeof *st);
+	if (!st) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	st->table = api->opt_ident(h, "table");
+	st->table_name = api->opt_string(h, "table");
+	st->time_column = api->opt_ident(h, "time_column");
+	st->older_than_ms = api->opt_duration_ms(h, "older_than");
+	st->batch_size = api->opt_int(h, "batch_size");
+	st->max_rows = api->opt_int(h, "max_rows");
+	if (!st->table || !st->time_column) {
+		set_error(api, errmsg, "cannot quote table or time_column",
+		          PQerrorMessage(db));
+		goto out;
+	}
+	if (st->batch_size <= 0) {
+		*errmsg = api->mprintf("batch_size = %" PRId64 ": must be "
+		                       "greater than 0 (rows per batch, "
+		                       "e.g. 5000)", st->batch_size);
+		goto out;
+	}
+	if (st->max_rows < 0) {
+		*errmsg = api->mprintf("max_rows = %" PRId64 ": must not be "
+		                       "negative (0 or unset: no cap)",
+		                       st->max_rows);
+		goto out;
+	}
+	ncols = api->opt_list(h, "audit_columns", &cols);
+	if (ncols > MAX_KEY_COLUMNS) {
+		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
+		                       "%d are allowed", ncols,
+		                       MAX_KEY_COLUMNS);
+		goto out;
+	}
+	if (ncols > 0 && json_object_sql(api, db, cols, ncols,
+	                                 &st->audit_object, errmsg) != 0)
+		goto out;
+
+	st->filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
+	returning = wrap(api, " RETURNING ", st->audit_object, "");
+	if (!st->filter || !returning) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (st->max_rows > 0)
+		st->delete_sql = api->mprintf(
+			"DELETE FROM %s WHERE ctid = ANY (ARRAY("
+			"SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
+			" AND %s < $4::timestamptz%s LIMIT $1))%s",
+			st->table, st->table, st->time_column, st->filter,
+			returning);
+	else
+		st->delete_sql = api->mprintf(
+			"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
+			" AND %s < $4::timestamptz%s%s",
+			st->table, st->time_column, st->filter, returning);
+	st->count_sql = api->mprintf(
+		"SELECT count(*) FROM %s WHERE %s < $1::timestamptz%s",
+		st->table, st->time_column, st->filter);
+	if (!st->delete_sql || !st->count_sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	*state = st;
+	st = NULL;
+	rc = 0;
+out:
+	api->free(returning);
+	state_free(api, st);
+	return rc;
+}
+
+/* Deletes, batch by batch, the rows older than the cutoff and sets the
+ * result's message.  Returns 0, or -1 with *errmsg set; batches committed
+ * before an error stay committed and counted. */
+static int age_run(const sweep_api *api, sweep_host *h, void *state,
+                   char **errmsg)
+{
+	const age_state *st = state;
+	const char *params[1] = { NULL };
+	const sweep_batch spec = {
+		.size = sizeof spec,
+		.mode = SWEEP_BATCH_HEAP_RANGES,
+		.sql = st->delete_sql,
+		.nparams = 1,
+		.params = params,
+		.relation = st->table,
+		.batch_rows = st->batch_size,
+		.max_rows = st->max_rows,
+		.counter = "deleted",
+		.audit_action = st->audit_object ? "deleted" : NULL,
+		.audit_table = st->audit_object ? st->table_name : NULL,
+	};
+	sweep_batch_stats stats = { .size = sizeof stats };
+	char *cutoff = NULL, *msg = NULL;
+	char rows[24], batches[24];
+	int rc = -1;
+
+	if (cutoff_get(api, api->db(h), st, &cutoff, errmsg) != 0)
+		goto out;
+	params[0] = cutoff;
+	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
+		goto out;
+
+	snprintf(rows, sizeof rows, "%" PRId64, stats.rows);
+	snprintf(batches, sizeof batches, "%" PRId64, stats.batches);
+	api->log(h, SWEEP_LOG_INFO, "deleted", "table", st->table_name,
+	         "rows", rows, "batches", batches, "cutoff", cutoff,
+	         "stopped", stats.stopped ? "true" : "false", NULL);
+	msg = api->mprintf("deleted %s rows from %s older than %s%s", rows,
+	                   st->table_name, cutoff,
+	                   stats.stopped ? " (stopped early on request)" : "");
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	rc = 0;
+out:
+	api->free(msg);
+	api->free(cutoff);
+	return rc;
+}
+
+/* Reports what run would delete, changing nothing: the counter
+ * would_delete (capped at max_rows), the keys (audit columns, else primary
+ * key, else ctid) of up to SAMPLE_ROWS of the oldest rows that match, and a
+ * message.  Returns 0, or -1 with *errmsg set. */
+static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
+                       char **errmsg)
+{
+	const age_state *st = state;
+	PGconn *db = api->db(h);
+	PGresult *res = NULL;
+	char *cutoff = NULL, *keys = NULL, *sql = NULL, *msg = NULL;
+	int64_t matching, would;
+	int i, limit = SAMPLE_ROWS;
+	int rc = -1;
+
+	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+		goto out;
+	res = query1(api, db, st->count_sql, cutoff, "counting rows", errmsg);
+	if (!res)
+		goto out;
+	matching = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	would = matching;
+	if (st->max_rows > 0 && st->max_rows < matching)
+		would = st->max_rows;
+	api->count(h, "would_delete", would);
+
+	if (!st->audit_object &&
+	    pkey_object_sql(api, db, st, &keys, errmsg) != 0)
+		goto out;
+	if (st->max_rows > 0 && st->max_rows < limit)
+		limit = (int)st->max_rows;
+	sql = api->mprintf("SELECT %s FROM %s WHERE %s < $1::timestamptz%s"
+	                   " ORDER BY %s LIMIT %d",
+	                   keys ? keys : st->audit_object, st->table,
+	                   st->time_column, st->filter, st->time_column,
+	                   limit);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	res = query1(api, db, sql, cutoff, "sampling rows", errmsg);
+	if (!res)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++)
+		api->sample(h, PQgetvalue(res, i, 0));
+
+	if (would < matching)
+		msg = api->mprintf("would delete %" PRId64 " rows (max_rows; "
+		                   "%" PRId64 " match) from %s older than %s",
+		                   would, matching, st->table_name, cutoff);
+	else
+		msg = api->mprintf("would delete %" PRId64 " rows from %s "
+		                   "older than %s", would, st->table_name, cutoff);
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	rc = 0;
+out:
+	PQclear(res);
+	api->free(msg);
+	api->free(sql);
+	api->free(keys);
+	api->free(cutoff);
+	return rc;
+}
+
+/* Frees the state built by age_init. */
+static void age_teardown(const sweep_api *api, sweep_host *h, void *state)
+{
+	(void)h;
+	state_free(api, state);
+}
+
+static const sweep_option age_options[] = {
+	{ "table", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "table to delete from, optionally schema-qualified" },
+	{ "time_column", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "column dating each row (timestamptz, timestamp or date); "
+	  "rows where it is NULL are kept" },
+	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
+	  "delete rows whose time_column is before now() minus this age" },
+	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
+	  "extra condition a row must also meet to be deleted" },
+	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
+	  "rows deleted per batch, each batch one short transaction" },
+	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
+	  "most rows one run deletes; 0 or unset: no cap" },
+	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
+	  "columns written to one audit record per deleted row" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const sweep_plugin age_plugin = {
+	SWEEP_PLUGIN_HEADER,
+	.name = "age_delete",
+	.version = "1.0.0",
+	.description = "deletes rows older than a given age from one table, "
+	               "in short batches",
+	.options = age_options,
+	.init = age_init,
+	.run = age_run,
+	.dry_run = age_dry_run,
+	.teardown = age_teardown,
+};
+
+SWEEP_PLUGIN_DEFINE(age_plugin)

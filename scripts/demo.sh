@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The demo: builds sweepd, starts a throwaway PostgreSQL, loads the sample
+# tables of scripts/sample-schema.sql and runs the two example jobs of
+# conf.d/ on them (cleanup-unverified-users and message-cleanup), first as a
+# dry run, then for real, then shows what is left and the audit trail.
+#
+#   scripts/demo.sh              PostgreSQL is stopped at the end
+#   KEEP_PG=1 scripts/demo.sh    PostgreSQL keeps running to look around
+#
+# Extra CMake configure arguments come from $CMAKE_ARGS.  Every run starts
+# from fresh sample data, so the demo can be repeated.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/deps.sh
+
+read -r -a cmake_args <<<"${CMAKE_ARGS:-}"
+cmake -S . -B build "${cmake_args[@]}"
+cmake --build build -j2
+
+if [[ ${KEEP_PG:-} != 1 ]]; then
+	trap 'bash scripts/pg.sh stop' EXIT
+fi
+bash scripts/pg.sh start >/dev/null
+# PG* variables for psql and DATABASE_URL for sweepd.
+eval "$(bash scripts/pg.sh env)"
+
+heading() {
+	printf '\n== %s\n' "$*"
+}
+
+# Prints a command, shell-quoted after a "+", then runs it.
+show() {
+	printf '+'
+	printf ' %q' "$@"
+	printf '\n'
+	"$@"
+}
+
+# psql, stopping at the first error, without notices.
+sql() {
+	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# One number from a query.
+value() {
+	sql -At -c "$1"
+}
+
+readonly USERS_DUE="SELECT count(*) FROM users
+	WHERE NOT email_verified AND created_at < now() - interval '30 days'"
+readonly MESSAGES_DUE="SELECT count(*) FROM messages WHERE expires_at < now()"
+
+heading "Sample data: scripts/sample-schema.sql"
+# sweepd's own schema (audit records, run history) goes too, so that the
+# audit trail below shows this run of the demo only; sweepd recreates it.
+sql -c 'DROP SCHEMA IF EXISTS sweepd CASCADE'
+sql -f scripts/sample-schema.sql
+users_before=$(value 'SELECT count(*) FROM users')
+users_due=$(value "$USERS_DUE")
+messages_before=$(value 'SELECT count(*) FROM messages')
+messages_due=$(value "$MESSAGES_DUE")
+echo "users: $users_before rows, $users_due unverified for more than 30 days"
+echo "messages: $messages_before rows, $messages_due expired"
+
+heading "Plugins, jobs and a check of conf.d/"
+show build/sweepd --conf-dir conf.d --list-plugins
+show build/sweepd --conf-dir conf.d --check
+
+heading "cleanup-unverified-users (seed 000)"
+show build/sweepd --conf-dir conf.d --dry-run cleanup-unverified-users
+show build/sweepd --conf-dir conf.d --run cleanup-unverified-users
+
+heading "message-cleanup (seed 003)"
+show build/sweepd --conf-dir conf.d --dry-run message-cleanup
+show build/sweepd --conf-dir conf.d --run message-cleanup
+
+heading "Users kept: the named ones"
+sql -c "SELECT email, email_verified, created_at FROM users
+	WHERE email NOT LIKE '%@bulk.example' ORDER BY created_at"
+heading "Users kept: the generated ones"
+sql -c "SELECT email_verified, count(*) AS kept, min(created_at) AS oldest,
+	max(created_at) AS newest
+	FROM users WHERE email LIKE '%@bulk.example' GROUP BY 1 ORDER BY 1"
+
+heading "Messages kept"
+sql -c "SELECT count(*) AS kept, min(expires_at) AS first_to_expire,
+	max(expires_at) AS last_to_expire FROM messages"
+sql -c "SELECT id, conversation_id, content, created_at, expires_at
+	FROM messages ORDER BY expires_at LIMIT 5"
+
+heading "Audit trail: sweepd.audit"
+sql -c "SELECT job, action, table_name, count(*) AS records
+	FROM sweepd.audit GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+echo "The first 10 records:"
+sql -c "SELECT job, action, table_name, data, at FROM sweepd.audit ORDER BY id LIMIT 10"
+
+heading "Summary"
+users_after=$(value 'SELECT count(*) FROM users')
+messages_after=$(value 'SELECT count(*) FROM messages')
+# due: rows the job's rule selected before the run.
+printf '%-10s %8s %8s %8s %8s\n' table before due deleted after
+printf '%-10s %8d %8d %8d %8d\n' \
+	users "$users_before" "$users_due" $((users_before - users_after)) "$users_after" \
+	messages "$messages_before" "$messages_due" $((messages_before - messages_after)) "$messages_after"
+
+if [[ ${KEEP_PG:-} == 1 ]]; then
+	heading "PostgreSQL keeps running (KEEP_PG=1)"
+	echo "connect: eval \"\$(scripts/pg.sh env)\"; psql"
+	echo "stop:    scripts/pg.sh stop"
+fi
