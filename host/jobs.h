@@ -25,7 +25,7 @@ typedef struct job {
 	char *timezone;
 	int64_t timeout_ms;
 	bool enabled;
-	params *params;            /* NULL when they do not validate */
+	param_set *params;            /* NULL when they do not validate */
 	size_t nerrors;            /* problems found in this job's file */
 } job;
 

@@ -14,7 +14,7 @@
 #include "sqltext.h"
 #include "suggest.h"
 
-struct params {
+struct param_set {
 	param_value *values;   /* one per declared option, in its order */
 	size_t count;
 };
@@ -206,11 +206,11 @@ static void params_unknown(const sweep_option *opts, size_t nopts,
  * options and returns their values (free with params_free()); NULL when
  * any is wrong, every problem added to d as FILE:LINE.  A missing required
  * parameter is reported at [params], or at line when there is none. */
-params *params_build(const sweep_option *opts, size_t nopts,
+param_set *params_build(const sweep_option *opts, size_t nopts,
                      const conf_section *sec, const char *file, int line,
                      const char *plugin, diag *d)
 {
-	params *p = calloc(1, sizeof(*p));
+	param_set *p = calloc(1, sizeof(*p));
 	size_t before = d->count, i, j;
 	char err[512];
 
@@ -262,7 +262,7 @@ params *params_build(const sweep_option *opts, size_t nopts,
 }
 
 /* The value of the declared option key, or NULL when key is not declared. */
-const param_value *params_find(const params *p, const char *key)
+const param_value *params_find(const param_set *p, const char *key)
 {
 	size_t i;
 
@@ -273,7 +273,7 @@ const param_value *params_find(const params *p, const char *key)
 }
 
 /* Frees p and its values; p may be NULL. */
-void params_free(params *p)
+void params_free(param_set *p)
 {
 	size_t i;
 

@@ -23,17 +23,17 @@ typedef struct param_value {
 	size_t nitems;
 } param_value;
 
-typedef struct params params;
+typedef struct param_set param_set;
 
 int params_parse_bool(const char *text, bool *out);
 int params_parse_value(const sweep_option *opt, const char *text,
                        param_value *out, char *err, size_t errlen);
 void params_value_clear(param_value *v);
 const char *params_type_name(int type);
-params *params_build(const sweep_option *opts, size_t nopts,
+param_set *params_build(const sweep_option *opts, size_t nopts,
                      const conf_section *sec, const char *file, int line,
                      const char *plugin, diag *d);
-const param_value *params_find(const params *p, const char *key);
-void params_free(params *p);
+const param_value *params_find(const param_set *p, const char *key);
+void params_free(param_set *p);
 
 #endif

@@ -1,0 +1,298 @@
+/* age_delete against the real PostgreSQL: the real plugin .so, loaded by
+ * the real loader and run by the host's runner, as sweepd --run does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "loader.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "testutil.h"
+
+static volatile sig_atomic_t no_stop;
+
+/* One test's world: a schema with an events table, a conf dir with one
+ * job over it, and the loaded configuration. */
+typedef struct world {
+	PGconn *db;
+	char *schema;
+	char *dir;
+	char *job;
+	settings s;
+	loader *l;
+	jobs *js;
+	diag d;
+} world;
+
+/* Creates schema.events with, per batch of ids: old rows matching the
+ * condition (kind 'x'), old rows not matching (kind 'y'), young rows, rows
+ * with a NULL time, and one row on each side of the cutoff.  With shuffle
+ * the rows are inserted in random order so expired rows sit on every page. */
+static void world_data(world *w, int shuffle)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.events (id bigint PRIMARY KEY, created_at"
+	       " timestamptz, kind text NOT NULL, email text NOT NULL);"
+	       "INSERT INTO %s.events SELECT g, CASE"
+	       "  WHEN g <= 1000 THEN now() - interval '45 days'"
+	       "  WHEN g <= 1300 THEN now() - interval '40 days'"
+	       "  WHEN g <= 1700 THEN now() - interval '10 days'"
+	       "  WHEN g <= 1710 THEN NULL"
+	       "  WHEN g = 1711 THEN now() - interval '30 days' - interval '1 minute'"
+	       "  ELSE now() - interval '30 days' + interval '1 minute' END,"
+	       " CASE WHEN g BETWEEN 1001 AND 1300 THEN 'y' ELSE 'x' END,"
+	       " 'user' || g || '@example.com'"
+	       " FROM generate_series(1, 1712) g ORDER BY %s",
+	       w->schema, w->schema, shuffle ? "random()" : "g");
+}
+
+/* Writes the job file with the given [params] lines and loads the conf. */
+static void world_job(world *w, const char *params)
+{
+	settings_cli cli;
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
+	         "table = %s.events\ntime_column = created_at\n"
+	         "older_than = 30d\n%s", w->job, w->schema, params);
+	tu_write(w->dir, "job.ini", text);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_non_null(w->js);
+	if (w->d.count)
+		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+static int world_setup(void **state)
+{
+	static int seq;
+	world *w = calloc(1, sizeof(*w));
+	char name[64];
+
+	assert_non_null(w);
+	w->db = tu_db();
+	w->schema = tu_schema(w->db, "age");
+	w->dir = tu_tempdir();
+	snprintf(name, sizeof(name), "age-test-%s-%d", w->schema, ++seq);
+	w->job = strdup(name);
+	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world *w = *state;
+
+	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
+	PQfinish(w->db);
+	tu_rmtree(w->dir);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	free(w->schema);
+	free(w->dir);
+	free(w->job);
+	free(w);
+	return 0;
+}
+
+/* Runs the job (or dry-runs it) and returns the result's counter. */
+static long long world_run(world *w, bool dry, result *r, const char *counter)
+{
+	size_t i;
+
+	assert_int_equal(runner_run(jobs_find(w->js, w->job), &w->s, dry,
+	                            &no_stop, r), 0);
+	assert_true(r->success);
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, counter) == 0)
+			return r->counters[i].value;
+	fail_msg("no counter %s", counter);
+	return -1;
+}
+
+/* Rows of events whose id is in [lo, hi]. */
+static long long rows_between(world *w, int lo, int hi)
+{
+	return tu_sql_int(w->db, "SELECT count(*) FROM %s.events WHERE id"
+	                  " BETWEEN %d AND %d", w->schema, lo, hi);
+}
+
+/* Checks that exactly the old rows matching kind = 'x' are gone. */
+static void assert_only_expired_gone(world *w)
+{
+	assert_int_equal(rows_between(w, 1, 1000), 0);      /* old, x */
+	assert_int_equal(rows_between(w, 1001, 1300), 300); /* old, y */
+	assert_int_equal(rows_between(w, 1301, 1700), 400); /* young */
+	assert_int_equal(rows_between(w, 1701, 1710), 10);  /* NULL time */
+	assert_int_equal(rows_between(w, 1711, 1711), 0);   /* just older */
+	assert_int_equal(rows_between(w, 1712, 1712), 1);   /* just younger */
+}
+
+static void deletes_exactly_the_expired_matching_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 0);
+	world_job(w, "where = kind = 'x'\nbatch_size = 100\n");
+	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_true(r.batches > 1);
+	result_free(&r);
+	assert_only_expired_gone(w);
+}
+
+static void deletes_rows_scattered_over_every_page(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 1);
+	world_job(w, "where = kind = 'x'\nbatch_size = 50\n");
+	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	result_free(&r);
+	assert_only_expired_gone(w);
+}
+
+static void audit_rows_equal_deleted_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 1);
+	world_job(w, "where = kind = 'x'\nbatch_size = 100\n"
+	          "audit_columns = id, email\n");
+	assert_int_equal(world_run(w, false, &r, "audited"), 1001);
+	/* One audit record per deleted id, none for a kept one, and the
+	 * audited e-mail is the deleted row's. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT (data->>'id'))"
+	                            " FROM sweepd.audit WHERE job = '%s'",
+	                            w->job), 1001);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit a"
+	                            " JOIN %s.events e ON e.id = (a.data->>'id')"
+	                            "::bigint WHERE a.job = '%s'", w->schema,
+	                            w->job), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND (action <> 'deleted'"
+	                            " OR data->>'email' <> 'user' || (data->>'id')"
+	                            " || '@example.com' OR run_id <> %lld)",
+	                            w->job, (long long)r.run_id), 0);
+	result_free(&r);
+	assert_only_expired_gone(w);
+}
+
+static void max_rows_caps_one_run(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 0);
+	world_job(w, "where = kind = 'x'\nbatch_size = 100\nmax_rows = 250\n");
+	assert_int_equal(world_run(w, false, &r, "deleted"), 250);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1712 - 250);
+	/* Only expired matching rows were taken. */
+	assert_int_equal(rows_between(w, 1001, 1712), 712);
+}
+
+static void dry_run_counts_samples_and_changes_nothing(void **state)
+{
+	world *w = *state;
+	result r;
+	char *before, *after;
+
+	world_data(w, 0);
+	world_job(w, "where = kind = 'x'\naudit_columns = id, email\n");
+	before = tu_sql_text(w->db, "SELECT md5(string_agg(e::text, ',' ORDER"
+	                     " BY id)) FROM %s.events e", w->schema);
+	assert_int_equal(world_run(w, true, &r, "would_delete"), 1001);
+	assert_int_equal(r.nsamples, 5);
+	assert_non_null(strstr(r.samples[0], "\"email\""));
+	assert_non_null(r.message);
+	result_free(&r);
+	after = tu_sql_text(w->db, "SELECT md5(string_agg(e::text, ',' ORDER"
+	                    " BY id)) FROM %s.events e", w->schema);
+	assert_string_equal(before, after);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 0);
+	free(before);
+	free(after);
+}
+
+static void quotes_and_spaces_in_names_are_safe(void **state)
+{
+	world *w = *state;
+	result r;
+	settings_cli cli;
+	char text[1024];
+
+	tu_sql(w->db, "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" timestamptz,"
+	       " n int); INSERT INTO %s.\"odd\"\"name\" VALUES"
+	       " (now() - interval '2 days', 1), (now(), 2)", w->schema,
+	       w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = age_delete\n[params]\n"
+	         "table = %s.odd\"name\ntime_column = made at\n"
+	         "older_than = 1d\n", w->job, w->schema);
+	tu_write(w->dir, "job.ini", text);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_int_equal(w->d.count, 0);
+	assert_int_equal(world_run(w, false, &r, "deleted"), 1);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT n FROM %s.\"odd\"\"name\"",
+	                            w->schema), 2);
+}
+
+static void a_failing_batch_fails_the_run_and_keeps_the_data(void **state)
+{
+	world *w = *state;
+	result r;
+	char *status;
+
+	world_data(w, 0);
+	/* A condition that errors at run time: division by zero. */
+	world_job(w, "where = 1 / (id - id) = 1\n");
+	assert_int_equal(runner_run(jobs_find(w->js, w->job), &w->s, false,
+	                            &no_stop, &r), -1);
+	assert_false(r.success);
+	assert_non_null(strstr(r.error, "division by zero"));
+	status = tu_sql_text(w->db, "SELECT status FROM sweepd.runs WHERE id ="
+	                     " %lld", (long long)r.run_id);
+	assert_string_equal(status, "failed");
+	free(status);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1712);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+		T(deletes_exactly_the_expired_matching_rows),
+		T(deletes_rows_scattered_over_every_page),
+		T(audit_rows_equal_deleted_rows),
+		T(max_rows_caps_one_run),
+		T(dry_run_counts_samples_and_changes_nothing),
+		T(quotes_and_spaces_in_names_are_safe),
+		T(a_failing_batch_fails_the_run_and_keeps_the_data),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

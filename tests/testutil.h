@@ -1,0 +1,28 @@
+/* testutil: helpers shared by the tests: scratch directories and files,
+ * running the real binary, and a real PostgreSQL connection. */
+#ifndef SWEEPD_TESTUTIL_H
+#define SWEEPD_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include <sweepd/plugin.h>
+
+char *tu_tempdir(void);
+void tu_rmtree(const char *dir);
+char *tu_path(const char *dir, const char *name);
+void tu_write(const char *dir, const char *name, const char *content);
+void tu_copy(const char *from, const char *dir, const char *name);
+int tu_run(char **out, char **err, const char *fmt, ...) SWEEP_PRINTF(3, 4);
+PGconn *tu_db(void);
+void tu_sql(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
+long long tu_sql_int(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
+char *tu_sql_text(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
+char *tu_schema(PGconn *c, const char *prefix);
+
+#endif
