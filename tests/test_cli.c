@@ -1,0 +1,271 @@
+/* End to end: the built sweepd binary run as a user runs it, against the
+ * real PostgreSQL, with the shipped conf.d examples and scratch ones. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define CONF SWEEPD_SOURCE_DIR "/conf.d"
+
+/* Runs sweepd with args; captures stdout/stderr; returns the exit code. */
+#define SWEEPD(out, err, ...) \
+	tu_run(out, err, SWEEPD_BIN " " __VA_ARGS__)
+
+static void version_and_help_exit_0(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(SWEEPD(&out, &err, "--version"), 0);
+	assert_non_null(strstr(out, "plugin ABI 1."));
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--help"), 0);
+	assert_non_null(strstr(out, "--dry-run JOB"));
+	free(out);
+	free(err);
+}
+
+static void usage_errors_exit_2(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF), 2);
+	assert_non_null(strstr(err, "no command"));
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--check --list-jobs"), 2);
+	assert_non_null(strstr(err, "one command"));
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--no-such-option"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF
+	                        " --log-level loud --check"), 2);
+	assert_non_null(strstr(err, "--log-level"));
+	free(out);
+	free(err);
+}
+
+static void check_accepts_the_shipped_examples(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --check"), 0);
+	assert_non_null(strstr(out, "0 problems"));
+	free(out);
+	free(err);
+}
+
+static void check_names_file_and_line_of_each_problem(void **state)
+{
+	char *dir = tu_tempdir(), *out, *err, *expect;
+
+	(void)state;
+	tu_copy(CONF "/cleanup-unverified-users.ini", dir, "a-good.ini");
+	tu_write(dir, "b-broken.ini",
+	         "[job]\nname = broken\nplugin = age_delete\n\n[params]\n"
+	         "table = users\ntime_colum = created_at\nolder_than = 30\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check", dir), 2);
+	expect = tu_path(dir, "b-broken.ini:7: plugin age_delete has no "
+	                 "parameter 'time_colum'; did you mean 'time_column'?");
+	assert_non_null(strstr(err, expect));
+	free(expect);
+	expect = tu_path(dir, "b-broken.ini:8: older_than (duration)");
+	assert_non_null(strstr(err, expect));
+	free(expect);
+	assert_non_null(strstr(out, "2 jobs"));
+	free(out);
+	free(err);
+	/* The good job still lists as sound next to the broken one. */
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --list-jobs", dir), 0);
+	assert_non_null(strstr(out, "\"name\":\"cleanup-unverified-users\","));
+	assert_non_null(strstr(out, "\"enabled\":true,\"errors\":0"));
+	free(out);
+	free(err);
+	tu_rmtree(dir);
+}
+
+static void list_plugins_shows_options_and_users(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF
+	                        " --json --list-plugins"), 0);
+	assert_non_null(strstr(out, "{\"name\":\"age_delete\",\"version\":"));
+	assert_non_null(strstr(out, "{\"key\":\"older_than\",\"type\":"
+	                       "\"duration\",\"default\":null,\"required\":"
+	                       "true"));
+	assert_non_null(strstr(out, "\"jobs\":[\"cleanup-unverified-users\","
+	                       "\"message-cleanup\"]"));
+	free(out);
+	free(err);
+}
+
+static void unknown_job_exits_2_with_a_suggestion(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF
+	                        " --run message-clenup"), 2);
+	assert_non_null(strstr(err, "did you mean 'message-cleanup'?"));
+	free(out);
+	free(err);
+}
+
+/* Loads the sample schema and data the demo uses. */
+static void load_sample(PGconn *db)
+{
+	char *out, *err;
+
+	(void)db;
+	assert_int_equal(tu_run(&out, &err, "psql -q -v ON_ERROR_STOP=1 -f "
+	                        SWEEPD_SOURCE_DIR "/scripts/sample-schema.sql"),
+	                 0);
+	free(out);
+	free(err);
+}
+
+static void seed_000_cleanup_unverified_users(void **state)
+{
+	PGconn *db = tu_db();
+	char *out, *err;
+	long long due, kept;
+
+	(void)state;
+	load_sample(db);
+	due = tu_sql_int(db, "SELECT count(*) FROM users WHERE NOT"
+	                 " email_verified AND created_at < now() - interval"
+	                 " '30 days'");
+	kept = tu_sql_int(db, "SELECT count(*) FROM users") - due;
+	assert_true(due > 3);
+	/* The dry run reports the rows and changes nothing. */
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
+	                        " --dry-run cleanup-unverified-users"), 0);
+	assert_non_null(strstr(out, "\"success\":true"));
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users"),
+	                 due + kept);
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
+	                        " --run cleanup-unverified-users"), 0);
+	assert_non_null(strstr(out, "\"success\":true"));
+	assert_non_null(strstr(out, "\"started\":\""));
+	free(out);
+	free(err);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users"), kept);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE NOT"
+	                            " email_verified AND created_at < now() -"
+	                            " interval '30 days'"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE"
+	                            " email IN ('test@example.com',"
+	                            " 'fake@test.com', 'old@user.com')"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE"
+	                            " email = 'almost@example.com'"), 1);
+	/* Every deleted user has its audit record, from the last run. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = 'cleanup-unverified-users'"
+	                            " AND run_id = (SELECT max(id) FROM"
+	                            " sweepd.runs WHERE job ="
+	                            " 'cleanup-unverified-users')"), due);
+	PQfinish(db);
+}
+
+static void seed_003_message_cleanup(void **state)
+{
+	PGconn *db = tu_db();
+	char *out, *err, *expect;
+	long long due, total;
+
+	(void)state;
+	load_sample(db);
+	due = tu_sql_int(db, "SELECT count(*) FROM messages WHERE expires_at"
+	                 " < now()");
+	total = tu_sql_int(db, "SELECT count(*) FROM messages");
+	assert_true(due > 0 && due < total);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
+	                        " --run message-cleanup"), 0);
+	/* The result has the shape seed 003 reports: success, count, time. */
+	expect = malloc(64);
+	assert_non_null(expect);
+	snprintf(expect, 64, "\"counters\":{\"deleted\":%lld}", due);
+	assert_non_null(strstr(out, expect));
+	assert_non_null(strstr(out, "\"timestamp\":\""));
+	free(expect);
+	free(out);
+	free(err);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages"),
+	                 total - due);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages WHERE"
+	                            " expires_at < now()"), 0);
+	PQfinish(db);
+}
+
+static void failing_job_exits_1_with_the_reason(void **state)
+{
+	char *dir = tu_tempdir(), *out, *err;
+
+	(void)state;
+	tu_write(dir, "gone.ini", "[job]\nname = gone\nplugin = age_delete\n"
+	         "[params]\ntable = no_such_table\ntime_column = t\n"
+	         "older_than = 1d\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --run gone", dir), 1);
+	assert_non_null(strstr(out, "\"success\":false"));
+	assert_non_null(strstr(out, "no_such_table"));
+	free(out);
+	free(err);
+	/* A database that cannot be reached is a failed run, not a crash. */
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --dsn 'host=127.0.0.1 "
+	                        "port=1 connect_timeout=2' --run gone", dir), 1);
+	assert_non_null(strstr(out, "cannot connect"));
+	free(out);
+	free(err);
+	tu_rmtree(dir);
+}
+
+static void broken_job_is_refused_by_run(void **state)
+{
+	char *dir = tu_tempdir(), *out, *err, *expect;
+
+	(void)state;
+	tu_write(dir, "bad.ini", "[job]\nname = bad\nplugin = age_delete\n"
+	         "[params]\ntable = t\ntime_column = t\nolder_than = 1d\n"
+	         "where = 1 = 1; DROP TABLE users\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --run bad", dir), 2);
+	expect = tu_path(dir, "bad.ini:8: where (sql-condition): condition "
+	                 "contains ';'");
+	assert_non_null(strstr(err, expect));
+	free(expect);
+	free(out);
+	free(err);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(version_and_help_exit_0),
+		cmocka_unit_test(usage_errors_exit_2),
+		cmocka_unit_test(check_accepts_the_shipped_examples),
+		cmocka_unit_test(check_names_file_and_line_of_each_problem),
+		cmocka_unit_test(list_plugins_shows_options_and_users),
+		cmocka_unit_test(unknown_job_exits_2_with_a_suggestion),
+		cmocka_unit_test(seed_000_cleanup_unverified_users),
+		cmocka_unit_test(seed_003_message_cleanup),
+		cmocka_unit_test(failing_job_exits_1_with_the_reason),
+		cmocka_unit_test(broken_job_is_refused_by_run),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
