@@ -56,7 +56,8 @@ int dirlist_read(const char *dir, const char *suffix, char ***paths,
 			goto oom;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), dirlist_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), dirlist_cmp);
 	*paths = v;
 	*count = n;
 	v = NULL;

@@ -90,6 +90,7 @@ static void check_names_file_and_line_of_each_problem(void **state)
 	free(out);
 	free(err);
 	tu_rmtree(dir);
+	free(dir);
 }
 
 static void list_plugins_shows_options_and_users(void **state)
@@ -231,6 +232,7 @@ static void failing_job_exits_1_with_the_reason(void **state)
 	free(out);
 	free(err);
 	tu_rmtree(dir);
+	free(dir);
 }
 
 static void broken_job_is_refused_by_run(void **state)
@@ -250,6 +252,7 @@ static void broken_job_is_refused_by_run(void **state)
 	free(out);
 	free(err);
 	tu_rmtree(dir);
+	free(dir);
 }
 
 int main(void)
