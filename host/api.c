@@ -57,7 +57,7 @@ static const param_value *api_value(sweep_host *h, const char *key, int type)
 	if (v == NULL || (type && v->opt->type != type)) {
 		log_msg(SWEEP_LOG_ERROR, "plugin asked for an undeclared option",
 		        "job", h->job->name, "option", key, "type",
-		        params_type_name(type), NULL);
+		        params_type_name(type), LOG_END);
 		return NULL;
 	}
 	return v->set ? v : NULL;
@@ -161,7 +161,7 @@ static void api_progress(sweep_host *h, int64_t done, int64_t total)
 	snprintf(d, sizeof(d), "%lld", (long long)done);
 	snprintf(t, sizeof(t), "%lld", (long long)total);
 	api_log(h, level, "progress", "done", d, "total",
-	        total < 0 ? "unknown" : t, NULL);
+	        total < 0 ? "unknown" : t, LOG_END);
 }
 
 static char *api_vmprintf(const char *fmt, va_list ap)

@@ -70,7 +70,8 @@ static void db_notice(void *arg, const char *message)
 	while (n > 0 && message[n - 1] == '\n')
 		n--;
 	snprintf(text, sizeof(text), "%.*s", (int)n, message);
-	log_msg(SWEEP_LOG_DEBUG, "server notice", "message", text, NULL);
+	log_msg(SWEEP_LOG_DEBUG, "server notice", "message", text,
+	        LOG_END);
 }
 
 /* Opens a connection for job (NULL: the host itself) with dsn (a

@@ -150,7 +150,7 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	psec = conf_section_find(f, "params");
 	for (i = 0; i < f->count; i++) {
 		const char *name = f->sections[i].name;
-		if (strcmp(name, "job") && strcmp(name, "params"))
+		if (strcmp(name, "job") != 0 && strcmp(name, "params") != 0)
 			diag_add(d, path, f->sections[i].line, "unknown section "
 			         "[%s]; a job file holds [job] and [params]%s",
 			         name, strcmp(name, "sweepd") == 0 ?

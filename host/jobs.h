@@ -13,7 +13,7 @@
 #include "settings.h"
 
 /* Timeout of a job that sets none. */
-#define JOBS_DEFAULT_TIMEOUT_MS (60 * 60 * 1000)
+#define JOBS_DEFAULT_TIMEOUT_MS INT64_C(3600000)
 
 typedef struct job {
 	char *file;

@@ -12,6 +12,9 @@ typedef enum log_format {
 	LOG_FORMAT_JSON = 1
 } log_format;
 
+/* Ends the key/value pairs of log_msg(). */
+#define LOG_END SWEEP_LOG_END
+
 /* Most key/value pairs one line carries; further pairs are dropped. */
 #define LOG_MAX_PAIRS 32
 

@@ -302,10 +302,10 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	}
 	if (d->count > 0)
 		log_msg(SWEEP_LOG_WARN, "other job files have problems",
-		        "hint", "run sweepd --check", NULL);
+		        "hint", "run sweepd --check", LOG_END);
 	if (!j->enabled)
 		log_msg(SWEEP_LOG_WARN, "job is disabled; running it because "
-		        "asked", "job", name, NULL);
+		        "asked", "job", name, LOG_END);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -97,19 +97,19 @@ int runner_run(const job *j, const settings *s, bool dry_run,
 		snprintf(h.run_id, sizeof(h.run_id), "%" PRId64, r->run_id);
 	log_msg(SWEEP_LOG_INFO, dry_run ? "dry-run started" : "run started",
 	        "job", j->name, "run", h.run_id, "plugin", j->plugin->desc->name,
-	        "version", j->plugin->desc->version, NULL);
+	        "version", j->plugin->desc->version, LOG_END);
 	runner_call(j, &h, r);
 out:
 	result_finish(r);
 	if (conn != NULL && r->run_id &&
 	    db_run_end(conn, r, err, sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "run not recorded", "job", j->name,
-		        "error", err, NULL);
+		        "error", err, LOG_END);
 	log_msg(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
 	        dry_run ? "dry-run finished" : "run finished", "job", j->name,
 	        "status", r->success ? (r->stopped ? "stopped" : "ok")
 	                             : "failed",
-	        "error", r->error, NULL);
+	        "error", r->error, LOG_END);
 	if (host_ready)
 		api_host_free(&h);
 	PQfinish(conn);

@@ -35,6 +35,16 @@ static const char *settings_pick(const char *cli, const char *env,
 	return file;
 }
 
+/* The value of key in the file's [sweepd] section (sec may be NULL), or
+ * NULL. */
+static const char *settings_file_value(const conf_section *sec,
+                                       const char *key)
+{
+	const conf_entry *e = conf_entry_find(sec, key);
+
+	return e ? e->value : NULL;
+}
+
 /* Where a value picked by settings_pick() came from, for messages: the
  * option, the variable or the file. */
 static const char *settings_origin(const char *cli, const char *option,
@@ -148,21 +158,22 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 		}
 	}
 
-#define FILEVAL(key) (conf_entry_find(sec, key) ? conf_entry_find(sec, key)->value : NULL)
-	v = settings_pick(cli->dsn, getenv("DATABASE_URL"), FILEVAL("dsn"));
+	v = settings_pick(cli->dsn, getenv("SWEEPD_DSN"),
+	                  settings_pick(NULL, getenv("DATABASE_URL"),
+	                                settings_file_value(sec, "dsn")));
 	if ((s->dsn = strdup(v ? v : "")) == NULL)
 		goto oom;
 	v = settings_pick(cli->plugin_dir, getenv("SWEEPD_PLUGIN_DIR"), NULL);
 	if (v)
 		s->plugin_dir = strdup(v);
-	else if (FILEVAL("plugin_dir"))
-		s->plugin_dir = settings_path(s->conf_dir, FILEVAL("plugin_dir"));
+	else if ((v = settings_file_value(sec, "plugin_dir")) != NULL)
+		s->plugin_dir = settings_path(s->conf_dir, v);
 	else
 		s->plugin_dir = settings_default_plugin_dir();
 	if (s->plugin_dir == NULL)
 		goto oom;
 	v = settings_pick(cli->log_level, getenv("SWEEPD_LOG_LEVEL"),
-	                  FILEVAL("log_level"));
+	                  settings_file_value(sec, "log_level"));
 	if (v && log_parse_level(v, &s->log_level) != 0)
 		diag_add(d, settings_origin(cli->log_level, "--log-level",
 		                            "SWEEPD_LOG_LEVEL", path),
@@ -170,14 +181,13 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 		                       "log_level"),
 		         "bad log level '%s': use debug, info, warn or error", v);
 	v = settings_pick(cli->log_format, getenv("SWEEPD_LOG_FORMAT"),
-	                  FILEVAL("log_format"));
+	                  settings_file_value(sec, "log_format"));
 	if (v && log_parse_format(v, &s->log_format) != 0)
 		diag_add(d, settings_origin(cli->log_format, "--log-format",
 		                            "SWEEPD_LOG_FORMAT", path),
 		         settings_line(cli->log_format, "SWEEPD_LOG_FORMAT", sec,
 		                       "log_format"),
 		         "bad log format '%s': use logfmt or json", v);
-#undef FILEVAL
 	conf_free(f);
 	free(path);
 	return d->count > before ? -1 : 0;

@@ -205,6 +205,14 @@ int sqltext_expr_check(const char *text, char *err, size_t errlen)
 				return -1;
 			}
 			p = end + tag - 1;
+		} else if (isalpha((unsigned char)*p) || *p == '_' ||
+		           (unsigned char)*p >= 0x80) {
+			/* A name or key word.  PostgreSQL continues it over
+			 * '$' (a$b$ is one name), so a '$' in it opens no
+			 * dollar quote that could hide a ')' or ';'. */
+			while (isalnum((unsigned char)p[1]) || p[1] == '_' ||
+			       p[1] == '$' || (unsigned char)p[1] >= 0x80)
+				p++;
 		} else if (*p == ';') {
 			snprintf(err, errlen, "condition contains ';' at "
 			         "character %zu: write one expression, not "

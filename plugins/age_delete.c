@@ -328,7 +328,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 	snprintf(batches, sizeof batches, "%" PRId64, stats.batches);
 	api->log(h, SWEEP_LOG_INFO, "deleted", "table", st->table_name,
 	         "rows", rows, "batches", batches, "cutoff", cutoff,
-	         "stopped", stats.stopped ? "true" : "false", NULL);
+	         "stopped", stats.stopped ? "true" : "false", SWEEP_LOG_END);
 	msg = api->mprintf("deleted %s rows from %s older than %s%s", rows,
 	                   st->table_name, cutoff,
 	                   stats.stopped ? " (stopped early on request)" : "");

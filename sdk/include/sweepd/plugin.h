@@ -92,6 +92,10 @@ typedef struct sweep_option {
 	const char *help;      /* one line, shown by sweepd --list-plugins */
 } sweep_option;
 
+/* Ends the key/value pairs of sweep_api.log (a typed null pointer: a bare
+ * NULL may be a plain 0 in a variadic call). */
+#define SWEEP_LOG_END ((const char *)0)
+
 /* Log levels for sweep_api.log. */
 typedef enum sweep_log_level {
 	SWEEP_LOG_DEBUG = 0,
@@ -195,7 +199,8 @@ typedef struct sweep_api {
 	/* --- logging --- */
 
 	/* Structured log line: an event text, then key, value string pairs
-	 * ending with NULL.  The host adds time, level, job and run. */
+	 * ending with SWEEP_LOG_END.  The host adds time, level, job and run;
+	 * a pair whose value is NULL or "" is left out. */
 	void (*log)(sweep_host *h, int level, const char *event, ...)
 		SWEEP_SENTINEL;
 
