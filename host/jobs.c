@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "conf.h"
 #include "dirlist.h"
@@ -52,19 +51,26 @@ static int jobs_name_ok(const char *name)
 	return 1;
 }
 
-/* True when tz names a time zone known to the system (an IANA name with a
- * file under /usr/share/zoneinfo, or UTC). */
+/* True when tz names a time zone known to the system: UTC, or an IANA name
+ * whose file under /usr/share/zoneinfo is a compiled zone ("TZif"). */
 static int jobs_timezone_ok(const char *tz)
 {
-	char path[512];
-	struct stat st;
+	char path[512], magic[4];
+	FILE *fp;
+	int ok;
 
 	if (strcmp(tz, "UTC") == 0)
 		return 1;
 	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
 		return 0;
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	fp = fopen(path, "rb");
+	if (fp == NULL)
+		return 0;
+	ok = fread(magic, 1, sizeof(magic), fp) == sizeof(magic) &&
+	     memcmp(magic, "TZif", sizeof(magic)) == 0;
+	fclose(fp);
+	return ok;
 }
 
 /* Reads the [job] section of f into j; problems go to d. */
@@ -160,12 +166,22 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 		diag_add(d, path, 1, "no [job] section; a job file starts with "
 		         "[job] and 'plugin = NAME'");
 		j->name = strdup(stem);
+		if (j->name == NULL || j->file == NULL) {
+			jobs_job_free(j);
+			j = NULL;
+		}
 		goto out;
 	}
 	j->line = sec->line;
 	jobs_read_header(j, f, sec, d);
 	j->name = strdup(conf_entry_find(sec, "name") ?
 	                 conf_entry_find(sec, "name")->value : stem);
+	if (j->name == NULL || j->file == NULL || j->timezone == NULL) {
+		jobs_job_free(j);
+		j = NULL;
+		diag_add(d, path, 0, "out of memory");
+		goto out;
+	}
 	if (j->plugin_ref == NULL)
 		goto out;
 	j->plugin = loader_resolve(l, j->plugin_ref, s->conf_dir,

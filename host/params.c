@@ -248,9 +248,10 @@ param_set *params_build(const sweep_option *opts, size_t nopts,
 				         "is invalid: %s", plugin, opts[j].key, err);
 		} else if (opts[j].flags & SWEEP_OPT_REQUIRED) {
 			diag_add(d, file, sec ? sec->line : line,
-			         "missing required parameter '%s' (%s: %s); add "
+			         "missing required parameter '%s' (%s%s%s); add "
 			         "'%s = ...' under [params]", opts[j].key,
 			         params_type_name(opts[j].type),
+			         opts[j].help ? ": " : "",
 			         opts[j].help ? opts[j].help : "", opts[j].key);
 		}
 	}

@@ -153,6 +153,14 @@ static size_t sqltext_dollar_tag(const char *p)
 	return p[i] == '$' ? i + 1 : 0;
 }
 
+/* True when c continues an unquoted name or key word in PostgreSQL:
+ * a letter, digit, '_', '$' or any byte of a multibyte character. */
+static int sqltext_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' ||
+	       (unsigned char)c >= 0x80;
+}
+
 /* Accepts text only when it can be placed inside "AND (...)" as one
  * boolean expression: not empty, no ';', no comments, parentheses
  * balanced, every string, name and dollar quote closed.  Returns 0, or -1
@@ -172,7 +180,7 @@ int sqltext_expr_check(const char *text, char *err, size_t errlen)
 			char q = *p;
 			int esc = (q == '\'' && p > text &&
 			           (p[-1] == 'E' || p[-1] == 'e') &&
-			           (p == text + 1 || !isalnum((unsigned char)p[-2])));
+			           (p == text + 1 || !sqltext_name_char(p[-2])));
 			for (p++; *p; p++) {
 				if (esc && *p == '\\' && p[1]) {
 					p++;
@@ -210,8 +218,7 @@ int sqltext_expr_check(const char *text, char *err, size_t errlen)
 			/* A name or key word.  PostgreSQL continues it over
 			 * '$' (a$b$ is one name), so a '$' in it opens no
 			 * dollar quote that could hide a ')' or ';'. */
-			while (isalnum((unsigned char)p[1]) || p[1] == '_' ||
-			       p[1] == '$' || (unsigned char)p[1] >= 0x80)
+			while (sqltext_name_char(p[1]))
 				p++;
 		} else if (*p == ';') {
 			snprintf(err, errlen, "condition contains ';' at "

@@ -15,6 +15,7 @@ packages=(
 	libpq-dev            # PostgreSQL client library
 	postgresql-15        # server for the throwaway cluster (scripts/pg.sh)
 	postgresql-client-15 # psql
+	tzdata               # IANA time zones for job timezone = ...
 )
 
 missing=()

@@ -1,0 +1,467 @@
+/* Unit tests of the small host modules: durations, SQL text checks, the
+ * "did you mean" suggestion and typed parameter values. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "params.h"
+#include "sqltext.h"
+#include "suggest.h"
+
+/* Fails unless needle occurs in hay, showing both. */
+#define assert_contains(hay, needle)                                        \
+	do {                                                                \
+		const char *h_ = (hay), *n_ = (needle);                     \
+		if (h_ == NULL || strstr(h_, n_) == NULL)                   \
+			fail_msg("expected \"%s\" in \"%s\"", n_,           \
+			         h_ ? h_ : "(null)");                       \
+	} while (0)
+
+#define MS_S 1000LL
+#define MS_M (60 * MS_S)
+#define MS_H (60 * MS_M)
+#define MS_D (24 * MS_H)
+
+/* ---- duration_parse ---- */
+
+/* ms that text parses to, failing the test when it does not parse. */
+static int64_t parse_ok(const char *text)
+{
+	char err[256] = "";
+	int64_t ms = -1;
+
+	if (duration_parse(text, &ms, err, sizeof(err)) != 0)
+		fail_msg("duration '%s' refused: %s", text, err);
+	return ms;
+}
+
+/* The message duration_parse gives for text, failing when it parses. */
+static void parse_bad(const char *text, char *err, size_t errlen)
+{
+	int64_t ms = 12345;
+
+	err[0] = '\0';
+	assert_int_equal(duration_parse(text, &ms, err, errlen), -1);
+	assert_true(ms == 12345);   /* untouched on error */
+	assert_true(err[0] != '\0');
+}
+
+static void duration_single_units(void **state)
+{
+	(void)state;
+	assert_true(parse_ok("250ms") == 250);
+	assert_true(parse_ok("90s") == 90 * MS_S);
+	assert_true(parse_ok("15m") == 15 * MS_M);
+	assert_true(parse_ok("36h") == 36 * MS_H);
+	assert_true(parse_ok("30d") == 30 * MS_D);
+	assert_true(parse_ok("2w") == 14 * MS_D);
+	assert_true(parse_ok("0s") == 0);
+}
+
+static void duration_sums_with_and_without_spaces(void **state)
+{
+	(void)state;
+	assert_true(parse_ok("1h30m") == 90 * MS_M);
+	assert_true(parse_ok("1h 30m") == 90 * MS_M);
+	assert_true(parse_ok("1d2h3m4s5ms") ==
+	            MS_D + 2 * MS_H + 3 * MS_M + 4 * MS_S + 5);
+}
+
+static void duration_without_unit_suggests_one(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("30", err, sizeof(err));
+	assert_contains(err, "'30' needs a unit");
+	assert_contains(err, "30s");
+	assert_contains(err, "30d");
+}
+
+static void duration_unknown_unit_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("5x", err, sizeof(err));
+	assert_contains(err, "'5x' needs a unit (ms, s, m, h, d or w)");
+}
+
+static void duration_empty_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("", err, sizeof(err));
+	assert_contains(err, "empty duration");
+	parse_bad("   ", err, sizeof(err));
+	assert_contains(err, "empty duration");
+}
+
+static void duration_negative_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("-1s", err, sizeof(err));
+	assert_contains(err, "expected a number at '-1s'");
+}
+
+static void duration_overflow_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("99999999999999999999d", err, sizeof(err));
+	assert_contains(err, "too long");
+	/* fits in the number, not in milliseconds */
+	parse_bad("999999999999w", err, sizeof(err));
+	assert_contains(err, "too long");
+	/* each term fits, their sum does not */
+	parse_bad("5000000000000000000ms5000000000000000000ms", err,
+	          sizeof(err));
+	assert_contains(err, "too long");
+}
+
+/* ---- duration_format ---- */
+
+/* Formats what text parses to and checks it prints back as want. */
+static void round_trip(const char *text, const char *want)
+{
+	char out[64];
+
+	duration_format(parse_ok(text), out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void duration_format_round_trips(void **state)
+{
+	(void)state;
+	round_trip("30d", "30d");
+	round_trip("1h30m", "1h30m");
+	round_trip("250ms", "250ms");
+	round_trip("0s", "0s");
+}
+
+static void duration_format_normalises(void **state)
+{
+	(void)state;
+	round_trip("90s", "1m30s");
+	round_trip("2w", "14d");
+	round_trip("1h 30m", "1h30m");
+	round_trip("1d1ms", "1d1ms");
+}
+
+/* ---- sqltext_ident_split ---- */
+
+/* Splits text, checking it gives exactly the n expected parts. */
+static void split_ok(const char *text, size_t n, const char *const *want)
+{
+	char **parts = NULL, err[256] = "";
+	size_t nparts = 0, i;
+
+	if (sqltext_ident_split(text, &parts, &nparts, err, sizeof(err)) != 0)
+		fail_msg("name '%s' refused: %s", text, err);
+	assert_int_equal(nparts, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(parts[i], want[i]);
+	sqltext_parts_free(parts, nparts);
+}
+
+/* The message for a name that must not split. */
+static void split_bad(const char *text, char *err, size_t errlen)
+{
+	char **parts = (char **)&parts;
+	size_t nparts = 99;
+
+	err[0] = '\0';
+	assert_int_equal(sqltext_ident_split(text, &parts, &nparts, err,
+	                                     errlen), -1);
+	assert_null(parts);
+	assert_int_equal(nparts, 0);
+}
+
+static void ident_plain_and_qualified(void **state)
+{
+	(void)state;
+	split_ok("users", 1, (const char *const[]){"users"});
+	split_ok("public.users", 2, (const char *const[]){"public", "users"});
+	split_ok("db.public.users", 3,
+	         (const char *const[]){"db", "public", "users"});
+}
+
+static void ident_quoted_parts_keep_case_spaces_and_quotes(void **state)
+{
+	(void)state;
+	split_ok("\"My Schema\".\"We\"\"ird\"", 2,
+	         (const char *const[]){"My Schema", "We\"ird"});
+	split_ok("\"a.b\".c", 2, (const char *const[]){"a.b", "c"});
+}
+
+static void ident_unquoted_name_with_space_is_kept_whole(void **state)
+{
+	(void)state;
+	split_ok("my table", 1, (const char *const[]){"my table"});
+	split_ok("  public . my table  ", 2,
+	         (const char *const[]){"public", "my table"});
+}
+
+static void ident_empty_part_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	split_bad("a..b", err, sizeof(err));
+	assert_contains(err, "name 'a..b' has an empty part");
+	split_bad("", err, sizeof(err));
+	assert_contains(err, "empty part");
+	split_bad("users.", err, sizeof(err));
+	assert_contains(err, "empty part");
+}
+
+static void ident_four_parts_are_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	split_bad("a.b.c.d", err, sizeof(err));
+	assert_contains(err, "more than 3 dot-separated parts");
+}
+
+static void ident_unclosed_quote_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	split_bad("\"users", err, sizeof(err));
+	assert_contains(err, "unclosed double quote");
+	split_bad("\"a\"b", err, sizeof(err));
+	assert_contains(err, "unexpected text after a quoted part");
+}
+
+static void ident_part_over_63_bytes_is_refused(void **state)
+{
+	char name[80], err[256];
+
+	(void)state;
+	memset(name, 'x', 63);
+	name[63] = '\0';
+	split_ok(name, 1, (const char *const[]){name});
+	memset(name, 'x', 64);
+	name[64] = '\0';
+	split_bad(name, err, sizeof(err));
+	assert_contains(err, "longer than 63 bytes");
+}
+
+/* ---- sqltext_expr_check ---- */
+
+static void expr_ok(const char *text)
+{
+	char err[256] = "";
+
+	if (sqltext_expr_check(text, err, sizeof(err)) != 0)
+		fail_msg("condition \"%s\" refused: %s", text, err);
+}
+
+/* Checks text is refused with a message containing want. */
+static void expr_bad(const char *text, const char *want)
+{
+	char err[256] = "";
+
+	if (sqltext_expr_check(text, err, sizeof(err)) == 0)
+		fail_msg("condition \"%s\" accepted", text);
+	assert_contains(err, want);
+}
+
+static void expr_accepts_conditions(void **state)
+{
+	(void)state;
+	expr_ok("email_verified = false");
+	expr_ok("x IN (1,2) AND (y OR z)");
+	expr_ok("created_at < $1::timestamptz");
+	expr_ok("\"odd;name\" IS NULL");
+}
+
+static void expr_accepts_punctuation_inside_strings(void **state)
+{
+	(void)state;
+	expr_ok("a = 'x;y'");
+	expr_ok("note = 'it''s'");
+	expr_ok("note = 'a -- b /* c */ ( )'");
+	expr_ok("$$a;b$$ = c");
+	expr_ok("$t$a;)b$t$ = c");
+	expr_ok("s = E'it\\'s; fine'");
+}
+
+static void expr_refuses_second_statement(void **state)
+{
+	(void)state;
+	expr_bad("x = 1; DROP TABLE users", "contains ';' at character 6");
+	expr_bad("x = 1;", "';'");
+}
+
+static void expr_refuses_escaping_its_parentheses(void **state)
+{
+	(void)state;
+	expr_bad("x = 1) OR (1=1", "closes a parenthesis it did not open");
+	expr_bad("(x = 1", "leaves 1 parenthesis open");
+}
+
+/* In PostgreSQL '$' continues a name (a$b$ is one name), so it must not
+ * be read as a dollar quote that would hide the ')' from the check. */
+static void expr_dollar_inside_a_name_opens_no_quote(void **state)
+{
+	(void)state;
+	expr_ok("price$eur$ > 0");
+	expr_bad("a$b$ = 0) OR (c$b$ = 1", "closes a parenthesis");
+	expr_bad("a$b$ = 0; DROP TABLE users; SELECT c$b$", "';'");
+}
+
+/* Only a name that is exactly E (or e) makes the string after it an
+ * escape string: PostgreSQL reads _E'\' as the name _E then the string
+ * '\', so the ';' and the comment after it are outside any string. */
+static void expr_escape_string_needs_a_lone_e(void **state)
+{
+	(void)state;
+	expr_ok("s = e'\\\\'");
+	expr_bad("_E'\\' ; DROP TABLE users; SELECT '\\' AS x --'", "';'");
+	expr_bad("x$e'\\' ; DROP TABLE users; SELECT '\\' AS x --'", "';'");
+}
+
+static void expr_refuses_comments(void **state)
+{
+	(void)state;
+	expr_bad("x = 1 -- c", "comment at character 7");
+	expr_bad("x /* c */ = 1", "comment at character 3");
+}
+
+static void expr_refuses_unclosed_quotes(void **state)
+{
+	(void)state;
+	expr_bad("'unclosed", "unclosed string starting at character 1");
+	expr_bad("x = \"name", "unclosed quoted name");
+	expr_bad("x = $q$abc", "unclosed dollar quote $q$");
+}
+
+static void expr_refuses_empty_and_blank(void **state)
+{
+	(void)state;
+	expr_bad("", "condition is empty");
+	expr_bad(" \t ", "condition is empty");
+}
+
+/* ---- suggest_closest ---- */
+
+static const char *const age_keys[] = {"table", "time_column", "older_than",
+                                       "where", "batch_size", "max_rows",
+                                       "audit_columns"};
+#define AGE_NKEYS (sizeof(age_keys) / sizeof(age_keys[0]))
+
+static void suggest_finds_typos(void **state)
+{
+	(void)state;
+	assert_string_equal(suggest_closest("time_colum", age_keys, AGE_NKEYS),
+	                    "time_column");
+	assert_string_equal(suggest_closest("older_then", age_keys, AGE_NKEYS),
+	                    "older_than");
+	assert_string_equal(suggest_closest("BATCH_SIZE", age_keys, AGE_NKEYS),
+	                    "batch_size");
+}
+
+static void suggest_returns_null_when_nothing_is_close(void **state)
+{
+	(void)state;
+	assert_null(suggest_closest("zzz", age_keys, AGE_NKEYS));
+	assert_null(suggest_closest("time_colum", age_keys, 0));
+}
+
+/* ---- params_parse_value ---- */
+
+static void params_bool_forms(void **state)
+{
+	bool b;
+
+	(void)state;
+	assert_int_equal(params_parse_bool("TRUE", &b), 0);
+	assert_true(b);
+	assert_int_equal(params_parse_bool("off", &b), 0);
+	assert_false(b);
+	assert_int_equal(params_parse_bool("maybe", &b), -1);
+}
+
+static void params_list_items_are_trimmed_and_none_empty(void **state)
+{
+	sweep_option opt = {"cols", SWEEP_OPT_LIST, 0, NULL, NULL};
+	param_value v;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(params_parse_value(&opt, " id , email ", &v, err,
+	                                    sizeof(err)), 0);
+	assert_int_equal(v.nitems, 2);
+	assert_string_equal(v.items[0], "id");
+	assert_string_equal(v.items[1], "email");
+	params_value_clear(&v);
+	assert_int_equal(params_parse_value(&opt, "id,,email", &v, err,
+	                                    sizeof(err)), -1);
+	assert_contains(err, "empty item");
+	params_value_clear(&v);
+}
+
+static void params_int_refuses_text(void **state)
+{
+	sweep_option opt = {"batch_size", SWEEP_OPT_INT, 0, NULL, NULL};
+	param_value v;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(params_parse_value(&opt, "-42", &v, err,
+	                                    sizeof(err)), 0);
+	assert_true(v.num == -42);
+	params_value_clear(&v);
+	assert_int_equal(params_parse_value(&opt, "lots", &v, err,
+	                                    sizeof(err)), -1);
+	assert_contains(err, "'lots' is not an integer");
+	params_value_clear(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(duration_single_units),
+		cmocka_unit_test(duration_sums_with_and_without_spaces),
+		cmocka_unit_test(duration_without_unit_suggests_one),
+		cmocka_unit_test(duration_unknown_unit_is_refused),
+		cmocka_unit_test(duration_empty_is_refused),
+		cmocka_unit_test(duration_negative_is_refused),
+		cmocka_unit_test(duration_overflow_is_refused),
+		cmocka_unit_test(duration_format_round_trips),
+		cmocka_unit_test(duration_format_normalises),
+		cmocka_unit_test(ident_plain_and_qualified),
+		cmocka_unit_test(ident_quoted_parts_keep_case_spaces_and_quotes),
+		cmocka_unit_test(ident_unquoted_name_with_space_is_kept_whole),
+		cmocka_unit_test(ident_empty_part_is_refused),
+		cmocka_unit_test(ident_four_parts_are_refused),
+		cmocka_unit_test(ident_unclosed_quote_is_refused),
+		cmocka_unit_test(ident_part_over_63_bytes_is_refused),
+		cmocka_unit_test(expr_accepts_conditions),
+		cmocka_unit_test(expr_accepts_punctuation_inside_strings),
+		cmocka_unit_test(expr_refuses_second_statement),
+		cmocka_unit_test(expr_refuses_escaping_its_parentheses),
+		cmocka_unit_test(expr_dollar_inside_a_name_opens_no_quote),
+		cmocka_unit_test(expr_escape_string_needs_a_lone_e),
+		cmocka_unit_test(expr_refuses_comments),
+		cmocka_unit_test(expr_refuses_unclosed_quotes),
+		cmocka_unit_test(expr_refuses_empty_and_blank),
+		cmocka_unit_test(suggest_finds_typos),
+		cmocka_unit_test(suggest_returns_null_when_nothing_is_close),
+		cmocka_unit_test(params_bool_forms),
+		cmocka_unit_test(params_list_items_are_trimmed_and_none_empty),
+		cmocka_unit_test(params_int_refuses_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
