@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "buf.h"
+#include "suggest.h"
 
 /* State shared by the line reader and inih's handler.  inih calls the
  * handler right after reading the line that holds the entry, so the
@@ -256,6 +257,39 @@ const conf_entry *conf_entry_find(const conf_section *s, const char *key)
 		if (strcmp(s->entries[i].key, key) == 0)
 			return &s->entries[i];
 	return NULL;
+}
+
+/* Reports, as path:line, every key of section s (may be NULL) that is not
+ * one of the nknown known keys: "OWNER has no 'key'; did you mean 'k'?",
+ * or, with nothing close, the list of known keys. */
+void conf_check_keys(const char *path, const conf_section *s,
+                     const char *owner, const char *const *known,
+                     size_t nknown, diag *d)
+{
+	size_t i, k;
+
+	for (i = 0; s && i < s->count; i++) {
+		const char *key = s->entries[i].key;
+		const char *hint;
+		buf all = BUF_INIT;
+
+		for (k = 0; k < nknown; k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (k < nknown)
+			continue;
+		hint = suggest_closest(key, known, nknown);
+		if (hint) {
+			diag_add(d, path, s->entries[i].line, "%s '%s'; did "
+			         "you mean '%s'?", owner, key, hint);
+			continue;
+		}
+		for (k = 0; k < nknown; k++)
+			buf_printf(&all, "%s%s", k ? ", " : "", known[k]);
+		diag_add(d, path, s->entries[i].line, "%s '%s'; known: %s",
+		         owner, key, nknown ? buf_str(&all) : "none");
+		buf_free(&all);
+	}
 }
 
 /* Frees f and everything it holds; f may be NULL. */

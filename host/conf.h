@@ -31,6 +31,9 @@ typedef struct conf_file {
 conf_file *conf_parse(const char *path, diag *d);
 const conf_section *conf_section_find(const conf_file *f, const char *name);
 const conf_entry *conf_entry_find(const conf_section *s, const char *key);
+void conf_check_keys(const char *path, const conf_section *s,
+                     const char *owner, const char *const *known,
+                     size_t nknown, diag *d);
 void conf_free(conf_file *f);
 
 #endif

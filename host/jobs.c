@@ -10,7 +10,6 @@
 #include "dirlist.h"
 #include "duration.h"
 #include "params.h"
-#include "suggest.h"
 
 struct jobs {
 	job **items;
@@ -78,28 +77,10 @@ static void jobs_read_header(job *j, const conf_file *f,
                              const conf_section *sec, diag *d)
 {
 	const conf_entry *e;
-	size_t i;
 	char err[256];
 
-	for (i = 0; i < sec->count; i++) {
-		size_t k;
-		const char *hint;
-
-		for (k = 0; k < JOBS_NKEYS; k++)
-			if (strcmp(sec->entries[i].key, jobs_keys[k]) == 0)
-				break;
-		if (k < JOBS_NKEYS)
-			continue;
-		hint = suggest_closest(sec->entries[i].key, jobs_keys, JOBS_NKEYS);
-		if (hint)
-			diag_add(d, f->path, sec->entries[i].line, "unknown key "
-			         "'%s' in [job]; did you mean '%s'?",
-			         sec->entries[i].key, hint);
-		else
-			diag_add(d, f->path, sec->entries[i].line, "unknown key "
-			         "'%s' in [job] (known: name, plugin, schedule, "
-			         "timezone, timeout, enabled)", sec->entries[i].key);
-	}
+	conf_check_keys(f->path, sec, "[job] has no key", jobs_keys,
+	                JOBS_NKEYS, d);
 	if ((e = conf_entry_find(sec, "name")) != NULL &&
 	    !jobs_name_ok(e->value))
 		diag_add(d, f->path, e->line, "job name '%s' may hold only "

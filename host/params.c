@@ -12,7 +12,6 @@
 #include "buf.h"
 #include "duration.h"
 #include "sqltext.h"
-#include "suggest.h"
 
 struct param_set {
 	param_value *values;   /* one per declared option, in its order */
@@ -171,37 +170,6 @@ void params_value_clear(param_value *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* Reports an unknown key of [params], suggesting the closest declared one
- * or listing them all. */
-static void params_unknown(const sweep_option *opts, size_t nopts,
-                           const conf_entry *e, const char *file,
-                           const char *plugin, diag *d)
-{
-	const char **keys = calloc(nopts ? nopts : 1, sizeof(*keys));
-	const char *hint;
-	buf all = BUF_INIT;
-	size_t i;
-
-	if (keys == NULL) {
-		diag_add(d, file, e->line, "unknown parameter '%s'", e->key);
-		return;
-	}
-	for (i = 0; i < nopts; i++) {
-		keys[i] = opts[i].key;
-		buf_printf(&all, "%s%s", i ? ", " : "", opts[i].key);
-	}
-	hint = suggest_closest(e->key, keys, nopts);
-	if (hint)
-		diag_add(d, file, e->line, "plugin %s has no parameter '%s'; "
-		         "did you mean '%s'?", plugin, e->key, hint);
-	else
-		diag_add(d, file, e->line, "plugin %s has no parameter '%s'; "
-		         "it takes: %s", plugin, e->key,
-		         all.len ? buf_str(&all) : "no parameters");
-	buf_free(&all);
-	free(keys);
-}
-
 /* Checks sec (the job's [params], may be NULL) against the nopts declared
  * options and returns their values (free with params_free()); NULL when
  * any is wrong, every problem added to d as FILE:LINE.  A missing required
@@ -221,13 +189,20 @@ param_set *params_build(const sweep_option *opts, size_t nopts,
 		return NULL;
 	}
 	p->count = nopts;
-	for (i = 0; sec && i < sec->count; i++) {
-		for (j = 0; j < nopts; j++)
-			if (strcmp(sec->entries[i].key, opts[j].key) == 0)
-				break;
-		if (j == nopts)
-			params_unknown(opts, nopts, &sec->entries[i], file,
-			               plugin, d);
+	if (sec != NULL) {
+		const char **keys = calloc(nopts ? nopts : 1, sizeof(*keys));
+		buf owner = BUF_INIT;
+
+		for (i = 0; keys && i < nopts; i++)
+			keys[i] = opts[i].key;
+		buf_printf(&owner, "plugin %s has no parameter", plugin);
+		if (keys == NULL || owner.oom)
+			diag_add(d, file, sec->line, "out of memory");
+		else
+			conf_check_keys(file, sec, buf_str(&owner), keys,
+			                nopts, d);
+		buf_free(&owner);
+		free(keys);
 	}
 	for (j = 0; j < nopts; j++) {
 		const conf_entry *e = conf_entry_find(sec, opts[j].key);

@@ -11,7 +11,6 @@
 
 #include "buf.h"
 #include "conf.h"
-#include "suggest.h"
 
 #ifndef SWEEPD_DEFAULT_CONF_DIR
 #define SWEEPD_DEFAULT_CONF_DIR "/etc/sweepd/conf.d"
@@ -103,7 +102,12 @@ static char *settings_default_plugin_dir(void)
 	if (dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 		return dir;
 	free(dir);
-	return settings_path(exe, SWEEPD_PLUGIN_REL_DIR);
+	dir = settings_path(exe, SWEEPD_PLUGIN_REL_DIR);
+	if (dir && realpath(dir, exe) != NULL) {
+		free(dir);
+		dir = strdup(exe);
+	}
+	return dir;
 }
 
 /* Fills s (free with settings_free()).  Every problem goes to d with the
@@ -139,23 +143,8 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 				         "to a file of its own",
 				         f->sections[i].name, SETTINGS_FILE);
 		}
-		for (i = 0; sec && i < sec->count; i++) {
-			size_t k;
-			const char *hint;
-
-			for (k = 0; k < SETTINGS_NKEYS; k++)
-				if (strcmp(sec->entries[i].key, settings_keys[k]) == 0)
-					break;
-			if (k < SETTINGS_NKEYS)
-				continue;
-			hint = suggest_closest(sec->entries[i].key,
-			                       settings_keys, SETTINGS_NKEYS);
-			diag_add(d, path, sec->entries[i].line,
-			         "unknown setting '%s'%s%s%s", sec->entries[i].key,
-			         hint ? "; did you mean '" : " (known: dsn, "
-			         "plugin_dir, log_format, log_level)",
-			         hint ? hint : "", hint ? "'?" : "");
-		}
+		conf_check_keys(path, sec, "[sweepd] has no setting",
+		                settings_keys, SETTINGS_NKEYS, d);
 	}
 
 	v = settings_pick(cli->dsn, getenv("SWEEPD_DSN"),

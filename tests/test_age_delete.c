@@ -48,16 +48,11 @@ static void world_data(world *w, int shuffle)
 	       w->schema, w->schema, shuffle ? "random()" : "g");
 }
 
-/* Writes the job file with the given [params] lines and loads the conf. */
-static void world_job(world *w, const char *params)
+/* Writes text as the job file and loads the configuration around it. */
+static void world_load(world *w, const char *text)
 {
 	settings_cli cli;
-	char text[2048];
 
-	snprintf(text, sizeof(text),
-	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
-	         "table = %s.events\ntime_column = created_at\n"
-	         "older_than = 30d\n%s", w->job, w->schema, params);
 	tu_write(w->dir, "job.ini", text);
 	memset(&cli, 0, sizeof(cli));
 	cli.conf_dir = w->dir;
@@ -68,6 +63,18 @@ static void world_job(world *w, const char *params)
 	assert_non_null(w->js);
 	if (w->d.count)
 		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+/* Loads a job over schema.events with the given extra [params] lines. */
+static void world_job(world *w, const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
+	         "table = %s.events\ntime_column = created_at\n"
+	         "older_than = 30d\n%s", w->job, w->schema, extra);
+	world_load(w, text);
 }
 
 static int world_setup(void **state)
@@ -233,7 +240,6 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 {
 	world *w = *state;
 	result r;
-	settings_cli cli;
 	char text[1024];
 
 	tu_sql(w->db, "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" timestamptz,"
@@ -244,14 +250,7 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "[job]\nname = %s\nplugin = age_delete\n[params]\n"
 	         "table = %s.odd\"name\ntime_column = made at\n"
 	         "older_than = 1d\n", w->job, w->schema);
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_int_equal(w->d.count, 0);
+	world_load(w, text);
 	assert_int_equal(world_run(w, false, &r, "deleted"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT n FROM %s.\"odd\"\"name\"",

@@ -17,15 +17,6 @@
 
 #define FIX(name) SWEEPD_FIXTURE_DIR "/" name ".so"
 
-/* Fails unless needle occurs in hay, showing both. */
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (h_ == NULL || strstr(h_, n_) == NULL)                   \
-			fail_msg("expected \"%s\" in \"%s\"", n_,           \
-			         h_ ? h_ : "(null)");                       \
-	} while (0)
-
 /* A loader and two scratch directories (a conf dir and a plugin dir). */
 typedef struct world {
 	loader *l;

@@ -11,15 +11,6 @@
 #include "sqltext.h"
 #include "suggest.h"
 
-/* Fails unless needle occurs in hay, showing both. */
-#define assert_contains(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (h_ == NULL || strstr(h_, n_) == NULL)                   \
-			fail_msg("expected \"%s\" in \"%s\"", n_,           \
-			         h_ ? h_ : "(null)");                       \
-	} while (0)
-
 #define MS_S 1000LL
 #define MS_M (60 * MS_S)
 #define MS_H (60 * MS_M)

@@ -7,11 +7,21 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
 
 #include <sweepd/plugin.h>
+
+/* Fails the test unless needle occurs in hay, showing both. */
+#define assert_contains(hay, needle)                                        \
+	do {                                                                \
+		const char *h_ = (hay), *n_ = (needle);                     \
+		if (h_ == NULL || strstr(h_, n_) == NULL)                   \
+			fail_msg("expected \"%s\" in \"%s\"", n_,           \
+			         h_ ? h_ : "(null)");                       \
+	} while (0)
 
 char *tu_tempdir(void);
 void tu_rmtree(const char *dir);
