@@ -43,6 +43,7 @@ typedef struct age_state {
 	const char *time_column; /* quoted; host-owned */
 	int64_t older_than_ms;
 	int64_t batch_size;
+	int64_t batch_pause_ms;
 	int64_t max_rows;        /* 0: no cap */
 	char *filter;            /* " AND (where)", or "" */
 	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
@@ -229,6 +230,7 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st->time_column = api->opt_ident(h, "time_column");
 	st->older_than_ms = api->opt_duration_ms(h, "older_than");
 	st->batch_size = api->opt_int(h, "batch_size");
+	st->batch_pause_ms = api->opt_duration_ms(h, "batch_pause");
 	st->max_rows = api->opt_int(h, "max_rows");
 	if (!st->table || !st->time_column) {
 		set_error(api, errmsg, "cannot quote table or time_column",
@@ -309,6 +311,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 		.relation = st->table,
 		.batch_rows = st->batch_size,
 		.max_rows = st->max_rows,
+		.pause_ms = st->batch_pause_ms,
 		.counter = "deleted",
 		.audit_action = st->audit_object ? "deleted" : NULL,
 		.audit_table = st->audit_object ? st->table_name : NULL,
@@ -432,7 +435,10 @@ static const sweep_option age_options[] = {
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "extra condition a row must also meet to be deleted" },
 	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
-	  "rows deleted per batch, each batch one short transaction" },
+	  "rows a batch aims to delete, each batch one short transaction "
+	  "(a batch covers whole pages, so it may take a page's rows more)" },
+	{ "batch_pause", SWEEP_OPT_DURATION, 0, "0s",
+	  "pause between batches, to leave the database room (e.g. 100ms)" },
 	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
 	  "most rows one run deletes; 0 or unset: no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,

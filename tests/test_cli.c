@@ -255,6 +255,42 @@ static void broken_job_is_refused_by_run(void **state)
 	free(dir);
 }
 
+static void sigint_stops_between_batches_keeping_committed_ones(void **state)
+{
+	PGconn *db = tu_db();
+	char *schema = tu_schema(db, "cli_int"), *dir = tu_tempdir(), *out;
+	char text[512];
+	long long deleted, left;
+	const char *p;
+
+	(void)state;
+	/* About 110 batches, 50 ms apart, take seconds. */
+	tu_sql(db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
+	       " '2 days' AS at FROM generate_series(1, 20000) g", schema);
+	snprintf(text, sizeof(text), "[job]\nname = slow\nplugin = age_delete\n"
+	         "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
+	         "batch_size = 100\nbatch_pause = 50ms\n", schema);
+	tu_write(dir, "slow.ini", text);
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run slow 2>/dev/null & pid=$!; sleep 1;"
+	                        " kill -INT $pid; wait $pid", dir), 0);
+	assert_contains(out, "\"success\":true,\"stopped\":true");
+	p = strstr(out, "\"deleted\":");
+	assert_non_null(p);
+	deleted = strtoll(p + strlen("\"deleted\":"), NULL, 10);
+	left = tu_sql_int(db, "SELECT count(*) FROM %s.t", schema);
+	/* Stopped part way, and every committed batch is counted. */
+	assert_true(deleted > 0 && left > 0);
+	assert_int_equal(deleted + left, 20000);
+	free(out);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +304,7 @@ int main(void)
 		cmocka_unit_test(seed_003_message_cleanup),
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),
 		cmocka_unit_test(broken_job_is_refused_by_run),
+		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,9 +79,10 @@ static char *tu_slurp(const char *path)
 	return buf_detach(&b);
 }
 
-/* Runs a shell command (printf-style) and returns its exit status (128 +
- * signal when killed).  When out/err are not NULL they receive its standard
- * output and error as new strings; otherwise those go to this test's. */
+/* Runs a shell command list (printf-style) and returns its exit status
+ * (128 + signal when killed).  When out/err are not NULL they receive the
+ * list's standard output and error as new strings (err NULL: discarded);
+ * otherwise those go to this test's. */
 int tu_run(char **out, char **err, const char *fmt, ...)
 {
 	buf cmd = BUF_INIT;
@@ -89,9 +90,11 @@ int tu_run(char **out, char **err, const char *fmt, ...)
 	va_list ap;
 	int status;
 
+	buf_puts(&cmd, "{ ");
 	va_start(ap, fmt);
 	buf_vprintf(&cmd, fmt, ap);
 	va_end(ap);
+	buf_puts(&cmd, "\n}");
 	if (out || err) {
 		const char *tmp = getenv("TMPDIR");
 		buf d = BUF_INIT;
@@ -108,6 +111,8 @@ int tu_run(char **out, char **err, const char *fmt, ...)
 		*out = tu_slurp(outp);
 	if (err)
 		*err = tu_slurp(errp);
+	else if (errp)
+		free(tu_slurp(errp));
 	if (dir) {
 		unlink(outp);
 		unlink(errp);
