@@ -22,6 +22,15 @@ int64_t api_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Remembers the SQLSTATE of a failed statement of the host's services, so
+ * the runner can tell a failure worth retrying. */
+void api_failed(sweep_host *h, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	snprintf(h->sqlstate, sizeof(h->sqlstate), "%s", state ? state : "");
+}
+
 /* Prepares h for one run of j on conn, filling r; stop points at the flag
  * a signal handler sets. */
 void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
@@ -200,6 +209,7 @@ static int api_audit(sweep_host *h, const char *action, const char *table,
 	                   "job, action, table_name, data) VALUES ($1, $2, $3, "
 	                   "$4, $5)", 5, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		api_failed(h, res);
 		db_error(res, h->conn, "writing an audit record", err, sizeof(err));
 		*errmsg = api_mprintf("%s", err);
 		rc = -1;

@@ -20,6 +20,7 @@ struct sweep_host {
 	const volatile sig_atomic_t *stop;  /* nonzero: stop requested */
 	char **quoted;          /* opt_ident results, one per option */
 	char run_id[24];        /* "" when the run is not recorded */
+	char sqlstate[6];       /* of the last failed host statement, or "" */
 	int64_t progress_ms;    /* monotonic time of the last progress line */
 };
 
@@ -28,6 +29,7 @@ void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
                    bool dry_run, const volatile sig_atomic_t *stop);
 void api_host_free(sweep_host *h);
 int64_t api_now_ms(void);
+void api_failed(sweep_host *h, const PGresult *res);
 
 /* batch_loop, in batch.c. */
 int batch_loop(sweep_host *h, const sweep_batch *spec,

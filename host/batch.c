@@ -210,6 +210,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 			char what[64];
 			snprintf(what, sizeof(what), "batch %" PRId64,
 			         stats.batches + 1);
+			api_failed(h, res);
 			db_error(res, h->conn, what, err, sizeof(err));
 			PQclear(res);
 			*errmsg = api_table()->mprintf("%s", err);

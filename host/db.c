@@ -35,6 +35,13 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	" data jsonb NOT NULL,"
 	" at timestamptz NOT NULL DEFAULT clock_timestamp());"
 	"CREATE INDEX audit_job_at ON " DB_SCHEMA ".audit (job, at);",
+	/* 2: the scheduler.  A scheduled tick is claimed by inserting its
+	 * row, so one (job, instant) runs once however many hosts try. */
+	"ALTER TABLE " DB_SCHEMA ".runs ADD COLUMN attempts integer NOT NULL"
+	" DEFAULT 1;"
+	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job, scheduled_at)"
+	" WHERE scheduled_at IS NOT NULL;"
+	"CREATE INDEX runs_started ON " DB_SCHEMA ".runs (started_at);",
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
@@ -173,13 +180,25 @@ out:
 	return rc;
 }
 
-/* Records the start of a run of job (kind: "run", "dry-run", ...) in the
- * history and sets *run_id; 0, or -1 with err set. */
-int db_run_begin(PGconn *c, const char *job, const char *kind,
-                 int64_t *run_id, char *err, size_t errlen)
+/* Text of t as a timestamptz literal ("@ seconds" is not one: use UTC). */
+static void db_time(time_t t, char *out, size_t len)
 {
-	char host[256], pid[32];
-	const char *args[4];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%S+00", &tm);
+}
+
+/* Records the start of a run of job (kind: "run", "scheduled", ...) in the
+ * history and sets *run_id.  With scheduled_at (not 0) the row claims that
+ * tick: when another host or process claimed it first, *run_id is 0.
+ * Returns 0, or -1 with err set. */
+int db_run_begin(PGconn *c, const char *job, const char *kind,
+                 time_t scheduled_at, int64_t *run_id, char *err,
+                 size_t errlen)
+{
+	char host[256], pid[32], at[64];
+	const char *args[5];
 	PGresult *res;
 	int rc = -1;
 
@@ -187,15 +206,20 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	db_time(scheduled_at, at, sizeof(at));
 	args[0] = job;
 	args[1] = host;
 	args[2] = pid;
 	args[3] = kind;
+	args[4] = scheduled_at ? at : NULL;
 	res = PQexecParams(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid, "
-	                   "kind) VALUES ($1, $2, $3, $4) RETURNING id", 4, NULL,
-	                   args, NULL, NULL, 0);
+	                   "kind, scheduled_at) VALUES ($1, $2, $3, $4, $5) "
+	                   "ON CONFLICT (job, scheduled_at) WHERE scheduled_at "
+	                   "IS NOT NULL DO NOTHING RETURNING id", 5, NULL, args,
+	                   NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-		*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*run_id = PQntuples(res) == 1
+		          ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 		rc = 0;
 	} else {
 		db_error(res, c, "recording the run", err, errlen);
@@ -204,26 +228,30 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 	return rc;
 }
 
-/* Records how the run r ended: status, counters, message, error. */
-int db_run_end(PGconn *c, const result *r, char *err, size_t errlen)
+/* Records how the run r ended: status, counters, message, error and the
+ * number of attempts it took. */
+int db_run_end(PGconn *c, const result *r, int attempts, char *err,
+               size_t errlen)
 {
 	buf counters = BUF_INIT;
-	char id[32];
-	const char *args[5];
+	char id[32], tries[16];
+	const char *args[6];
 	PGresult *res;
 	int rc = -1;
 
 	result_counters_json(r, &counters);
 	snprintf(id, sizeof(id), "%lld", (long long)r->run_id);
+	snprintf(tries, sizeof(tries), "%d", attempts);
 	args[0] = id;
-	args[1] = r->success ? (r->stopped ? "stopped" : "ok") : "failed";
+	args[1] = result_status(r);
 	args[2] = buf_str(&counters);
 	args[3] = r->message;
 	args[4] = r->error;
+	args[5] = tries;
 	res = PQexecParams(c, "UPDATE " DB_SCHEMA ".runs SET finished_at = "
 	                   "clock_timestamp(), status = $2, counters = $3, "
-	                   "message = $4, error = $5 WHERE id = $1", 5, NULL,
-	                   args, NULL, NULL, 0);
+	                   "message = $4, error = $5, attempts = $6 WHERE id = $1",
+	                   6, NULL, args, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK)
 		rc = 0;
 	else
@@ -231,4 +259,145 @@ int db_run_end(PGconn *c, const result *r, char *err, size_t errlen)
 	PQclear(res);
 	buf_free(&counters);
 	return rc;
+}
+
+/* Runs a statement with text arguments that returns no rows; 0, or -1 with
+ * err set to "what: reason". */
+static int db_command(PGconn *c, const char *sql, int nargs,
+                      const char *const *args, const char *what, char *err,
+                      size_t errlen)
+{
+	PGresult *res = PQexecParams(c, sql, nargs, NULL, args, NULL, NULL, 0);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		db_error(res, c, what, err, errlen);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* Records an outcome the run's own process could not: status ("timeout",
+ * "crashed") and error, for a run that has not recorded its end. */
+int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
+                   const char *error, char *err, size_t errlen)
+{
+	char id[32];
+	const char *args[3] = {id, status, error};
+
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	return db_command(c, "UPDATE " DB_SCHEMA ".runs SET status = $2, error"
+	                  " = $3, finished_at = coalesce(finished_at,"
+	                  " clock_timestamp()) WHERE id = $1 AND status IN"
+	                  " ('running', 'stopped')", 3, args,
+	                  "recording the run's outcome", err, errlen);
+}
+
+/* Records tick (job, scheduled_at) as skipped for reason, claiming it, so
+ * no other host runs it either.  A tick already claimed is left alone. */
+int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
+                    const char *reason, char *err, size_t errlen)
+{
+	char host[256], pid[32], at[64];
+	const char *args[5] = {job, host, pid, at, reason};
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	db_time(scheduled_at, at, sizeof(at));
+	return db_command(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid,"
+	                  " kind, scheduled_at, status, finished_at, message)"
+	                  " VALUES ($1, $2, $3, 'scheduled', $4, 'skipped',"
+	                  " clock_timestamp(), $5) ON CONFLICT (job, scheduled_at)"
+	                  " WHERE scheduled_at IS NOT NULL DO NOTHING", 5, args,
+	                  "recording a skipped tick", err, errlen);
+}
+
+/* Takes the session-level advisory lock of job, which every sweepd on the
+ * database takes before running it, so a job never overlaps itself; the
+ * server drops it when the session ends, even by a crash.  1 when taken,
+ * 0 when another session holds it, -1 on error (err set). */
+int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen)
+{
+	const char *args[1] = {job};
+	PGresult *res;
+	int rc = -1;
+
+	res = PQexecParams(c, "SELECT pg_try_advisory_lock(hashtextextended("
+	                   "'sweepd.job:' || $1, 0))", 1, NULL, args, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
+	else
+		db_error(res, c, "locking the job", err, errlen);
+	PQclear(res);
+	return rc;
+}
+
+/* Deletes history rows of runs that finished more than keep_ms ago;
+ * returns how many, or -1 with err set.  Audit records are kept. */
+int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen)
+{
+	char keep[48];
+	const char *args[1] = {keep};
+	PGresult *res;
+	int64_t n = -1;
+
+	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
+	res = PQexecParams(c, "DELETE FROM " DB_SCHEMA ".runs WHERE finished_at"
+	                   " < now() - $1::interval", 1, NULL, args, NULL, NULL,
+	                   0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+	else
+		db_error(res, c, "pruning the run history", err, errlen);
+	PQclear(res);
+	return n;
+}
+
+/* One row per job with runs (only job when not NULL): job, and of its
+ * last run started_at, finished_at, status, duration in ms, counters,
+ * message, error, scheduled_at; then of its last failure (failed, timeout
+ * or crashed) started_at, status and error.  The caller PQclear()s it;
+ * NULL with err set on error. */
+PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
+{
+	const char *args[1] = {job};
+	PGresult *res;
+
+	res = PQexecParams(c,
+		"SELECT j.job, l.started_at, l.finished_at, l.status,"
+		" (extract(epoch FROM l.finished_at - l.started_at) * 1000)::int8,"
+		" l.counters, l.message, l.error, l.scheduled_at,"
+		" f.started_at, f.status, f.error"
+		" FROM (SELECT DISTINCT job FROM " DB_SCHEMA ".runs"
+		"       WHERE $1::text IS NULL OR job = $1) j"
+		" CROSS JOIN LATERAL (SELECT * FROM " DB_SCHEMA ".runs r"
+		"   WHERE r.job = j.job AND r.status <> 'skipped'"
+		"   ORDER BY r.started_at DESC LIMIT 1) l"
+		" LEFT JOIN LATERAL (SELECT * FROM " DB_SCHEMA ".runs r"
+		"   WHERE r.job = j.job AND r.status IN ('failed', 'timeout',"
+		"   'crashed') ORDER BY r.started_at DESC LIMIT 1) f ON true"
+		" ORDER BY j.job", 1, NULL, args, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error(res, c, "reading the run history", err, errlen);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* True for the SQLSTATEs of failures that may pass when tried again:
+ * connection loss (08), serialization failure and deadlock (40), lock not
+ * available (55P03), query canceled by statement_timeout (57014), server
+ * shutting down or starting (57P01-57P03). */
+bool db_transient(const char *sqlstate)
+{
+	if (sqlstate == NULL)
+		return false;
+	return strncmp(sqlstate, "08", 2) == 0 ||
+	       strncmp(sqlstate, "40", 2) == 0 ||
+	       strcmp(sqlstate, "55P03") == 0 ||
+	       strcmp(sqlstate, "57014") == 0 ||
+	       strncmp(sqlstate, "57P0", 4) == 0;
 }

@@ -4,7 +4,9 @@
 #define SWEEPD_DB_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -13,7 +15,7 @@
 /* Schema that holds sweepd's own tables. */
 #define DB_SCHEMA "sweepd"
 /* Version of that schema this host creates and migrates to. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen);
@@ -21,8 +23,27 @@ int db_exec(PGconn *c, const char *sql, char *err, size_t errlen);
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
               size_t errlen);
 int db_migrate(PGconn *c, char *err, size_t errlen);
+/* Run states recorded in sweepd.runs.status. */
+#define DB_RUNNING "running"
+#define DB_OK "ok"
+#define DB_FAILED "failed"
+#define DB_STOPPED "stopped"
+#define DB_SKIPPED "skipped"
+#define DB_TIMEOUT "timeout"
+#define DB_CRASHED "crashed"
+
 int db_run_begin(PGconn *c, const char *job, const char *kind,
-                 int64_t *run_id, char *err, size_t errlen);
-int db_run_end(PGconn *c, const result *r, char *err, size_t errlen);
+                 time_t scheduled_at, int64_t *run_id, char *err,
+                 size_t errlen);
+int db_run_end(PGconn *c, const result *r, int attempts, char *err,
+               size_t errlen);
+int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
+                   const char *error, char *err, size_t errlen);
+int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
+                    const char *reason, char *err, size_t errlen);
+int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen);
+int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen);
+PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen);
+bool db_transient(const char *sqlstate);
 
 #endif

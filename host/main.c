@@ -275,6 +275,7 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 {
 	const job *j = jobs_find(js, name);
 	struct sigaction sa;
+	runner_opts opts;
 	result r;
 	int rc;
 
@@ -310,7 +311,11 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	rc = runner_run(j, s, dry_run, &stop_requested, &r) == 0
+	opts.dry_run = dry_run;
+	opts.scheduled_at = 0;
+	opts.retries = 0;
+	opts.report_fd = -1;
+	rc = runner_run(j, s, &opts, &stop_requested, &r) == RUNNER_OK
 	     ? EXIT_OK : EXIT_JOB_FAILED;
 	if (json)
 		result_json(&r, out);

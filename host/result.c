@@ -69,6 +69,17 @@ void result_finish(result *r)
 	clock_gettime(CLOCK_REALTIME, &r->finished);
 }
 
+/* The run's state as the history records it: ok, stopped, skipped or
+ * failed. */
+const char *result_status(const result *r)
+{
+	if (!r->success)
+		return "failed";
+	if (r->skipped)
+		return "skipped";
+	return r->stopped ? "stopped" : "ok";
+}
+
 /* Milliseconds from started to finished. */
 static int64_t result_duration_ms(const result *r)
 {
@@ -104,10 +115,10 @@ void result_json(const result *r, buf *b)
 	isotime_format(&r->finished, finished, sizeof(finished));
 	buf_puts(b, "{\"job\":");
 	buf_json_string(b, r->job);
-	buf_printf(b, ",\"dry_run\":%s,\"success\":%s,\"stopped\":%s",
-	           r->dry_run ? "true" : "false",
+	buf_printf(b, ",\"dry_run\":%s,\"success\":%s,\"stopped\":%s,"
+	           "\"status\":\"%s\"", r->dry_run ? "true" : "false",
 	           r->success ? "true" : "false",
-	           r->stopped ? "true" : "false");
+	           r->stopped ? "true" : "false", result_status(r));
 	if (r->run_id)
 		buf_printf(b, ",\"run_id\":%lld", (long long)r->run_id);
 	buf_puts(b, ",\"counters\":");
@@ -139,7 +150,7 @@ void result_text(const result *r, buf *b)
 	isotime_format(&r->started, started, sizeof(started));
 	buf_printf(b, "%s %s: %s%s in %lld ms (started %s)\n",
 	           r->dry_run ? "dry-run" : "run", r->job,
-	           r->success ? "ok" : "FAILED",
+	           r->success ? (r->skipped ? "skipped" : "ok") : "FAILED",
 	           r->stopped ? " (stopped early)" : "",
 	           (long long)result_duration_ms(r), started);
 	for (i = 0; i < r->ncounters; i++)

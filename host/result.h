@@ -24,6 +24,7 @@ typedef struct result {
 	bool dry_run;
 	bool success;
 	bool stopped;              /* ended early on request */
+	bool skipped;              /* not run: the job was already running */
 	int64_t run_id;            /* history row; 0: none */
 	char *message;
 	char *error;
@@ -43,6 +44,7 @@ void result_sample(result *r, const char *line);
 void result_message(result *r, const char *text);
 void result_fail(result *r, const char *error);
 void result_finish(result *r);
+const char *result_status(const result *r);
 void result_counters_json(const result *r, buf *b);
 void result_json(const result *r, buf *b);
 void result_text(const result *r, buf *b);

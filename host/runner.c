@@ -1,15 +1,26 @@
-/* runner: one run (or dry run) of one job: connect, record, call the
- * plugin's init / run or dry_run / teardown, and collect the result. */
+/* runner: one run (or dry run) of one job: connect, claim, lock, call the
+ * plugin's init / run or dry_run / teardown, retry what may pass, and
+ * record the result. */
 #include "runner.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "db.h"
 #include "log.h"
+
+/* Longest wait between two attempts. */
+#define RUNNER_MAX_BACKOFF_MS 60000
+
+/* The session a run works in, kept across attempts. */
+typedef struct runner_session {
+	PGconn *conn;
+	bool locked;            /* holds the job's advisory lock */
+} runner_session;
 
 /* Fails r with "what: plugin's message" and frees the message. */
 static void runner_plugin_error(result *r, const char *what, char *msg)
@@ -54,64 +65,193 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 out:
 	if (h->dry_run) {
 		PQclear(PQexec(h->conn, "ROLLBACK"));
-	} else if (PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
+		PQclear(PQexec(h->conn, "SET default_transaction_read_only = off"));
+	} else if (PQstatus(h->conn) == CONNECTION_OK &&
+	           PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
 		PQclear(PQexec(h->conn, "ROLLBACK"));
 		result_fail(r, "the plugin returned with a transaction open; "
 		            "it was rolled back");
 	}
 }
 
-/* Runs j once (dry_run: reports without changing anything) and fills r,
- * which the caller frees with result_free().  A real run is recorded in
- * the history table.  stop is the flag that asks the plugin to stop
- * between batches.  Returns 0 when the run succeeded, -1 when it failed
- * (r->error says why). */
-int runner_run(const job *j, const settings *s, bool dry_run,
-               const volatile sig_atomic_t *stop, result *r)
+/* Writes "RUN_ID\n" to fd (-1: nowhere), for the scheduler to know which
+ * history row to complete if this process dies. */
+static void runner_report(int fd, int64_t run_id)
+{
+	char line[32];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%" PRId64 "\n", run_id);
+	if (write(fd, line, (size_t)n) != n)
+		log_msg(SWEEP_LOG_WARN, "cannot report the run id", LOG_END);
+}
+
+/* Connects (again, if the session was lost), claims the run's history
+ * row and takes the job's lock.  Sets *transient when a failure may pass
+ * when tried again. */
+static runner_outcome runner_prepare(runner_session *ss, const job *j,
+                                     const settings *s, const runner_opts *o,
+                                     result *r, bool *transient)
+{
+	char err[1024];
+	int locked;
+
+	*transient = false;
+	if (ss->conn != NULL && PQstatus(ss->conn) != CONNECTION_OK) {
+		PQfinish(ss->conn);
+		ss->conn = NULL;
+		ss->locked = false;
+	}
+	if (ss->conn == NULL) {
+		ss->conn = db_connect(s->dsn, j->name, err, sizeof(err));
+		if (ss->conn == NULL) {
+			*transient = true;
+			goto fail;
+		}
+	}
+	if (o->dry_run)
+		return RUNNER_OK;
+	if (r->run_id == 0) {
+		if (db_migrate(ss->conn, err, sizeof(err)) != 0 ||
+		    db_run_begin(ss->conn, j->name, o->scheduled_at ? "scheduled"
+		                 : "run", o->scheduled_at, &r->run_id, err,
+		                 sizeof(err)) != 0) {
+			*transient = PQstatus(ss->conn) != CONNECTION_OK;
+			goto fail;
+		}
+		if (r->run_id == 0)
+			return RUNNER_NOT_CLAIMED;
+		runner_report(o->report_fd, r->run_id);
+	}
+	if (!ss->locked) {
+		locked = db_job_lock(ss->conn, j->name, err, sizeof(err));
+		if (locked < 0) {
+			*transient = PQstatus(ss->conn) != CONNECTION_OK;
+			goto fail;
+		}
+		if (locked == 0) {
+			r->skipped = true;
+			result_message(r, "skipped: the previous run of this job "
+			               "is still going");
+			return RUNNER_SKIPPED;
+		}
+		ss->locked = true;
+	}
+	return RUNNER_OK;
+fail:
+	result_fail(r, err);
+	return RUNNER_FAILED;
+}
+
+/* One attempt: prepare the session, then call the plugin.  Sets
+ * *transient when the failure may pass when tried again. */
+static runner_outcome runner_attempt(runner_session *ss, const job *j,
+                                     const settings *s, const runner_opts *o,
+                                     const volatile sig_atomic_t *stop,
+                                     result *r, bool *transient)
 {
 	sweep_host h;
-	PGconn *conn = NULL;
-	char err[1024];
-	bool host_ready = false;
+	runner_outcome rc;
 
-	result_init(r, j->name, dry_run);
+	rc = runner_prepare(ss, j, s, o, r, transient);
+	if (rc != RUNNER_OK)
+		return rc;
+	api_host_init(&h, j, ss->conn, r, o->dry_run, stop);
+	if (r->run_id)
+		snprintf(h.run_id, sizeof(h.run_id), "%" PRId64, r->run_id);
+	log_msg(SWEEP_LOG_INFO, o->dry_run ? "dry-run started" : "run started",
+	        "job", j->name, "run", h.run_id, "plugin",
+	        j->plugin->desc->name, "version", j->plugin->desc->version,
+	        LOG_END);
+	runner_call(j, &h, r);
+	*transient = !r->success && (PQstatus(ss->conn) != CONNECTION_OK ||
+	                             db_transient(h.sqlstate));
+	api_host_free(&h);
+	return r->success ? RUNNER_OK : RUNNER_FAILED;
+}
+
+/* Records the end of the run in its history row, reconnecting when the
+ * session was lost; a failure to record is logged. */
+static void runner_record(runner_session *ss, const job *j, const settings *s,
+                          const result *r, int attempts)
+{
+	char err[1024];
+
+	if (ss->conn != NULL && PQstatus(ss->conn) != CONNECTION_OK) {
+		PQfinish(ss->conn);
+		ss->conn = NULL;
+	}
+	if (ss->conn == NULL)
+		ss->conn = db_connect(s->dsn, j->name, err, sizeof(err));
+	if (ss->conn == NULL ||
+	    db_run_end(ss->conn, r, attempts, err, sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "run not recorded", "job", j->name,
+		        "error", err, LOG_END);
+}
+
+/* Sleeps ms milliseconds, or less when a stop is requested. */
+static void runner_sleep(int64_t ms, const volatile sig_atomic_t *stop)
+{
+	while (ms > 0 && !*stop) {
+		int64_t step = ms < 100 ? ms : 100;
+		struct timespec ts = {0, (long)step * 1000000L};
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* Runs j once (o->dry_run: reports without changing anything) and fills
+ * r, which the caller frees with result_free().  A real run claims its row
+ * in the history (for a tick, unless another sweepd claimed it first) and
+ * the job's advisory lock (else it is skipped), and a failure that may pass
+ * (connection lost, serialization failure, deadlock, lock or statement
+ * timeout) is tried again up to o->retries times, 1 s, 2 s, 4 s ... apart.
+ * stop asks the plugin to stop between batches. */
+runner_outcome runner_run(const job *j, const settings *s,
+                          const runner_opts *o,
+                          const volatile sig_atomic_t *stop, result *r)
+{
+	runner_session ss = {NULL, false};
+	runner_outcome rc = RUNNER_FAILED;
+	int attempts = 0;
+	int64_t backoff = 1000;
+	bool transient = false;
+	char tries[16];
+
+	result_init(r, j->name, o->dry_run);
 	if (j->plugin == NULL || j->params == NULL || j->nerrors > 0) {
 		result_fail(r, "the job's configuration has problems: run "
 		            "sweepd --check");
 		goto out;
 	}
-	conn = db_connect(s->dsn, j->name, err, sizeof(err));
-	if (conn == NULL) {
-		result_fail(r, err);
-		goto out;
+	for (;;) {
+		attempts++;
+		rc = runner_attempt(&ss, j, s, o, stop, r, &transient);
+		if (rc != RUNNER_FAILED || !transient || attempts > o->retries ||
+		    *stop)
+			break;
+		snprintf(tries, sizeof(tries), "%d", attempts);
+		log_msg(SWEEP_LOG_WARN, "run failed, trying again", "job",
+		        j->name, "attempt", tries, "error", r->error, LOG_END);
+		runner_sleep(backoff, stop);
+		if (backoff < RUNNER_MAX_BACKOFF_MS)
+			backoff *= 2;
+		r->success = true;
+		free(r->error);
+		r->error = NULL;
 	}
-	if (!dry_run && (db_migrate(conn, err, sizeof(err)) != 0 ||
-	                 db_run_begin(conn, j->name, "run", &r->run_id, err,
-	                              sizeof(err)) != 0)) {
-		result_fail(r, err);
-		goto out;
-	}
-	api_host_init(&h, j, conn, r, dry_run, stop);
-	host_ready = true;
-	if (r->run_id)
-		snprintf(h.run_id, sizeof(h.run_id), "%" PRId64, r->run_id);
-	log_msg(SWEEP_LOG_INFO, dry_run ? "dry-run started" : "run started",
-	        "job", j->name, "run", h.run_id, "plugin", j->plugin->desc->name,
-	        "version", j->plugin->desc->version, LOG_END);
-	runner_call(j, &h, r);
 out:
 	result_finish(r);
-	if (conn != NULL && r->run_id &&
-	    db_run_end(conn, r, err, sizeof(err)) != 0)
-		log_msg(SWEEP_LOG_WARN, "run not recorded", "job", j->name,
-		        "error", err, LOG_END);
-	log_msg(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
-	        dry_run ? "dry-run finished" : "run finished", "job", j->name,
-	        "status", r->success ? (r->stopped ? "stopped" : "ok")
-	                             : "failed",
-	        "error", r->error, LOG_END);
-	if (host_ready)
-		api_host_free(&h);
-	PQfinish(conn);
-	return r->success ? 0 : -1;
+	if (r->run_id)
+		runner_record(&ss, j, s, r, attempts);
+	if (rc != RUNNER_NOT_CLAIMED)
+		log_msg(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
+		        o->dry_run ? "dry-run finished" : "run finished", "job",
+		        j->name, "status", result_status(r), "error", r->error,
+		        LOG_END);
+	PQfinish(ss.conn);
+	return rc;
 }

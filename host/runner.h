@@ -1,16 +1,34 @@
-/* runner: one run (or dry run) of one job: connect, record, call the
- * plugin's init / run or dry_run / teardown, and collect the result. */
+/* runner: one run (or dry run) of one job: connect, claim, lock, call the
+ * plugin's init / run or dry_run / teardown, retry what may pass, and
+ * record the result. */
 #ifndef SWEEPD_RUNNER_H
 #define SWEEPD_RUNNER_H
 
 #include <signal.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "jobs.h"
 #include "result.h"
 #include "settings.h"
 
-int runner_run(const job *j, const settings *s, bool dry_run,
-               const volatile sig_atomic_t *stop, result *r);
+/* How a run ended; also the exit status of a scheduled run's process. */
+typedef enum runner_outcome {
+	RUNNER_OK = 0,          /* ran (possibly stopped early on request) */
+	RUNNER_FAILED = 1,      /* ran and failed, r->error says why */
+	RUNNER_NOT_CLAIMED = 3, /* the tick was claimed by another sweepd */
+	RUNNER_SKIPPED = 4      /* the job was still running: not run */
+} runner_outcome;
+
+typedef struct runner_opts {
+	bool dry_run;           /* report only; changes and records nothing */
+	time_t scheduled_at;    /* the tick this run is for; 0: run now */
+	int retries;            /* transient failures tried again */
+	int report_fd;          /* -1, or a pipe that gets "RUN_ID\n" */
+} runner_opts;
+
+runner_outcome runner_run(const job *j, const settings *s,
+                          const runner_opts *o,
+                          const volatile sig_atomic_t *stop, result *r);
 
 #endif

@@ -112,13 +112,20 @@ static int world_teardown(void **state)
 	return 0;
 }
 
+/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
+static runner_outcome world_runner(world *w, bool dry, result *r)
+{
+	runner_opts o = {dry, 0, 0, -1};
+
+	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
+}
+
 /* Runs the job (or dry-runs it) and returns the result's counter. */
 static long long world_run(world *w, bool dry, result *r, const char *counter)
 {
 	size_t i;
 
-	assert_int_equal(runner_run(jobs_find(w->js, w->job), &w->s, dry,
-	                            &no_stop, r), 0);
+	assert_int_equal(world_runner(w, dry, r), RUNNER_OK);
 	assert_true(r->success);
 	for (i = 0; i < r->ncounters; i++)
 		if (strcmp(r->counters[i].name, counter) == 0)
@@ -266,8 +273,7 @@ static void a_failing_batch_fails_the_run_and_keeps_the_data(void **state)
 	world_data(w, 0);
 	/* A condition that errors at run time: division by zero. */
 	world_job(w, "where = 1 / (id - id) = 1\n");
-	assert_int_equal(runner_run(jobs_find(w->js, w->job), &w->s, false,
-	                            &no_stop, &r), -1);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_non_null(strstr(r.error, "division by zero"));
 	status = tu_sql_text(w->db, "SELECT status FROM sweepd.runs WHERE id ="
