@@ -4,6 +4,7 @@
 #include "settings.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,8 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "duration.h"
+#include "params.h"
 
 #ifndef SWEEPD_DEFAULT_CONF_DIR
 #define SWEEPD_DEFAULT_CONF_DIR "/etc/sweepd/conf.d"
@@ -19,56 +22,48 @@
 #define SWEEPD_PLUGIN_REL_DIR "../lib/sweepd/plugins"
 #endif
 
-static const char *const settings_keys[] = {"dsn", "plugin_dir",
-                                            "log_format", "log_level"};
-#define SETTINGS_NKEYS (sizeof(settings_keys) / sizeof(settings_keys[0]))
+/* How a setting's text becomes its value. */
+typedef enum settings_kind {
+	SETTINGS_TEXT,          /* char *, as written */
+	SETTINGS_PATH,          /* char *, relative to the conf dir in the file */
+	SETTINGS_LEVEL,         /* int log level */
+	SETTINGS_FORMAT,        /* log_format */
+	SETTINGS_COUNT,         /* int64_t, at least 1 */
+	SETTINGS_DURATION       /* int64_t milliseconds */
+} settings_kind;
 
-/* The first of the candidates that is set (non-NULL), or NULL. */
-static const char *settings_pick(const char *cli, const char *env,
-                                 const char *file)
-{
-	if (cli)
-		return cli;
-	if (env && *env)
-		return env;
-	return file;
-}
+/* Every setting of [sweepd]: key, environment variable(s), option, kind,
+ * where its command-line text and its value live. */
+static const struct settings_def {
+	const char *key;
+	const char *env;
+	const char *env2;       /* a second variable, read after env */
+	const char *option;
+	settings_kind kind;
+	size_t cli;             /* offset in settings_cli */
+	size_t value;           /* offset in settings */
+} settings_defs[] = {
+	{"dsn", "SWEEPD_DSN", "DATABASE_URL", "--dsn", SETTINGS_TEXT,
+	 offsetof(settings_cli, dsn), offsetof(settings, dsn)},
+	{"plugin_dir", "SWEEPD_PLUGIN_DIR", NULL, "--plugin-dir", SETTINGS_PATH,
+	 offsetof(settings_cli, plugin_dir), offsetof(settings, plugin_dir)},
+	{"log_level", "SWEEPD_LOG_LEVEL", NULL, "--log-level", SETTINGS_LEVEL,
+	 offsetof(settings_cli, log_level), offsetof(settings, log_level)},
+	{"log_format", "SWEEPD_LOG_FORMAT", NULL, "--log-format",
+	 SETTINGS_FORMAT, offsetof(settings_cli, log_format),
+	 offsetof(settings, log_format)},
+	{"max_concurrent", "SWEEPD_MAX_CONCURRENT", NULL, "--max-concurrent",
+	 SETTINGS_COUNT, offsetof(settings_cli, max_concurrent),
+	 offsetof(settings, max_concurrent)},
+	{"stop_grace", "SWEEPD_STOP_GRACE", NULL, "--stop-grace",
+	 SETTINGS_DURATION, offsetof(settings_cli, stop_grace),
+	 offsetof(settings, stop_grace_ms)},
+	{"history_keep", "SWEEPD_HISTORY_KEEP", NULL, "--history-keep",
+	 SETTINGS_DURATION, offsetof(settings_cli, history_keep),
+	 offsetof(settings, history_keep_ms)},
+};
 
-/* The value of key in the file's [sweepd] section (sec may be NULL), or
- * NULL. */
-static const char *settings_file_value(const conf_section *sec,
-                                       const char *key)
-{
-	const conf_entry *e = conf_entry_find(sec, key);
-
-	return e ? e->value : NULL;
-}
-
-/* Where a value picked by settings_pick() came from, for messages: the
- * option, the variable or the file. */
-static const char *settings_origin(const char *cli, const char *option,
-                                   const char *env, const char *path)
-{
-	const char *e = getenv(env);
-
-	if (cli)
-		return option;
-	if (e && *e)
-		return env;
-	return path;
-}
-
-/* The line of key in sec when the value came from the file, else 0. */
-static int settings_line(const char *cli, const char *env,
-                         const conf_section *sec, const char *key)
-{
-	const char *e = getenv(env);
-	const conf_entry *ent = conf_entry_find(sec, key);
-
-	if (cli || (e && *e) || ent == NULL)
-		return 0;
-	return ent->line;
-}
+#define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
 
 /* New string: path made absolute against base when relative. */
 static char *settings_path(const char *base, const char *path)
@@ -110,81 +105,128 @@ static char *settings_default_plugin_dir(void)
 	return dir;
 }
 
+/* Sets the built-in defaults; 0, or -1 when out of memory. */
+static int settings_defaults(settings *s)
+{
+	s->log_level = SWEEP_LOG_INFO;
+	s->log_format = LOG_FORMAT_LOGFMT;
+	s->max_concurrent = 4;
+	s->stop_grace_ms = 10000;
+	s->history_keep_ms = INT64_C(30) * 86400000;
+	s->dsn = strdup("");
+	s->plugin_dir = settings_default_plugin_dir();
+	return s->dsn && s->plugin_dir ? 0 : -1;
+}
+
+/* Parses text for def into s; a problem goes to d at (origin, line). */
+static void settings_set(settings *s, const struct settings_def *def,
+                         const char *text, bool from_file,
+                         const char *origin, int line, diag *d)
+{
+	char *base = (char *)s + def->value;
+	char err[256];
+	int64_t n;
+
+	switch (def->kind) {
+	case SETTINGS_TEXT:
+	case SETTINGS_PATH: {
+		char *v = def->kind == SETTINGS_PATH && from_file
+		          ? settings_path(s->conf_dir, text) : strdup(text);
+		if (v == NULL) {
+			diag_add(d, origin, line, "out of memory");
+			return;
+		}
+		free(*(char **)base);
+		*(char **)base = v;
+		return;
+	}
+	case SETTINGS_LEVEL:
+		if (log_parse_level(text, (int *)base) != 0)
+			diag_add(d, origin, line, "bad log level '%s': use debug, "
+			         "info, warn or error", text);
+		return;
+	case SETTINGS_FORMAT:
+		if (log_parse_format(text, (log_format *)base) != 0)
+			diag_add(d, origin, line, "bad log format '%s': use logfmt "
+			         "or json", text);
+		return;
+	case SETTINGS_COUNT: {
+		sweep_option opt = {def->key, SWEEP_OPT_INT, 0, NULL, NULL};
+		param_value v;
+
+		if (params_parse_value(&opt, text, &v, err, sizeof(err)) != 0 ||
+		    v.num < 1)
+			diag_add(d, origin, line, "%s: '%s' must be a whole number "
+			         "of at least 1", def->key, text);
+		else
+			*(int64_t *)base = v.num;
+		params_value_clear(&v);
+		return;
+	}
+	case SETTINGS_DURATION:
+		if (duration_parse(text, &n, err, sizeof(err)) != 0)
+			diag_add(d, origin, line, "%s: %s", def->key, err);
+		else
+			*(int64_t *)base = n;
+		return;
+	}
+}
+
 /* Fills s (free with settings_free()).  Every problem goes to d with the
- * file and line it comes from; returns 0, or -1 when there was one. */
+ * file and line, variable or option it comes from; returns 0, or -1 when
+ * there was one. */
 int settings_load(const settings_cli *cli, settings *s, diag *d)
 {
 	conf_file *f = NULL;
 	const conf_section *sec = NULL;
-	const char *v;
+	const char *known[SETTINGS_NDEFS];
 	char *path = NULL;
 	size_t before = d->count, i;
 	struct stat st;
+	const char *dir;
 
 	memset(s, 0, sizeof(*s));
-	s->log_level = SWEEP_LOG_INFO;
-	s->log_format = LOG_FORMAT_LOGFMT;
-	s->conf_dir = strdup(settings_pick(cli->conf_dir,
-	                                   getenv("SWEEPD_CONF_DIR"),
-	                                   SWEEPD_DEFAULT_CONF_DIR));
-	if (s->conf_dir == NULL)
-		goto oom;
-	path = settings_path(s->conf_dir, SETTINGS_FILE);
-	if (path == NULL)
-		goto oom;
-	if (stat(path, &st) == 0) {
-		f = conf_parse(path, d);
-		sec = f ? conf_section_find(f, "sweepd") : NULL;
-		for (i = 0; f && i < f->count; i++) {
+	dir = cli->conf_dir ? cli->conf_dir : getenv("SWEEPD_CONF_DIR");
+	s->conf_dir = strdup(dir && *dir ? dir : SWEEPD_DEFAULT_CONF_DIR);
+	if (s->conf_dir == NULL || settings_defaults(s) != 0 ||
+	    (path = settings_path(s->conf_dir, SETTINGS_FILE)) == NULL) {
+		diag_add(d, NULL, 0, "out of memory reading settings");
+		goto out;
+	}
+	if (stat(path, &st) == 0 && (f = conf_parse(path, d)) != NULL) {
+		sec = conf_section_find(f, "sweepd");
+		for (i = 0; i < f->count; i++)
 			if (strcmp(f->sections[i].name, "sweepd") != 0)
 				diag_add(d, path, f->sections[i].line,
 				         "section [%s] does not belong in %s, "
 				         "which holds only [sweepd]; move the job "
 				         "to a file of its own",
 				         f->sections[i].name, SETTINGS_FILE);
-		}
-		conf_check_keys(path, sec, "[sweepd] has no setting",
-		                settings_keys, SETTINGS_NKEYS, d);
+		for (i = 0; i < SETTINGS_NDEFS; i++)
+			known[i] = settings_defs[i].key;
+		conf_check_keys(path, sec, "[sweepd] has no setting", known,
+		                SETTINGS_NDEFS, d);
 	}
+	for (i = 0; i < SETTINGS_NDEFS; i++) {
+		const struct settings_def *def = &settings_defs[i];
+		const char *v = *(const char *const *)((const char *)cli +
+		                                       def->cli);
+		const conf_entry *e = conf_entry_find(sec, def->key);
 
-	v = settings_pick(cli->dsn, getenv("SWEEPD_DSN"),
-	                  settings_pick(NULL, getenv("DATABASE_URL"),
-	                                settings_file_value(sec, "dsn")));
-	if ((s->dsn = strdup(v ? v : "")) == NULL)
-		goto oom;
-	v = settings_pick(cli->plugin_dir, getenv("SWEEPD_PLUGIN_DIR"), NULL);
-	if (v)
-		s->plugin_dir = strdup(v);
-	else if ((v = settings_file_value(sec, "plugin_dir")) != NULL)
-		s->plugin_dir = settings_path(s->conf_dir, v);
-	else
-		s->plugin_dir = settings_default_plugin_dir();
-	if (s->plugin_dir == NULL)
-		goto oom;
-	v = settings_pick(cli->log_level, getenv("SWEEPD_LOG_LEVEL"),
-	                  settings_file_value(sec, "log_level"));
-	if (v && log_parse_level(v, &s->log_level) != 0)
-		diag_add(d, settings_origin(cli->log_level, "--log-level",
-		                            "SWEEPD_LOG_LEVEL", path),
-		         settings_line(cli->log_level, "SWEEPD_LOG_LEVEL", sec,
-		                       "log_level"),
-		         "bad log level '%s': use debug, info, warn or error", v);
-	v = settings_pick(cli->log_format, getenv("SWEEPD_LOG_FORMAT"),
-	                  settings_file_value(sec, "log_format"));
-	if (v && log_parse_format(v, &s->log_format) != 0)
-		diag_add(d, settings_origin(cli->log_format, "--log-format",
-		                            "SWEEPD_LOG_FORMAT", path),
-		         settings_line(cli->log_format, "SWEEPD_LOG_FORMAT", sec,
-		                       "log_format"),
-		         "bad log format '%s': use logfmt or json", v);
+		if (v != NULL) {
+			settings_set(s, def, v, false, def->option, 0, d);
+		} else if ((v = getenv(def->env)) != NULL && *v) {
+			settings_set(s, def, v, false, def->env, 0, d);
+		} else if (def->env2 && (v = getenv(def->env2)) != NULL && *v) {
+			settings_set(s, def, v, false, def->env2, 0, d);
+		} else if (e != NULL) {
+			settings_set(s, def, e->value, true, path, e->line, d);
+		}
+	}
+out:
 	conf_free(f);
 	free(path);
 	return d->count > before ? -1 : 0;
-oom:
-	diag_add(d, NULL, 0, "out of memory reading settings");
-	conf_free(f);
-	free(path);
-	return -1;
 }
 
 /* Frees what settings_load() allocated. */

@@ -4,6 +4,8 @@
 #ifndef SWEEPD_SETTINGS_H
 #define SWEEPD_SETTINGS_H
 
+#include <stdint.h>
+
 #include "diag.h"
 #include "log.h"
 
@@ -17,14 +19,20 @@ typedef struct settings_cli {
 	const char *plugin_dir;
 	const char *log_format;
 	const char *log_level;
+	const char *max_concurrent;
+	const char *stop_grace;
+	const char *history_keep;
 } settings_cli;
 
 typedef struct settings {
 	char *conf_dir;
-	char *dsn;          /* "" lets libpq read the PG* variables */
+	char *dsn;              /* "" lets libpq read the PG* variables */
 	char *plugin_dir;
 	int log_level;
 	log_format log_format;
+	int64_t max_concurrent; /* runs at once in the scheduler */
+	int64_t stop_grace_ms;  /* from "stop" to SIGKILL for a run */
+	int64_t history_keep_ms;/* age past which history rows are pruned */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);
