@@ -5,9 +5,11 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,8 @@ static void loader_plugin_free(loader_plugin *p)
 		return;
 	if (p->handle)
 		dlclose(p->handle);
+	if (p->memfd >= 0)
+		close(p->memfd);
 	free(p->options);
 	free(p->path);
 	free(p);
@@ -240,6 +244,50 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* dlopen()s a private in-memory copy of the file at path, so that a plugin
+ * replaced on disk, even overwritten in place, is loaded afresh by the
+ * next reload and can never change under code already running.  The copy
+ * is a memfd kept open while the plugin is loaded (*memfd): the dynamic
+ * linker knows objects by path, and /proc/self/fd/N stays unique only as
+ * long as N is.  Falls back to the file itself where memfd_create() is not
+ * available.  Returns the handle, or NULL with dlerror() set. */
+static void *loader_dlopen(const char *path, int *memfd)
+{
+	char chunk[65536], fdpath[64];
+	int in, fd;
+	ssize_t n = -1;
+	void *handle;
+	buf direct = BUF_INIT;
+
+	*memfd = -1;
+	fd = memfd_create("sweepd-plugin", MFD_CLOEXEC);
+	if (fd >= 0 && (in = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		while ((n = read(in, chunk, sizeof(chunk))) > 0) {
+			if (write(fd, chunk, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+		}
+		close(in);
+	}
+	if (n == 0) {
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+		if (handle != NULL)
+			*memfd = fd;
+		else
+			close(fd);
+		return handle;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* dlopen() searches the library path for a name without a slash. */
+	buf_printf(&direct, "%s%s", strchr(path, '/') ? "" : "./", path);
+	handle = dlopen(buf_str(&direct), RTLD_NOW | RTLD_LOCAL);
+	buf_free(&direct);
+	return handle;
+}
+
 /* Adds p to the registry; 0, or -1 when out of memory. */
 static int loader_add(loader *l, loader_plugin *p)
 {
@@ -266,7 +314,6 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 	loader_plugin *p;
 	sweep_entry_fn entry;
 	const loader_plugin *other;
-	buf dlpath = BUF_INIT;
 	size_t i;
 
 	for (i = 0; i < l->count; i++)
@@ -275,14 +322,13 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 	if (loader_check_elf(path, err, errlen) != 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
+	if (p != NULL)
+		p->memfd = -1;
 	if (p == NULL || (p->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
-	/* dlopen() searches the library path for a name without a slash. */
-	buf_printf(&dlpath, "%s%s", strchr(path, '/') ? "" : "./", path);
-	p->handle = dlopen(buf_str(&dlpath), RTLD_NOW | RTLD_LOCAL);
-	buf_free(&dlpath);
+	p->handle = loader_dlopen(path, &p->memfd);
 	if (p->handle == NULL) {
 		snprintf(err, errlen, "%s: cannot load: %s (the usual cause is "
 		         "a missing library or symbol: check with ldd -r %s)",

@@ -16,6 +16,7 @@ typedef struct loader_plugin {
 	sweep_option *options;      /* host copy of the declared options */
 	size_t noptions;
 	void *handle;
+	int memfd;                  /* the loaded copy, or -1 */
 } loader_plugin;
 
 typedef struct loader loader;
