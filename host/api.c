@@ -173,23 +173,17 @@ static void api_progress(sweep_host *h, int64_t done, int64_t total)
 	        total < 0 ? "unknown" : t, LOG_END);
 }
 
-static char *api_vmprintf(const char *fmt, va_list ap)
-{
-	buf b = BUF_INIT;
-
-	buf_vprintf(&b, fmt, ap);
-	return buf_detach(&b);
-}
+static char *api_mprintf(const char *fmt, ...) SWEEP_PRINTF(1, 2);
 
 static char *api_mprintf(const char *fmt, ...)
 {
+	buf b = BUF_INIT;
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	s = api_vmprintf(fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	return s;
+	return buf_detach(&b);
 }
 
 static int api_audit(sweep_host *h, const char *action, const char *table,
@@ -202,7 +196,7 @@ static int api_audit(sweep_host *h, const char *action, const char *table,
 	int rc = 0;
 
 	if (h->dry_run) {
-		*errmsg = api_mprintf("audit: not allowed in a dry run");
+		*errmsg = api_mprintf("%s", "audit: not allowed in a dry run");
 		return -1;
 	}
 	res = PQexecParams(h->conn, "INSERT INTO " DB_SCHEMA ".audit (run_id, "

@@ -19,7 +19,7 @@ typedef struct buf {
 void buf_append(buf *b, const char *s, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_printf(buf *b, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-void buf_vprintf(buf *b, const char *fmt, va_list ap);
+void buf_vprintf(buf *b, const char *fmt, va_list ap) SWEEP_PRINTF(2, 0);
 void buf_json_string(buf *b, const char *s);
 const char *buf_str(const buf *b);
 char *buf_detach(buf *b);

@@ -191,14 +191,16 @@ static void db_time(time_t t, char *out, size_t len)
 
 /* Records the start of a run of job (kind: "run", "scheduled", ...) in the
  * history and sets *run_id.  With scheduled_at (not 0) the row claims that
- * tick: when another host or process claimed it first, *run_id is 0.
- * Returns 0, or -1 with err set. */
+ * tick: when another host or process claimed it first, *run_id is 0; so it
+ * is too, with if_known, when the job has no history at all.  A run
+ * claimed ahead of its tick starts at the tick.  Returns 0, or -1 with err
+ * set. */
 int db_run_begin(PGconn *c, const char *job, const char *kind,
-                 time_t scheduled_at, int64_t *run_id, char *err,
-                 size_t errlen)
+                 time_t scheduled_at, bool if_known, int64_t *run_id,
+                 char *err, size_t errlen)
 {
 	char host[256], pid[32], at[64];
-	const char *args[5];
+	const char *args[6];
 	PGresult *res;
 	int rc = -1;
 
@@ -212,10 +214,14 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 	args[2] = pid;
 	args[3] = kind;
 	args[4] = scheduled_at ? at : NULL;
+	args[5] = if_known ? "t" : "f";
 	res = PQexecParams(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid, "
-	                   "kind, scheduled_at) VALUES ($1, $2, $3, $4, $5) "
+	                   "kind, scheduled_at, started_at) SELECT $1, $2, $3, "
+	                   "$4, $5, greatest(clock_timestamp(), $5) "
+	                   "WHERE NOT $6::bool OR EXISTS (SELECT 1 FROM "
+	                   DB_SCHEMA ".runs WHERE job = $1) "
 	                   "ON CONFLICT (job, scheduled_at) WHERE scheduled_at "
-	                   "IS NOT NULL DO NOTHING RETURNING id", 5, NULL, args,
+	                   "IS NOT NULL DO NOTHING RETURNING id", 6, NULL, args,
 	                   NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		*run_id = PQntuples(res) == 1
@@ -355,6 +361,10 @@ int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen)
 	return n;
 }
 
+/* SQL text of a timestamptz column as ISO 8601 UTC with milliseconds. */
+#define DB_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 /* One row per job with runs (only job when not NULL): job, and of its
  * last run started_at, finished_at, status, duration in ms, counters,
  * message, error, scheduled_at; then of its last failure (failed, timeout
@@ -366,10 +376,11 @@ PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
 	PGresult *res;
 
 	res = PQexecParams(c,
-		"SELECT j.job, l.started_at, l.finished_at, l.status,"
+		"SELECT j.job, " DB_ISO("l.started_at") ", "
+		DB_ISO("l.finished_at") ", l.status,"
 		" (extract(epoch FROM l.finished_at - l.started_at) * 1000)::int8,"
-		" l.counters, l.message, l.error, l.scheduled_at,"
-		" f.started_at, f.status, f.error"
+		" l.counters, l.message, l.error, " DB_ISO("l.scheduled_at") ","
+		" " DB_ISO("f.started_at") ", f.status, f.error"
 		" FROM (SELECT DISTINCT job FROM " DB_SCHEMA ".runs"
 		"       WHERE $1::text IS NULL OR job = $1) j"
 		" CROSS JOIN LATERAL (SELECT * FROM " DB_SCHEMA ".runs r"

@@ -33,8 +33,8 @@ int db_migrate(PGconn *c, char *err, size_t errlen);
 #define DB_CRASHED "crashed"
 
 int db_run_begin(PGconn *c, const char *job, const char *kind,
-                 time_t scheduled_at, int64_t *run_id, char *err,
-                 size_t errlen);
+                 time_t scheduled_at, bool if_known, int64_t *run_id,
+                 char *err, size_t errlen);
 int db_run_end(PGconn *c, const result *r, int attempts, char *err,
                size_t errlen);
 int db_run_outcome(PGconn *c, int64_t run_id, const char *status,

@@ -10,5 +10,6 @@
 
 void isotime_format(const struct timespec *ts, char *out, size_t len);
 void isotime_now(char *out, size_t len);
+int isotime_parse(const char *text, time_t *out);
 
 #endif

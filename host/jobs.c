@@ -10,6 +10,7 @@
 #include "dirlist.h"
 #include "duration.h"
 #include "params.h"
+#include "tz.h"
 
 struct jobs {
 	job **items;
@@ -18,7 +19,8 @@ struct jobs {
 };
 
 static const char *const jobs_keys[] = {"name", "plugin", "schedule",
-                                        "timezone", "timeout", "enabled"};
+                                        "timezone", "timeout", "enabled",
+                                        "retries", "catch_up"};
 #define JOBS_NKEYS (sizeof(jobs_keys) / sizeof(jobs_keys[0]))
 
 /* Frees one job. */
@@ -27,6 +29,7 @@ static void jobs_job_free(job *j)
 	if (j == NULL)
 		return;
 	params_free(j->params);
+	cron_free(j->cron);
 	free(j->file);
 	free(j->name);
 	free(j->plugin_ref);
@@ -50,34 +53,12 @@ static int jobs_name_ok(const char *name)
 	return 1;
 }
 
-/* True when tz names a time zone known to the system: UTC, or an IANA name
- * whose file under /usr/share/zoneinfo is a compiled zone ("TZif"). */
-static int jobs_timezone_ok(const char *tz)
-{
-	char path[512], magic[4];
-	FILE *fp;
-	int ok;
-
-	if (strcmp(tz, "UTC") == 0)
-		return 1;
-	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
-		return 0;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	fp = fopen(path, "rb");
-	if (fp == NULL)
-		return 0;
-	ok = fread(magic, 1, sizeof(magic), fp) == sizeof(magic) &&
-	     memcmp(magic, "TZif", sizeof(magic)) == 0;
-	fclose(fp);
-	return ok;
-}
-
 /* Reads the [job] section of f into j; problems go to d. */
 static void jobs_read_header(job *j, const conf_file *f,
                              const conf_section *sec, diag *d)
 {
 	const conf_entry *e;
-	char err[256];
+	char err[512];
 
 	conf_check_keys(f->path, sec, "[job] has no key", jobs_keys,
 	                JOBS_NKEYS, d);
@@ -91,17 +72,35 @@ static void jobs_read_header(job *j, const conf_file *f,
 		diag_add(d, f->path, sec->line, "[job] lacks 'plugin = NAME'; "
 		         "name the plugin that runs this job (sweepd "
 		         "--list-plugins shows them)");
-	if ((e = conf_entry_find(sec, "schedule")) != NULL)
+	if ((e = conf_entry_find(sec, "schedule")) != NULL) {
 		j->schedule = strdup(e->value);
+		if (cron_parse(e->value, &j->cron, err, sizeof(err)) != 0)
+			diag_add(d, f->path, e->line, "schedule: %s", err);
+	}
 	e = conf_entry_find(sec, "timezone");
 	j->timezone = strdup(e ? e->value : "UTC");
-	if (e && !jobs_timezone_ok(e->value))
+	if (e && !tz_valid(e->value))
 		diag_add(d, f->path, e->line, "unknown time zone '%s'; use an "
 		         "IANA name such as UTC or Europe/Berlin", e->value);
 	j->timeout_ms = JOBS_DEFAULT_TIMEOUT_MS;
 	if ((e = conf_entry_find(sec, "timeout")) != NULL &&
 	    duration_parse(e->value, &j->timeout_ms, err, sizeof(err)) != 0)
 		diag_add(d, f->path, e->line, "timeout: %s", err);
+	j->catch_up_ms = -1;
+	if ((e = conf_entry_find(sec, "catch_up")) != NULL &&
+	    duration_parse(e->value, &j->catch_up_ms, err, sizeof(err)) != 0)
+		diag_add(d, f->path, e->line, "catch_up: %s (0 turns catch-up "
+		         "off)", err);
+	j->retries = JOBS_DEFAULT_RETRIES;
+	if ((e = conf_entry_find(sec, "retries")) != NULL) {
+		char *end;
+		long v = strtol(e->value, &end, 10);
+		if (end == e->value || *end != '\0' || v < 0 || v > 100)
+			diag_add(d, f->path, e->line, "retries: '%s' must be a "
+			         "whole number from 0 to 100", e->value);
+		else
+			j->retries = (int)v;
+	}
 	j->enabled = true;
 	if ((e = conf_entry_find(sec, "enabled")) != NULL &&
 	    params_parse_bool(e->value, &j->enabled) != 0)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cron.h"
 #include "diag.h"
 #include "loader.h"
 #include "params.h"
@@ -14,6 +15,8 @@
 
 /* Timeout of a job that sets none. */
 #define JOBS_DEFAULT_TIMEOUT_MS INT64_C(3600000)
+/* Retries of a job that sets none. */
+#define JOBS_DEFAULT_RETRIES 3
 
 typedef struct job {
 	char *file;
@@ -22,8 +25,11 @@ typedef struct job {
 	char *plugin_ref;          /* as written after plugin = */
 	const loader_plugin *plugin; /* NULL when it could not be loaded */
 	char *schedule;            /* NULL: runs only when asked (--run) */
+	cron_expr *cron;           /* the parsed schedule, or NULL */
 	char *timezone;
-	int64_t timeout_ms;
+	int64_t timeout_ms;        /* 0: none */
+	int64_t catch_up_ms;       /* -1: the job's period */
+	int retries;               /* transient failures tried again */
 	bool enabled;
 	param_set *params;            /* NULL when they do not validate */
 	size_t nerrors;            /* problems found in this job's file */

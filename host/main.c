@@ -9,13 +9,16 @@
 #include "buf.h"
 #include "diag.h"
 #include "duration.h"
+#include "isotime.h"
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
 #include "params.h"
 #include "result.h"
 #include "runner.h"
+#include "sched.h"
 #include "settings.h"
+#include "status.h"
 #include "suggest.h"
 
 #ifndef SWEEPD_VERSION
@@ -33,7 +36,8 @@ typedef enum command {
 	CMD_LIST_JOBS,
 	CMD_CHECK,
 	CMD_RUN,
-	CMD_DRY_RUN
+	CMD_DRY_RUN,
+	CMD_STATUS
 } command;
 
 static volatile sig_atomic_t stop_requested;
@@ -54,12 +58,15 @@ static void usage(FILE *out)
 	"Commands:\n"
 	"  --list-plugins     every plugin found: name, version, ABI, path,\n"
 	"                     options, and the jobs that use it\n"
-	"  --list-jobs        every job: plugin, schedule, timezone, state\n"
+	"  --list-jobs        every job: plugin, schedule, timezone, next run,\n"
+	"                     state (--now ISO-8601: next run after that instant)\n"
 	"  --check            validate all configuration; each problem is\n"
 	"                     printed as FILE:LINE: message\n"
 	"  --run JOB          run JOB now, in the foreground, print its result\n"
 	"  --dry-run JOB      what JOB would do, changing nothing\n"
+	"  --status [JOB]     last run, its result, next run, last failure\n"
 	"  --help, --version\n"
+	"  (no command)       the scheduler, in the foreground\n"
 	"\n"
 	"Options:\n"
 	"  --conf-dir DIR     job files and sweepd.ini (env SWEEPD_CONF_DIR)\n"
@@ -69,6 +76,11 @@ static void usage(FILE *out)
 	"  --json             machine-readable output\n"
 	"  --log-level L      debug, info, warn or error (env SWEEPD_LOG_LEVEL)\n"
 	"  --log-format F     logfmt or json (env SWEEPD_LOG_FORMAT)\n"
+	"  --max-concurrent N runs at once (env SWEEPD_MAX_CONCURRENT; 4)\n"
+	"  --stop-grace D     from asking a run to stop to killing it\n"
+	"                     (env SWEEPD_STOP_GRACE; 10s)\n"
+	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
+	"                     30d)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error.\n");
@@ -212,26 +224,30 @@ static const char *first_problem(const diag *d, const char *file)
 	return NULL;
 }
 
-/* --list-jobs. */
-static void list_jobs(const jobs *js, const diag *d, bool json, buf *b)
+/* --list-jobs: next runs are those after now. */
+static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
+                      buf *b)
 {
 	size_t i;
 
 	if (json)
 		buf_puts(b, "[");
 	else
-		buf_printf(b, "%-28s %-14s %-16s %-10s %-8s %s\n", "JOB", "PLUGIN",
-		           "SCHEDULE", "TIMEZONE", "ENABLED", "PROBLEMS");
+		buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %s\n", "JOB",
+		           "PLUGIN", "SCHEDULE", "TIMEZONE", "NEXT RUN (UTC)",
+		           "ENABLED", "PROBLEMS");
 	for (i = 0; i < jobs_count(js); i++) {
 		const job *j = jobs_at(js, i);
-		char timeout[32];
+		char timeout[32], next[ISOTIME_LEN];
 
 		duration_format(j->timeout_ms, timeout, sizeof(timeout));
+		status_next_run(j, now, next, sizeof(next));
 		if (!json) {
-			buf_printf(b, "%-28s %-14s %-16s %-10s %-8s %zu%s%s\n",
+			buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %zu%s%s\n",
 			           j->name, j->plugin_ref ? j->plugin_ref : "-",
 			           j->schedule ? j->schedule : "(manual)",
 			           j->timezone ? j->timezone : "-",
+			           *next ? next : "-",
 			           j->enabled ? "yes" : "no", j->nerrors,
 			           j->nerrors ? ": " : "",
 			           j->nerrors ? first_problem(d, j->file) : "");
@@ -249,6 +265,8 @@ static void list_jobs(const jobs *js, const diag *d, bool json, buf *b)
 		buf_json_string(b, j->timezone);
 		buf_puts(b, ",\"timeout\":");
 		buf_json_string(b, timeout);
+		buf_puts(b, ",\"next_run\":");
+		buf_json_string(b, *next ? next : NULL);
 		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
 		           j->enabled ? "true" : "false", j->nerrors);
 		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
@@ -311,9 +329,8 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	memset(&opts, 0, sizeof(opts));
 	opts.dry_run = dry_run;
-	opts.scheduled_at = 0;
-	opts.retries = 0;
 	opts.report_fd = -1;
 	rc = runner_run(j, s, &opts, &stop_requested, &r) == RUNNER_OK
 	     ? EXIT_OK : EXIT_JOB_FAILED;
@@ -334,6 +351,11 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"log-format", required_argument, NULL, 'f'},
+		{"max-concurrent", required_argument, NULL, 'm'},
+		{"stop-grace", required_argument, NULL, 'g'},
+		{"history-keep", required_argument, NULL, 'k'},
+		{"now", required_argument, NULL, 'n'},
+		{"status", no_argument, NULL, 'S'},
 		{"list-plugins", no_argument, NULL, 'P'},
 		{"list-jobs", no_argument, NULL, 'J'},
 		{"check", no_argument, NULL, 'C'},
@@ -352,7 +374,9 @@ int main(int argc, char **argv)
 	command cmd = CMD_NONE;
 	const char *job_name = NULL;
 	bool json = false;
+	time_t now = time(NULL);
 	int c, rc = EXIT_USAGE;
+	char err[1024];
 
 	memset(&cli, 0, sizeof(cli));
 	memset(&s, 0, sizeof(s));
@@ -366,6 +390,18 @@ int main(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'l': cli.log_level = optarg; break;
 		case 'f': cli.log_format = optarg; break;
+		case 'm': cli.max_concurrent = optarg; break;
+		case 'g': cli.stop_grace = optarg; break;
+		case 'k': cli.history_keep = optarg; break;
+		case 'n':
+			if (isotime_parse(optarg, &now) != 0) {
+				fprintf(stderr, "sweepd: --now '%s' is not an ISO "
+				        "8601 instant (e.g. 2026-03-29T00:59:00Z)\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'S': next = CMD_STATUS; break;
 		case 'P': next = CMD_LIST_PLUGINS; break;
 		case 'J': next = CMD_LIST_JOBS; break;
 		case 'C': next = CMD_CHECK; break;
@@ -387,14 +423,10 @@ int main(int argc, char **argv)
 		if (next != CMD_NONE)
 			cmd = next;
 	}
+	if (cmd == CMD_STATUS && optind < argc)
+		job_name = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sweepd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (cmd == CMD_NONE) {
-		fprintf(stderr, "sweepd: no command given (the scheduler, which "
-		        "runs with no command, is not part of this build)\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -403,6 +435,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_configure(s.log_level, s.log_format);
+	if (cmd == CMD_NONE) {
+		rc = sched_run(&s) == 0 ? EXIT_OK : EXIT_USAGE;
+		goto out;
+	}
 	l = loader_new();
 	if (l == NULL)
 		goto out;
@@ -422,8 +458,17 @@ int main(int argc, char **argv)
 		rc = EXIT_OK;
 		break;
 	case CMD_LIST_JOBS:
-		list_jobs(js, &d, json, &out);
+		list_jobs(js, &d, now, json, &out);
 		rc = EXIT_OK;
+		break;
+	case CMD_STATUS:
+		if (job_name && jobs_find(js, job_name) == NULL)
+			log_msg(SWEEP_LOG_WARN, "no such job in the configuration",
+			        "job", job_name, LOG_END);
+		rc = status_report(js, &s, job_name, now, json, &out, err,
+		                   sizeof(err)) == 0 ? EXIT_OK : EXIT_JOB_FAILED;
+		if (rc != EXIT_OK)
+			fprintf(stderr, "sweepd: %s\n", err);
 		break;
 	case CMD_CHECK:
 		if (json) {

@@ -3,10 +3,12 @@
  * record the result. */
 #include "runner.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -88,11 +90,23 @@ static void runner_report(int fd, int64_t run_id)
 		log_msg(SWEEP_LOG_WARN, "cannot report the run id", LOG_END);
 }
 
+/* Sleeps until the wall-clock instant at (0: none), or until a stop is
+ * requested. */
+static void runner_wait(time_t at, const volatile sig_atomic_t *stop)
+{
+	struct timespec ts = {at, 0};
+
+	while (at > 0 && !*stop &&
+	       clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 /* Connects (again, if the session was lost), claims the run's history
- * row and takes the job's lock.  Sets *transient when a failure may pass
+ * row, waits for its tick and takes the job's lock.  Sets *transient when a failure may pass
  * when tried again. */
 static runner_outcome runner_prepare(runner_session *ss, const job *j,
                                      const settings *s, const runner_opts *o,
+                                     const volatile sig_atomic_t *stop,
                                      result *r, bool *transient)
 {
 	char err[1024];
@@ -114,9 +128,11 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 	if (o->dry_run)
 		return RUNNER_OK;
 	if (r->run_id == 0) {
-		if (db_migrate(ss->conn, err, sizeof(err)) != 0 ||
-		    db_run_begin(ss->conn, j->name, o->scheduled_at ? "scheduled"
-		                 : "run", o->scheduled_at, &r->run_id, err,
+		if ((!o->schema_ready &&
+		     db_migrate(ss->conn, err, sizeof(err)) != 0) ||
+		    db_run_begin(ss->conn, j->name, o->scheduled_at ? (o->catch_up
+		                 ? "catch-up" : "scheduled") : "run",
+		                 o->scheduled_at, o->catch_up, &r->run_id, err,
 		                 sizeof(err)) != 0) {
 			*transient = PQstatus(ss->conn) != CONNECTION_OK;
 			goto fail;
@@ -124,6 +140,12 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		if (r->run_id == 0)
 			return RUNNER_NOT_CLAIMED;
 		runner_report(o->report_fd, r->run_id);
+		runner_wait(o->scheduled_at, stop);
+		if (*stop) {
+			r->stopped = true;
+			result_message(r, "stopped before its tick came");
+			return RUNNER_STOPPED;
+		}
 	}
 	if (!ss->locked) {
 		locked = db_job_lock(ss->conn, j->name, err, sizeof(err));
@@ -155,7 +177,9 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	sweep_host h;
 	runner_outcome rc;
 
-	rc = runner_prepare(ss, j, s, o, r, transient);
+	rc = runner_prepare(ss, j, s, o, stop, r, transient);
+	if (rc == RUNNER_STOPPED)
+		return RUNNER_OK;
 	if (rc != RUNNER_OK)
 		return rc;
 	api_host_init(&h, j, ss->conn, r, o->dry_run, stop);

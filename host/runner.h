@@ -17,7 +17,8 @@ typedef enum runner_outcome {
 	RUNNER_OK = 0,          /* ran (possibly stopped early on request) */
 	RUNNER_FAILED = 1,      /* ran and failed, r->error says why */
 	RUNNER_NOT_CLAIMED = 3, /* the tick was claimed by another sweepd */
-	RUNNER_SKIPPED = 4      /* the job was still running: not run */
+	RUNNER_SKIPPED = 4,     /* the job was still running: not run */
+	RUNNER_STOPPED = 5      /* asked to stop before the plugin started */
 } runner_outcome;
 
 typedef struct runner_opts {
@@ -25,6 +26,9 @@ typedef struct runner_opts {
 	time_t scheduled_at;    /* the tick this run is for; 0: run now */
 	int retries;            /* transient failures tried again */
 	int report_fd;          /* -1, or a pipe that gets "RUN_ID\n" */
+	bool catch_up;          /* the tick was missed: run it only if the job
+	                           ran before and the tick did not */
+	bool schema_ready;      /* sweepd's schema is known to be current */
 } runner_opts;
 
 runner_outcome runner_run(const job *j, const settings *s,

@@ -115,7 +115,7 @@ static int world_teardown(void **state)
 /* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
 static runner_outcome world_runner(world *w, bool dry, result *r)
 {
-	runner_opts o = {dry, 0, 0, -1};
+	runner_opts o = {dry, 0, 0, -1, false, false};
 
 	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
 }

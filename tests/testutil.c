@@ -143,6 +143,9 @@ PGconn *tu_db(void)
 
 /* Runs SQL text, failing the test on error. */
 static PGresult *tu_vquery(PGconn *c, const char *fmt, va_list ap)
+	SWEEP_PRINTF(2, 0);
+
+static PGresult *tu_vquery(PGconn *c, const char *fmt, va_list ap)
 {
 	buf sql = BUF_INIT;
 	PGresult *res;

@@ -1,0 +1,756 @@
+/* sched: the daemon.  Sleeps until the next due instant, starts each due
+ * run in a child process, enforces timeouts and the concurrency bound,
+ * reloads conf.d on SIGHUP and stops cleanly on SIGTERM/SIGINT.
+ *
+ * The parent never runs plugin code: it only forks.  A child runs one tick
+ * of one job through the runner (which claims the tick in the database, so
+ * that a tick runs once across hosts, and takes the job's advisory lock)
+ * and reports its history row's id through a pipe, so that the parent can
+ * record a timeout or a crash that the child could not. */
+#include "sched.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cron.h"
+#include "db.h"
+#include "diag.h"
+#include "isotime.h"
+#include "jobs.h"
+#include "loader.h"
+#include "log.h"
+#include "runner.h"
+#include "tz.h"
+
+/* How often finished history rows older than history_keep are deleted. */
+#define SCHED_PRUNE_EVERY 3600
+/* A run starts this long before its tick: its process connects and claims
+ * the tick meanwhile, then waits for the instant itself, so the plugin
+ * starts on time rather than a connection later. */
+#define SCHED_LEAD_MS 200
+
+/* Plugins and jobs loaded together; kept while a scheduled job uses it. */
+typedef struct sched_gen {
+	loader *l;
+	jobs *js;
+	int refs;
+	struct sched_gen *next;
+} sched_gen;
+
+/* A job as the scheduler keeps it. */
+typedef struct sched_job {
+	const job *job;
+	sched_gen *gen;
+	time_t next;            /* next due tick; 0: none (disabled, manual) */
+	time_t pending;         /* due tick waiting for a free slot; 0: none */
+	bool catch_up;          /* pending is a tick missed during downtime */
+} sched_job;
+
+/* A running child: one tick of one job. */
+typedef struct sched_child {
+	pid_t pid;
+	char *job;              /* name (the job may be reloaded meanwhile) */
+	time_t tick;
+	int report_fd;          /* read end of the child's run-id pipe */
+	int64_t run_id;
+	bool ended;             /* the runner returned ("end" reported) */
+	int64_t deadline_ms;    /* monotonic: ask to stop at this time */
+	int64_t kill_ms;        /* monotonic: SIGKILL at this time; 0: not yet */
+	bool timed_out;
+} sched_child;
+
+typedef struct sched {
+	const settings *s;
+	sched_gen *gens;
+	sched_job *jobs;
+	size_t njobs;
+	sched_child *children;  /* max_concurrent of them at most */
+	size_t nchildren;
+	PGconn *db;             /* the parent's own session, lazily opened */
+	int sigfd;
+	int timerfd;
+	bool stopping;
+	bool schema_ready;      /* the parent migrated the schema */
+	time_t next_prune;
+} sched;
+
+/* Stop flag of a child process, set by its SIGTERM/SIGINT handler. */
+static volatile sig_atomic_t sched_child_stop;
+
+static void sched_on_stop(int sig)
+{
+	(void)sig;
+	sched_child_stop = 1;
+}
+
+/* The parent's database session, (re)connected when needed; NULL when the
+ * database does not answer (logged), so that callers skip what they
+ * wanted to record. */
+static PGconn *sched_db(sched *sc)
+{
+	char err[1024];
+
+	if (sc->db != NULL && PQstatus(sc->db) == CONNECTION_OK)
+		return sc->db;
+	PQfinish(sc->db);
+	sc->db = db_connect(sc->s->dsn, NULL, err, sizeof(err));
+	if (sc->db != NULL && db_migrate(sc->db, err, sizeof(err)) != 0) {
+		PQfinish(sc->db);
+		sc->db = NULL;
+	}
+	sc->schema_ready = sc->db != NULL;
+	if (sc->db == NULL)
+		log_msg(SWEEP_LOG_WARN, "database unavailable", "error", err,
+		        LOG_END);
+	return sc->db;
+}
+
+/* Text of tick for log lines. */
+static void sched_tick_text(time_t tick, char *out, size_t len)
+{
+	struct timespec ts = {tick, 0};
+
+	isotime_format(&ts, out, len);
+}
+
+/* The first due tick of j strictly after t, or 0 when it has none. */
+static time_t sched_next(const job *j, time_t t)
+{
+	time_t next;
+
+	if (!j->enabled || j->cron == NULL ||
+	    cron_next(j->cron, j->timezone, t, &next) != 0)
+		return 0;
+	return next;
+}
+
+/* Loads the plugins and jobs of the configuration into a new generation,
+ * logging every problem.  NULL when conf.d cannot be read at all. */
+static sched_gen *sched_load(const settings *s)
+{
+	sched_gen *g = calloc(1, sizeof(*g));
+	diag d = DIAG_INIT;
+	size_t i;
+
+	if (g == NULL || (g->l = loader_new()) == NULL) {
+		free(g);
+		return NULL;
+	}
+	g->js = jobs_load(s, g->l, &d);
+	for (i = 0; i < d.count; i++) {
+		char *line = diag_format(&d.items[i]);
+		log_msg(SWEEP_LOG_ERROR, "configuration problem", "problem",
+		        line, LOG_END);
+		free(line);
+	}
+	diag_free(&d);
+	if (g->js == NULL) {
+		loader_free(g->l);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* Frees every generation no scheduled job uses. */
+static void sched_collect(sched *sc)
+{
+	sched_gen **p = &sc->gens;
+
+	while (*p != NULL) {
+		sched_gen *g = *p;
+		if (g->refs > 0) {
+			p = &g->next;
+			continue;
+		}
+		*p = g->next;
+		jobs_free(g->js);
+		loader_free(g->l);
+		free(g);
+	}
+}
+
+/* The scheduled job called name, or NULL. */
+static sched_job *sched_find(sched *sc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sc->njobs; i++)
+		if (strcmp(sc->jobs[i].job->name, name) == 0)
+			return &sc->jobs[i];
+	return NULL;
+}
+
+/* The running child of the job called name, or NULL. */
+static sched_child *sched_running(sched *sc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nchildren; i++)
+		if (strcmp(sc->children[i].job, name) == 0)
+			return &sc->children[i];
+	return NULL;
+}
+
+/* Makes generation g the configuration: each of its sound jobs replaces
+ * (or adds) the job of that name; a broken one leaves the job of that name
+ * on its last good configuration; jobs whose files are gone are dropped.
+ * A job whose schedule did not change keeps its next tick. */
+static int sched_adopt(sched *sc, sched_gen *g, time_t now)
+{
+	size_t n = jobs_count(g->js), i, k = 0;
+	sched_job *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const job *j = jobs_at(g->js, i);
+		sched_job *old = sched_find(sc, j->name);
+
+		if (j->nerrors > 0 && old == NULL)
+			continue;
+		if (j->nerrors > 0) {
+			log_msg(SWEEP_LOG_ERROR, "job keeps its last good "
+			        "configuration", "job", j->name, "file", j->file,
+			        LOG_END);
+			v[k] = *old;
+			v[k].gen->refs++;
+			k++;
+			continue;
+		}
+		v[k].job = j;
+		v[k].gen = g;
+		g->refs++;
+		if (old && old->job->schedule && j->schedule &&
+		    strcmp(old->job->schedule, j->schedule) == 0 &&
+		    strcmp(old->job->timezone, j->timezone) == 0 &&
+		    old->job->enabled == j->enabled)
+			v[k].next = old->next;
+		else
+			v[k].next = sched_next(j, now);
+		v[k].pending = old ? old->pending : 0;
+		k++;
+	}
+	for (i = 0; i < sc->njobs; i++) {
+		size_t m;
+		for (m = 0; m < k; m++)
+			if (strcmp(v[m].job->name, sc->jobs[i].job->name) == 0)
+				break;
+		if (m == k)
+			log_msg(SWEEP_LOG_INFO, "job removed", "job",
+			        sc->jobs[i].job->name, LOG_END);
+		sc->jobs[i].gen->refs--;
+	}
+	free(sc->jobs);
+	sc->jobs = v;
+	sc->njobs = k;
+	sched_collect(sc);
+	return 0;
+}
+
+/* Rescans conf.d (SIGHUP): new, changed and removed files take effect;
+ * runs in progress finish on the code they started with. */
+static void sched_reload(sched *sc)
+{
+	sched_gen *g = sched_load(sc->s);
+	char n[32];
+
+	if (g == NULL) {
+		log_msg(SWEEP_LOG_ERROR, "reload failed; keeping the running "
+		        "configuration", "dir", sc->s->conf_dir, LOG_END);
+		return;
+	}
+	g->next = sc->gens;
+	sc->gens = g;
+	if (sched_adopt(sc, g, time(NULL)) != 0) {
+		log_msg(SWEEP_LOG_ERROR, "reload failed: out of memory", LOG_END);
+		return;
+	}
+	snprintf(n, sizeof(n), "%zu", sc->njobs);
+	log_msg(SWEEP_LOG_INFO, "configuration loaded", "jobs", n, LOG_END);
+}
+
+/* Records tick of j as skipped for reason, in the log and the history. */
+static void sched_skip(sched *sc, const job *j, time_t tick,
+                       const char *reason)
+{
+	char at[ISOTIME_LEN], err[1024];
+	PGconn *db;
+
+	sched_tick_text(tick, at, sizeof(at));
+	log_msg(SWEEP_LOG_WARN, "tick skipped", "job", j->name, "tick", at,
+	        "reason", reason, LOG_END);
+	db = sched_db(sc);
+	if (db != NULL && db_tick_skipped(db, j->name, tick, reason, err,
+	                                  sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "skip not recorded", "job", j->name,
+		        "error", err, LOG_END);
+}
+
+/* The child's side of a run: one tick of j through the runner, then the
+ * process ends with the runner's outcome as its status.  _exit(), not
+ * exit(): the parent's atexit handlers and stdio buffers are not ours. */
+static void sched_child_main(sched *sc, const job *j, time_t tick,
+                             bool catch_up, int fd)
+{
+	struct sigaction sa;
+	sigset_t none;
+	runner_opts o = {false, tick, j->retries, fd, catch_up,
+	                 sc->schema_ready};
+	result r;
+	runner_outcome rc;
+
+	close(sc->sigfd);
+	close(sc->timerfd);
+	if (sc->db != NULL)
+		close(PQsocket(sc->db));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sched_on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	tz_restore();
+	rc = runner_run(j, sc->s, &o, &sched_child_stop, &r);
+	result_free(&r);
+	if (write(fd, "end\n", 4) != 4)
+		rc = RUNNER_FAILED;
+	close(fd);
+	_exit((int)rc);
+}
+
+/* Starts the pending tick of sj in a child process. */
+static void sched_start(sched *sc, sched_job *sj)
+{
+	sched_child *c = &sc->children[sc->nchildren];
+	int fds[2];
+	pid_t pid;
+	char at[ISOTIME_LEN];
+
+	sched_tick_text(sj->pending, at, sizeof(at));
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		log_msg(SWEEP_LOG_ERROR, "cannot start run", "job", sj->job->name,
+		        "error", strerror(errno), LOG_END);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg(SWEEP_LOG_ERROR, "cannot start run", "job", sj->job->name,
+		        "error", strerror(errno), LOG_END);
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		sched_child_main(sc, sj->job, sj->pending, sj->catch_up,
+		                 fds[1]);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->job = strdup(sj->job->name);
+	c->tick = sj->pending;
+	c->report_fd = fds[0];
+	c->deadline_ms = sj->job->timeout_ms > 0
+	                 ? api_now_ms() + sj->job->timeout_ms : 0;
+	sc->nchildren++;
+	sj->pending = 0;
+	sj->catch_up = false;
+	log_msg(SWEEP_LOG_DEBUG, "run started", "job", sj->job->name, "tick", at,
+	        LOG_END);
+}
+
+/* Starts pending ticks, oldest first, while there are free slots. */
+static void sched_start_pending(sched *sc)
+{
+	while (!sc->stopping &&
+	       sc->nchildren < (size_t)sc->s->max_concurrent) {
+		sched_job *oldest = NULL;
+		size_t i;
+
+		for (i = 0; i < sc->njobs; i++)
+			if (sc->jobs[i].pending &&
+			    (oldest == NULL || sc->jobs[i].pending < oldest->pending))
+				oldest = &sc->jobs[i];
+		if (oldest == NULL)
+			return;
+		sched_start(sc, oldest);
+	}
+}
+
+/* Milliseconds of the wall clock. */
+static int64_t sched_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Handles every tick due within SCHED_LEAD_MS of now_ms: the latest due
+ * tick of each job becomes pending (ticks missed in between are not run:
+ * never a burst), unless the job is still running or already waiting,
+ * which skips it. */
+static void sched_due(sched *sc, int64_t now_ms)
+{
+	time_t horizon = (time_t)((now_ms + SCHED_LEAD_MS) / 1000);
+	size_t i;
+
+	for (i = 0; i < sc->njobs; i++) {
+		sched_job *sj = &sc->jobs[i];
+		time_t tick;
+
+		if (sj->next == 0 || sj->next > horizon)
+			continue;
+		do {
+			tick = sj->next;
+			sj->next = sched_next(sj->job, tick);
+		} while (sj->next != 0 && sj->next <= horizon);
+		if (sched_running(sc, sj->job->name))
+			sched_skip(sc, sj->job, tick, "the previous run is still "
+			           "going");
+		else if (sj->pending)
+			sched_skip(sc, sj->job, tick, "the previous tick is still "
+			           "waiting for a free slot (max_concurrent)");
+		else
+			sj->pending = tick;
+	}
+}
+
+/* Queues, once, the last tick of each job missed while no sweepd ran,
+ * when it lies within the job's catch_up window (default: its period).
+ * The run claims it only if it did not run and the job ran before (a job
+ * new to the database has missed nothing); a job whose next tick is a
+ * second away at most simply runs then. */
+static void sched_catch_up(sched *sc, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < sc->njobs; i++) {
+		const job *j = sc->jobs[i].job;
+		int64_t window = j->catch_up_ms >= 0 ? j->catch_up_ms / 1000
+		                 : (j->cron ? cron_period(j->cron, j->timezone,
+		                                          now) : 0);
+		time_t prev;
+
+		if (!j->enabled || j->cron == NULL || window <= 0 ||
+		    (sc->jobs[i].next && sc->jobs[i].next - now <= 1))
+			continue;
+		if (cron_prev(j->cron, j->timezone, now - (time_t)window, now,
+		              &prev) == 0) {
+			sc->jobs[i].pending = prev;
+			sc->jobs[i].catch_up = true;
+		}
+	}
+}
+
+/* Reads what a child reported: its run id once it claimed the tick, and
+ * "end" once the runner returned (a plugin that calls exit() never gets
+ * there). */
+static void sched_read_report(sched_child *c)
+{
+	char text[64];
+	ssize_t n = read(c->report_fd, text, sizeof(text) - 1);
+
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	c->run_id = strtoll(text, NULL, 10);
+	c->ended = strstr(text, "end\n") != NULL;
+}
+
+/* Records how the child c ended, given its wait status. */
+static void sched_outcome(sched *sc, sched_child *c, int status)
+{
+	char at[ISOTIME_LEN], err[1024], why[128];
+	const char *state = NULL;
+	PGconn *db;
+
+	sched_read_report(c);
+	sched_tick_text(c->tick, at, sizeof(at));
+	if (WIFSIGNALED(status)) {
+		state = c->timed_out ? DB_TIMEOUT : sc->stopping ? DB_STOPPED
+		                                                 : DB_CRASHED;
+		snprintf(why, sizeof(why), "%s: killed by signal %d (%s)",
+		         c->timed_out ? "timed out" : sc->stopping ? "stopped"
+		         : "crashed", WTERMSIG(status),
+		         strsignal(WTERMSIG(status)));
+	} else if (c->timed_out) {
+		state = DB_TIMEOUT;
+		snprintf(why, sizeof(why), "timed out: stopped after its timeout");
+	} else if (WEXITSTATUS(status) == RUNNER_NOT_CLAIMED) {
+		log_msg(SWEEP_LOG_DEBUG, "tick run by another sweepd", "job",
+		        c->job, "tick", at, LOG_END);
+		return;
+	} else if (!c->ended) {
+		state = DB_CRASHED;
+		snprintf(why, sizeof(why), "crashed: the run's process exited "
+		         "with status %d before the run ended",
+		         WEXITSTATUS(status));
+	}
+	if (state == NULL)
+		return;
+	log_msg(SWEEP_LOG_ERROR, "run ended abnormally", "job", c->job, "tick",
+	        at, "status", state, "error", why, LOG_END);
+	if (c->run_id == 0)
+		return;
+	db = sched_db(sc);
+	if (db != NULL && db_run_outcome(db, c->run_id, state, why, err,
+	                                 sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "outcome not recorded", "job", c->job,
+		        "error", err, LOG_END);
+}
+
+/* Reaps every child that ended. */
+static void sched_reap(sched *sc)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		size_t i;
+
+		for (i = 0; i < sc->nchildren; i++)
+			if (sc->children[i].pid == pid)
+				break;
+		if (i == sc->nchildren)
+			continue;
+		sched_outcome(sc, &sc->children[i], status);
+		close(sc->children[i].report_fd);
+		free(sc->children[i].job);
+		sc->children[i] = sc->children[--sc->nchildren];
+	}
+}
+
+/* Asks children past their deadline (or all, when stopping) to stop
+ * between batches, and kills those that outlived the grace period. */
+static void sched_enforce(sched *sc)
+{
+	int64_t now = api_now_ms();
+	size_t i;
+
+	for (i = 0; i < sc->nchildren; i++) {
+		sched_child *c = &sc->children[i];
+
+		if (c->kill_ms == 0 &&
+		    (sc->stopping || (c->deadline_ms && now >= c->deadline_ms))) {
+			c->timed_out = !sc->stopping;
+			c->kill_ms = now + sc->s->stop_grace_ms;
+			kill(c->pid, SIGTERM);
+			log_msg(SWEEP_LOG_WARN, c->timed_out ? "run timed out; "
+			        "stopping it" : "stopping run", "job", c->job,
+			        LOG_END);
+		} else if (c->kill_ms && now >= c->kill_ms) {
+			kill(c->pid, SIGKILL);
+			c->kill_ms = INT64_MAX;
+		}
+	}
+}
+
+/* Milliseconds poll() may sleep before a child's deadline or kill time:
+ * -1 for no limit. */
+static int sched_poll_ms(const sched *sc)
+{
+	int64_t now = api_now_ms(), wait = -1;
+	size_t i;
+
+	for (i = 0; i < sc->nchildren; i++) {
+		const sched_child *c = &sc->children[i];
+		int64_t at = c->kill_ms ? c->kill_ms : c->deadline_ms;
+
+		if (at == 0 || at == INT64_MAX)
+			continue;
+		if (wait < 0 || at - now < wait)
+			wait = at - now < 0 ? 0 : at - now;
+	}
+	return wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+/* Arms the timer SCHED_LEAD_MS before the earliest due tick (or at the
+ * pruning time), as an absolute wall-clock instant that the kernel also
+ * fires early when the clock is set, so a clock change is noticed. */
+static void sched_arm(sched *sc)
+{
+	struct itimerspec its;
+	time_t at = sc->next_prune;
+	size_t i;
+
+	for (i = 0; i < sc->njobs; i++)
+		if (sc->jobs[i].next && sc->jobs[i].next < at)
+			at = sc->jobs[i].next;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = at - 1;
+	its.it_value.tv_nsec = (1000 - SCHED_LEAD_MS) * 1000000L;
+	timerfd_settime(sc->timerfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+	                &its, NULL);
+}
+
+/* Deletes old history rows, hourly. */
+static void sched_prune(sched *sc, time_t now)
+{
+	char err[1024], n[32];
+	PGconn *db;
+	int64_t gone;
+
+	sc->next_prune = now + SCHED_PRUNE_EVERY;
+	db = sched_db(sc);
+	if (db == NULL)
+		return;
+	gone = db_prune(db, sc->s->history_keep_ms, err, sizeof(err));
+	if (gone < 0) {
+		log_msg(SWEEP_LOG_WARN, "history not pruned", "error", err,
+		        LOG_END);
+		return;
+	}
+	snprintf(n, sizeof(n), "%" PRId64, gone);
+	log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
+}
+
+/* Handles the signals waiting on the signalfd. */
+static void sched_signals(sched *sc)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sc->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			sched_reap(sc);
+			break;
+		case SIGHUP:
+			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
+			        sc->s->conf_dir, LOG_END);
+			sched_reload(sc);
+			break;
+		default:
+			if (!sc->stopping)
+				log_msg(SWEEP_LOG_INFO, "stopping", "signal",
+				        strsignal((int)si.ssi_signo), LOG_END);
+			sc->stopping = true;
+			break;
+		}
+	}
+}
+
+/* Frees everything the scheduler holds. */
+static void sched_free(sched *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->njobs; i++)
+		sc->jobs[i].gen->refs--;
+	free(sc->jobs);
+	sc->jobs = NULL;
+	sc->njobs = 0;
+	sched_collect(sc);
+	for (i = 0; i < sc->nchildren; i++) {
+		close(sc->children[i].report_fd);
+		free(sc->children[i].job);
+	}
+	free(sc->children);
+	PQfinish(sc->db);
+	if (sc->sigfd >= 0)
+		close(sc->sigfd);
+	if (sc->timerfd >= 0)
+		close(sc->timerfd);
+}
+
+/* Sets up signals and the timer; 0, or -1 (logged). */
+static int sched_setup(sched *sc)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    (sc->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (sc->timerfd = timerfd_create(CLOCK_REALTIME,
+	                                  TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
+		log_msg(SWEEP_LOG_ERROR, "cannot set up the scheduler", "error",
+		        strerror(errno), LOG_END);
+		return -1;
+	}
+	sc->children = calloc((size_t)sc->s->max_concurrent,
+	                      sizeof(*sc->children));
+	return sc->children ? 0 : -1;
+}
+
+/* Runs the scheduler in the foreground until SIGTERM or SIGINT, then stops
+ * every run between batches (killing those that outlive stop_grace) and
+ * returns 0; -1 when it cannot start.  An idle scheduler sleeps in poll()
+ * until the next due instant: it uses no CPU between ticks. */
+int sched_run(const settings *s)
+{
+	sched sc;
+	sched_gen *g;
+	time_t now;
+	int rc = -1;
+	char n[32];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.s = s;
+	sc.sigfd = sc.timerfd = -1;
+	if (sched_setup(&sc) != 0)
+		goto out;
+	g = sched_load(s);
+	if (g == NULL) {
+		log_msg(SWEEP_LOG_ERROR, "cannot read the configuration", "dir",
+		        s->conf_dir, LOG_END);
+		goto out;
+	}
+	sc.gens = g;
+	now = time(NULL);
+	if (sched_adopt(&sc, g, now) != 0)
+		goto out;
+	snprintf(n, sizeof(n), "%zu", sc.njobs);
+	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
+	        s->conf_dir, LOG_END);
+	sched_catch_up(&sc, now);
+	sched_prune(&sc, now);
+	while (!sc.stopping || sc.nchildren > 0) {
+		struct pollfd fds[2] = {{sc.sigfd, POLLIN, 0},
+		                        {sc.timerfd, POLLIN, 0}};
+		uint64_t expirations;
+
+		sched_start_pending(&sc);
+		sched_enforce(&sc);
+		sched_arm(&sc);
+		if (poll(fds, 2, sched_poll_ms(&sc)) < 0 && errno != EINTR)
+			break;
+		if (read(sc.timerfd, &expirations, sizeof(expirations)) < 0 &&
+		    errno == ECANCELED)
+			log_msg(SWEEP_LOG_INFO, "system clock changed", LOG_END);
+		sched_signals(&sc);
+		sched_reap(&sc);
+		now = time(NULL);
+		if (!sc.stopping)
+			sched_due(&sc, sched_now_ms());
+		if (now >= sc.next_prune)
+			sched_prune(&sc, now);
+	}
+	log_msg(SWEEP_LOG_INFO, "scheduler stopped", LOG_END);
+	rc = 0;
+out:
+	sched_free(&sc);
+	return rc;
+}

@@ -1,0 +1,148 @@
+/* status: sweepd --status: each job's last run, its result, next run and
+ * last failure, from the run history and the configuration. */
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cron.h"
+#include "db.h"
+#include "isotime.h"
+
+/* Columns of db_status(). */
+enum {
+	ST_JOB, ST_STARTED, ST_FINISHED, ST_STATUS, ST_MS, ST_COUNTERS,
+	ST_MESSAGE, ST_ERROR, ST_SCHEDULED, ST_FAIL_AT, ST_FAIL_STATUS,
+	ST_FAIL_ERROR
+};
+
+/* The next run of j after now as ISO 8601 UTC text, or "" when it has
+ * none (no schedule, disabled, or no instant ahead). */
+void status_next_run(const job *j, time_t now, char *out, size_t len)
+{
+	time_t next;
+	struct timespec ts = {0, 0};
+
+	out[0] = '\0';
+	if (!j->enabled || j->cron == NULL ||
+	    cron_next(j->cron, j->timezone, now, &next) != 0)
+		return;
+	ts.tv_sec = next;
+	isotime_format(&ts, out, len);
+}
+
+/* The row of res for job name, or -1. */
+static int status_row(const PGresult *res, const char *name)
+{
+	int i;
+
+	for (i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, ST_JOB), name) == 0)
+			return i;
+	return -1;
+}
+
+/* A column of row i as a JSON value: NULL as null, jsonb as itself. */
+static void status_json_field(buf *b, const PGresult *res, int i, int col)
+{
+	if (i < 0 || PQgetisnull(res, i, col))
+		buf_puts(b, "null");
+	else if (col == ST_COUNTERS || col == ST_MS)
+		buf_puts(b, PQgetvalue(res, i, col));
+	else
+		buf_json_string(b, PQgetvalue(res, i, col));
+}
+
+/* Appends one job: name, then its history row i (-1: none) and next run. */
+static void status_one(buf *b, const char *name, const PGresult *res, int i,
+                       const char *next, bool json, bool first)
+{
+	static const struct {
+		const char *key;
+		int col;
+	} fields[] = {
+		{"last_run", ST_STARTED}, {"finished", ST_FINISHED},
+		{"status", ST_STATUS}, {"duration_ms", ST_MS},
+		{"counters", ST_COUNTERS}, {"message", ST_MESSAGE},
+		{"error", ST_ERROR}, {"scheduled_at", ST_SCHEDULED},
+		{"last_failure", ST_FAIL_AT}, {"last_failure_status",
+		ST_FAIL_STATUS}, {"last_failure_error", ST_FAIL_ERROR},
+	};
+	size_t k;
+
+	if (json) {
+		buf_puts(b, first ? "{\"job\":" : ",{\"job\":");
+		buf_json_string(b, name);
+		for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			buf_printf(b, ",\"%s\":", fields[k].key);
+			status_json_field(b, res, i, fields[k].col);
+		}
+		buf_puts(b, ",\"next_run\":");
+		buf_json_string(b, *next ? next : NULL);
+		buf_puts(b, "}");
+		return;
+	}
+	buf_printf(b, "%s\n", name);
+	if (i < 0) {
+		buf_puts(b, "  last run:     never\n");
+	} else {
+		buf_printf(b, "  last run:     %s, %s in %s ms\n",
+		           PQgetvalue(res, i, ST_STARTED),
+		           PQgetvalue(res, i, ST_STATUS),
+		           PQgetisnull(res, i, ST_MS) ? "?" :
+		           PQgetvalue(res, i, ST_MS));
+		buf_printf(b, "  counters:     %s\n",
+		           PQgetvalue(res, i, ST_COUNTERS));
+		if (!PQgetisnull(res, i, ST_MESSAGE))
+			buf_printf(b, "  message:      %s\n",
+			           PQgetvalue(res, i, ST_MESSAGE));
+		if (!PQgetisnull(res, i, ST_ERROR))
+			buf_printf(b, "  error:        %s\n",
+			           PQgetvalue(res, i, ST_ERROR));
+	}
+	buf_printf(b, "  next run:     %s\n", *next ? next : "none");
+	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT))
+		buf_printf(b, "  last failure: %s, %s: %s\n",
+		           PQgetvalue(res, i, ST_FAIL_AT),
+		           PQgetvalue(res, i, ST_FAIL_STATUS),
+		           PQgetvalue(res, i, ST_FAIL_ERROR));
+}
+
+/* Appends to out the status of every configured job, or of the job
+ * called only (which may have history but no file any more).  Returns 0,
+ * or -1 with err set when the history cannot be read. */
+int status_report(const jobs *js, const settings *s, const char *only,
+                  time_t now, bool json, buf *out, char *err, size_t errlen)
+{
+	PGconn *c = db_connect(s->dsn, NULL, err, errlen);
+	PGresult *res = NULL;
+	char next[ISOTIME_LEN];
+	size_t i;
+	int row, shown = 0, rc = -1;
+
+	if (c == NULL || db_migrate(c, err, errlen) != 0 ||
+	    (res = db_status(c, only, err, errlen)) == NULL)
+		goto out;
+	if (json)
+		buf_puts(out, "[");
+	for (i = 0; i < jobs_count(js); i++) {
+		const job *j = jobs_at(js, i);
+
+		if (only && strcmp(only, j->name) != 0)
+			continue;
+		status_next_run(j, now, next, sizeof(next));
+		status_one(out, j->name, res, status_row(res, j->name), next,
+		           json, shown++ == 0);
+	}
+	for (row = 0; only && row < PQntuples(res); row++)
+		if (jobs_find(js, only) == NULL)
+			status_one(out, only, res, row, "", json, shown++ == 0);
+	if (json)
+		buf_puts(out, "]\n");
+	rc = 0;
+out:
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
