@@ -67,6 +67,7 @@ echo "messages: $messages_before rows, $messages_due expired"
 heading "Plugins, jobs and a check of conf.d/"
 show build/sweepd --conf-dir conf.d --list-plugins
 show build/sweepd --conf-dir conf.d --check
+show build/sweepd --conf-dir conf.d --list-jobs
 
 heading "cleanup-unverified-users (seed 000)"
 show build/sweepd --conf-dir conf.d --dry-run cleanup-unverified-users
@@ -75,6 +76,9 @@ show build/sweepd --conf-dir conf.d --run cleanup-unverified-users
 heading "message-cleanup (seed 003)"
 show build/sweepd --conf-dir conf.d --dry-run message-cleanup
 show build/sweepd --conf-dir conf.d --run message-cleanup
+
+heading "Run history: sweepd --status"
+show build/sweepd --conf-dir conf.d --status
 
 heading "Users kept: the named ones"
 sql -c "SELECT email, email_verified, created_at FROM users
