@@ -87,6 +87,40 @@ static int64_t batch_next_pages(int64_t pages, int64_t rows, int64_t ms,
 	return next < 1 ? 1 : (int64_t)next;
 }
 
+/* Sets the session's lock_timeout and statement_timeout for the batches
+ * of spec (0 leaves one as it is); 0, or -1 with *errmsg set. */
+static int batch_timeouts(sweep_host *h, const sweep_batch *spec,
+                          char **errmsg)
+{
+	char sql[128], err[512];
+
+	if (spec->lock_timeout_ms > 0) {
+		snprintf(sql, sizeof(sql), "SET lock_timeout = %" PRId64,
+		         spec->lock_timeout_ms);
+		if (db_exec(h->conn, sql, err, sizeof(err)) != 0)
+			goto fail;
+	}
+	if (spec->statement_timeout_ms > 0) {
+		snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64,
+		         spec->statement_timeout_ms);
+		if (db_exec(h->conn, sql, err, sizeof(err)) != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	*errmsg = api_table()->mprintf("%s", err);
+	return -1;
+}
+
+/* Gives the session back the timeouts batch_timeouts() changed. */
+static void batch_timeouts_reset(sweep_host *h, const sweep_batch *spec)
+{
+	if (spec->lock_timeout_ms > 0)
+		PQclear(PQexec(h->conn, "RESET lock_timeout"));
+	if (spec->statement_timeout_ms > 0)
+		PQclear(PQexec(h->conn, "RESET statement_timeout"));
+}
+
 /* Sleeps ms milliseconds, waking early when a stop is requested. */
 static void batch_pause(sweep_host *h, int64_t ms)
 {
@@ -128,6 +162,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 	char *sql = NULL, limit[32], lo_tid[40], hi_tid[40], err[1024];
 	int nvalues, i, rc = -1;
 	int64_t lo = 0, pages = 1;
+	bool timeouts_set = false;
 
 	*errmsg = NULL;
 	memset(&spec, 0, sizeof(spec));
@@ -168,6 +203,9 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 		values[5 + spec.nparams] = spec.audit_action;
 		values[6 + spec.nparams] = spec.audit_table;
 	}
+	if (batch_timeouts(h, &spec, errmsg) != 0)
+		goto out;
+	timeouts_set = true;
 	if (spec.mode == SWEEP_BATCH_HEAP_RANGES) {
 		if (batch_heap_open(h, spec.relation, &heap, errmsg) != 0)
 			goto out;
@@ -241,6 +279,8 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 	}
 	rc = 0;
 out:
+	if (timeouts_set)
+		batch_timeouts_reset(h, &spec);
 	h->result->batches += stats.batches;
 	if (stats.longest_ms > h->result->longest_batch_ms)
 		h->result->longest_batch_ms = stats.longest_ms;

@@ -83,18 +83,20 @@ static void db_notice(void *arg, const char *message)
 
 /* Opens a connection for job (NULL: the host itself) with dsn (a
  * conninfo string or URI; "" reads the PG* variables), named
- * "sweepd/JOB" in pg_stat_activity, with DateStyle ISO.  Returns it (the
+ * "sweepd/JOB" in pg_stat_activity, with DateStyle ISO, giving up after
+ * 10 s unless dsn sets its own connect_timeout.  Returns it (the
  * caller PQfinish()es it), or NULL with the reason in err. */
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen)
 {
-	const char *keys[] = {"dbname", "application_name", NULL};
-	const char *vals[] = {dsn, NULL, NULL};
+	const char *keys[] = {"connect_timeout", "dbname", "application_name",
+	                      NULL};
+	const char *vals[] = {"10", dsn, NULL, NULL};
 	char app[64];
 	PGconn *c;
 
 	snprintf(app, sizeof(app), "sweepd%s%s", job ? "/" : "", job ? job : "");
-	vals[1] = app;
+	vals[2] = app;
 	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL) {
 		snprintf(err, errlen, "cannot connect: out of memory");
@@ -255,7 +257,7 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
 	args[4] = r->error;
 	args[5] = tries;
 	res = PQexecParams(c, "UPDATE " DB_SCHEMA ".runs SET finished_at = "
-	                   "clock_timestamp(), status = $2, counters = $3, "
+	                   "greatest(clock_timestamp(), started_at), status = $2, counters = $3, "
 	                   "message = $4, error = $5, attempts = $6 WHERE id = $1",
 	                   6, NULL, args, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK)

@@ -16,7 +16,8 @@ static const struct {
 #define DURATION_NUNITS (sizeof(duration_units) / sizeof(duration_units[0]))
 
 /* Parses a sum of <number><unit> terms ("90s", "1h30m", "0s"; units ms, s,
- * m, h, d, w; spaces between terms allowed) into milliseconds.  Returns 0,
+ * m, h, d, w; spaces between terms allowed), or a bare "0", into
+ * milliseconds.  Returns 0,
  * or -1 with a message saying what is wrong and how to write it. */
 int duration_parse(const char *text, int64_t *ms, char *err, size_t errlen)
 {
@@ -24,6 +25,10 @@ int duration_parse(const char *text, int64_t *ms, char *err, size_t errlen)
 	int64_t total = 0;
 	int terms = 0;
 
+	if (strcmp(text, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
 	while (*p) {
 		int64_t n = 0;
 		size_t i, ulen = 0;

@@ -190,6 +190,8 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	        j->plugin->desc->name, "version", j->plugin->desc->version,
 	        LOG_END);
 	runner_call(j, &h, r);
+	if (r->success && *stop)
+		r->stopped = true;
 	*transient = !r->success && (PQstatus(ss->conn) != CONNECTION_OK ||
 	                             db_transient(h.sqlstate));
 	api_host_free(&h);

@@ -241,6 +241,7 @@ static int sched_adopt(sched *sc, sched_gen *g, time_t now)
 		else
 			v[k].next = sched_next(j, now);
 		v[k].pending = old ? old->pending : 0;
+		v[k].catch_up = old ? old->catch_up : false;
 		k++;
 	}
 	for (i = 0; i < sc->njobs; i++) {
@@ -335,12 +336,22 @@ static void sched_child_main(sched *sc, const job *j, time_t tick,
 	_exit((int)rc);
 }
 
+/* Milliseconds of the wall clock. */
+static int64_t sched_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Starts the pending tick of sj in a child process. */
 static void sched_start(sched *sc, sched_job *sj)
 {
 	sched_child *c = &sc->children[sc->nchildren];
 	int fds[2];
 	pid_t pid;
+	int64_t ahead;
 	char at[ISOTIME_LEN];
 
 	sched_tick_text(sj->pending, at, sizeof(at));
@@ -369,8 +380,12 @@ static void sched_start(sched *sc, sched_job *sj)
 	c->job = strdup(sj->job->name);
 	c->tick = sj->pending;
 	c->report_fd = fds[0];
+	/* The timeout counts from the tick, which may be up to
+	 * SCHED_LEAD_MS ahead. */
+	ahead = (int64_t)sj->pending * 1000 - sched_now_ms();
 	c->deadline_ms = sj->job->timeout_ms > 0
-	                 ? api_now_ms() + sj->job->timeout_ms : 0;
+	                 ? api_now_ms() + (ahead > 0 ? ahead : 0) +
+	                   sj->job->timeout_ms : 0;
 	sc->nchildren++;
 	sj->pending = 0;
 	sj->catch_up = false;
@@ -394,15 +409,6 @@ static void sched_start_pending(sched *sc)
 			return;
 		sched_start(sc, oldest);
 	}
-}
-
-/* Milliseconds of the wall clock. */
-static int64_t sched_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Handles every tick due within SCHED_LEAD_MS of now_ms: the latest due

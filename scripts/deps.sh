@@ -16,6 +16,7 @@ packages=(
 	postgresql-15        # server for the throwaway cluster (scripts/pg.sh)
 	postgresql-client-15 # psql
 	tzdata               # IANA time zones for job timezone = ...
+	faketime             # a skewed clock for the many-hosts scheduler test
 )
 
 missing=()

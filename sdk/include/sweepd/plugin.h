@@ -8,6 +8,10 @@
  * table of services (struct sweep_api) handed to each of its functions, so a
  * plugin links nothing of the host.
  *
+ * ABI history (minor versions only append):
+ *   1.0  first version
+ *   1.1  sweep_batch.lock_timeout_ms and .statement_timeout_ms
+ *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
  *     meaning or place; the host refuses a plugin of another major.
@@ -43,7 +47,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 0
+#define SWEEP_ABI_MINOR 1
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -152,6 +156,9 @@ typedef struct sweep_batch {
 	                             changed, e.g. "deleted"; NULL: none */
 	const char *audit_action; /* e.g. "deleted"; NULL: no audit */
 	const char *audit_table;  /* table named in audit records */
+	/* ABI 1.1 */
+	int64_t lock_timeout_ms;  /* per batch; 0: the session's setting */
+	int64_t statement_timeout_ms; /* per batch; 0: the session's */
 } sweep_batch;
 
 /* What a batch loop did; filled by sweep_api.batch_loop. */

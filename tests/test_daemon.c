@@ -1,0 +1,1156 @@
+/* End to end: the scheduler.  Each test runs the real sweepd daemon (no
+ * command) in the background for a few seconds, with second-resolution
+ * schedules, a scratch conf.d and the fixture plugin testjob (which records
+ * the instant each run starts), then stops it with SIGTERM and checks its
+ * exit status, what the jobs recorded and the history in sweepd.runs.
+ *
+ * Every test has its own schema and job names that start with it (the
+ * history is shared with the other test programs: queries always filter on
+ * those names), and waits on conditions, polling up to a deadline, rather
+ * than sleeping a fixed time.  Nothing here asserts on speed. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "testutil.h"
+
+/* Longest wait for a condition, and for a daemon to exit once told to. */
+#define WAIT_S 20
+#define STOP_WAIT_S 30
+/* Most daemons one test runs. */
+#define MAX_DAEMONS 4
+/* Tolerance on instants the database recorded, in seconds. */
+#define EPS 0.05
+
+/* A sweepd started in the background: its directory holds its log, its
+ * pid and, once it exited, its exit status (written by the wrapper shell,
+ * since the daemon is not our child). */
+typedef struct daemon_proc {
+	char *run;
+	pid_t pid;
+	int rc;                 /* exit status; -1 while not seen to exit */
+} daemon_proc;
+
+/* What the running test set up, for teardown to clean even after a
+ * failure. */
+static struct {
+	PGconn *db;
+	char *schema;           /* also the prefix of every job name */
+	char *conf;             /* scratch conf.d */
+	char *dropdb;           /* a database the test created, or NULL */
+	daemon_proc d[MAX_DAEMONS];
+	size_t nd;
+} T;
+
+/* ---------------------------------------------------------------- files */
+
+/* The content of path as a new string, or NULL when it does not exist. */
+static char *read_text(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (fp == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(fp);
+	buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+/* Writes a printf-style text to dir/name. */
+static void write_file(const char *dir, const char *name, const char *fmt,
+                       ...) SWEEP_PRINTF(3, 4);
+
+static void write_file(const char *dir, const char *name, const char *fmt,
+                       ...)
+{
+	buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	tu_write(dir, name, buf_str(&b));
+	buf_free(&b);
+}
+
+/* The name of the test's job called suffix: SCHEMA-suffix. */
+static void job_name(char *out, size_t len, const char *suffix)
+{
+	snprintf(out, len, "%s-%s", T.schema, suffix);
+}
+
+/* Writes conf/file: job name over testjob on schedule, recording into the
+ * test's table rec; extra_job and params are more lines (may be ""). */
+static void write_testjob(const char *file, const char *name,
+                          const char *schedule, const char *extra_job,
+                          const char *params)
+{
+	write_file(T.conf, file, "[job]\nname = %s\nplugin = testjob\n"
+	           "schedule = %s\n%s\n[params]\nrecord = %s.rec\njob = %s\n%s",
+	           name, schedule, extra_job, T.schema, name, params);
+}
+
+/* ----------------------------------------------------------------- SQL */
+
+/* Runs a query, failing the test on error; the caller PQclear()s. */
+static PGresult *query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
+
+static PGresult *query(PGconn *c, const char *fmt, ...)
+{
+	buf sql = BUF_INIT;
+	va_list ap;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	res = PQexec(c, buf_str(&sql));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(res),
+		         buf_str(&sql));
+	buf_free(&sql);
+	return res;
+}
+
+/* Monotonic seconds. */
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* ------------------------------------------------------------- daemons */
+
+/* Prints the end of the log of every daemon the test started. */
+static void show_logs(void)
+{
+	size_t i;
+
+	for (i = 0; i < T.nd; i++) {
+		printf("---- sweepd #%zu (pid %ld) log, last lines:\n", i,
+		       (long)T.d[i].pid);
+		fflush(stdout);
+		tu_run(NULL, NULL, "tail -n 60 '%s/log'", T.d[i].run);
+	}
+	fflush(stdout);
+}
+
+/* True once d exited (its wrapper wrote rc); sets d->rc. */
+static bool daemon_exited(daemon_proc *d)
+{
+	char *path, *text;
+
+	if (d->rc >= 0)
+		return true;
+	path = tu_path(d->run, "rc");
+	text = read_text(path);
+	free(path);
+	if (text == NULL)
+		return false;
+	d->rc = atoi(text);
+	free(text);
+	return true;
+}
+
+/* Fails the test when a daemon that should be running exited. */
+static void check_daemons_alive(void)
+{
+	size_t i;
+
+	for (i = 0; i < T.nd; i++)
+		if (T.d[i].pid > 0 && T.d[i].rc < 0 && daemon_exited(&T.d[i])) {
+			show_logs();
+			fail_msg("sweepd #%zu exited early with status %d", i,
+			         T.d[i].rc);
+		}
+}
+
+/* Starts `sweepd --log-level debug ARGS` (printf-style) in the background
+ * through the shell, without core dumps, and returns it once its pid is
+ * known.  Its log, pid and exit status go to files in a directory of its
+ * own. */
+static daemon_proc *daemon_start(const char *fmt, ...) SWEEP_PRINTF(1, 2);
+
+static daemon_proc *daemon_start(const char *fmt, ...)
+{
+	daemon_proc *d;
+	buf args = BUF_INIT;
+	va_list ap;
+	char *path, *text = NULL;
+	double deadline = mono() + WAIT_S;
+	const char *r;
+
+	assert_true(T.nd < MAX_DAEMONS);
+	d = &T.d[T.nd++];
+	d->run = tu_tempdir();
+	d->pid = 0;
+	d->rc = -1;
+	r = d->run;
+	va_start(ap, fmt);
+	buf_vprintf(&args, fmt, ap);
+	va_end(ap);
+	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; " SWEEPD_BIN
+	                        " --log-level debug %s </dev/null >'%s/log' 2>&1"
+	                        " & echo $! >'%s/pid.new' && mv '%s/pid.new'"
+	                        " '%s/pid'; wait $!; echo $? >'%s/rc.new' &&"
+	                        " mv '%s/rc.new' '%s/rc' ) </dev/null >/dev/null"
+	                        " 2>&1 &", buf_str(&args), r, r, r, r, r, r, r),
+	                 0);
+	buf_free(&args);
+	path = tu_path(d->run, "pid");
+	while ((text = read_text(path)) == NULL && mono() < deadline)
+		nap_ms(10);
+	free(path);
+	if (text == NULL)
+		fail_msg("sweepd did not start");
+	d->pid = (pid_t)atol(text);
+	free(text);
+	assert_true(d->pid > 1);
+	return d;
+}
+
+/* Sends sig to d, which must be running. */
+static void daemon_signal(daemon_proc *d, int sig)
+{
+	check_daemons_alive();
+	assert_int_equal(kill(d->pid, sig), 0);
+}
+
+/* Waits for d to exit after a signal; returns its exit status. */
+static int daemon_wait(daemon_proc *d)
+{
+	double deadline = mono() + STOP_WAIT_S;
+
+	while (!daemon_exited(d)) {
+		if (mono() > deadline) {
+			kill(d->pid, SIGKILL);
+			show_logs();
+			fail_msg("sweepd did not exit within %d s of SIGTERM",
+			         STOP_WAIT_S);
+		}
+		nap_ms(20);
+	}
+	return d->rc;
+}
+
+/* Stops d with SIGTERM; returns its exit status. */
+static int daemon_stop(daemon_proc *d)
+{
+	daemon_signal(d, SIGTERM);
+	return daemon_wait(d);
+}
+
+/* Polls, every 100 ms up to WAIT_S, until the boolean query (printf-style;
+ * a whole SELECT returning one row) holds on c, failing the test (with the
+ * daemons' logs) when it does not, or when a daemon exits meanwhile. */
+static void wait_for(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
+
+static void wait_for(PGconn *c, const char *fmt, ...)
+{
+	buf sql = BUF_INIT;
+	va_list ap;
+	double deadline = mono() + WAIT_S;
+
+	va_start(ap, fmt);
+	buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	for (;;) {
+		if (tu_sql_int(c, "SELECT coalesce((%s), false)::int",
+		               buf_str(&sql)) == 1)
+			break;
+		check_daemons_alive();
+		if (mono() > deadline) {
+			show_logs();
+			fail_msg("waited %d s in vain for: %s", WAIT_S,
+			         buf_str(&sql));
+		}
+		nap_ms(100);
+	}
+	buf_free(&sql);
+}
+
+/* Polls, up to WAIT_S, until d's log contains needle. */
+static void wait_log(daemon_proc *d, const char *needle)
+{
+	double deadline = mono() + WAIT_S;
+	char *path = tu_path(d->run, "log");
+
+	for (;;) {
+		char *text = read_text(path);
+		bool found = text != NULL && strstr(text, needle) != NULL;
+
+		free(text);
+		if (found)
+			break;
+		check_daemons_alive();
+		if (mono() > deadline) {
+			show_logs();
+			fail_msg("waited %d s in vain for \"%s\" in the log",
+			         WAIT_S, needle);
+		}
+		nap_ms(100);
+	}
+	free(path);
+}
+
+/* ------------------------------------------------------ setup/teardown */
+
+/* Sets up the test: a connection, schema PREFIX_PID with the record table
+ * rec (job, at), and a scratch conf.d. */
+static void begin(const char *prefix)
+{
+	memset(&T, 0, sizeof(T));
+	T.db = tu_db();
+	T.schema = tu_schema(T.db, prefix);
+	T.conf = tu_tempdir();
+	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
+	       " NOT NULL)", T.schema);
+}
+
+/* Makes sure sweepd.runs exists (a run of a trivial job migrates the
+ * schema), so that a test can put history there before starting sweepd. */
+static void ensure_history(void)
+{
+	char *dir = tu_tempdir(), name[128];
+
+	job_name(name, sizeof(name), "init");
+	write_file(dir, "init.ini", "[job]\nname = %s\nplugin = testjob\n",
+	           name);
+	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir '%s'"
+	                        " --plugin-dir " SWEEPD_FIXTURE_DIR " --run %s"
+	                        " >/dev/null 2>&1", dir, name), 0);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* Kills what a failed test left running and removes everything the test
+ * made: daemons, directories, its history rows, schema and database. */
+static int teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < T.nd; i++) {
+		daemon_proc *d = &T.d[i];
+
+		if (d->pid > 0 && !daemon_exited(d)) {
+			double deadline = mono() + STOP_WAIT_S;
+
+			printf("teardown: sweepd #%zu still running; stopping it\n",
+			       i);
+			show_logs();
+			/* SIGTERM first: sweepd then stops its runs' processes,
+			 * which SIGKILL would leave behind. */
+			kill(d->pid, SIGTERM);
+			while (!daemon_exited(d) && mono() < deadline)
+				nap_ms(20);
+			if (!daemon_exited(d)) {
+				kill(d->pid, SIGKILL);
+				while (!daemon_exited(d))
+					nap_ms(20);
+			}
+		}
+		tu_rmtree(d->run);
+		free(d->run);
+	}
+	if (T.db != NULL) {
+		if (T.dropdb != NULL)
+			tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+			       T.dropdb);
+		if (T.schema != NULL) {
+			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
+			               " IS NOT NULL)::int") == 1)
+				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
+				       " starts_with(job, '%s-')", T.schema);
+			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+		}
+		PQfinish(T.db);
+	}
+	if (T.conf != NULL) {
+		tu_rmtree(T.conf);
+		free(T.conf);
+	}
+	free(T.schema);
+	free(T.dropdb);
+	memset(&T, 0, sizeof(T));
+	return 0;
+}
+
+/* SQL: the history rows of job (a WHERE condition on sweepd.runs). */
+#define OF_JOB "job = '%s'"
+/* SQL: the interval a history row covers; a run stopped before its tick
+ * came has started_at (its tick) after finished_at, so it covers none. */
+#define SPAN(r) "tstzrange(" r ".started_at, greatest(" r ".started_at, " \
+	r ".finished_at))"
+
+/* Epoch seconds of job's records in rec, in order; *n gets their number. */
+static double *records(const char *job, int *n)
+{
+	PGresult *res = query(T.db, "SELECT extract(epoch FROM at)::float8"
+	                      " FROM %s.rec WHERE job = '%s' ORDER BY at",
+	                      T.schema, job);
+	double *v = calloc((size_t)PQntuples(res) + 1, sizeof(*v));
+	int i;
+
+	assert_non_null(v);
+	*n = PQntuples(res);
+	for (i = 0; i < *n; i++)
+		v[i] = atof(PQgetvalue(res, i, 0));
+	PQclear(res);
+	return v;
+}
+
+/* Checks that job's records fall in consecutive seconds, one each. */
+static void assert_every_second(const char *job)
+{
+	int n, i;
+	double *at = records(job, &n);
+
+	assert_true(n >= 2);
+	for (i = 1; i < n; i++)
+		if ((long long)at[i] != (long long)at[i - 1] + 1)
+			fail_msg("%s: records %d and %d at %.3f and %.3f are not"
+			         " in consecutive seconds", job, i - 1, i,
+			         at[i - 1], at[i]);
+	free(at);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* 1. Every tick runs at its instant, not before, once. */
+static void runs_happen_at_their_due_instants(void **state)
+{
+	char a[128];
+	daemon_proc *d;
+	long long n;
+
+	(void)state;
+	begin("dmn_due");
+	job_name(a, sizeof(a), "a");
+	write_testjob("a.ini", a, "* * * * * *", "", "");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                 T.conf);
+	wait_for(T.db, "SELECT count(*) >= 4 FROM %s.rec WHERE job = '%s'",
+	         T.schema, a);
+	assert_int_equal(daemon_stop(d), 0);
+
+	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, a);
+	assert_true(n >= 4);
+	assert_every_second(a);
+	/* Each record lies within the first second of exactly one ok
+	 * scheduled tick: never before it, never late by a second. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec r"
+	                            " WHERE r.job = '%s' AND (SELECT count(*)"
+	                            " FROM sweepd.runs h WHERE h.job = r.job"
+	                            " AND h.status = 'ok' AND h.kind ="
+	                            " 'scheduled' AND r.at >= h.scheduled_at"
+	                            " AND r.at < h.scheduled_at + interval"
+	                            " '1 s') = 1", T.schema, a), n);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs h"
+	                            " WHERE h." OF_JOB " AND h.status = 'ok' AND"
+	                            " (SELECT count(*) FROM %s.rec r WHERE r.job"
+	                            " = h.job AND r.at >= h.scheduled_at AND"
+	                            " r.at < h.scheduled_at + interval '1 s') ="
+	                            " 1", a, T.schema), n);
+	/* One ok row per record, one row per tick; the only other row may
+	 * be a tick that SIGTERM stopped before it came (nothing recorded). */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'ok' AND"
+	                            " kind = 'scheduled'", a), n);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) - count(DISTINCT"
+	                            " scheduled_at) FROM sweepd.runs WHERE "
+	                            OF_JOB, a), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status <> 'ok' AND"
+	                            " NOT (status = 'stopped' AND scheduled_at >"
+	                            " (SELECT max(at) FROM %s.rec WHERE job ="
+	                            " '%s'))", a, T.schema, a), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND (scheduled_at IS NULL"
+	                            " OR finished_at IS NULL OR kind <>"
+	                            " 'scheduled')", a), 0);
+}
+
+/* 2. A run that outlasts its period is never overlapped: the ticks in
+ * between are skipped, and recorded as such. */
+static void slow_job_is_not_overlapped(void **state)
+{
+	char s[128];
+	daemon_proc *d;
+	double *at;
+	int n, i;
+
+	(void)state;
+	begin("dmn_slow");
+	job_name(s, sizeof(s), "slow");
+	write_testjob("slow.ini", s, "* * * * * *", "",
+	              "mode = sleep\nduration = 2500ms\n");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                 T.conf);
+	wait_for(T.db, "SELECT count(*) >= 3 FROM %s.rec WHERE job = '%s'",
+	         T.schema, s);
+	assert_int_equal(daemon_stop(d), 0);
+
+	at = records(s, &n);
+	assert_true(n >= 3);
+	for (i = 1; i < n; i++)
+		if (at[i] < at[i - 1] + 2.5 - EPS)
+			fail_msg("run %d started at %.3f, %.3f s after run %d"
+			         " which sleeps 2.5 s: they overlapped", i, at[i],
+			         at[i] - at[i - 1], i - 1);
+	free(at);
+	/* The history agrees: no two runs' spans overlap. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs a"
+	                            " JOIN sweepd.runs b ON b.job = a.job AND"
+	                            " a.id < b.id WHERE a." OF_JOB " AND"
+	                            " a.status <> 'skipped' AND b.status <>"
+	                            " 'skipped' AND " SPAN("a") " && "
+	                            SPAN("b"), s), 0);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND status = 'ok'", s) >= 2);
+	/* Ticks that came while it ran are skipped, saying why. */
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND status = 'skipped' AND message LIKE"
+	                       " '%%still going%%'", s) >= 2);
+	/* ... and only those: each skipped tick came while a run went on
+	 * (or as it was ending). */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs k"
+	                            " WHERE k." OF_JOB " AND k.status ="
+	                            " 'skipped' AND NOT EXISTS (SELECT 1 FROM"
+	                            " sweepd.runs r WHERE r.job = k.job AND"
+	                            " r.status IN ('ok', 'stopped') AND"
+	                            " r.scheduled_at < k.scheduled_at AND"
+	                            " k.scheduled_at <= r.finished_at +"
+	                            " interval '1 s')", s), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'skipped', 'stopped')", s), 0);
+}
+
+/* 3. A plugin that crashes, one that calls exit() and one that never
+ * returns are contained: a healthy job goes on every second, each bad run
+ * is recorded for what it was, and the daemon still exits 0. */
+static void misbehaving_plugins_do_not_stop_the_others(void **state)
+{
+	char ok[128], segv[128], ex[128], loop[128];
+	daemon_proc *d;
+
+	(void)state;
+	begin("dmn_bad");
+	job_name(ok, sizeof(ok), "healthy");
+	job_name(segv, sizeof(segv), "segv");
+	job_name(ex, sizeof(ex), "exit");
+	job_name(loop, sizeof(loop), "loop");
+	write_testjob("healthy.ini", ok, "* * * * * *", "", "");
+	write_testjob("segv.ini", segv, "* * * * * *", "", "mode = segv\n");
+	write_testjob("exit.ini", ex, "* * * * * *", "", "mode = exit\n");
+	write_testjob("loop.ini", loop, "* * * * * *", "timeout = 1s\n",
+	              "mode = loop\n");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --stop-grace 1s", T.conf);
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'crashed')", segv);
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'crashed')", ex);
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'timeout')", loop);
+	/* The healthy job went on after the first timeout too. */
+	wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s' AND"
+	         " at > (SELECT min(finished_at) FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'timeout')", T.schema, ok, loop);
+	wait_for(T.db, "SELECT count(*) >= 5 FROM %s.rec WHERE job = '%s'",
+	         T.schema, ok);
+	assert_int_equal(daemon_stop(d), 0);
+
+	assert_every_second(ok);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'stopped')", ok), 0);
+	/* Each bad plugin did start (it records first). */
+	assert_true(tu_sql_int(T.db, "SELECT count(DISTINCT job) FROM %s.rec"
+	                       " WHERE job IN ('%s', '%s', '%s')", T.schema,
+	                       segv, ex, loop) == 3);
+	/* (Under AddressSanitizer a SIGSEGV ends the process with a status
+	 * rather than the signal: either way, a crash.) */
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND status = 'crashed' AND error LIKE"
+	                       " '%%crash%%'", segv) >= 1);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND status = 'crashed' AND error LIKE"
+	                       " '%%crash%%' AND error LIKE '%%exit%%'", ex) >= 1);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND status = 'timeout' AND (error LIKE"
+	                       " '%%timed out%%' OR error LIKE '%%killed%%')",
+	                       loop) >= 1);
+	/* No bad run is left "running", nor recorded as a success. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE job IN ('%s', '%s', '%s') AND"
+	                            " (status IN ('running', 'ok') OR"
+	                            " finished_at IS NULL)", segv, ex, loop), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE job IN ('%s', '%s') AND status NOT IN"
+	                            " ('crashed', 'skipped', 'stopped')", segv,
+	                            ex), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN"
+	                            " ('timeout', 'skipped', 'stopped')", loop),
+	                 0);
+}
+
+/* 4. SIGHUP loads a new plugin and job; a broken edit keeps the job on
+ * its last good configuration; removing the file removes the job.  A job
+ * the reloads do not concern misses no tick. */
+static void sighup_reloads_jobs_and_plugins(void **state)
+{
+	char age[128], nu[128];
+	daemon_proc *d;
+	long long c, a;
+
+	(void)state;
+	begin("dmn_hup");
+	job_name(age, sizeof(age), "age");
+	job_name(nu, sizeof(nu), "new");
+	tu_sql(T.db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
+	       " '2 days' AS at FROM generate_series(1, 10) g", T.schema);
+	write_file(T.conf, "age.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	           "schedule = * * * * * *\n[params]\ntable = %s.t\n"
+	           "time_column = at\nolder_than = 1d\n", age, T.schema);
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	                 T.conf);
+	wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok'", age);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.t",
+	                            T.schema), 0);
+
+	/* A new plugin and a job over it. */
+	tu_copy(SWEEPD_FIXTURE_DIR "/testjob.so", T.conf, "testjob.so");
+	write_testjob("new.ini", nu, "* * * * * *", "", "");
+	daemon_signal(d, SIGHUP);
+	wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s'",
+	         T.schema, nu);
+
+	/* A broken edit: the job keeps running as it was.  A job dropped at
+	 * the reload could add one record at most (a run already started). */
+	write_testjob("new.ini", nu, "* * * * * * * *", "", "");
+	daemon_signal(d, SIGHUP);
+	c = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, nu);
+	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	         c + 3, T.schema, nu);
+
+	/* The file removed: the job goes.  The other job, still running
+	 * every second, is the clock. */
+	assert_int_equal(tu_run(NULL, NULL, "rm '%s/new.ini'", T.conf), 0);
+	daemon_signal(d, SIGHUP);
+	c = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, nu);
+	a = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
+	               " AND status = 'ok'", age);
+	wait_for(T.db, "SELECT count(*) >= %lld FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok'", a + 3, age);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job ="
+	                       " '%s'", T.schema, nu) <= c + 1);
+	assert_int_equal(daemon_stop(d), 0);
+
+	/* The unchanged job went through three reloads missing no tick. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT (extract(epoch FROM"
+	                            " max(scheduled_at) - min(scheduled_at)) + 1"
+	                            " - count(DISTINCT scheduled_at))::int8 FROM"
+	                            " sweepd.runs WHERE " OF_JOB, age), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'skipped', 'stopped')", age), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'skipped', 'stopped')", nu), 0);
+}
+
+/* 5. Two daemons on one database run each tick once between them. */
+static void two_daemons_run_each_tick_once(void **state)
+{
+	char j[128];
+	daemon_proc *d1, *d2;
+	long long n;
+	int rc1, rc2;
+
+	(void)state;
+	begin("dmn_two");
+	job_name(j, sizeof(j), "shared");
+	write_testjob("shared.ini", j, "* * * * * *", "", "");
+	d1 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                  T.conf);
+	d2 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                  T.conf);
+	/* Both take part in the ticks from the second daemon's first one. */
+	wait_log(d2, "scheduler started");
+	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, j);
+	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	         n + 5, T.schema, j);
+	daemon_signal(d1, SIGTERM);
+	daemon_signal(d2, SIGTERM);
+	rc1 = daemon_wait(d1);
+	rc2 = daemon_wait(d2);
+	assert_int_equal(rc1, 0);
+	assert_int_equal(rc2, 0);
+
+	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, j);
+	assert_true(n >= 5);
+	/* At most one record a second, and none missing. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM (SELECT"
+	                            " floor(extract(epoch FROM at)) FROM %s.rec"
+	                            " WHERE job = '%s' GROUP BY 1 HAVING count(*)"
+	                            " > 1) x", T.schema, j), 0);
+	assert_every_second(j);
+	/* One history row per tick, one ok run per record. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) - count(DISTINCT"
+	                            " scheduled_at) FROM sweepd.runs WHERE "
+	                            OF_JOB, j), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'ok'", j), n);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'stopped')", j), 0);
+}
+
+/* 6. SIGTERM during a batched delete: the run stops between batches, is
+ * recorded as stopped with what it deleted, and the daemon exits 0. */
+static void sigterm_stops_a_batched_delete_cleanly(void **state)
+{
+	char j[128];
+	daemon_proc *d;
+	long long left;
+
+	(void)state;
+	begin("dmn_term");
+	job_name(j, sizeof(j), "purge");
+	/* 20000 rows in batches of about 100, 50 ms apart: seconds. */
+	tu_sql(T.db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
+	       " '2 days' AS at FROM generate_series(1, 20000) g", T.schema);
+	write_file(T.conf, "purge.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	           "schedule = * * * * * *\n[params]\ntable = %s.t\n"
+	           "time_column = at\nolder_than = 1d\nbatch_size = 100\n"
+	           "batch_pause = 50ms\n", j, T.schema);
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	                 T.conf);
+	wait_for(T.db, "SELECT count(*) < 20000 FROM %s.t", T.schema);
+	assert_int_equal(daemon_stop(d), 0);
+
+	left = tu_sql_int(T.db, "SELECT count(*) FROM %s.t", T.schema);
+	assert_true(left > 0 && left < 20000);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status <> 'skipped'",
+	                            j), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'stopped'"
+	                            " AND finished_at IS NOT NULL AND"
+	                            " (counters->>'deleted')::int8 = %lld",
+	                            j, 20000 - left), 1);
+}
+
+/* Seconds from now to the next whole hour. */
+static int to_next_hour(void)
+{
+	time_t now = time(NULL);
+
+	return (int)(3600 - now % 3600);
+}
+
+/* 7. Catch-up: a job that ran before runs the tick it missed while no
+ * sweepd ran, once; a job new to the database, or with catch_up = 0,
+ * does not. */
+static void missed_tick_is_caught_up_once(void **state)
+{
+	char a[128], b[128], c[128], s[128], hour[64], *out, *err;
+	daemon_proc *d;
+	int i;
+
+	(void)state;
+	begin("dmn_catch");
+	/* The current hour's tick must stay the latest one throughout. */
+	if (to_next_hour() < 60 || to_next_hour() > 3600 - 3) {
+		int wait = to_next_hour() < 60 ? to_next_hour() + 3 : 3;
+		printf("waiting %d s, away from an hour boundary\n", wait);
+		fflush(stdout);
+		sleep((unsigned)wait);
+	}
+	job_name(a, sizeof(a), "known");
+	job_name(b, sizeof(b), "new");
+	job_name(c, sizeof(c), "off");
+	job_name(s, sizeof(s), "clock");
+	ensure_history();
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
+	       " finished_at) VALUES ('%s', 'test', 1, 'run', 'ok', now()),"
+	       " ('%s', 'test', 1, 'run', 'ok', now())", a, c);
+	tu_copy(SWEEPD_FIXTURE_DIR "/testjob.so", T.conf, "testjob.so");
+	write_testjob("known.ini", a, "every 1h", "", "");
+	write_testjob("new.ini", b, "every 1h", "", "");
+	write_testjob("off.ini", c, "every 1h", "catch_up = 0\n", "");
+	write_testjob("clock.ini", s, "* * * * * *", "", "");
+	snprintf(hour, sizeof(hour), "to_timestamp(%lld)",
+	         (long long)(time(NULL) / 3600 * 3600));
+
+	for (i = 0; i < 2; i++) {
+		long long n;
+
+		d = daemon_start("--conf-dir '%s' --plugin-dir "
+		                 SWEEPD_PLUGIN_DIR, T.conf);
+		if (i == 0)
+			wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs"
+			         " WHERE " OF_JOB " AND kind = 'catch-up' AND"
+			         " scheduled_at = %s AND status = 'ok')", a, hour);
+		/* The other jobs had as long to start: the clock job runs
+		 * three times after the daemon started. */
+		n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job ="
+		               " '%s'", T.schema, s);
+		wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job ="
+		         " '%s'", n + 3, T.schema, s);
+		assert_int_equal(daemon_stop(d), 0);
+
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+		                            " sweepd.runs WHERE " OF_JOB " AND"
+		                            " scheduled_at IS NOT NULL", a), 1);
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+		                            " sweepd.runs WHERE " OF_JOB " AND"
+		                            " kind = 'catch-up' AND scheduled_at ="
+		                            " %s AND status = 'ok'", a, hour), 1);
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec"
+		                            " WHERE job = '%s'", T.schema, a), 1);
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+		                            " sweepd.runs WHERE " OF_JOB, b), 0);
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+		                            " sweepd.runs WHERE " OF_JOB, c), 1);
+		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec"
+		                            " WHERE job IN ('%s', '%s')", T.schema,
+		                            b, c), 0);
+	}
+	/* Still the same hour: the checks above meant what they say. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT (%s = to_timestamp(%lld))::int",
+	                            hour, (long long)(time(NULL) / 3600 * 3600)),
+	                 1);
+	/* ... and every job was loaded: one refused for a problem in its
+	 * file would not have run either. */
+	if (tu_run(&out, &err, SWEEPD_BIN " --conf-dir '%s' --plugin-dir "
+	           SWEEPD_PLUGIN_DIR " --check", T.conf) != 0)
+		fail_msg("the job files do not validate:\n%s%s", out, err);
+	free(out);
+	free(err);
+}
+
+/* 8. No database at start is not fatal: sweepd says so, keeps going, and
+ * runs the jobs once the database is there. */
+static void database_down_at_start_is_not_fatal(void **state)
+{
+	char j[128], dsn[512];
+	const char *keys[] = {"host", "port", "user", "dbname", NULL};
+	const char *vals[5];
+	daemon_proc *d;
+	PGconn *other;
+
+	(void)state;
+	begin("dmn_nodb");
+	job_name(j, sizeof(j), "job");
+	T.dropdb = strdup(T.schema);
+	assert_non_null(T.dropdb);
+	tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)", T.dropdb);
+	snprintf(dsn, sizeof(dsn), "host=%s port=%s user=%s dbname=%s",
+	         PQhost(T.db), PQport(T.db), PQuser(T.db), T.dropdb);
+	write_file(T.conf, "job.ini", "[job]\nname = %s\nplugin = testjob\n"
+	           "schedule = */2 * * * * *\n", j);
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --dsn '%s'", T.conf, dsn);
+	wait_log(d, "does not exist");
+	/* Let a tick or two fail meanwhile. */
+	wait_log(d, "run failed");
+	check_daemons_alive();
+	tu_sql(T.db, "CREATE DATABASE %s", T.dropdb);
+
+	vals[0] = PQhost(T.db);
+	vals[1] = PQport(T.db);
+	vals[2] = PQuser(T.db);
+	vals[3] = T.dropdb;
+	vals[4] = NULL;
+	other = PQconnectdbParams(keys, vals, 0);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	wait_for(other, "SELECT to_regclass('sweepd.runs') IS NOT NULL");
+	wait_for(other, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok'", j);
+	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(tu_sql_int(other, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
+	                            " 'skipped', 'stopped')", j), 0);
+	PQfinish(other);
+}
+
+/* 9. history_keep: finished rows older than it go when sweepd starts;
+ * younger ones stay. */
+static void history_keep_prunes_old_rows(void **state)
+{
+	char j[128];
+	daemon_proc *d;
+
+	(void)state;
+	begin("dmn_keep");
+	job_name(j, sizeof(j), "old");
+	ensure_history();
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
+	       " started_at, finished_at, message) VALUES"
+	       " ('%s', 'test', 1, 'run', 'ok', now() - interval '40 days 1 min',"
+	       " now() - interval '40 days', 'old'),"
+	       " ('%s', 'test', 1, 'run', 'ok', now() - interval '1 day 1 min',"
+	       " now() - interval '1 day', 'recent')", j, j);
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --history-keep 30d", T.conf);
+	wait_for(T.db, "SELECT NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE "
+	         OF_JOB " AND message = 'old')", j);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND message = 'recent'",
+	                            j), 1);
+	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND message = 'recent'",
+	                            j), 1);
+}
+
+/* 10. max_concurrent bounds the runs in progress across jobs; the ticks
+ * that find no free slot are skipped, saying why. */
+static void max_concurrent_bounds_runs(void **state)
+{
+	char x[3][128], file[32];
+	daemon_proc *d;
+	PGresult *res;
+	int i, n;
+
+	(void)state;
+	begin("dmn_max");
+	for (i = 0; i < 3; i++) {
+		char suffix[8];
+
+		snprintf(suffix, sizeof(suffix), "j%d", i);
+		snprintf(file, sizeof(file), "j%d.ini", i);
+		job_name(x[i], sizeof(x[i]), suffix);
+		write_testjob(file, x[i], "* * * * * *", "",
+		              "mode = sleep\nduration = 1500ms\n");
+	}
+#define OF_JOBS "job IN ('%s', '%s', '%s')"
+#define JOBS x[0], x[1], x[2]
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --max-concurrent 1", T.conf);
+	wait_for(T.db, "SELECT count(*) >= 4 FROM sweepd.runs WHERE " OF_JOBS
+	         " AND status = 'ok'", JOBS);
+	wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOBS
+	         " AND status = 'skipped' AND message LIKE"
+	         " '%%max_concurrent%%'", JOBS);
+	assert_int_equal(daemon_stop(d), 0);
+
+	/* No two runs of any of the jobs were in progress at once. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs a"
+	                            " JOIN sweepd.runs b ON a.id < b.id WHERE"
+	                            " a." OF_JOBS " AND b." OF_JOBS " AND"
+	                            " a.status <> 'skipped' AND b.status <>"
+	                            " 'skipped' AND " SPAN("a") " && "
+	                            SPAN("b"), JOBS, JOBS), 0);
+	res = query(T.db, "SELECT extract(epoch FROM at)::float8, job FROM"
+	            " %s.rec ORDER BY at", T.schema);
+	n = PQntuples(res);
+	assert_true(n >= 4);
+	for (i = 1; i < n; i++) {
+		double t0 = atof(PQgetvalue(res, i - 1, 0));
+		double t1 = atof(PQgetvalue(res, i, 0));
+
+		if (t1 < t0 + 1.5 - EPS)
+			fail_msg("%s started at %.3f, %.3f s after %s, which"
+			         " sleeps 1.5 s: two ran at once",
+			         PQgetvalue(res, i, 1), t1, t1 - t0,
+			         PQgetvalue(res, i - 1, 1));
+	}
+	PQclear(res);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOBS " AND status NOT IN ('ok',"
+	                            " 'skipped', 'stopped')", JOBS), 0);
+#undef OF_JOBS
+#undef JOBS
+}
+
+/* 11. A run its timeout stopped is recorded as timed out, also when the
+ * plugin heeds should_stop() and returns normally. */
+static void run_stopped_at_its_timeout_is_recorded_as_timeout(void **state)
+{
+	char j[128], *first;
+	daemon_proc *d;
+
+	(void)state;
+	begin("dmn_tmo");
+	job_name(j, sizeof(j), "sleepy");
+	write_testjob("sleepy.ini", j, "* * * * * *", "timeout = 1s\n",
+	              "mode = sleep\nduration = 10s\n");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                 T.conf);
+	/* Its first run ends, then sweepd stops (reaping that run first). */
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
+	assert_int_equal(daemon_stop(d), 0);
+
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE"
+	                            " job = '%s'", T.schema, j) >= 1, 1);
+	/* The first run would have slept far past its timeout: it cannot be
+	 * "ok". */
+	first = tu_sql_text(T.db, "SELECT status || ': ' || coalesce(error, '')"
+	                    " FROM sweepd.runs WHERE " OF_JOB " AND status <>"
+	                    " 'skipped' ORDER BY scheduled_at LIMIT 1", j);
+	if (strncmp(first, "timeout: ", 9) != 0 ||
+	    strstr(first, "timed out") == NULL)
+		fail_msg("the run its timeout stopped is recorded as \"%s\"",
+		         first);
+	free(first);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'ok'", j), 0);
+}
+
+/* Wall-clock seconds. */
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 12. No history row finishes before it starts, not even that of a tick
+ * whose run was set up ahead of it and stopped before it came (SIGTERM
+ * in the moments before a tick, while its process waits for it). */
+static void history_rows_never_finish_before_they_start(void **state)
+{
+	char j[128];
+	int attempt;
+	bool seen = false;
+
+	(void)state;
+	begin("dmn_order");
+	job_name(j, sizeof(j), "tick");
+	write_testjob("tick.ini", j, "* * * * * *", "", "");
+	for (attempt = 0; attempt < 5 && !seen; attempt++) {
+		daemon_proc *d = daemon_start("--conf-dir '%s' --plugin-dir "
+		                              SWEEPD_FIXTURE_DIR, T.conf);
+		long long n = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+		                         " WHERE " OF_JOB " AND status = 'ok'", j);
+		double now, at;
+
+		wait_for(T.db, "SELECT count(*) > %lld FROM sweepd.runs WHERE "
+		         OF_JOB " AND status = 'ok'", n, j);
+		/* SIGTERM 80 ms before a tick: its process is waiting. */
+		now = wall();
+		at = (double)(long long)now + 0.92;
+		if (at < now + 0.05)
+			at += 1;
+		nap_ms((long)((at - now) * 1000));
+		assert_int_equal(daemon_stop(d), 0);
+		seen = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+		                  OF_JOB " AND status = 'stopped'", j) > 0;
+	}
+	if (!seen)
+		skip();
+	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
+	               " AND finished_at < started_at", j) > 0) {
+		char *row = tu_sql_text(T.db, "SELECT format('%%s, started %%s,"
+		                        " finished %%s: %%s', status, started_at,"
+		                        " finished_at, message) FROM sweepd.runs"
+		                        " WHERE " OF_JOB " AND finished_at <"
+		                        " started_at LIMIT 1", j);
+		fail_msg("a history row finished before it started: %s", row);
+	}
+}
+
+/* 13. A run's timeout counts from its start: the run is not asked to stop
+ * before it ran that long. */
+static void timeout_counts_from_the_run_start(void **state)
+{
+	char j[128];
+	daemon_proc *d;
+
+	(void)state;
+	begin("dmn_tmo2");
+	job_name(j, sizeof(j), "sleepy");
+	write_testjob("sleepy.ini", j, "*/5 * * * * *", "timeout = 1s\n",
+	              "mode = sleep\nduration = 10s\n");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                 T.conf);
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
+	assert_int_equal(daemon_stop(d), 0);
+
+	/* The plugin records its start first; it sleeps until asked to
+	 * stop, which must not come within its 1 s. */
+	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs h JOIN %s.rec r"
+	               " ON r.job = h.job AND r.at >= h.scheduled_at AND r.at <"
+	               " h.scheduled_at + interval '1 s' WHERE h." OF_JOB " AND"
+	               " h.finished_at < r.at + interval '1 s'", T.schema,
+	               j) > 0) {
+		char *row = tu_sql_text(T.db, "SELECT format('plugin started %%s,"
+		                        " run ended %%s (%%s)', r.at,"
+		                        " h.finished_at, h.status) FROM"
+		                        " sweepd.runs h JOIN %s.rec r ON r.job ="
+		                        " h.job AND r.at >= h.scheduled_at AND"
+		                        " r.at < h.scheduled_at + interval '1 s'"
+		                        " WHERE h." OF_JOB " AND h.finished_at <"
+		                        " r.at + interval '1 s' LIMIT 1",
+		                        T.schema, j);
+		fail_msg("a run with timeout = 1s was stopped sooner: %s", row);
+	}
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job ="
+	                       " '%s'", T.schema, j) >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(runs_happen_at_their_due_instants,
+		                          teardown),
+		cmocka_unit_test_teardown(slow_job_is_not_overlapped, teardown),
+		cmocka_unit_test_teardown(
+			misbehaving_plugins_do_not_stop_the_others, teardown),
+		cmocka_unit_test_teardown(sighup_reloads_jobs_and_plugins,
+		                          teardown),
+		cmocka_unit_test_teardown(two_daemons_run_each_tick_once,
+		                          teardown),
+		cmocka_unit_test_teardown(sigterm_stops_a_batched_delete_cleanly,
+		                          teardown),
+		cmocka_unit_test_teardown(missed_tick_is_caught_up_once,
+		                          teardown),
+		cmocka_unit_test_teardown(database_down_at_start_is_not_fatal,
+		                          teardown),
+		cmocka_unit_test_teardown(history_keep_prunes_old_rows,
+		                          teardown),
+		cmocka_unit_test_teardown(max_concurrent_bounds_runs, teardown),
+		cmocka_unit_test_teardown(
+			run_stopped_at_its_timeout_is_recorded_as_timeout,
+			teardown),
+		cmocka_unit_test_teardown(
+			history_rows_never_finish_before_they_start, teardown),
+		cmocka_unit_test_teardown(timeout_counts_from_the_run_start,
+		                          teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
