@@ -48,6 +48,7 @@ static int batch_heap_open(sweep_host *h, const char *relation,
 	                   " WHERE c.oid = $1::regclass", 1, NULL, args, NULL,
 	                   NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		api_failed(h, res);
 		db_error(res, h->conn, relation, err, sizeof(err));
 		*errmsg = api_table()->mprintf("%s", err);
 		goto out;
@@ -173,11 +174,13 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 	    (spec.mode != SWEEP_BATCH_UNTIL_EMPTY &&
 	     spec.mode != SWEEP_BATCH_HEAP_RANGES) ||
 	    (spec.mode == SWEEP_BATCH_HEAP_RANGES && spec.relation == NULL) ||
-	    (spec.audit_action != NULL && spec.audit_table == NULL)) {
+	    (spec.audit_action != NULL && spec.audit_table == NULL) ||
+	    spec.lock_timeout_ms < 0 || spec.statement_timeout_ms < 0) {
 		*errmsg = api_table()->mprintf("batch_loop: invalid spec (needs "
 		                               "sql, a mode, batch_rows > 0, a "
-		                               "relation for HEAP_RANGES and an "
-		                               "audit_table with audit_action)");
+		                               "relation for HEAP_RANGES, an "
+		                               "audit_table with audit_action and "
+		                               "no negative timeout)");
 		goto out;
 	}
 	if (h->dry_run) {

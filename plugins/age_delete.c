@@ -44,6 +44,8 @@ typedef struct age_state {
 	int64_t older_than_ms;
 	int64_t batch_size;
 	int64_t batch_pause_ms;
+	int64_t lock_timeout_ms;
+	int64_t statement_timeout_ms;
 	int64_t max_rows;        /* 0: no cap */
 	char *filter;            /* " AND (where)", or "" */
 	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
@@ -231,6 +233,8 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st->older_than_ms = api->opt_duration_ms(h, "older_than");
 	st->batch_size = api->opt_int(h, "batch_size");
 	st->batch_pause_ms = api->opt_duration_ms(h, "batch_pause");
+	st->lock_timeout_ms = api->opt_duration_ms(h, "lock_timeout");
+	st->statement_timeout_ms = api->opt_duration_ms(h, "statement_timeout");
 	st->max_rows = api->opt_int(h, "max_rows");
 	if (!st->table || !st->time_column) {
 		set_error(api, errmsg, "cannot quote table or time_column",
@@ -312,6 +316,8 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 		.batch_rows = st->batch_size,
 		.max_rows = st->max_rows,
 		.pause_ms = st->batch_pause_ms,
+		.lock_timeout_ms = st->lock_timeout_ms,
+		.statement_timeout_ms = st->statement_timeout_ms,
 		.counter = "deleted",
 		.audit_action = st->audit_object ? "deleted" : NULL,
 		.audit_table = st->audit_object ? st->table_name : NULL,
@@ -439,6 +445,10 @@ static const sweep_option age_options[] = {
 	  "(a batch covers whole pages, so it may take a page's rows more)" },
 	{ "batch_pause", SWEEP_OPT_DURATION, 0, "0s",
 	  "pause between batches, to leave the database room (e.g. 100ms)" },
+	{ "lock_timeout", SWEEP_OPT_DURATION, 0, "0s",
+	  "most a batch waits for a lock before failing (0s: the server's)" },
+	{ "statement_timeout", SWEEP_OPT_DURATION, 0, "0s",
+	  "most a batch may run before failing (0s: the server's)" },
 	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
 	  "most rows one run deletes; 0 or unset: no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,

@@ -294,6 +294,36 @@ static void sigint_stops_between_batches_keeping_committed_ones(void **state)
 	PQfinish(db);
 }
 
+static void lock_timeout_fails_a_batch_instead_of_waiting(void **state)
+{
+	PGconn *db = tu_db(), *locker = tu_db();
+	char *schema = tu_schema(db, "cli_lock"), *dir = tu_tempdir(), *out;
+	char text[512];
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE %s.t AS SELECT now() - interval '2 days' AS at",
+	       schema);
+	tu_sql(locker, "BEGIN; LOCK TABLE %s.t IN ACCESS EXCLUSIVE MODE", schema);
+	snprintf(text, sizeof(text), "[job]\nname = locked\nplugin = age_delete\n"
+	         "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
+	         "lock_timeout = 100ms\n", schema);
+	tu_write(dir, "locked.ini", text);
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run locked", dir), 1);
+	assert_contains(out, "lock timeout");
+	assert_contains(out, "55P03");
+	free(out);
+	tu_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM %s.t", schema), 1);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +338,7 @@ int main(void)
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),
 		cmocka_unit_test(broken_job_is_refused_by_run),
 		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),
+		cmocka_unit_test(lock_timeout_fails_a_batch_instead_of_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -769,6 +769,41 @@ static void sigterm_stops_a_batched_delete_cleanly(void **state)
 	                            j, 20000 - left), 1);
 }
 
+/* A run failing for a transient reason (here a lock timeout, while the
+ * test holds the table locked) is tried again and succeeds once the lock
+ * is gone: one history row, ok, with the attempts it took. */
+static void transient_failure_is_retried(void **state)
+{
+	char j[128];
+	daemon_proc *d;
+	PGconn *locker = tu_db();
+
+	(void)state;
+	begin("dmn_retry");
+	job_name(j, sizeof(j), "retry");
+	tu_sql(T.db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
+	       " '2 days' AS at FROM generate_series(1, 100) g", T.schema);
+	tu_sql(locker, "BEGIN; LOCK TABLE %s.t IN ACCESS EXCLUSIVE MODE",
+	       T.schema);
+	write_file(T.conf, "retry.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	           "schedule = */10 * * * * *\nretries = 5\ncatch_up = 0\n"
+	           "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
+	           "lock_timeout = 200ms\n", j, T.schema);
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	                 T.conf);
+	wait_log(d, "run failed, trying again");
+	tu_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	wait_for(T.db, "SELECT count(*) = 1 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok' AND attempts >= 2", j);
+	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.t",
+	                            T.schema), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'failed'",
+	                            j), 0);
+}
+
 /* Seconds from now to the next whole hour. */
 static int to_next_hour(void)
 {
@@ -1137,6 +1172,8 @@ int main(void)
 		cmocka_unit_test_teardown(sigterm_stops_a_batched_delete_cleanly,
 		                          teardown),
 		cmocka_unit_test_teardown(missed_tick_is_caught_up_once,
+		                          teardown),
+		cmocka_unit_test_teardown(transient_failure_is_retried,
 		                          teardown),
 		cmocka_unit_test_teardown(database_down_at_start_is_not_fatal,
 		                          teardown),

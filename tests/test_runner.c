@@ -64,12 +64,38 @@ static void run_leaving_a_transaction_open_is_rolled_back(void **state)
 	contained("leave-open", "--run", "transaction open");
 }
 
+static void plugin_built_for_an_older_minor_runs(void **state)
+{
+	PGconn *db = tu_db();
+	char *schema = tu_schema(db, "old_minor"), *dir = tu_tempdir(), *out;
+	char text[256];
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE %s.t AS SELECT g FROM generate_series(1, 50) g",
+	       schema);
+	snprintf(text, sizeof(text), "[job]\nname = old\nplugin = old_minor\n"
+	         "[params]\ntable = %s.t\n", schema);
+	tu_write(dir, "old.ini", text);
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_FIXTURE_DIR " --json"
+	                        " --run old", dir), 0);
+	assert_contains(out, "\"deleted\":50");
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM %s.t", schema), 0);
+	free(out);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dry_run_cannot_delete),
 		cmocka_unit_test(dry_run_cannot_delete_after_committing),
 		cmocka_unit_test(run_leaving_a_transaction_open_is_rolled_back),
+		cmocka_unit_test(plugin_built_for_an_older_minor_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
