@@ -324,6 +324,70 @@ static void lock_timeout_fails_a_batch_instead_of_waiting(void **state)
 	PQfinish(db);
 }
 
+static void list_jobs_answers_when_a_job_would_run(void **state)
+{
+	char *dir = tu_tempdir(), *out, *err;
+
+	(void)state;
+	/* 02:30 does not exist in Berlin on 2026-03-29: the run comes at the
+	 * jump, 03:00 CEST = 01:00Z. */
+	tu_write(dir, "berlin.ini", "[job]\nname = berlin\nplugin = age_delete\n"
+	         "schedule = 30 2 * * *\ntimezone = Europe/Berlin\n[params]\n"
+	         "table = t\ntime_column = at\nolder_than = 1d\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --list-jobs --now"
+	                        " 2026-03-28T12:00:00Z", dir), 0);
+	assert_contains(out, "\"next_run\":\"2026-03-29T01:00:00.000Z\"");
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --list-jobs --now"
+	                        " 2026-03-29T03:00:00+02:00", dir), 0);
+	assert_contains(out, "\"next_run\":\"2026-03-30T00:30:00.000Z\"");
+	free(out);
+	free(err);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static void status_shows_last_run_failure_and_next_run(void **state)
+{
+	PGconn *db = tu_db();
+	char *schema = tu_schema(db, "cli_status"), *dir = tu_tempdir(), *out;
+	char text[512];
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE %s.t AS SELECT now() - interval '2 days' AS at",
+	       schema);
+	snprintf(text, sizeof(text), "[job]\nname = %s-st\nplugin = age_delete\n"
+	         "schedule = 0 3 * * *\n[params]\ntable = %s.t\n"
+	         "time_column = at\nolder_than = 1d\n", schema, schema);
+	tu_write(dir, "st.ini", text);
+	/* A failure (the table is gone), then a success. */
+	tu_sql(db, "ALTER TABLE %s.t RENAME TO t2", schema);
+	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --run %s-st"
+	                        " >/dev/null 2>&1", dir, schema), 1);
+	tu_sql(db, "ALTER TABLE %s.t2 RENAME TO t", schema);
+	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --run %s-st"
+	                        " >/dev/null 2>&1", dir, schema), 0);
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --status %s-st", dir, schema), 0);
+	assert_contains(out, "\"status\":\"ok\"");
+	assert_contains(out, "\"counters\":{\"deleted\": 1}");
+	assert_contains(out, "\"last_failure_status\":\"failed\"");
+	assert_contains(out, "does not exist");
+	assert_contains(out, "T03:00:00.000Z\"}");
+	free(out);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +403,8 @@ int main(void)
 		cmocka_unit_test(broken_job_is_refused_by_run),
 		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),
 		cmocka_unit_test(lock_timeout_fails_a_batch_instead_of_waiting),
+		cmocka_unit_test(list_jobs_answers_when_a_job_would_run),
+		cmocka_unit_test(status_shows_last_run_failure_and_next_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,7 @@ static struct {
 	char *dropdb;           /* a database the test created, or NULL */
 	daemon_proc d[MAX_DAEMONS];
 	size_t nd;
+	const char *wrapper;    /* command the next daemon runs under, or NULL */
 } T;
 
 /* ---------------------------------------------------------------- files */
@@ -208,13 +209,13 @@ static daemon_proc *daemon_start(const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&args, fmt, ap);
 	va_end(ap);
-	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; " SWEEPD_BIN
+	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; %s" SWEEPD_BIN
 	                        " --log-level debug %s </dev/null >'%s/log' 2>&1"
 	                        " & echo $! >'%s/pid.new' && mv '%s/pid.new'"
 	                        " '%s/pid'; wait $!; echo $? >'%s/rc.new' &&"
 	                        " mv '%s/rc.new' '%s/rc' ) </dev/null >/dev/null"
-	                        " 2>&1 &", buf_str(&args), r, r, r, r, r, r, r),
-	                 0);
+	                        " 2>&1 &", T.wrapper ? T.wrapper : "",
+	                        buf_str(&args), r, r, r, r, r, r, r), 0);
 	buf_free(&args);
 	path = tu_path(d->run, "pid");
 	while ((text = read_text(path)) == NULL && mono() < deadline)
@@ -769,6 +770,47 @@ static void sigterm_stops_a_batched_delete_cleanly(void **state)
 	                            j, 20000 - left), 1);
 }
 
+/* Hosts whose clocks disagree by seconds still run each tick once: the
+ * second daemon runs with libfaketime, its clock 2.5 s ahead. */
+static void skewed_clocks_run_each_tick_once(void **state)
+{
+	char j[128];
+	daemon_proc *d1, *d2;
+	long long n;
+
+	(void)state;
+	begin("dmn_skew");
+	job_name(j, sizeof(j), "skew");
+	write_testjob("skew.ini", j, "* * * * * *", "", "");
+	d1 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                  T.conf);
+	/* libfaketime preloaded into sweepd itself (the faketime command
+	 * would fork, and signals would reach it instead). */
+	T.wrapper = "env LD_PRELOAD=\"$(ls /usr/lib/*/faketime/libfaketime.so.1"
+	            " | head -n 1)\" FAKETIME=+2.5s ";
+	d2 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                  T.conf);
+	T.wrapper = NULL;
+	wait_log(d2, "scheduler started");
+	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
+	               T.schema, j);
+	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	         n + 6, T.schema, j);
+	assert_int_equal(daemon_stop(d1), 0);
+	assert_int_equal(daemon_stop(d2), 0);
+	/* Both hosts ran ticks, and no tick ran twice. */
+	assert_true(tu_sql_int(T.db, "SELECT count(DISTINCT pid) FROM"
+	                       " sweepd.runs WHERE " OF_JOB " AND status = 'ok'",
+	                       j) >= 2);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) - count(DISTINCT"
+	                            " scheduled_at) FROM sweepd.runs WHERE "
+	                            OF_JOB, j), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE " OF_JOB " AND status = 'ok'", j),
+	                 tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE"
+	                            " job = '%s'", T.schema, j));
+}
+
 /* A run failing for a transient reason (here a lock timeout, while the
  * test holds the table locked) is tried again and succeeds once the lock
  * is gone: one history row, ok, with the attempts it took. */
@@ -1168,6 +1210,8 @@ int main(void)
 		cmocka_unit_test_teardown(sighup_reloads_jobs_and_plugins,
 		                          teardown),
 		cmocka_unit_test_teardown(two_daemons_run_each_tick_once,
+		                          teardown),
+		cmocka_unit_test_teardown(skewed_clocks_run_each_tick_once,
 		                          teardown),
 		cmocka_unit_test_teardown(sigterm_stops_a_batched_delete_cleanly,
 		                          teardown),
