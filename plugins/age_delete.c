@@ -43,9 +43,6 @@ typedef struct age_state {
 	const char *time_column; /* quoted; host-owned */
 	int64_t older_than_ms;
 	int64_t batch_size;
-	int64_t batch_pause_ms;
-	int64_t lock_timeout_ms;
-	int64_t statement_timeout_ms;
 	int64_t max_rows;        /* 0: no cap */
 	char *filter;            /* " AND (where)", or "" */
 	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
@@ -232,9 +229,6 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st->time_column = api->opt_ident(h, "time_column");
 	st->older_than_ms = api->opt_duration_ms(h, "older_than");
 	st->batch_size = api->opt_int(h, "batch_size");
-	st->batch_pause_ms = api->opt_duration_ms(h, "batch_pause");
-	st->lock_timeout_ms = api->opt_duration_ms(h, "lock_timeout");
-	st->statement_timeout_ms = api->opt_duration_ms(h, "statement_timeout");
 	st->max_rows = api->opt_int(h, "max_rows");
 	if (!st->table || !st->time_column) {
 		set_error(api, errmsg, "cannot quote table or time_column",
@@ -306,7 +300,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 {
 	const age_state *st = state;
 	const char *params[1] = { NULL };
-	const sweep_batch spec = {
+	sweep_batch spec = {
 		.size = sizeof spec,
 		.mode = SWEEP_BATCH_HEAP_RANGES,
 		.sql = st->delete_sql,
@@ -315,9 +309,6 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 		.relation = st->table,
 		.batch_rows = st->batch_size,
 		.max_rows = st->max_rows,
-		.pause_ms = st->batch_pause_ms,
-		.lock_timeout_ms = st->lock_timeout_ms,
-		.statement_timeout_ms = st->statement_timeout_ms,
 		.counter = "deleted",
 		.audit_action = st->audit_object ? "deleted" : NULL,
 		.audit_table = st->audit_object ? st->table_name : NULL,
@@ -327,6 +318,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 	char rows[24], batches[24];
 	int rc = -1;
 
+	sweep_batch_options(api, h, &spec);
 	if (cutoff_get(api, api->db(h), st, &cutoff, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
@@ -443,12 +435,7 @@ static const sweep_option age_options[] = {
 	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
 	  "rows a batch aims to delete, each batch one short transaction "
 	  "(a batch covers whole pages, so it may take a page's rows more)" },
-	{ "batch_pause", SWEEP_OPT_DURATION, 0, "0s",
-	  "pause between batches, to leave the database room (e.g. 100ms)" },
-	{ "lock_timeout", SWEEP_OPT_DURATION, 0, "0s",
-	  "most a batch waits for a lock before failing (0s: the server's)" },
-	{ "statement_timeout", SWEEP_OPT_DURATION, 0, "0s",
-	  "most a batch may run before failing (0s: the server's)" },
+	SWEEP_BATCH_OPTIONS,
 	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
 	  "most rows one run deletes; 0 or unset: no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,

@@ -300,6 +300,26 @@ typedef struct sweep_plugin {
 	sweep_teardown_fn teardown;
 } sweep_plugin;
 
+/* Declarations of the options every batched plugin takes, to put in its
+ * option table: batch_pause, lock_timeout and statement_timeout. */
+#define SWEEP_BATCH_OPTIONS                                                \
+	{"batch_pause", SWEEP_OPT_DURATION, 0, "0s",                       \
+	 "pause between batches, to leave the database room (e.g. 100ms)"}, \
+	{"lock_timeout", SWEEP_OPT_DURATION, 0, "0s",                      \
+	 "most a batch waits for a lock before failing (0s: the server's)"},\
+	{"statement_timeout", SWEEP_OPT_DURATION, 0, "0s",                 \
+	 "most a batch may run before failing (0s: the server's)"}
+
+/* Copies the SWEEP_BATCH_OPTIONS values of the run into spec. */
+static inline void sweep_batch_options(const sweep_api *api, sweep_host *h,
+                                       sweep_batch *spec)
+{
+	spec->pause_ms = api->opt_duration_ms(h, "batch_pause");
+	spec->lock_timeout_ms = api->opt_duration_ms(h, "lock_timeout");
+	spec->statement_timeout_ms = api->opt_duration_ms(h,
+	                                                  "statement_timeout");
+}
+
 /* The entry function's type: returns the plugin's static descriptor. */
 typedef const sweep_plugin *(*sweep_entry_fn)(void);
 
