@@ -152,6 +152,12 @@ static void api_sample(sweep_host *h, const char *line)
 	result_sample(h->result, line);
 }
 
+static void api_error_item(sweep_host *h, const char *text)
+{
+	result_error_item(h->result, text);
+	api_log(h, SWEEP_LOG_WARN, "item failed", "error", text, LOG_END);
+}
+
 static void api_message(sweep_host *h, const char *text)
 {
 	result_message(h->result, text);
@@ -241,6 +247,7 @@ static const sweep_api api_services = {
 	.should_stop = api_should_stop,
 	.mprintf = api_mprintf,
 	.free = free,
+	.error_item = api_error_item,
 };
 
 /* The services table every plugin receives; static, never freed. */

@@ -48,6 +48,16 @@ void result_sample(result *r, const char *line)
 		r->nsamples++;
 }
 
+/* Counts an item's error in the "errors" counter and keeps a copy of text
+ * while fewer than RESULT_MAX_SAMPLES are kept. */
+void result_error_item(result *r, const char *text)
+{
+	result_count(r, "errors", 1);
+	if (r->nerrors < RESULT_MAX_SAMPLES &&
+	    (r->errors[r->nerrors] = strdup(text)) != NULL)
+		r->nerrors++;
+}
+
 /* Replaces the message with a copy of text. */
 void result_message(result *r, const char *text)
 {
@@ -133,6 +143,12 @@ void result_json(const result *r, buf *b)
 			buf_puts(b, ",");
 		buf_json_string(b, r->samples[i]);
 	}
+	buf_puts(b, "],\"errors\":[");
+	for (i = 0; i < r->nerrors; i++) {
+		if (i)
+			buf_puts(b, ",");
+		buf_json_string(b, r->errors[i]);
+	}
 	buf_printf(b, "],\"batches\":%lld,\"longest_batch_ms\":%lld",
 	           (long long)r->batches, (long long)r->longest_batch_ms);
 	buf_printf(b, ",\"started\":\"%s\",\"finished\":\"%s\","
@@ -166,6 +182,9 @@ void result_text(const result *r, buf *b)
 	for (i = 0; i < r->nsamples; i++)
 		buf_printf(b, "  %s %s\n", i ? "      " : "sample:",
 		           r->samples[i]);
+	for (i = 0; i < r->nerrors; i++)
+		buf_printf(b, "  %s %s\n", i ? "      " : "errors:",
+		           r->errors[i]);
 }
 
 /* Frees what the result holds. */
@@ -177,6 +196,8 @@ void result_free(result *r)
 		free(r->counters[i].name);
 	for (i = 0; i < r->nsamples; i++)
 		free(r->samples[i]);
+	for (i = 0; i < r->nerrors; i++)
+		free(r->errors[i]);
 	free(r->counters);
 	free(r->job);
 	free(r->message);

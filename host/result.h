@@ -34,6 +34,8 @@ typedef struct result {
 	size_t ncounters;
 	char *samples[RESULT_MAX_SAMPLES];
 	size_t nsamples;
+	char *errors[RESULT_MAX_SAMPLES]; /* errors of single items */
+	size_t nerrors;
 	int64_t batches;
 	int64_t longest_batch_ms;
 } result;
@@ -41,6 +43,7 @@ typedef struct result {
 void result_init(result *r, const char *job, bool dry_run);
 void result_count(result *r, const char *name, int64_t delta);
 void result_sample(result *r, const char *line);
+void result_error_item(result *r, const char *text);
 void result_message(result *r, const char *text);
 void result_fail(result *r, const char *error);
 void result_finish(result *r);

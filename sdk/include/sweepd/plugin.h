@@ -11,6 +11,7 @@
  * ABI history (minor versions only append):
  *   1.0  first version
  *   1.1  sweep_batch.lock_timeout_ms and .statement_timeout_ms
+ *   1.2  sweep_api.error_item
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -47,7 +48,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 1
+#define SWEEP_ABI_MINOR 2
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -261,6 +262,14 @@ typedef struct sweep_api {
 	/* Frees a string from mprintf() or from a host error; NULL is
 	 * fine. */
 	void (*free)(void *p);
+
+	/* --- ABI 1.2 --- */
+
+	/* Records one error of an item (a row, a parent, a file) that failed
+	 * while the run went on with the others: counted in the "errors"
+	 * counter and listed in the result's errors (the first few kept).
+	 * The host keeps a copy. */
+	void (*error_item)(sweep_host *h, const char *text);
 } sweep_api;
 
 /*
