@@ -244,7 +244,10 @@ typedef struct sweep_api {
 	/* Writes one audit record in the connection's current transaction:
 	 * action (e.g. "deleted"), the table acted on, and data, a JSON object
 	 * text.  Returns 0, or -1 with *errmsg set (host-allocated).  Call it
-	 * inside the transaction that makes the change it records. */
+	 * inside the transaction that makes the change it records.  It adds 1
+	 * to the "audited" counter at once: a plugin that then rolls the
+	 * transaction back takes its records off with count(h, "audited",
+	 * -n). */
 	int (*audit)(sweep_host *h, const char *action, const char *table,
 	             const char *json_data, char **errmsg);
 

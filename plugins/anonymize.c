@@ -1,0 +1,890 @@
+/*
+ * anonymize: removes personal data from the rows of one table whose time
+ * column is older than a given age, optionally narrowed by an extra
+ * condition, in short batches, keeping the rows themselves.
+ *
+ * Each such row gets the set_null columns set to NULL, the set columns set
+ * to fixed values (`column = value` pairs; each value is sent as a text
+ * parameter that PostgreSQL converts to the column's type), and the keys
+ * json_strip_keys removed from the jsonb json_column at any depth: from
+ * every object inside it, however deeply nested in objects and arrays.  A
+ * key is matched exactly (case included): stripping "email" keeps
+ * "user_email" and "Email".  Values that are not objects stay as they are.
+ *
+ * The cutoff is computed once per run by the database (now() - older_than),
+ * so every batch of the run compares against the same instant.  A row is
+ * anonymized when time_column < cutoff, strictly: a row exactly at the
+ * cutoff stays, and a row whose time column is NULL is never touched.
+ *
+ * Idempotent: a row that is already anonymized (every set_null column NULL,
+ * every set column equal to its value, no stripped key left anywhere in
+ * json_column) is neither updated nor counted again, so a run after a run
+ * changes nothing.
+ *
+ * The host's batch loop walks the table's heap in ranges of blocks; each
+ * batch is one UPDATE restricted to its range ($2, $3), which PostgreSQL
+ * runs as a TID Range Scan, in its own transaction.
+ *
+ * Keys at any depth: PostgreSQL has no recursive key delete, so run()
+ * first creates the session's own function pg_temp.sweepd_strip(jsonb,
+ * text[]), a recursive SQL function that rebuilds objects without the keys
+ * and arrays element by element (a temporary function needs no privilege
+ * on any schema, only TEMP on the database, and disappears with the
+ * session).  Finding a key left anywhere needs no function:
+ * jsonb_path_exists() with the recursive accessor `strict $.**`, a filter
+ * on objects and `keyvalue()`, the keys passed as a jsonpath variable.  The
+ * dry run uses only that, as its read-only transaction refuses CREATE
+ * FUNCTION.
+ *
+ * Audit: with audit_columns, each batch records for every row it changes a
+ * jsonb object of those columns as they were BEFORE the change (an UPDATE's
+ * RETURNING sees only the new values, so the batch locks its rows with
+ * SELECT ... FOR UPDATE and the UPDATE joins them on ctid and returns the
+ * old values); the host writes each as an audit record in the same
+ * transaction as the change.  Name a key (e.g. id) there, not the personal
+ * data being removed, unless the audit table is meant to keep it.  A row
+ * that another transaction updates while a batch waits for its lock may
+ * be left for the next run; it is never changed without its record.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sweepd/plugin.h>
+
+/* Lines dry_run adds to the sample. */
+#define SAMPLE_ROWS 5
+/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs.
+ * (A primary key has at most 32 columns.) */
+#define MAX_KEY_COLUMNS 50
+
+/* Key columns of a table, in key order, as the text of their names. */
+static const char PKEY_SQL[] =
+	"SELECT a.attname"
+	" FROM pg_index i"
+	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+	" JOIN pg_attribute a"
+	"   ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+	" WHERE i.indrelid = $1::regclass AND i.indisprimary"
+	" ORDER BY k.n";
+
+/* Type of one column of a table ($1), by its name ($2). */
+static const char COLTYPE_SQL[] =
+	"SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+	" WHERE attrelid = $1::regclass AND attname = $2 AND attnum > 0"
+	" AND NOT attisdropped";
+
+/* The session's recursive key remover: a copy of j without the keys in any
+ * object at any depth; arrays keep their order, other values stay. */
+static const char STRIP_FN_SQL[] =
+	"CREATE OR REPLACE FUNCTION pg_temp.sweepd_strip(j jsonb, keys text[])"
+	" RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$"
+	" SELECT CASE jsonb_typeof(j)"
+	"  WHEN 'object' THEN (SELECT coalesce(jsonb_object_agg(e.key,"
+	"   pg_temp.sweepd_strip(e.value, keys)), '{}'::jsonb)"
+	"   FROM jsonb_each(j) e WHERE e.key <> ALL (keys))"
+	"  WHEN 'array' THEN (SELECT coalesce(jsonb_agg("
+	"   pg_temp.sweepd_strip(e.value, keys) ORDER BY e.n), '[]'::jsonb)"
+	"   FROM jsonb_array_elements(j) WITH ORDINALITY e(value, n))"
+	"  ELSE j END $f$";
+
+/* True when some object anywhere in a jsonb value has a key that is one of
+ * the strings of the jsonpath variable $k (an array). */
+#define HAS_KEY_PATH \
+	"'strict $.** ? (@.type() == \"object\").keyvalue()" \
+	" ? (@.key == $k[*])'::jsonpath"
+
+typedef struct anon_state {
+	const char *table;       /* quoted; host-owned */
+	const char *table_name;  /* as written, for messages and audit */
+	const char *time_column; /* quoted; host-owned */
+	const char *json_column; /* quoted, or NULL; host-owned */
+	int64_t older_than_ms;
+	int64_t batch_size;
+	size_t nnull;            /* set_null columns */
+	char **null_columns;     /* nnull quoted names (PQfreemem) */
+	size_t nset;             /* `set` pairs */
+	char **set_columns;      /* nset quoted names (PQfreemem) */
+	char **set_values;       /* nset values as written (api->free) */
+	char *keys;              /* ARRAY['k1', ...]::text[], or NULL */
+	char *filter;            /* " AND (where)", or "" */
+	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
+	                            or NULL when the job is not audited */
+	char *update_sql;        /* the batch statement: $4 is the cutoff,
+	                            $5.. the set values compared, then the
+	                            set values assigned */
+	char *count_sql;         /* rows past the cutoff, and those still to
+	                            anonymize: $1 cutoff, $2.. set values */
+	char *sample_sql;        /* keys of a few rows still to anonymize */
+} anon_state;
+
+/* Sets *errmsg to "what: reason", without the newline libpq ends its
+ * messages with. */
+static void set_error(const sweep_api *api, char **errmsg, const char *what,
+                      const char *reason)
+{
+	size_t n = strlen(reason);
+
+	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
+		n--;
+	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
+}
+
+/* Returns a new string "prefix s suffix", or a new empty string when s is
+ * NULL; NULL when out of memory.  Freed with api->free. */
+static char *wrap(const sweep_api *api, const char *prefix, const char *s,
+                  const char *suffix)
+{
+	if (!s)
+		return api->mprintf("%s", "");
+	return api->mprintf("%s%s%s", prefix, s, suffix);
+}
+
+/* Replaces *sql (freed) with *sql followed by a, b and c (NULL ones
+ * left out); on out of memory *sql becomes NULL and stays so, so a chain of
+ * calls needs one check at its end. */
+static void cat(const sweep_api *api, char **sql, const char *a,
+                const char *b, const char *c)
+{
+	char *next;
+
+	if (!*sql)
+		return;
+	next = api->mprintf("%s%s%s%s", *sql, a ? a : "", b ? b : "",
+	                    c ? c : "");
+	api->free(*sql);
+	*sql = next;
+}
+
+/* Runs sql with nparams text parameters and returns its rows, which the
+ * caller PQclear()s; or returns NULL with *errmsg set to "what: reason",
+ * the reason being the server's one-line message when there is one. */
+static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
+                       int nparams, const char *const *params,
+                       const char *what, char **errmsg)
+{
+	const char *reason;
+	PGresult *res;
+
+	res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	set_error(api, errmsg, what, reason ? reason : PQerrorMessage(db));
+	PQclear(res);
+	return NULL;
+}
+
+/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
+ * the n (1 to MAX_KEY_COLUMNS) columns: each key a string literal of the
+ * name, each value the name quoted as an identifier.  Returns 0, or -1 with
+ * *errmsg set.  *out is freed with api->free. */
+static int json_object_sql(const sweep_api *api, PGconn *db,
+                           const char *const *cols, size_t n, char **out,
+                           char **errmsg)
+{
+	char *sql, *next, *lit = NULL, *id = NULL;
+	size_t i;
+	int rc = -1;
+
+	sql = api->mprintf("jsonb_build_object(");
+	for (i = 0; i < n && sql; i++) {
+		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
+		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
+		if (!lit || !id) {
+			set_error(api, errmsg, "cannot quote a column name",
+			          PQerrorMessage(db));
+			goto out;
+		}
+		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
+		                    lit, id);
+		api->free(sql);
+		sql = next;
+		PQfreemem(lit);
+		PQfreemem(id);
+		lit = id = NULL;
+	}
+	if (sql)
+		*out = api->mprintf("%s)", sql);
+	if (!sql || !*out) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	PQfreemem(lit);
+	PQfreemem(id);
+	api->free(sql);
+	return rc;
+}
+
+/* Sets *out to a jsonb_build_object(...) expression naming the rows of the
+ * table by its primary key columns, or by ctid when it has none.  Returns
+ * 0, or -1 with *errmsg set.  *out is freed with api->free. */
+static int pkey_object_sql(const sweep_api *api, PGconn *db,
+                           const anon_state *st, char **out, char **errmsg)
+{
+	static const char *const ctid[] = { "ctid" };
+	const char *const params[1] = { st->table };
+	PGresult *res;
+	const char **names = NULL;
+	int i, n, rc = -1;
+
+	res = query(api, db, PKEY_SQL, 1, params, "finding the primary key",
+	            errmsg);
+	if (!res)
+		goto out;
+	n = PQntuples(res);
+	if (n == 0) {
+		rc = json_object_sql(api, db, ctid, 1, out, errmsg);
+		goto out;
+	}
+	names = calloc((size_t)n, sizeof *names);
+	if (!names) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = PQgetvalue(res, i, 0);
+	rc = json_object_sql(api, db, names, (size_t)n, out, errmsg);
+out:
+	free(names);
+	PQclear(res);
+	return rc;
+}
+
+/* Returns a new string holding the n bytes at s without the blanks that
+ * start and end them, or NULL when out of memory.  Freed with api->free. */
+static char *trimmed(const sweep_api *api, const char *s, size_t n)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return api->mprintf("%.*s", (int)n, s);
+}
+
+/* Returns whether name is one of the n names. */
+static int listed(const char *name, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reads the set_null columns and the `set` pairs "column = value" into st
+ * (quoted columns, values as written), refusing a pair without '=' or
+ * with an empty column, and a column that set_null, set and json_column
+ * name more than once.  Returns 0, or -1 with *errmsg set (what was read
+ * stays in st, for state_free). */
+static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
+                        anon_state *st, char **errmsg)
+{
+	const char *const *items, *const *nulls;
+	const char *eq, *json = api->opt_string(h, "json_column");
+	char **names = NULL;
+	size_t i, n, nnull;
+	int rc = -1;
+
+	nnull = api->opt_list(h, "set_null", &nulls);
+	n = api->opt_list(h, "set", &items);
+	st->null_columns = calloc(nnull + 1, sizeof *st->null_columns);
+	st->set_columns = calloc(n + 1, sizeof *st->set_columns);
+	st->set_values = calloc(n + 1, sizeof *st->set_values);
+	names = calloc(n + 1, sizeof *names);
+	if (!st->null_columns || !st->set_columns || !st->set_values ||
+	    !names) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	st->nnull = nnull;
+	st->nset = n;
+	for (i = 0; i < nnull; i++) {
+		if (listed(nulls[i], nulls, i) ||
+		    (json && strcmp(nulls[i], json) == 0)) {
+			*errmsg = api->mprintf("set_null: column '%s' is named "
+			                       "twice (set_null, set and "
+			                       "json_column change a column "
+			                       "once each)", nulls[i]);
+			goto out;
+		}
+		st->null_columns[i] = PQescapeIdentifier(db, nulls[i],
+		                                         strlen(nulls[i]));
+		if (!st->null_columns[i]) {
+			set_error(api, errmsg, "cannot quote a set_null column",
+			          PQerrorMessage(db));
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		eq = strchr(items[i], '=');
+		if (!eq) {
+			*errmsg = api->mprintf("set: '%s' is not a pair "
+			                       "'column = value' (no '=')",
+			                       items[i]);
+			goto out;
+		}
+		names[i] = trimmed(api, items[i], (size_t)(eq - items[i]));
+		st->set_values[i] = trimmed(api, eq + 1, strlen(eq + 1));
+		if (!names[i] || !st->set_values[i]) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+		if (names[i][0] == '\0') {
+			*errmsg = api->mprintf("set: '%s' names no column "
+			                       "before '='", items[i]);
+			goto out;
+		}
+		if (listed(names[i], (const char *const *)names, i) ||
+		    listed(names[i], nulls, nnull) ||
+		    (json && strcmp(names[i], json) == 0)) {
+			*errmsg = api->mprintf("set: column '%s' is named "
+			                       "twice (set_null, set and "
+			                       "json_column change a column "
+			                       "once each)", names[i]);
+			goto out;
+		}
+		st->set_columns[i] = PQescapeIdentifier(db, names[i],
+		                                        strlen(names[i]));
+		if (!st->set_columns[i]) {
+			set_error(api, errmsg, "cannot quote a set column",
+			          PQerrorMessage(db));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; names && i < n; i++)
+		api->free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* Sets st->keys to ARRAY['k1', ...]::text[] of json_strip_keys, each key a
+ * string literal.  Returns 0, or -1 with *errmsg set. */
+static int keys_sql(const sweep_api *api, PGconn *db, const char *const *keys,
+                    size_t n, anon_state *st, char **errmsg)
+{
+	char *sql, *lit;
+	size_t i;
+
+	sql = api->mprintf("ARRAY[");
+	for (i = 0; i < n && sql; i++) {
+		lit = PQescapeLiteral(db, keys[i], strlen(keys[i]));
+		if (!lit) {
+			api->free(sql);
+			set_error(api, errmsg, "cannot quote a JSON key",
+			          PQerrorMessage(db));
+			return -1;
+		}
+		cat(api, &sql, i > 0 ? ", " : "", lit, NULL);
+		PQfreemem(lit);
+	}
+	cat(api, &sql, "]::text[]", NULL, NULL);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	st->keys = sql;
+	return 0;
+}
+
+/* Checks that json_column is a jsonb column of the table, so that a wrong
+ * column fails with a message saying so.  Returns 0, or -1 with *errmsg
+ * set. */
+static int json_column_check(const sweep_api *api, sweep_host *h, PGconn *db,
+                             const anon_state *st, char **errmsg)
+{
+	const char *params[2] = { st->table, NULL };
+	PGresult *res;
+	int rc = -1;
+
+	params[1] = api->opt_string(h, "json_column");
+	res = query(api, db, COLTYPE_SQL, 2, params, "checking json_column",
+	            errmsg);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0)
+		*errmsg = api->mprintf("json_column '%s': %s has no such "
+		                       "column", params[1], st->table_name);
+	else if (strcmp(PQgetvalue(res, 0, 0), "jsonb") != 0)
+		*errmsg = api->mprintf("json_column '%s' is of type %s: it "
+		                       "must be jsonb", params[1],
+		                       PQgetvalue(res, 0, 0));
+	else
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+/* Returns the SET list of the UPDATE: set_null columns to NULL, set
+ * columns to $first, $first+1, ..., json_column to itself (read as
+ * ref_prefix json_column) without the keys.  New string, NULL when out of
+ * memory. */
+static char *assign_sql(const sweep_api *api, const anon_state *st,
+                        int first, const char *ref_prefix)
+{
+	const char *sep = "";
+	char *sql = api->mprintf("%s", ""), num[16];
+	size_t i;
+
+	for (i = 0; i < st->nnull; i++) {
+		cat(api, &sql, sep, st->null_columns[i], " = NULL");
+		sep = ", ";
+	}
+	for (i = 0; i < st->nset; i++) {
+		snprintf(num, sizeof num, " = $%d", first + (int)i);
+		cat(api, &sql, sep, st->set_columns[i], num);
+		sep = ", ";
+	}
+	if (st->json_column) {
+		cat(api, &sql, sep, st->json_column,
+		    " = pg_temp.sweepd_strip(");
+		cat(api, &sql, ref_prefix, st->json_column, ", ");
+		cat(api, &sql, st->keys, ")", NULL);
+	}
+	return sql;
+}
+
+/* Returns the condition that a row still holds data to anonymize:
+ * NOT (every set_null column IS NULL AND every set column IS NOT DISTINCT
+ * FROM $first, $first+1, ... AND no key left anywhere in json_column); it
+ * is true or false, never NULL.  New string, NULL when out of memory. */
+static char *pending_sql(const sweep_api *api, const anon_state *st,
+                         int first)
+{
+	const char *and = "";
+	char *sql = api->mprintf("NOT ("), num[40];
+	size_t i;
+
+	for (i = 0; i < st->nnull; i++) {
+		cat(api, &sql, and, st->null_columns[i], " IS NULL");
+		and = " AND ";
+	}
+	for (i = 0; i < st->nset; i++) {
+		snprintf(num, sizeof num, " IS NOT DISTINCT FROM $%d",
+		         first + (int)i);
+		cat(api, &sql, and, st->set_columns[i], num);
+		and = " AND ";
+	}
+	if (st->json_column) {
+		cat(api, &sql, and, "NOT coalesce(jsonb_path_exists(",
+		    st->json_column);
+		cat(api, &sql, ", " HAS_KEY_PATH ", jsonb_build_object('k', "
+		    "to_jsonb(", st->keys, "))), false)");
+	}
+	cat(api, &sql, ")", NULL, NULL);
+	return sql;
+}
+
+/* Builds the batch UPDATE, the dry run's count and sample statements into
+ * st.  Returns 0, or -1 with *errmsg set. */
+static int statements_build(const sweep_api *api, PGconn *db,
+                            anon_state *st, char **errmsg)
+{
+	int nset = (int)st->nset;
+	char *assign = NULL, *pending_run = NULL, *pending_dry = NULL;
+	char *range = NULL, *keys = NULL;
+	int rc = -1;
+
+	pending_run = pending_sql(api, st, 5);
+	pending_dry = pending_sql(api, st, 2);
+	range = api->mprintf("ctid >= $2 AND ctid < $3 AND %s < $4::timestamptz"
+	                     "%s", st->time_column, st->filter);
+	if (st->audit_object) {
+		/* The rows are locked and their old values read first; the
+		 * UPDATE joins them by ctid, inside the same heap range. */
+		assign = assign_sql(api, st, 5 + nset, "sweep_t.");
+		if (assign && pending_run && range)
+			st->update_sql = api->mprintf(
+				"UPDATE %s AS sweep_t SET %s FROM (SELECT ctid"
+				" AS sweep_ctid, %s AS sweep_audit FROM %s"
+				" WHERE %s AND %s FOR UPDATE) AS sweep_old"
+				" WHERE sweep_t.ctid >= $2"
+				" AND sweep_t.ctid < $3"
+				" AND sweep_t.ctid = sweep_old.sweep_ctid"
+				" RETURNING sweep_old.sweep_audit",
+				st->table, assign, st->audit_object, st->table,
+				range, pending_run);
+	} else {
+		assign = assign_sql(api, st, 5 + nset, "");
+		if (assign && pending_run && range)
+			st->update_sql = api->mprintf(
+				"UPDATE %s SET %s WHERE %s AND %s", st->table,
+				assign, range, pending_run);
+	}
+	if (pending_dry) {
+		st->count_sql = api->mprintf(
+			"SELECT count(*), count(*) FILTER (WHERE %s) FROM %s"
+			" WHERE %s < $1::timestamptz%s", pending_dry,
+			st->table, st->time_column, st->filter);
+		if (!st->audit_object &&
+		    pkey_object_sql(api, db, st, &keys, errmsg) != 0)
+			goto out;
+		st->sample_sql = api->mprintf(
+			"SELECT %s FROM %s WHERE %s < $1::timestamptz%s AND %s"
+			" ORDER BY %s LIMIT %d",
+			keys ? keys : st->audit_object, st->table,
+			st->time_column, st->filter, pending_dry,
+			st->time_column, SAMPLE_ROWS);
+	}
+	if (!st->update_sql || !st->count_sql || !st->sample_sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	api->free(keys);
+	api->free(range);
+	api->free(assign);
+	api->free(pending_run);
+	api->free(pending_dry);
+	return rc;
+}
+
+/* Sets *cutoff to the text of now() - older_than as the database computes
+ * it, in the connection's own timestamptz format, so that it reads back
+ * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
+ * api->free. */
+static int cutoff_get(const sweep_api *api, PGconn *db, const anon_state *st,
+                      char **cutoff, char **errmsg)
+{
+	char interval[48];
+	const char *const params[1] = { interval };
+	PGresult *res;
+
+	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
+	         st->older_than_ms);
+	res = query(api, db, "SELECT now() - $1::interval", 1, params,
+	            "computing the cutoff", errmsg);
+	if (!res)
+		return -1;
+	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!*cutoff) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns the parameters of the batch statement past the host's: the
+ * cutoff, the set values (compared), the set values again (assigned); the
+ * dry run's statements take the first 1 + nset of them.  NULL when out of
+ * memory; freed with free(). */
+static const char **params_new(const anon_state *st, const char *cutoff)
+{
+	const char **p = calloc(1 + 2 * st->nset, sizeof *p);
+	size_t i;
+
+	if (!p)
+		return NULL;
+	p[0] = cutoff;
+	for (i = 0; i < st->nset; i++)
+		p[1 + i] = p[1 + st->nset + i] = st->set_values[i];
+	return p;
+}
+
+/* Frees st and everything it owns; st may be NULL. */
+static void state_free(const sweep_api *api, anon_state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; st->null_columns && i < st->nnull; i++)
+		PQfreemem(st->null_columns[i]);
+	for (i = 0; st->set_columns && i < st->nset; i++)
+		PQfreemem(st->set_columns[i]);
+	for (i = 0; st->set_values && i < st->nset; i++)
+		api->free(st->set_values[i]);
+	free(st->null_columns);
+	free(st->set_columns);
+	free(st->set_values);
+	api->free(st->keys);
+	api->free(st->filter);
+	api->free(st->audit_object);
+	api->free(st->update_sql);
+	api->free(st->count_sql);
+	api->free(st->sample_sql);
+	free(st);
+}
+
+/* Reads and checks the options and builds the statements of the run into
+ * *state: refuses a job that would change nothing, json_strip_keys without
+ * json_column (or the reverse), a json_column that is not jsonb, and a
+ * malformed set pair.  Returns 0, or -1 with *errmsg set and nothing
+ * allocated. */
+static int anon_init(const sweep_api *api, sweep_host *h, void **state,
+                     char **errmsg)
+{
+	PGconn *db = api->db(h);
+	anon_state *st;
+	const char *const *cols, *const *keys;
+	size_t ncols, nkeys;
+	int rc = -1;
+
+	st = calloc(1, sizeof *st);
+	if (!st) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	st->table = api->opt_ident(h, "table");
+	st->table_name = api->opt_string(h, "table");
+	st->time_column = api->opt_ident(h, "time_column");
+	st->older_than_ms = api->opt_duration_ms(h, "older_than");
+	st->batch_size = api->opt_int(h, "batch_size");
+	if (!st->table || !st->time_column) {
+		set_error(api, errmsg, "cannot quote table or time_column",
+		          PQerrorMessage(db));
+		goto out;
+	}
+	if (st->batch_size <= 0) {
+		*errmsg = api->mprintf("batch_size = %" PRId64 ": must be "
+		                       "greater than 0 (rows per batch, "
+		                       "e.g. 5000)", st->batch_size);
+		goto out;
+	}
+	nkeys = api->opt_list(h, "json_strip_keys", &keys);
+	if (api->opt_isset(h, "json_column") != (nkeys > 0)) {
+		*errmsg = api->mprintf(nkeys > 0
+			? "json_strip_keys needs json_column: the jsonb "
+			  "column to remove the keys from"
+			: "json_column needs json_strip_keys: the keys to "
+			  "remove from it");
+		goto out;
+	}
+	if (columns_read(api, h, db, st, errmsg) != 0)
+		goto out;
+	if (st->nnull == 0 && st->nset == 0 && nkeys == 0) {
+		*errmsg = api->mprintf("nothing to anonymize: set at least one "
+		                       "of set_null, set, or json_column with "
+		                       "json_strip_keys");
+		goto out;
+	}
+	if (nkeys > 0) {
+		st->json_column = api->opt_ident(h, "json_column");
+		if (!st->json_column) {
+			set_error(api, errmsg, "cannot quote json_column",
+			          PQerrorMessage(db));
+			goto out;
+		}
+		if (keys_sql(api, db, keys, nkeys, st, errmsg) != 0 ||
+		    json_column_check(api, h, db, st, errmsg) != 0)
+			goto out;
+	}
+	ncols = api->opt_list(h, "audit_columns", &cols);
+	if (ncols > MAX_KEY_COLUMNS) {
+		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
+		                       "%d are allowed", ncols,
+		                       MAX_KEY_COLUMNS);
+		goto out;
+	}
+	if (ncols > 0 && json_object_sql(api, db, cols, ncols,
+	                                 &st->audit_object, errmsg) != 0)
+		goto out;
+	st->filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
+	if (!st->filter) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (statements_build(api, db, st, errmsg) != 0)
+		goto out;
+	*state = st;
+	st = NULL;
+	rc = 0;
+out:
+	state_free(api, st);
+	return rc;
+}
+
+/* Anonymizes, batch by batch, the rows older than the cutoff that still
+ * hold data to remove, and sets the result's message.  Returns 0, or -1
+ * with *errmsg set; batches committed before an error stay committed and
+ * counted. */
+static int anon_run(const sweep_api *api, sweep_host *h, void *state,
+                    char **errmsg)
+{
+	const anon_state *st = state;
+	PGconn *db = api->db(h);
+	sweep_batch spec = {
+		.size = sizeof spec,
+		.mode = SWEEP_BATCH_HEAP_RANGES,
+		.sql = st->update_sql,
+		.nparams = 1 + 2 * (int32_t)st->nset,
+		.relation = st->table,
+		.batch_rows = st->batch_size,
+		.counter = "anonymized",
+		.audit_action = st->audit_object ? "anonymized" : NULL,
+		.audit_table = st->audit_object ? st->table_name : NULL,
+	};
+	sweep_batch_stats stats = { .size = sizeof stats };
+	const char **params = NULL;
+	char *cutoff = NULL, *msg = NULL;
+	char rows[24], batches[24];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	sweep_batch_options(api, h, &spec);
+	api->count(h, "anonymized", 0);
+	if (st->json_column) {
+		res = PQexec(db, STRIP_FN_SQL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			const char *reason = PQresultErrorField(
+				res, PG_DIAG_MESSAGE_PRIMARY);
+			set_error(api, errmsg, "creating pg_temp.sweepd_strip",
+			          reason ? reason : PQerrorMessage(db));
+			goto out;
+		}
+	}
+	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+		goto out;
+	params = params_new(st, cutoff);
+	if (!params) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	spec.params = params;
+	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
+		goto out;
+
+	snprintf(rows, sizeof rows, "%" PRId64, stats.rows);
+	snprintf(batches, sizeof batches, "%" PRId64, stats.batches);
+	api->log(h, SWEEP_LOG_INFO, "anonymized", "table", st->table_name,
+	         "rows", rows, "batches", batches, "cutoff", cutoff,
+	         "stopped", stats.stopped ? "true" : "false", SWEEP_LOG_END);
+	msg = api->mprintf("anonymized %s rows of %s older than %s%s", rows,
+	                   st->table_name, cutoff,
+	                   stats.stopped ? " (stopped early on request)" : "");
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	rc = 0;
+out:
+	PQclear(res);
+	free(params);
+	api->free(msg);
+	api->free(cutoff);
+	return rc;
+}
+
+/* Reports what run would do, changing nothing and creating nothing: the
+ * counters examined (rows older than the cutoff that meet `where`) and
+ * would_anonymize (those of them still holding data to remove), the keys
+ * (audit columns, else primary key, else ctid) of up to SAMPLE_ROWS of
+ * the oldest rows that would change, and a message.  Returns 0, or -1 with
+ * *errmsg set. */
+static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
+                        char **errmsg)
+{
+	const anon_state *st = state;
+	PGconn *db = api->db(h);
+	PGresult *res = NULL;
+	const char **params = NULL;
+	char *cutoff = NULL, *msg = NULL;
+	int64_t examined, would;
+	int i, nparams = 1 + (int)st->nset;
+	int rc = -1;
+
+	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+		goto out;
+	params = params_new(st, cutoff);
+	if (!params) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	res = query(api, db, st->count_sql, nparams, params, "counting rows",
+	            errmsg);
+	if (!res)
+		goto out;
+	examined = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	would = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	api->count(h, "examined", examined);
+	api->count(h, "would_anonymize", would);
+
+	res = query(api, db, st->sample_sql, nparams, params, "sampling rows",
+	            errmsg);
+	if (!res)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++)
+		api->sample(h, PQgetvalue(res, i, 0));
+
+	msg = api->mprintf("would anonymize %" PRId64 " of the %" PRId64
+	                   " rows of %s older than %s (%" PRId64 " already "
+	                   "anonymized)", would, examined, st->table_name,
+	                   cutoff, examined - would);
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	rc = 0;
+out:
+	PQclear(res);
+	free(params);
+	api->free(msg);
+	api->free(cutoff);
+	return rc;
+}
+
+/* Frees the state built by anon_init. */
+static void anon_teardown(const sweep_api *api, sweep_host *h, void *state)
+{
+	(void)h;
+	state_free(api, state);
+}
+
+static const sweep_option anon_options[] = {
+	{ "table", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "table to anonymize rows of, optionally schema-qualified" },
+	{ "time_column", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "column dating each row (timestamptz, timestamp or date); "
+	  "rows where it is NULL are kept as they are" },
+	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
+	  "anonymize rows whose time_column is before now() minus this age" },
+	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
+	  "extra condition a row must also meet to be anonymized" },
+	{ "set_null", SWEEP_OPT_LIST, 0, NULL,
+	  "columns set to NULL, e.g. user_id, ip_address, user_agent" },
+	{ "set", SWEEP_OPT_LIST, 0, NULL,
+	  "column = value pairs, e.g. display_name = [Deleted User]; each "
+	  "value is text converted to the column's type (no commas)" },
+	{ "json_column", SWEEP_OPT_IDENT, 0, NULL,
+	  "jsonb column to remove json_strip_keys from" },
+	{ "json_strip_keys", SWEEP_OPT_LIST, 0, NULL,
+	  "keys removed from json_column at any depth, in nested objects and "
+	  "arrays (exact match), e.g. email, name, phone" },
+	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
+	  "rows a batch aims to update, each batch one short transaction "
+	  "(a batch covers whole pages, so it may take a page's rows more)" },
+	SWEEP_BATCH_OPTIONS,
+	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
+	  "columns recorded, as they were before the change, in one audit "
+	  "record per anonymized row, e.g. id" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const sweep_plugin anon_plugin = {
+	SWEEP_PLUGIN_HEADER,
+	.name = "anonymize",
+	.version = "1.0.0",
+	.description = "anonymizes rows older than a given age in one table: "
+	               "columns to NULL or fixed values, JSON keys removed",
+	.options = anon_options,
+	.init = anon_init,
+	.run = anon_run,
+	.dry_run = anon_dry_run,
+	.teardown = anon_teardown,
+};
+
+SWEEP_PLUGIN_DEFINE(anon_plugin)

@@ -1,0 +1,738 @@
+/* anonymize against the real PostgreSQL: the real plugin .so, loaded by
+ * the real loader and run by the host's runner, as sweepd --run does (and
+ * once through the real binary). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+#include "loader.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "testutil.h"
+
+static volatile sig_atomic_t no_stop;
+
+/* The changes most tests ask for: two columns to NULL, a text and an
+ * integer column to fixed values, three keys out of a jsonb column. */
+#define CHANGES                                                            \
+	"set_null = user_id, ip\n"                                         \
+	"set = display_name = [Deleted User], karma = 0\n"                 \
+	"json_column = meta\njson_strip_keys = email, name, phone\n"
+
+/* What an anonymized row of world_data looks like, as a SQL condition on
+ * the alias e. */
+#define ANONYMIZED                                                         \
+	"e.user_id IS NULL AND e.ip IS NULL AND e.display_name ="          \
+	" '[Deleted User]' AND e.karma = 0 AND e.meta = jsonb_build_object(" \
+	"'n', e.id, 'profile', '{\"city\": \"Oslo\"}'::jsonb, 'list',"      \
+	" '[{\"emails\": 2}, 1, [{}]]'::jsonb)"
+
+/* One test's world: a schema with a logs table, a conf dir with one job
+ * over it, and the loaded configuration. */
+typedef struct world {
+	PGconn *db;
+	char *schema;
+	char *dir;
+	char *job;
+	settings s;
+	loader *l;
+	jobs *js;
+	diag d;
+} world;
+
+/* Creates schema.logs with, by id: 1-1000 old rows matching the
+ * condition (kind 'x'), 1001-1300 old rows not matching (kind 'y'),
+ * 1301-1700 young rows, 1701-1710 rows with a NULL time, 1711 just older
+ * than the cutoff, 1712 just younger.  Each row has personal data in
+ * user_id, ip, display_name, karma and in meta at several depths.  With
+ * shuffle the rows are inserted in random order, so that rows to change
+ * sit on every page. */
+static void world_data(world *w, int shuffle)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.logs (id bigint PRIMARY KEY, created_at"
+	       " timestamptz, kind text NOT NULL, user_id bigint, ip text,"
+	       " display_name text, karma int, meta jsonb);"
+	       "INSERT INTO %s.logs SELECT g, CASE"
+	       "  WHEN g <= 1300 THEN now() - interval '400 days'"
+	       "  WHEN g <= 1700 THEN now() - interval '10 days'"
+	       "  WHEN g <= 1710 THEN NULL"
+	       "  WHEN g = 1711 THEN now() - interval '365 days' - interval '1 minute'"
+	       "  ELSE now() - interval '365 days' + interval '1 minute' END,"
+	       " CASE WHEN g BETWEEN 1001 AND 1300 THEN 'y' ELSE 'x' END,"
+	       " g, '10.0.' || g, 'user ' || g, g,"
+	       " jsonb_build_object('email', 'u' || g || '@example.com',"
+	       "  'n', g, 'profile', jsonb_build_object('name', 'U' || g,"
+	       "  'city', 'Oslo', 'phone', '555'), 'list', jsonb_build_array("
+	       "  jsonb_build_object('email', 'x', 'emails', 2), 1,"
+	       "  jsonb_build_array(jsonb_build_object('phone', g))))"
+	       " FROM generate_series(1, 1712) g ORDER BY %s",
+	       w->schema, w->schema, shuffle ? "random()" : "g");
+}
+
+/* Writes text as the job file and loads the configuration around it,
+ * leaving any problem in w->d. */
+static void world_load_diag(world *w, const char *text)
+{
+	settings_cli cli;
+
+	tu_write(w->dir, "job.ini", text);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_non_null(w->js);
+}
+
+/* Writes text as the job file and loads it, failing on any problem. */
+static void world_load(world *w, const char *text)
+{
+	world_load_diag(w, text);
+	if (w->d.count)
+		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+/* Loads a job over schema.table with the given extra [params] lines. */
+static void world_job_on(world *w, const char *table, const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\n\n[params]\n"
+	         "table = %s.%s\ntime_column = created_at\n"
+	         "older_than = 365d\n%s", w->job, w->schema, table, extra);
+	world_load(w, text);
+}
+
+/* Loads a job over schema.logs with the given extra [params] lines. */
+static void world_job(world *w, const char *extra)
+{
+	world_job_on(w, "logs", extra);
+}
+
+/* Deletes what sweepd recorded of this world's job. */
+static void world_forget(world *w)
+{
+	tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s';"
+	       "DELETE FROM sweepd.runs WHERE job = '%s'", w->job, w->job);
+}
+
+static int world_setup(void **state)
+{
+	static int seq;
+	world *w = calloc(1, sizeof(*w));
+	char name[96];
+
+	assert_non_null(w);
+	w->db = tu_db();
+	w->schema = tu_schema(w->db, "anon");
+	w->dir = tu_tempdir();
+	snprintf(name, sizeof(name), "anon-test-%s-%d-%ld", w->schema, ++seq,
+	         (long)time(NULL));
+	w->job = strdup(name);
+	assert_non_null(w->job);
+	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world *w = *state;
+
+	unsetenv("PGOPTIONS"); /* set by some tests for the run's session */
+	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
+	if (tu_sql_int(w->db, "SELECT count(*) FROM pg_tables WHERE"
+	               " schemaname = 'sweepd' AND tablename = 'audit'"))
+		world_forget(w);
+	PQfinish(w->db);
+	tu_rmtree(w->dir);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	free(w->schema);
+	free(w->dir);
+	free(w->job);
+	free(w);
+	return 0;
+}
+
+/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
+static runner_outcome world_runner(world *w, bool dry, result *r)
+{
+	runner_opts o = {dry, 0, 0, -1, false, false};
+
+	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
+}
+
+/* The value of a counter of r; fails when r has no such counter. */
+static long long counter(const result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return r->counters[i].value;
+	fail_msg("no counter %s", name);
+	return -1;
+}
+
+/* Runs the job (or dry-runs it), requires success and returns the
+ * result's counter. */
+static long long world_run(world *w, bool dry, result *r, const char *name)
+{
+	runner_outcome out = world_runner(w, dry, r);
+
+	if (out != RUNNER_OK || !r->success)
+		fail_msg("run failed: %s", r->error ? r->error : "(no error)");
+	return counter(r, name);
+}
+
+/* Runs the job, which must fail in init, and checks the error names
+ * what is wrong. */
+static void assert_init_refuses(world *w, const char *why)
+{
+	result r;
+
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, "init: ");
+	assert_contains(r.error, why);
+	result_free(&r);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	w->js = NULL;
+	w->l = NULL;
+}
+
+/* md5 of the rows of schema.logs meeting cond (alias e), with their
+ * system columns xmin and ctid when sys: equal before and after means
+ * not even rewritten. */
+static char *logs_md5(world *w, const char *cond, int sys)
+{
+	return tu_sql_text(w->db, "SELECT coalesce(md5(string_agg(e::text%s,"
+	                   " ',' ORDER BY id)), 'none') FROM %s.logs e"
+	                   " WHERE %s", sys ? " || e.xmin || e.ctid" : "",
+	                   w->schema, cond);
+}
+
+/* Rows of logs meeting cond (alias e). */
+static long long logs_count(world *w, const char *cond)
+{
+	return tu_sql_int(w->db, "SELECT count(*) FROM %s.logs e WHERE %s",
+	                  w->schema, cond);
+}
+
+/* The rows world_data makes that a job with where = kind = 'x' changes. */
+#define DUE "(e.id <= 1000 OR e.id = 1711)"
+
+static void anonymizes_exactly_the_old_matching_rows(void **state)
+{
+	world *w = *state;
+	char *kept_before, *kept_after;
+	result r;
+
+	world_data(w, 1);
+	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n");
+	kept_before = logs_md5(w, "NOT " DUE, 1);
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001);
+	assert_true(r.batches > 1);
+	assert_contains(r.message, "anonymized 1001 rows of ");
+	result_free(&r);
+	/* Every due row lost all its personal data, and kept the rest. */
+	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
+	assert_int_equal(logs_count(w, DUE " AND e.kind = 'x' AND"
+	                            " e.created_at IS NOT NULL"), 1001);
+	/* Old rows not matching, young rows, NULL times and the row just
+	 * younger than the cutoff are untouched, not even rewritten. */
+	kept_after = logs_md5(w, "NOT " DUE, 1);
+	assert_string_equal(kept_before, kept_after);
+	assert_int_equal(logs_count(w, "e.user_id = e.id"), 1712 - 1001);
+	free(kept_before);
+	free(kept_after);
+}
+
+static void nulls_only_and_where_absent_take_every_old_row(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 0);
+	/* No where: old rows of both kinds; only set_null. */
+	world_job(w, "set_null = ip\n");
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1301);
+	result_free(&r);
+	assert_int_equal(logs_count(w, "e.ip IS NULL"), 1301);
+	assert_int_equal(logs_count(w, "e.ip IS NULL AND (e.id <= 1300 OR"
+	                            " e.id = 1711)"), 1301);
+	/* Nothing else changed in those rows. */
+	assert_int_equal(logs_count(w, "e.user_id = e.id AND e.karma = e.id"
+	                            " AND e.meta ? 'email'"), 1712);
+}
+
+/* Rows of schema.docs: each meta, and what it must become once the keys
+ * email, name, phone and a"b c are stripped at any depth. */
+static const char *const docs[][2] = {
+	/* a key at the top, and one at depth 3 */
+	{"{\"email\": 1, \"a\": {\"b\": {\"c\": {\"name\": 2, \"d\": 3}}}}",
+	 "{\"a\": {\"b\": {\"c\": {\"d\": 3}}}}"},
+	/* objects inside arrays inside arrays */
+	{"[{\"x\": [{\"email\": 2, \"y\": 1}]}, [[{\"phone\": 3}]], 4]",
+	 "[{\"x\": [{\"y\": 1}]}, [[{}]], 4]"},
+	/* a removed key takes its whole value, nested keys with it */
+	{"{\"name\": {\"email\": 1, \"keep\": 2}, \"k\": 1}", "{\"k\": 1}"},
+	/* keys that only partly match, or differ in case, stay */
+	{"{\"email_verified\": true, \"user_email\": \"x\", \"Email\": 1,"
+	 " \"names\": [1], \"e\": {\"phone_type\": \"mobile\"}}",
+	 "{\"email_verified\": true, \"user_email\": \"x\", \"Email\": 1,"
+	 " \"names\": [1], \"e\": {\"phone_type\": \"mobile\"}}"},
+	/* a key with a quote and a space, at depth 2 */
+	{"{\"o\": {\"a\\\"b c\": 1, \"a\": 2}}", "{\"o\": {\"a\": 2}}"},
+	/* values that are not objects, even when they spell a key */
+	{"\"email\"", "\"email\""},
+	{"42", "42"},
+	{"null", "null"},
+	{"[]", "[]"},
+	{"{}", "{}"},
+	{"[\"email\", {\"v\": \"name\"}]", "[\"email\", {\"v\": \"name\"}]"},
+	/* every key goes, the object stays */
+	{"{\"email\": null, \"phone\": [1, 2]}", "{}"},
+	/* array order is kept around the changed element */
+	{"[1, {\"email\": 1}, \"2\", [3, {\"name\": 4, \"z\": 5}], true]",
+	 "[1, {}, \"2\", [3, {\"z\": 5}], true]"},
+};
+
+static void json_keys_go_at_every_depth_and_nothing_else(void **state)
+{
+	world *w = *state;
+	size_t i, n = sizeof(docs) / sizeof(docs[0]);
+	long long due = 0;
+	char *lit, *want, *kept_before, *kept_after;
+	result r;
+
+	tu_sql(w->db, "CREATE TABLE %s.docs (id int PRIMARY KEY, created_at"
+	       " timestamptz, meta jsonb, want jsonb, unchanged bool)", w->schema);
+	for (i = 0; i < n; i++) {
+		lit = PQescapeLiteral(w->db, docs[i][0], strlen(docs[i][0]));
+		want = PQescapeLiteral(w->db, docs[i][1], strlen(docs[i][1]));
+		assert_non_null(lit);
+		assert_non_null(want);
+		tu_sql(w->db, "INSERT INTO %s.docs VALUES (%zu, now() - interval"
+		       " '2 years', %s, %s)", w->schema, i + 1, lit, want);
+		PQfreemem(lit);
+		PQfreemem(want);
+		if (strcmp(docs[i][0], docs[i][1]) != 0)
+			due++;
+	}
+	/* A NULL document, and a young one holding every key. */
+	tu_sql(w->db, "INSERT INTO %s.docs VALUES (100, now() - interval"
+	       " '2 years', NULL, NULL), (101, now(), '{\"email\": 1}',"
+	       " '{\"email\": 1}')", w->schema);
+	/* Documents that hold no key to strip must not even be rewritten. */
+	tu_sql(w->db, "UPDATE %s.docs SET unchanged = meta IS NOT DISTINCT FROM"
+	       " want", w->schema);
+	kept_before = tu_sql_text(w->db, "SELECT string_agg(id || ':' || xmin,"
+	                          " ',' ORDER BY id) FROM %s.docs WHERE"
+	                          " unchanged", w->schema);
+	world_job_on(w, "docs", "json_column = meta\n"
+	             "json_strip_keys = email, name, phone, a\"b c\n");
+	assert_int_equal(world_run(w, false, &r, "anonymized"), due);
+	result_free(&r);
+	for (i = 0; i < n; i++) {
+		char *got = tu_sql_text(w->db, "SELECT meta::text || CASE WHEN"
+		                        " meta = want THEN '' ELSE ' (want ' ||"
+		                        " want::text || ')' END FROM %s.docs"
+		                        " WHERE id = %zu", w->schema, i + 1);
+		if (strstr(got, "(want "))
+			fail_msg("doc %zu: %s became %s", i + 1, docs[i][0], got);
+		free(got);
+	}
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.docs"
+	                            " WHERE meta IS NOT DISTINCT FROM want",
+	                            w->schema), n + 2);
+	kept_after = tu_sql_text(w->db, "SELECT string_agg(id || ':' || xmin,"
+	                         " ',' ORDER BY id) FROM %s.docs WHERE"
+	                         " unchanged", w->schema);
+	assert_contains(kept_after, "101:");
+	assert_string_equal(kept_before, kept_after);
+	free(kept_before);
+	free(kept_after);
+}
+
+static void a_second_run_changes_and_counts_nothing(void **state)
+{
+	world *w = *state;
+	char *before, *after, *already;
+	result r;
+
+	world_data(w, 1);
+	/* Rows 1-100 are already anonymized, rows 101-150 only in part. */
+	tu_sql(w->db, "UPDATE %s.logs e SET user_id = NULL, ip = NULL,"
+	       " display_name = '[Deleted User]', karma = 0, meta = meta -"
+	       " 'email' - 'profile' - 'list' || jsonb_build_object('profile',"
+	       " '{\"city\": \"Oslo\"}'::jsonb, 'list', '[{\"emails\": 2}, 1,"
+	       " [{}]]'::jsonb) WHERE id <= 100; UPDATE %s.logs SET user_id ="
+	       " NULL WHERE id BETWEEN 101 AND 150", w->schema, w->schema);
+	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n"
+	          "audit_columns = id\n");
+	already = logs_md5(w, "e.id <= 100", 1);
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001 - 100);
+	result_free(&r);
+	after = logs_md5(w, "e.id <= 100", 1);
+	assert_string_equal(already, after);
+	free(after);
+	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
+
+	before = logs_md5(w, "true", 1);
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 0);
+	assert_int_equal(counter(&r, "audited"), 0);
+	result_free(&r);
+	after = logs_md5(w, "true", 1);
+	assert_string_equal(before, after);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 1001 - 100);
+	/* And a dry run now finds nothing to do either. */
+	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 0);
+	assert_int_equal(counter(&r, "examined"), 1001);
+	assert_int_equal(r.nsamples, 0);
+	result_free(&r);
+	free(before);
+	free(after);
+	free(already);
+}
+
+static void set_values_take_the_column_types(void **state)
+{
+	world *w = *state;
+	result r;
+
+	tu_sql(w->db, "CREATE TABLE %s.users (id int PRIMARY KEY, created_at"
+	       " timestamptz, email varchar(40), karma int, born date, note text,"
+	       " active boolean); INSERT INTO %s.users VALUES"
+	       " (1, now() - interval '2 years', 'a@x.org', 7, '1990-01-02',"
+	       " 'hi', true), (2, now(), 'b@x.org', 8, '1991-01-02', 'yo', true)",
+	       w->schema, w->schema);
+	world_job_on(w, "users", "set = email = deleted@invalid, karma = -1,"
+	             " born = 1970-01-01, note = it's = \"fine\","
+	             " active = false\n");
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users WHERE"
+	                            " id = 1 AND email = 'deleted@invalid' AND"
+	                            " karma = -1 AND born = '1970-01-01' AND"
+	                            " note = 'it''s = \"fine\"' AND NOT active",
+	                            w->schema), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users WHERE"
+	                            " id = 2 AND email = 'b@x.org' AND karma = 8"
+	                            " AND note = 'yo' AND active", w->schema), 1);
+	/* Typed: the integer compares as an integer, so -1 is -1 and a second
+	 * run finds the row done. */
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 0);
+	result_free(&r);
+}
+
+static void a_value_of_the_wrong_type_fails_and_changes_nothing(void **state)
+{
+	world *w = *state;
+	char *before, *after;
+	result r;
+
+	world_data(w, 0);
+	world_job(w, "set_null = ip\nset = karma = none\n");
+	before = logs_md5(w, "true", 1);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "invalid input syntax for type integer");
+	assert_contains(r.error, "none");
+	result_free(&r);
+	after = logs_md5(w, "true", 1);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void audit_rows_equal_changes_with_values_before(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 1);
+	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n"
+	          "audit_columns = id, ip, display_name\n");
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001);
+	assert_int_equal(counter(&r, "audited"), 1001);
+	/* One audit record per changed id and none for a kept one... */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 1001);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT data->>'id')"
+	                            " FROM sweepd.audit a JOIN %s.logs e ON"
+	                            " e.id = (a.data->>'id')::bigint WHERE"
+	                            " a.job = '%s' AND " DUE, w->schema, w->job),
+	                 1001);
+	/* ... holding the values as they were before the change. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND (action <>"
+	                            " 'anonymized' OR table_name <> '%s.logs'"
+	                            " OR data->>'ip' IS DISTINCT FROM '10.0.' ||"
+	                            " (data->>'id') OR data->>'display_name'"
+	                            " IS DISTINCT FROM 'user ' || (data->>'id')"
+	                            " OR run_id <> %lld)", w->job, w->schema,
+	                            (long long)r.run_id), 0);
+	result_free(&r);
+	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
+}
+
+static void dry_run_counts_samples_and_changes_nothing(void **state)
+{
+	world *w = *state;
+	char *before, *after;
+	result r;
+
+	world_data(w, 0);
+	tu_sql(w->db, "UPDATE %s.logs e SET user_id = NULL, ip = NULL,"
+	       " display_name = '[Deleted User]', karma = 0, meta = meta -"
+	       " 'email' - 'profile' - 'list' || jsonb_build_object('profile',"
+	       " '{\"city\": \"Oslo\"}'::jsonb, 'list', '[{\"emails\": 2}, 1,"
+	       " [{}]]'::jsonb) WHERE id <= 10", w->schema);
+	world_job(w, CHANGES "where = kind = 'x'\naudit_columns = id, ip\n");
+	before = logs_md5(w, "true", 1);
+	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1001 - 10);
+	assert_int_equal(counter(&r, "examined"), 1001);
+	assert_int_equal(r.nsamples, 5);
+	assert_contains(r.samples[0], "\"ip\": \"10.0.");
+	assert_contains(r.message, "would anonymize 991 of the 1001 rows");
+	result_free(&r);
+	after = logs_md5(w, "true", 1);
+	assert_string_equal(before, after);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 0);
+	free(before);
+	free(after);
+}
+
+static void quotes_and_spaces_in_names_are_safe(void **state)
+{
+	world *w = *state;
+	char text[1024];
+	result r;
+
+	tu_sql(w->db, "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" timestamptz,"
+	       " \"user \"\"id\" int, \"display name\" text, \"meta data\" jsonb,"
+	       " n int); INSERT INTO %s.\"odd\"\"name\" VALUES"
+	       " (now() - interval '2 days', 1, 'A', '{\"x\": {\"e mail\": 1}}',"
+	       " 1), (now(), 2, 'B', '{\"e mail\": 2}', 2)", w->schema,
+	       w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\n[params]\n"
+	         "table = %s.odd\"name\ntime_column = made at\n"
+	         "older_than = 1d\nset_null = user \"id\n"
+	         "set = display name = gone\njson_column = meta data\n"
+	         "json_strip_keys = e mail\naudit_columns = n, made at\n",
+	         w->job, w->schema);
+	world_load(w, text);
+	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
+	result_free(&r);
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
+	                            " %s.\"odd\"\"name\" WHERE n = 1 AND"
+	                            " \"user \"\"id\" IS NULL AND \"display"
+	                            " name\" = 'gone' AND \"meta data\" ="
+	                            " '{\"x\": {}}'", w->schema), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
+	                            " %s.\"odd\"\"name\" WHERE n = 2 AND"
+	                            " \"user \"\"id\" = 2 AND \"display"
+	                            " name\" = 'B'", w->schema), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND data->>'n' = '1' AND"
+	                            " data ? 'made at' AND table_name ="
+	                            " '%s.odd\"name'", w->job, w->schema), 1);
+}
+
+static void the_cutoff_instant_itself_is_kept(void **state)
+{
+	world *w = *state;
+	char opts[256], text[512], *expect, *cutoff;
+	result r;
+
+	/* Pins now() for the run's session: a now() in this schema, first on
+	 * its search_path (libpq reads PGOPTIONS), reads a fixed instant, so
+	 * the cutoff is known to the microsecond.  Rows 1 microsecond before,
+	 * at and 1 microsecond after it, and one with a NULL time. */
+	tu_sql(w->db, "CREATE TABLE %s.clock (t timestamptz);"
+	       "INSERT INTO %s.clock VALUES (now());"
+	       "CREATE FUNCTION %s.now() RETURNS timestamptz LANGUAGE sql"
+	       " STABLE AS 'SELECT t FROM %s.clock';"
+	       "CREATE TABLE %s.t (id int, created_at timestamptz, who text);"
+	       "INSERT INTO %s.t SELECT 1, t - interval '24 hours' - interval"
+	       " '1 microsecond', 'a' FROM %s.clock UNION ALL SELECT 2, t -"
+	       " interval '24 hours', 'b' FROM %s.clock UNION ALL SELECT 3, t -"
+	       " interval '24 hours' + interval '1 microsecond', 'c' FROM"
+	       " %s.clock UNION ALL SELECT 4, NULL, 'd'", w->schema, w->schema,
+	       w->schema, w->schema, w->schema, w->schema, w->schema,
+	       w->schema, w->schema);
+	cutoff = tu_sql_text(w->db, "SELECT t - interval '24 hours' FROM"
+	                     " %s.clock", w->schema);
+	snprintf(opts, sizeof(opts), "-c search_path=%s,pg_catalog", w->schema);
+	assert_int_equal(setenv("PGOPTIONS", opts, 1), 0);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\n[params]\n"
+	         "table = %s.t\ntime_column = created_at\n"
+	         "older_than = 24h\nset_null = who\n", w->job, w->schema);
+	world_load(w, text);
+	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
+	result_free(&r);
+	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	unsetenv("PGOPTIONS");
+	expect = malloc(strlen(cutoff) + 16);
+	assert_non_null(expect);
+	sprintf(expect, "older than %s", cutoff);
+	assert_contains(r.message, expect);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.t WHERE"
+	                            " who IS NULL", w->schema), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT id FROM %s.t WHERE who IS"
+	                            " NULL", w->schema), 1);
+	free(expect);
+	free(cutoff);
+}
+
+static void where_with_a_semicolon_is_refused_at_load(void **state)
+{
+	world *w = *state;
+	char text[512], *expect, *got;
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\n[params]\n"
+	         "table = %s.logs\ntime_column = created_at\n"
+	         "older_than = 1d\nset_null = ip\n"
+	         "where = true; DROP TABLE %s.logs\n", w->job, w->schema,
+	         w->schema);
+	world_load_diag(w, text);
+	assert_int_equal(w->d.count, 1);
+	got = diag_format(&w->d.items[0]);
+	expect = tu_path(w->dir, "job.ini:9: where (sql-condition): condition"
+	                 " contains ';'");
+	assert_contains(got, expect);
+	assert_null(jobs_find(w->js, w->job)->params);
+	free(got);
+	free(expect);
+}
+
+static void jobs_that_cannot_work_are_refused_in_init(void **state)
+{
+	world *w = *state;
+
+	world_data(w, 0);
+	world_job(w, "where = kind = 'x'\n");
+	assert_init_refuses(w, "nothing to anonymize");
+	world_job(w, "json_strip_keys = email\n");
+	assert_init_refuses(w, "json_strip_keys needs json_column");
+	world_job(w, "json_column = meta\nset_null = ip\n");
+	assert_init_refuses(w, "json_column needs json_strip_keys");
+	world_job(w, "set = display_name [Deleted User]\n");
+	assert_init_refuses(w, "set: 'display_name [Deleted User]' is not a"
+	                    " pair 'column = value'");
+	world_job(w, "set = karma = 0, = x\n");
+	assert_init_refuses(w, "set: '= x' names no column");
+	world_job(w, "set_null = ip\nset = ip = 0.0.0.0\n");
+	assert_init_refuses(w, "set: column 'ip' is named twice");
+	world_job(w, "set_null = ip, user_id, ip\n");
+	assert_init_refuses(w, "set_null: column 'ip' is named twice");
+	world_job(w, "json_column = display_name\njson_strip_keys = email\n");
+	assert_init_refuses(w, "json_column 'display_name' is of type text:"
+	                    " it must be jsonb");
+	world_job(w, "json_column = metadata\njson_strip_keys = email\n");
+	assert_init_refuses(w, "json_column 'metadata'");
+	world_job(w, "set_null = ip\nbatch_size = 0\n");
+	assert_init_refuses(w, "batch_size = 0");
+	/* Nothing ran. */
+	assert_int_equal(logs_count(w, "e.ip IS NULL"), 0);
+}
+
+static void lock_timeout_applies_to_each_batch(void **state)
+{
+	world *w = *state;
+	PGconn *locker = tu_db();
+	struct timespec t0, t1;
+	long ms;
+	result r;
+
+	world_data(w, 0);
+	/* One due row is locked.  A lock_timeout of 10 s on the session
+	 * keeps the test from hanging should the job's own be ignored. */
+	tu_sql(locker, "BEGIN; SELECT * FROM %s.logs WHERE id = 5 FOR UPDATE",
+	       w->schema);
+	assert_int_equal(setenv("PGOPTIONS", "-c lock_timeout=10s", 1), 0);
+	world_job(w, "set_null = ip\nlock_timeout = 100ms\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	unsetenv("PGOPTIONS");
+	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_contains(r.error, "batch 1");
+	assert_contains(r.error, "lock timeout");
+	if (ms > 5000)
+		fail_msg("the run waited %ld ms for the lock", ms);
+	result_free(&r);
+	tu_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	assert_int_equal(logs_count(w, "e.ip IS NULL"), 0);
+}
+
+static void the_binary_runs_and_dry_runs_the_job(void **state)
+{
+	world *w = *state;
+	char *out, *err;
+
+	world_data(w, 0);
+	world_job(w, CHANGES "where = kind = 'x'\n");
+	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --dry-run %s", w->dir, w->job), 0);
+	assert_contains(out, "\"counters\":{\"examined\":1001,"
+	                "\"would_anonymize\":1001}");
+	free(out);
+	free(err);
+	assert_int_equal(logs_count(w, "e.ip IS NULL"), 0);
+	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run %s", w->dir, w->job), 0);
+	assert_contains(out, "\"counters\":{\"anonymized\":1001}");
+	free(out);
+	free(err);
+	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+		T(anonymizes_exactly_the_old_matching_rows),
+		T(nulls_only_and_where_absent_take_every_old_row),
+		T(json_keys_go_at_every_depth_and_nothing_else),
+		T(a_second_run_changes_and_counts_nothing),
+		T(set_values_take_the_column_types),
+		T(a_value_of_the_wrong_type_fails_and_changes_nothing),
+		T(audit_rows_equal_changes_with_values_before),
+		T(dry_run_counts_samples_and_changes_nothing),
+		T(quotes_and_spaces_in_names_are_safe),
+		T(the_cutoff_instant_itself_is_kept),
+		T(where_with_a_semicolon_is_refused_at_load),
+		T(jobs_that_cannot_work_are_refused_in_init),
+		T(lock_timeout_applies_to_each_batch),
+		T(the_binary_runs_and_dry_runs_the_job),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,858 @@
+/* orphan_files against the real PostgreSQL and a real scratch directory:
+ * the real plugin .so, loaded by the real loader and run by the host's
+ * runner as sweepd --run does, and once through the real binary. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+#include "loader.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "testutil.h"
+
+#define DAY (24 * 3600)
+/* Older and younger than older_than = 30d. */
+#define OLD (40 * DAY)
+#define NEW (5 * DAY)
+
+static volatile sig_atomic_t no_stop;
+
+/* One test's world: a schema with tables that reference files, a
+ * directory of files (root), a directory outside it, a conf dir with one
+ * job, and the loaded configuration. */
+typedef struct world {
+	PGconn *db;
+	char *schema;
+	char *dir;     /* conf.d */
+	char *root;    /* the directory the job cleans */
+	char *outside; /* never to be touched */
+	char *job;
+	settings s;
+	loader *l;
+	jobs *js;
+	diag d;
+} world;
+
+/* Creates the directories of path up to its last '/'. */
+static void mkdirs(const char *path)
+{
+	char *p = strdup(path), *slash;
+
+	assert_non_null(p);
+	for (slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			fail_msg("mkdir %s: %s", p, strerror(errno));
+		*slash = '/';
+	}
+	free(p);
+}
+
+/* Sets the mtime (and atime) of path, a link itself when nofollow, to
+ * age seconds ago. */
+static void set_age(const char *path, long age, bool nofollow)
+{
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age;
+	t[1] = t[0];
+	if (utimensat(AT_FDCWD, path, t, nofollow ? AT_SYMLINK_NOFOLLOW : 0))
+		fail_msg("utimensat %s: %s", path, strerror(errno));
+}
+
+/* Writes base/rel (creating its directories) with content, age seconds
+ * old. */
+static void put(const char *base, const char *rel, const char *content,
+                long age)
+{
+	char *path = tu_path(base, rel);
+	FILE *fp;
+
+	mkdirs(path);
+	fp = fopen(path, "w");
+	if (!fp) {
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	assert_true(fputs(content, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	set_age(path, age, false);
+	free(path);
+}
+
+/* Makes base/rel a symbolic link to target, itself OLD. */
+static void link_to(const char *base, const char *rel, const char *target)
+{
+	char *path = tu_path(base, rel);
+
+	mkdirs(path);
+	if (symlink(target, path) != 0)
+		fail_msg("symlink %s: %s", path, strerror(errno));
+	set_age(path, OLD, true);
+	free(path);
+}
+
+/* Whether base/rel exists (a link itself, not its target). */
+static bool exists(const char *base, const char *rel)
+{
+	char *path = tu_path(base, rel);
+	struct stat sb;
+	bool yes = lstat(path, &sb) == 0;
+
+	free(path);
+	return yes;
+}
+
+/* Fails unless base/rel is a symbolic link to target. */
+static void assert_link(const char *base, const char *rel, const char *target)
+{
+	char *path = tu_path(base, rel), got[4096];
+	ssize_t n = readlink(path, got, sizeof got - 1);
+
+	if (n < 0) {
+		fail_msg("%s is no longer a link: %s", path, strerror(errno));
+		return;
+	}
+	got[n] = '\0';
+	assert_string_equal(got, target);
+	free(path);
+}
+
+/* Fails unless base/rel holds content. */
+static void assert_content(const char *base, const char *rel,
+                           const char *content)
+{
+	char *path = tu_path(base, rel), got[256];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (!fp) {
+		fail_msg("%s is gone: %s", path, strerror(errno));
+		return;
+	}
+	n = fread(got, 1, sizeof got - 1, fp);
+	got[n] = '\0';
+	fclose(fp);
+	assert_string_equal(got, content);
+	free(path);
+}
+
+/* Every entry under the world's directories with its type, size, mtime
+ * and link target, as one string (new). */
+static char *tree(world *w)
+{
+	char *out;
+
+	assert_int_equal(tu_run(&out, NULL, "cd '%s' && find . '%s' -printf"
+	                        " '%%p %%y %%s %%T@ %%l\\n' | sort", w->root,
+	                        w->outside), 0);
+	return out;
+}
+
+/* Loads the configuration of the conf dir, failing on any problem unless
+ * problems_ok; frees the one loaded before. */
+static void world_reload(world *w, bool problems_ok)
+{
+	settings_cli cli;
+
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	memset(&w->s, 0, sizeof w->s);
+	memset(&w->d, 0, sizeof w->d);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_non_null(w->js);
+	if (w->d.count && !problems_ok)
+		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+/* Writes a job over the world with these [params] lines and loads it. */
+static void world_job(world *w, const char *params)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "[job]\nname = %s\nplugin = orphan_files"
+	         "\n\n[params]\n%s", w->job, params);
+	tu_write(w->dir, "job.ini", text);
+	world_reload(w, false);
+}
+
+/* A job over root with references users.avatar and projects.images and
+ * file table uploads(path), older_than 30d, plus extra lines. */
+static void world_std_job(world *w, const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar, %s.projects.images\n"
+	         "file_table = %s.uploads\nfile_path_column = path\n%s",
+	         w->root, w->schema, w->schema, w->schema, extra);
+	world_job(w, text);
+}
+
+static int world_setup(void **state)
+{
+	static int seq;
+	world *w = calloc(1, sizeof(*w));
+	char name[64];
+
+	assert_non_null(w);
+	w->db = tu_db();
+	w->schema = tu_schema(w->db, "orphan");
+	w->dir = tu_tempdir();
+	w->root = tu_tempdir();
+	w->outside = tu_tempdir();
+	snprintf(name, sizeof(name), "orphan-test-%s-%d", w->schema, ++seq);
+	w->job = strdup(name);
+	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
+	tu_sql(w->db,
+	       "CREATE TABLE %s.users (id int PRIMARY KEY, avatar varchar(200));"
+	       "CREATE TABLE %s.projects (id int PRIMARY KEY, images text[]);"
+	       "CREATE TABLE %s.uploads (id int PRIMARY KEY, path text NOT NULL,"
+	       " kind text DEFAULT 'image')", w->schema, w->schema, w->schema);
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world *w = *state;
+
+	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
+	tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s';"
+	       "DELETE FROM sweepd.runs WHERE job = '%s'", w->job, w->job);
+	PQfinish(w->db);
+	tu_rmtree(w->dir);
+	tu_rmtree(w->root);
+	tu_rmtree(w->outside);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	free(w->schema);
+	free(w->dir);
+	free(w->root);
+	free(w->outside);
+	free(w->job);
+	free(w);
+	return 0;
+}
+
+/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
+static runner_outcome world_runner(world *w, bool dry, result *r)
+{
+	runner_opts o = {dry, 0, 0, -1, false, false};
+
+	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
+}
+
+/* Runs the job (or dry-runs it), which must succeed. */
+static void world_run(world *w, bool dry, result *r)
+{
+	if (world_runner(w, dry, r) != RUNNER_OK || !r->success)
+		fail_msg("run failed: %s", r->error ? r->error : "?");
+}
+
+/* The value of a result's counter; -1 when it has none. */
+static long long counter(const result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return r->counters[i].value;
+	return -1;
+}
+
+/* Whether the result's samples hold line. */
+static bool sampled(const result *r, const char *line)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsamples; i++)
+		if (strcmp(r->samples[i], line) == 0)
+			return true;
+	return false;
+}
+
+/* The ids of uploads, ordered, as "1,2,3". */
+static char *upload_ids(world *w)
+{
+	return tu_sql_text(w->db, "SELECT coalesce(string_agg(id::text, ','"
+	                   " ORDER BY id), '') FROM %s.uploads", w->schema);
+}
+
+/* The standard data: files and rows covering every case of the standard
+ * job, whose run must delete exactly 4 files (10 bytes) and 2 rows. */
+static void std_data(world *w)
+{
+	put(w->root, "old-orphan.png", "12345", OLD);         /* row 1: goes */
+	put(w->root, "a/b/c/deep-orphan.bin", "xyz", OLD);    /* no row: goes */
+	put(w->root, "avatars/kept.png", "avatar", OLD);      /* users */
+	put(w->root, "projects/cover.png", "cover", OLD);     /* projects */
+	put(w->root, "new-orphan.png", "new", NEW);           /* too new */
+	put(w->root, "edge-older.png", "ab", 30 * DAY + 120); /* row 5: goes */
+	put(w->root, "edge-younger.png", "cd", 30 * DAY - 120);
+	put(w->root, "empty.png", "", OLD);                   /* goes */
+	tu_sql(w->db,
+	       "INSERT INTO %s.uploads (id, path) VALUES (1, 'old-orphan.png'),"
+	       " (2, 'avatars/kept.png'), (3, 'projects/cover.png'),"
+	       " (4, 'new-orphan.png'), (5, 'edge-older.png'),"
+	       " (6, 'edge-younger.png'), (7, 'missing.png');"
+	       "INSERT INTO %s.users VALUES (1, 'avatars/kept.png'), (2, NULL);"
+	       "INSERT INTO %s.projects VALUES"
+	       " (1, '{other.png,projects/cover.png}'), (2, NULL)",
+	       w->schema, w->schema, w->schema);
+}
+
+/* Checks the world after the standard data went through a real run. */
+static void assert_std_outcome(world *w)
+{
+	char *ids = upload_ids(w);
+
+	assert_false(exists(w->root, "old-orphan.png"));
+	assert_false(exists(w->root, "a/b/c/deep-orphan.bin"));
+	assert_false(exists(w->root, "edge-older.png"));
+	assert_false(exists(w->root, "empty.png"));
+	assert_content(w->root, "avatars/kept.png", "avatar");
+	assert_content(w->root, "projects/cover.png", "cover");
+	assert_content(w->root, "new-orphan.png", "new");
+	assert_content(w->root, "edge-younger.png", "cd");
+	assert_true(exists(w->root, "a/b/c")); /* directories stay */
+	assert_string_equal(ids, "2,3,4,6,7");
+	free(ids);
+}
+
+static void deletes_old_orphans_with_their_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	std_data(w);
+	/* Small batches with a pause and timeouts: every path of a batch. */
+	world_std_job(w, "batch_size = 2\nbatch_pause = 1ms\n"
+	              "lock_timeout = 2s\nstatement_timeout = 10s\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "examined"), 8);
+	assert_int_equal(counter(&r, "deleted"), 4);
+	assert_int_equal(counter(&r, "rows_deleted"), 2);
+	assert_int_equal(counter(&r, "bytes_freed"), 10);
+	assert_int_equal(counter(&r, "referenced"), 2);
+	assert_int_equal(counter(&r, "too_new"), 2);
+	assert_int_equal(counter(&r, "skipped"), 0);
+	assert_int_equal(counter(&r, "unmatched"), 0);
+	assert_int_equal(counter(&r, "errors"), -1);
+	assert_int_equal(counter(&r, "audited"), -1);
+	assert_contains(r.message, "deleted 4 orphaned files (10 bytes) and 2 "
+	                "rows");
+	result_free(&r);
+	assert_std_outcome(w);
+	/* A second run finds nothing more to do. */
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 0);
+	assert_int_equal(counter(&r, "examined"), 4);
+	result_free(&r);
+}
+
+static void a_reference_from_either_table_keeps_the_file(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "r/first-only", "1", OLD);
+	put(w->root, "r/second-only", "2", OLD);
+	put(w->root, "r/both", "3", OLD);
+	put(w->root, "r/none", "4", OLD);
+	/* Prefixes of referenced paths are not referenced. */
+	put(w->root, "r/first", "5", OLD);
+	put(w->root, "r/second", "6", OLD);
+	tu_sql(w->db,
+	       "INSERT INTO %s.users VALUES (1, 'r/first-only'), (2, 'r/both');"
+	       "INSERT INTO %s.projects VALUES (1, '{r/second-only}'),"
+	       " (2, '{zzz,r/both}'), (3, '{}')", w->schema, w->schema);
+	world_std_job(w, "");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "referenced"), 3);
+	assert_int_equal(counter(&r, "deleted"), 3);
+	result_free(&r);
+	assert_content(w->root, "r/first-only", "1");
+	assert_content(w->root, "r/second-only", "2");
+	assert_content(w->root, "r/both", "3");
+	assert_false(exists(w->root, "r/none"));
+	assert_false(exists(w->root, "r/first"));
+	assert_false(exists(w->root, "r/second"));
+}
+
+static void path_prefix_is_matched_before_the_relative_path(void **state)
+{
+	world *w = *state;
+	result r;
+	char *ids;
+
+	put(w->root, "p/kept.png", "k", OLD);
+	put(w->root, "p/gone.png", "g", OLD);
+	put(w->root, "p/bare.png", "b", OLD);
+	tu_sql(w->db,
+	       "INSERT INTO %s.users VALUES (1, '/files/p/kept.png'),"
+	       " (2, 'p/bare.png');"
+	       "INSERT INTO %s.uploads (id, path) VALUES"
+	       " (1, '/files/p/gone.png'), (2, 'p/gone.png')",
+	       w->schema, w->schema);
+	world_std_job(w, "path_prefix = /files/\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 2);
+	assert_int_equal(counter(&r, "rows_deleted"), 1);
+	result_free(&r);
+	assert_content(w->root, "p/kept.png", "k");
+	assert_false(exists(w->root, "p/gone.png"));
+	assert_false(exists(w->root, "p/bare.png"));
+	ids = upload_ids(w);
+	assert_string_equal(ids, "2");
+	free(ids);
+}
+
+static void pattern_limits_the_files_considered(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "x.tmp", "1", OLD);
+	put(w->root, "deep/er/y.tmp", "2", OLD); /* '*' crosses '/' */
+	put(w->root, ".hidden.tmp", "3", OLD);   /* and matches a dot */
+	put(w->root, "keep.png", "4", OLD);
+	put(w->root, "deep/keep.tmpx", "5", OLD);
+	world_std_job(w, "pattern = *.tmp\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "examined"), 5);
+	assert_int_equal(counter(&r, "unmatched"), 2);
+	assert_int_equal(counter(&r, "deleted"), 3);
+	result_free(&r);
+	assert_false(exists(w->root, "x.tmp"));
+	assert_false(exists(w->root, "deep/er/y.tmp"));
+	assert_false(exists(w->root, ".hidden.tmp"));
+	assert_content(w->root, "keep.png", "4");
+	assert_content(w->root, "deep/keep.tmpx", "5");
+
+	/* A pattern naming a subdirectory takes what lies below it. */
+	put(w->root, "cache/a/b/c.bin", "6", OLD);
+	put(w->root, "cached.bin", "7", OLD);
+	world_std_job(w, "pattern = cache/*\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 1);
+	result_free(&r);
+	assert_false(exists(w->root, "cache/a/b/c.bin"));
+	assert_content(w->root, "cached.bin", "7");
+}
+
+static void symbolic_links_are_never_followed_nor_deleted(void **state)
+{
+	world *w = *state;
+	result r;
+	char *target, *ids;
+
+	put(w->outside, "secret.txt", "secret", OLD);
+	put(w->outside, "sub/old.bin", "outside", OLD);
+	target = tu_path(w->outside, "secret.txt");
+	link_to(w->root, "link-file", target);   /* to a file outside */
+	link_to(w->root, "d/link-dir", w->outside); /* to a directory outside */
+	link_to(w->root, "dangling", "/nonexistent/sweepd-test");
+	link_to(w->root, "d/up", "..");
+	tu_sql(w->db, "INSERT INTO %s.uploads (id, path) VALUES"
+	       " (1, 'link-file'), (2, 'd/link-dir/secret.txt')", w->schema);
+	put(w->root, "real/orphan.bin", "x", OLD);
+	{
+		char *fifo = tu_path(w->root, "real/fifo");
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		set_age(fifo, OLD, false);
+		free(fifo);
+	}
+	world_std_job(w, "");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "skipped"), 5);
+	assert_int_equal(counter(&r, "examined"), 1);
+	assert_int_equal(counter(&r, "deleted"), 1);
+	result_free(&r);
+	assert_false(exists(w->root, "real/orphan.bin"));
+	assert_content(w->outside, "secret.txt", "secret");
+	assert_content(w->outside, "sub/old.bin", "outside");
+	assert_link(w->root, "link-file", target);
+	assert_link(w->root, "d/link-dir", w->outside);
+	assert_link(w->root, "dangling", "/nonexistent/sweepd-test");
+	assert_link(w->root, "d/up", "..");
+	assert_true(exists(w->root, "real/fifo"));
+	ids = upload_ids(w);
+	assert_string_equal(ids, "1,2");
+	free(ids);
+	free(target);
+}
+
+static void dry_run_counts_samples_and_changes_nothing(void **state)
+{
+	world *w = *state;
+	result r;
+	char *files_before, *files_after, *db_before, *db_after;
+#define MD5_SQL                                                            \
+	"SELECT md5(concat("                                               \
+	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.uploads t),"\
+	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.users t),"  \
+	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.projects t)"\
+	"))"
+
+	std_data(w);
+	link_to(w->root, "link-file", w->outside);
+	world_std_job(w, "audit_columns = id, path\naudit_files = true\n"
+	              "lock_timeout = 2s\nstatement_timeout = 10s\n"
+	              "batch_size = 1\nbatch_pause = 1s\n");
+	files_before = tree(w);
+	db_before = tu_sql_text(w->db, MD5_SQL, w->schema, w->schema, w->schema);
+	world_run(w, true, &r);
+	assert_int_equal(counter(&r, "would_delete"), 4);
+	assert_int_equal(counter(&r, "would_delete_rows"), 2);
+	assert_int_equal(counter(&r, "would_free_bytes"), 10);
+	assert_int_equal(counter(&r, "referenced"), 2);
+	assert_int_equal(counter(&r, "too_new"), 2);
+	assert_int_equal(counter(&r, "skipped"), 1);
+	assert_int_equal(counter(&r, "deleted"), -1);
+	assert_int_equal(r.nsamples, 4);
+	assert_true(sampled(&r, "old-orphan.png"));
+	assert_true(sampled(&r, "a/b/c/deep-orphan.bin"));
+	assert_true(sampled(&r, "edge-older.png"));
+	assert_true(sampled(&r, "empty.png"));
+	assert_contains(r.message, "would delete 4 orphaned files (10 bytes) "
+	                "and 2 rows");
+	result_free(&r);
+	files_after = tree(w);
+	db_after = tu_sql_text(w->db, MD5_SQL, w->schema, w->schema, w->schema);
+	assert_string_equal(files_before, files_after);
+	assert_string_equal(db_before, db_after);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE job = '%s'", w->job), 0);
+	free(files_before);
+	free(files_after);
+	free(db_before);
+	free(db_after);
+#undef MD5_SQL
+}
+
+static void audit_records_equal_deleted_rows_and_files(void **state)
+{
+	world *w = *state;
+	result r;
+	char *got;
+
+	std_data(w);
+	world_std_job(w, "audit_columns = id, path\naudit_files = true\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 4);
+	assert_int_equal(counter(&r, "rows_deleted"), 2);
+	assert_int_equal(counter(&r, "audited"), 6);
+	/* Exactly the deleted rows and files, each once. */
+	got = tu_sql_text(w->db, "SELECT count(*) FROM sweepd.audit WHERE job ="
+	                  " '%s' AND ((action = 'deleted' AND table_name ="
+	                  " '%s.uploads' AND (data->>'id', data->>'path') IN"
+	                  " (('1', 'old-orphan.png'), ('5', 'edge-older.png')))"
+	                  " OR (action = 'deleted_file' AND table_name = '%s'"
+	                  " AND data->>'path' IN ('old-orphan.png',"
+	                  " 'a/b/c/deep-orphan.bin', 'edge-older.png',"
+	                  " 'empty.png') AND (data->>'bytes')::int8 ="
+	                  " length(CASE data->>'path' WHEN 'old-orphan.png'"
+	                  " THEN '12345' WHEN 'a/b/c/deep-orphan.bin' THEN"
+	                  " 'xyz' WHEN 'edge-older.png' THEN 'ab' ELSE '' END)"
+	                  " AND (data->>'mtime')::timestamptz < now() -"
+	                  " interval '30 days'))", w->job, w->schema, w->root);
+	assert_string_equal(got, "6");
+	free(got);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 6);
+	result_free(&r);
+	assert_std_outcome(w);
+}
+
+static void where_keeps_files_whose_rows_fail_it(void **state)
+{
+	world *w = *state;
+	result r;
+	char *ids;
+
+	put(w->root, "w/keep.png", "1", OLD);
+	put(w->root, "w/null.png", "2", OLD);
+	put(w->root, "w/go.png", "3", OLD);
+	put(w->root, "w/norow.png", "4", OLD);
+	put(w->root, "w/mixed.png", "5", OLD);
+	tu_sql(w->db, "INSERT INTO %s.uploads VALUES (1, 'w/keep.png', 'keep'),"
+	       " (2, 'w/null.png', NULL), (3, 'w/go.png', 'image'),"
+	       " (4, 'w/mixed.png', 'image'), (5, 'w/mixed.png', 'keep')",
+	       w->schema);
+	world_std_job(w, "where = kind <> 'keep'\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "excluded"), 3);
+	assert_int_equal(counter(&r, "deleted"), 2);
+	assert_int_equal(counter(&r, "rows_deleted"), 1);
+	result_free(&r);
+	assert_content(w->root, "w/keep.png", "1");
+	assert_content(w->root, "w/null.png", "2");
+	assert_content(w->root, "w/mixed.png", "5");
+	assert_false(exists(w->root, "w/go.png"));
+	assert_false(exists(w->root, "w/norow.png"));
+	ids = upload_ids(w);
+	assert_string_equal(ids, "1,2,4,5");
+	free(ids);
+}
+
+static void a_row_that_cannot_go_keeps_its_file_and_the_rest_goes(void **state)
+{
+	world *w = *state;
+	result r;
+	char *ids;
+
+	/* A deferred foreign key: without SET CONSTRAINTS ALL IMMEDIATE it
+	 * would fail at COMMIT, after the file is gone. */
+	tu_sql(w->db, "CREATE TABLE %s.thumbs (upload_id int REFERENCES"
+	       " %s.uploads (id) DEFERRABLE INITIALLY DEFERRED)", w->schema,
+	       w->schema);
+	put(w->root, "t/held.png", "held", OLD);
+	put(w->root, "t/free.png", "free", OLD);
+	tu_sql(w->db, "INSERT INTO %s.uploads (id, path) VALUES"
+	       " (1, 't/held.png'), (2, 't/free.png');"
+	       "INSERT INTO %s.thumbs VALUES (1)", w->schema, w->schema);
+	world_std_job(w, "audit_columns = id\naudit_files = true\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 1);
+	assert_int_equal(counter(&r, "errors"), 1);
+	assert_int_equal(counter(&r, "audited"), 2);
+	assert_int_equal(r.nerrors, 1);
+	assert_contains(r.errors[0], "t/held.png: deleting its row");
+	assert_contains(r.errors[0], "foreign key");
+	result_free(&r);
+	assert_content(w->root, "t/held.png", "held");
+	assert_false(exists(w->root, "t/free.png"));
+	ids = upload_ids(w);
+	assert_string_equal(ids, "1");
+	free(ids);
+	/* The held file's audit records were rolled back with it. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 2);
+}
+
+static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[2048], *got;
+
+	tu_sql(w->db,
+	       "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" text);"
+	       "CREATE TABLE %s.\"up loads\" (id int, \"file path\" text);"
+	       "INSERT INTO %s.\"odd\"\"name\" VALUES ('q/kept');"
+	       "INSERT INTO %s.\"up loads\" VALUES (1, 'q/gone'), (2, 'q/kept')",
+	       w->schema, w->schema, w->schema, w->schema);
+	put(w->root, "q/kept", "k", OLD);
+	put(w->root, "q/gone", "g", OLD);
+	snprintf(text, sizeof(text),
+	         "directory = %s\nolder_than = 30d\n"
+	         "references = %s.odd\"name.made at, \"%s\".\"odd\"\"name\"."
+	         "\"made at\"\nfile_table = %s.up loads\n"
+	         "file_path_column = file path\n"
+	         "audit_columns = id, file path\n",
+	         w->root, w->schema, w->schema, w->schema);
+	world_job(w, text);
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 1);
+	assert_int_equal(counter(&r, "rows_deleted"), 1);
+	assert_int_equal(counter(&r, "referenced"), 1);
+	result_free(&r);
+	assert_content(w->root, "q/kept", "k");
+	assert_false(exists(w->root, "q/gone"));
+	got = tu_sql_text(w->db, "SELECT string_agg(id::text, ',') FROM"
+	                  " %s.\"up loads\"", w->schema);
+	assert_string_equal(got, "2");
+	free(got);
+	got = tu_sql_text(w->db, "SELECT data->>'file path' FROM sweepd.audit"
+	                  " WHERE job = '%s'", w->job);
+	assert_string_equal(got, "q/gone");
+	free(got);
+}
+
+static void where_with_a_semicolon_is_refused_at_load(void **state)
+{
+	world *w = *state;
+	char text[2048], *file;
+	size_t i;
+	bool found = false;
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = orphan_files\n\n[params]\n"
+	         "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
+	         "file_path_column = path\n"
+	         "where = kind = 'x'; DROP TABLE %s.users\n",
+	         w->job, w->root, w->schema, w->schema, w->schema);
+	tu_write(w->dir, "job.ini", text);
+	world_reload(w, true);
+	file = tu_path(w->dir, "job.ini");
+	for (i = 0; i < w->d.count; i++) {
+		if (w->d.items[i].file && strcmp(w->d.items[i].file, file) == 0 &&
+		    w->d.items[i].line == 11 &&
+		    strstr(w->d.items[i].message, "contains ';'"))
+			found = true;
+	}
+	if (!found)
+		fail_msg("no job.ini:11 problem about ';' (%zu problems%s%s)",
+		         w->d.count, w->d.count ? ", first: " : "",
+		         w->d.count ? w->d.items[0].message : "");
+	assert_null(jobs_find(w->js, w->job)->params);
+	free(file);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users",
+	                            w->schema), 0);
+}
+
+/* Loads a job with these [params] lines and checks that its run fails
+ * with an error holding expect, changing nothing. */
+static void expect_refused(world *w, const char *params, const char *expect)
+{
+	result r;
+
+	world_job(w, params);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, expect);
+	assert_int_equal(counter(&r, "deleted"), -1);
+	result_free(&r);
+}
+
+static void init_refuses_a_relative_or_unsafe_directory(void **state)
+{
+	world *w = *state;
+	char text[2048], *link;
+
+	put(w->root, "old.bin", "x", OLD);
+	/* Relative. */
+	snprintf(text, sizeof(text), "directory = uploads\nolder_than = 30d\n"
+	         "references = %s.users.avatar\n", w->schema);
+	expect_refused(w, text, "directory = 'uploads': must be an absolute "
+	               "path");
+	/* A symbolic link to the directory. */
+	link = tu_path(w->outside, "link");
+	assert_int_equal(symlink(w->root, link), 0);
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar\n", link, w->schema);
+	expect_refused(w, text, "is a symbolic link");
+	free(link);
+	/* Missing, and a file. */
+	snprintf(text, sizeof(text), "directory = %s/nope\nolder_than = 30d\n"
+	         "references = %s.users.avatar\n", w->root, w->schema);
+	expect_refused(w, text, "cannot open: No such file or directory");
+	snprintf(text, sizeof(text), "directory = %s/old.bin\nolder_than = 30d"
+	         "\nreferences = %s.users.avatar\n", w->root, w->schema);
+	expect_refused(w, text, "is not a directory");
+	snprintf(text, sizeof(text), "directory = /\nolder_than = 30d\n"
+	         "references = %s.users.avatar\n", w->schema);
+	expect_refused(w, text, "refusing to clean the whole file system");
+	assert_content(w->root, "old.bin", "x");
+}
+
+static void init_refuses_bad_references_and_file_table(void **state)
+{
+	world *w = *state;
+	char text[2048];
+
+	put(w->root, "old.bin", "x", OLD);
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.nope\n", w->root, w->schema);
+	expect_refused(w, text, "has no column \"nope\"");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = avatar\n", w->root);
+	expect_refused(w, text, "references: 'avatar' is not table.column");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.id\n", w->root, w->schema);
+	expect_refused(w, text, "column is of type integer");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.nosuch.path\n", w->root, w->schema);
+	expect_refused(w, text, "does not exist");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar\nfile_table = %s.uploads\n",
+	         w->root, w->schema, w->schema);
+	expect_refused(w, text, "file_table and file_path_column go together");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.uploads.path\nfile_table = %s.uploads\n"
+	         "file_path_column = path\n", w->root, w->schema, w->schema);
+	expect_refused(w, text, "this is file_table's file_path_column");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar\nwhere = kind = 'x'\n",
+	         w->root, w->schema);
+	expect_refused(w, text, "where applies to the rows of file_table");
+	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
+	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
+	         "file_path_column = path\nwhere = no_such_column = 1\n",
+	         w->root, w->schema, w->schema);
+	expect_refused(w, text, "no_such_column");
+	assert_content(w->root, "old.bin", "x");
+}
+
+static void the_binary_dry_runs_and_runs_the_job(void **state)
+{
+	world *w = *state;
+	char *out, *err;
+
+	std_data(w);
+	world_std_job(w, "");
+	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
+	                        " --json --dry-run %s", w->dir, w->job), 0);
+	assert_contains(out, "\"would_delete\":4");
+	assert_contains(out, "\"would_delete_rows\":2");
+	assert_contains(out, "\"a/b/c/deep-orphan.bin\"");
+	assert_true(exists(w->root, "old-orphan.png"));
+	free(out);
+	free(err);
+	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
+	                        " --json --run %s", w->dir, w->job), 0);
+	assert_contains(out, "\"deleted\":4");
+	assert_contains(out, "\"rows_deleted\":2");
+	assert_contains(out, "\"bytes_freed\":10");
+	free(out);
+	free(err);
+	assert_std_outcome(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+		T(deletes_old_orphans_with_their_rows),
+		T(a_reference_from_either_table_keeps_the_file),
+		T(path_prefix_is_matched_before_the_relative_path),
+		T(pattern_limits_the_files_considered),
+		T(symbolic_links_are_never_followed_nor_deleted),
+		T(dry_run_counts_samples_and_changes_nothing),
+		T(audit_records_equal_deleted_rows_and_files),
+		T(where_keeps_files_whose_rows_fail_it),
+		T(a_row_that_cannot_go_keeps_its_file_and_the_rest_goes),
+		T(quoted_names_with_quotes_and_spaces_are_safe),
+		T(where_with_a_semicolon_is_refused_at_load),
+		T(init_refuses_a_relative_or_unsafe_directory),
+		T(init_refuses_bad_references_and_file_table),
+		T(the_binary_dry_runs_and_runs_the_job),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
