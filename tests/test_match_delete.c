@@ -1,0 +1,468 @@
+/* match_delete against the real PostgreSQL: the real plugin .so, loaded by
+ * the real loader and run by the host's runner, as sweepd --run does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "loader.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "testutil.h"
+
+static volatile sig_atomic_t no_stop;
+
+/* One test's world: a schema with users and pending_users (seed 001), a
+ * conf dir with one job, and the loaded configuration. */
+typedef struct world {
+	PGconn *db;
+	char *schema;
+	char *dir;
+	char *job;
+	settings s;
+	loader *l;
+	jobs *js;
+	diag d;
+} world;
+
+/* Creates schema.users and schema.pending_users, the pending rows in
+ * random order so that matches sit on every page:
+ *   1..600     e-mail of a user, same case          (exists)
+ *   601..800   e-mail of a user, other case         (exists ignoring case)
+ *   801..1200  e-mail of no user                    (missing)
+ *   1201..1210 NULL e-mail                          (never deleted)
+ *   1211       e-mail of a user whose own is mixed case
+ * Users also hold a NULL e-mail, which must match nothing. */
+static void world_data(world *w)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.users (id bigint PRIMARY KEY, email text);"
+	       "INSERT INTO %s.users SELECT g, 'user' || g || '@example.com'"
+	       " FROM generate_series(1, 1000) g;"
+	       "INSERT INTO %s.users VALUES (1001, NULL),"
+	       " (1002, 'MiXed@Example.com');"
+	       "CREATE TABLE %s.pending_users (id bigint PRIMARY KEY,"
+	       " email text, note text);"
+	       "INSERT INTO %s.pending_users SELECT g, CASE"
+	       "  WHEN g <= 600 THEN 'user' || g || '@example.com'"
+	       "  WHEN g <= 800 THEN 'User' || g || '@Example.COM'"
+	       "  WHEN g <= 1200 THEN 'new' || g || '@example.com'"
+	       "  WHEN g <= 1210 THEN NULL"
+	       "  ELSE 'mixed@example.com' END, 'pending ' || g"
+	       " FROM generate_series(1, 1211) g ORDER BY random()",
+	       w->schema, w->schema, w->schema, w->schema, w->schema);
+}
+
+/* Writes text as the job file and loads the configuration around it,
+ * leaving any problem in w->d. */
+static void world_load_diag(world *w, const char *text)
+{
+	settings_cli cli;
+
+	tu_write(w->dir, "job.ini", text);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_non_null(w->js);
+}
+
+/* Writes text as the job file and loads it, failing on any problem. */
+static void world_load(world *w, const char *text)
+{
+	world_load_diag(w, text);
+	if (w->d.count)
+		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+/* Loads a job deleting pending_users by their e-mail in users, with the
+ * given extra [params] lines. */
+static void world_job(world *w, const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n\n[params]\n"
+	         "table = %s.pending_users\nkey_column = email\n"
+	         "ref_table = %s.users\nref_column = email\n"
+	         "batch_size = 100\n%s", w->job, w->schema, w->schema, extra);
+	world_load(w, text);
+}
+
+static int world_setup(void **state)
+{
+	static int seq;
+	world *w = calloc(1, sizeof(*w));
+	char name[64];
+
+	assert_non_null(w);
+	w->db = tu_db();
+	w->schema = tu_schema(w->db, "md");
+	w->dir = tu_tempdir();
+	snprintf(name, sizeof(name), "md-test-%s-%d", w->schema, ++seq);
+	w->job = strdup(name);
+	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world *w = *state;
+	PGresult *res;
+
+	/* sweepd.audit exists once a run migrated the schema. */
+	res = PQexec(w->db, "SELECT to_regclass('sweepd.audit') IS NOT NULL");
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+		tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s'",
+		       w->job);
+	PQclear(res);
+	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
+	PQfinish(w->db);
+	tu_rmtree(w->dir);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	free(w->schema);
+	free(w->dir);
+	free(w->job);
+	free(w);
+	return 0;
+}
+
+/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
+static runner_outcome world_runner(world *w, bool dry, result *r)
+{
+	runner_opts o = {dry, 0, 0, -1, false, false};
+
+	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
+}
+
+/* The value of a counter of r; fails the test when there is none. */
+static long long counter(const result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return r->counters[i].value;
+	fail_msg("no counter %s", name);
+	return -1;
+}
+
+/* Runs the job (or dry-runs it), checking that it succeeded. */
+static void world_run(world *w, bool dry, result *r)
+{
+	runner_outcome rc = world_runner(w, dry, r);
+
+	if (rc != RUNNER_OK || !r->success)
+		fail_msg("run failed: %s", r->error ? r->error : "?");
+}
+
+/* Pending rows whose id is in [lo, hi]. */
+static long long rows_between(world *w, int lo, int hi)
+{
+	return tu_sql_int(w->db, "SELECT count(*) FROM %s.pending_users"
+	                  " WHERE id BETWEEN %d AND %d", w->schema, lo, hi);
+}
+
+/* md5 of the whole contents of schema.table, in id order. */
+static char *table_md5(world *w, const char *table)
+{
+	return tu_sql_text(w->db, "SELECT md5(string_agg(x::text, ',' ORDER"
+	                   " BY id)) FROM %s.%s x", w->schema, table);
+}
+
+static void exists_mode_deletes_exact_matches_only(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 600);
+	assert_true(r.batches > 1);
+	assert_contains(r.message, "whose email has a match in");
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 600), 0);
+	assert_int_equal(rows_between(w, 601, 800), 200);   /* other case */
+	assert_int_equal(rows_between(w, 801, 1200), 400);  /* no user */
+	assert_int_equal(rows_between(w, 1201, 1210), 10);  /* NULL e-mail */
+	assert_int_equal(rows_between(w, 1211, 1211), 1);   /* other case */
+	/* The reference table is left alone. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users",
+	                            w->schema), 1002);
+}
+
+static void ignore_case_matches_mixed_case_emails(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "mode = exists\nignore_case = true\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 801);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 800), 0);
+	assert_int_equal(rows_between(w, 801, 1200), 400);
+	assert_int_equal(rows_between(w, 1201, 1210), 10);
+	assert_int_equal(rows_between(w, 1211, 1211), 0);
+}
+
+static void missing_mode_deletes_orphans_and_keeps_null_keys(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "mode = missing\nignore_case = true\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 400);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 800), 800);
+	assert_int_equal(rows_between(w, 801, 1200), 0);
+	assert_int_equal(rows_between(w, 1201, 1210), 10);
+	assert_int_equal(rows_between(w, 1211, 1211), 1);
+}
+
+static void missing_mode_is_case_sensitive_by_default(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "mode = missing\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 601);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 600), 600);
+	assert_int_equal(rows_between(w, 601, 1200), 0);
+	assert_int_equal(rows_between(w, 1201, 1210), 10);
+	assert_int_equal(rows_between(w, 1211, 1211), 0);
+}
+
+static void where_narrows_the_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "ignore_case = true\nwhere = t.id % 2 = 0 AND note"
+	          " LIKE 'pending %'\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 400);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
+	                            " %s.pending_users WHERE id <= 800 AND"
+	                            " id %% 2 = 0", w->schema), 0);
+	assert_int_equal(rows_between(w, 1, 800), 400);
+	assert_int_equal(rows_between(w, 801, 1211), 411);
+}
+
+static void audit_rows_equal_deleted_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "ignore_case = true\naudit_columns = id, email\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 801);
+	assert_int_equal(counter(&r, "audited"), 801);
+	/* One audit record per deleted id, none for a kept one, each with
+	 * the deleted row's e-mail, this run and the table as written. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT"
+	                            " (data->>'id')) FROM sweepd.audit WHERE"
+	                            " job = '%s'", w->job), 801);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " a JOIN %s.pending_users p ON p.id ="
+	                            " (a.data->>'id')::bigint WHERE a.job ="
+	                            " '%s'", w->schema, w->job), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND (action <> 'deleted'"
+	                            " OR table_name <> '%s.pending_users'"
+	                            " OR lower(data->>'email') <> 'user' ||"
+	                            " (data->>'id') || '@example.com' AND"
+	                            " data->>'id' <> '1211' OR run_id <> %lld)",
+	                            w->job, w->schema, (long long)r.run_id), 0);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 800), 0);
+	assert_int_equal(rows_between(w, 801, 1211), 410);
+}
+
+static void dry_run_counts_samples_and_changes_nothing(void **state)
+{
+	world *w = *state;
+	result r;
+	char *before, *refs, *after, *first;
+
+	world_data(w);
+	world_job(w, "ignore_case = true\n");
+	before = table_md5(w, "pending_users");
+	refs = table_md5(w, "users");
+	world_run(w, true, &r);
+	assert_int_equal(counter(&r, "would_delete"), 801);
+	assert_int_equal(counter(&r, "examined"), 1211);
+	assert_int_equal(r.nsamples, 5);
+	/* The sample is the key column of the first rows that would go, in
+	 * key order. */
+	first = tu_sql_text(w->db, "SELECT min(email) FROM %s.pending_users"
+	                    " WHERE id <= 800 OR id = 1211", w->schema);
+	assert_string_equal(r.samples[0], first);
+	assert_contains(r.message, "would delete 801 of 1211 rows");
+	result_free(&r);
+	after = table_md5(w, "pending_users");
+	assert_string_equal(before, after);
+	free(after);
+	after = table_md5(w, "users");
+	assert_string_equal(refs, after);
+	free(first);
+	free(before);
+	free(refs);
+	free(after);
+}
+
+static void quotes_and_spaces_in_names_are_safe(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[1024];
+
+	tu_sql(w->db, "CREATE TABLE %s.\"odd\"\"name\" (id int PRIMARY KEY,"
+	       " \"e mail\" text);"
+	       "CREATE TABLE %s.\"ref table\" (\"the \"\"key\"\"\" text);"
+	       "INSERT INTO %s.\"odd\"\"name\" VALUES (1, 'a'), (2, 'b'),"
+	       " (3, NULL), (4, 'A');"
+	       "INSERT INTO %s.\"ref table\" VALUES ('a'), (NULL)",
+	       w->schema, w->schema, w->schema, w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.odd\"name\nkey_column = e mail\n"
+	         "ref_table = %s.\"ref table\"\nref_column = the \"key\"\n"
+	         "audit_columns = id, e mail\n", w->job, w->schema,
+	         w->schema);
+	world_load(w, text);
+	world_run(w, true, &r);
+	assert_int_equal(counter(&r, "would_delete"), 1);
+	assert_int_equal(r.nsamples, 1);
+	assert_string_equal(r.samples[0], "{\"id\": 1, \"e mail\": \"a\"}");
+	result_free(&r);
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 1);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT sum(id) FROM"
+	                            " %s.\"odd\"\"name\"", w->schema), 9);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND data ="
+	                            " '{\"id\": 1, \"e mail\": \"a\"}'",
+	                            w->job), 1);
+}
+
+static void ref_table_may_be_the_table_itself(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[1024];
+
+	/* A tree: 1 and 2 are roots (NULL parent), 3..6 have a parent,
+	 * 7 and 8 lost theirs (90, 91 are gone). */
+	tu_sql(w->db, "CREATE TABLE %s.nodes (id int PRIMARY KEY, parent int);"
+	       "INSERT INTO %s.nodes VALUES (1, NULL), (2, NULL), (3, 1),"
+	       " (4, 1), (5, 2), (6, 3), (7, 90), (8, 91)", w->schema,
+	       w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.nodes\nkey_column = parent\n"
+	         "ref_table = %s.nodes\nref_column = id\nmode = missing\n",
+	         w->job, w->schema, w->schema);
+	world_load(w, text);
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "deleted"), 2);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nodes"
+	                            " WHERE id IN (7, 8)", w->schema), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nodes",
+	                            w->schema), 6);
+}
+
+static void an_unknown_mode_is_refused_by_init(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "mode = sometimes\n");
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, "mode = 'sometimes': must be exists");
+	assert_contains(r.error, "or missing");
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 1211), 1211);
+}
+
+static void a_where_with_a_semicolon_is_refused_at_load(void **state)
+{
+	world *w = *state;
+	char text[1024], *s, *expect;
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n\n[params]\n"
+	         "table = p\nkey_column = email\nref_table = u\n"
+	         "ref_column = email\nwhere = 1 = 1; DROP TABLE u\n", w->job);
+	world_load_diag(w, text);
+	assert_int_equal(w->d.count, 1);
+	s = diag_format(&w->d.items[0]);
+	expect = tu_path(w->dir, "job.ini:10: where (sql-condition):"
+	                 " condition contains ';'");
+	assert_contains(s, expect);
+	free(expect);
+	free(s);
+}
+
+static void a_failing_batch_fails_the_run_with_the_server_message(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[1024];
+
+	world_data(w);
+	/* A key of type bigint looked up in a text column. */
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.pending_users\nkey_column = id\n"
+	         "ref_table = %s.users\nref_column = email\n",
+	         w->job, w->schema, w->schema);
+	world_load(w, text);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "operator does not exist: text = bigint");
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 1211), 1211);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+		T(exists_mode_deletes_exact_matches_only),
+		T(ignore_case_matches_mixed_case_emails),
+		T(missing_mode_deletes_orphans_and_keeps_null_keys),
+		T(missing_mode_is_case_sensitive_by_default),
+		T(where_narrows_the_rows),
+		T(audit_rows_equal_deleted_rows),
+		T(dry_run_counts_samples_and_changes_nothing),
+		T(quotes_and_spaces_in_names_are_safe),
+		T(ref_table_may_be_the_table_itself),
+		T(an_unknown_mode_is_refused_by_init),
+		T(a_where_with_a_semicolon_is_refused_at_load),
+		T(a_failing_batch_fails_the_run_with_the_server_message),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,369 @@
+/* The sql plugin against the real PostgreSQL: the real plugin .so, loaded
+ * by the real loader and run by the host's runner, as sweepd --run does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "loader.h"
+#include "result.h"
+#include "runner.h"
+#include "settings.h"
+#include "testutil.h"
+
+static volatile sig_atomic_t no_stop;
+
+/* One test's world: a schema with an items table, a conf dir with one
+ * job over it, and the loaded configuration. */
+typedef struct world {
+	PGconn *db;
+	char *schema;
+	char *dir;
+	char *job;
+	settings s;
+	loader *l;
+	jobs *js;
+	diag d;
+} world;
+
+/* Creates schema.items: 2500 rows, n = 0, the 1234 whose id is not a
+ * multiple of 2 below 2469 needing a fix; note NULL for id 1. */
+static void world_data(world *w)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.items (id int PRIMARY KEY, needs_fix bool NOT"
+	       " NULL, n int NOT NULL, note text);"
+	       "INSERT INTO %s.items SELECT g, g %% 2 = 1 AND g < 2469, 0,"
+	       " CASE WHEN g > 1 THEN 'item ' || g END"
+	       " FROM generate_series(1, 2500) g",
+	       w->schema, w->schema);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.items"
+	                            " WHERE needs_fix", w->schema), 1234);
+}
+
+/* Writes text as the job file and loads the configuration around it. */
+static void world_load(world *w, const char *text)
+{
+	settings_cli cli;
+
+	tu_write(w->dir, "job.ini", text);
+	memset(&cli, 0, sizeof(cli));
+	cli.conf_dir = w->dir;
+	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
+	w->l = loader_new();
+	w->js = jobs_load(&w->s, w->l, &w->d);
+	assert_non_null(w->js);
+	if (w->d.count)
+		fail_msg("config problem: %s", w->d.items[0].message);
+}
+
+/* Loads a sql job with the given [params] lines, in which every "S."
+ * stands for the test's schema. */
+static void world_job(world *w, const char *params)
+{
+	char text[4096];
+	size_t n;
+	const char *p;
+
+	n = (size_t)snprintf(text, sizeof(text), "[job]\nname = %s\n"
+	                     "plugin = sql\n\n[params]\n", w->job);
+	for (p = params; *p && n + 64 < sizeof(text); p++) {
+		if (p[0] == 'S' && p[1] == '.')
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+			                      w->schema);
+		else
+			text[n++] = *p;
+	}
+	text[n] = '\0';
+	world_load(w, text);
+}
+
+static int world_setup(void **state)
+{
+	static int seq;
+	world *w = calloc(1, sizeof(*w));
+	char name[64];
+
+	assert_non_null(w);
+	w->db = tu_db();
+	w->schema = tu_schema(w->db, "sqlp");
+	w->dir = tu_tempdir();
+	snprintf(name, sizeof(name), "sql-test-%s-%d", w->schema, ++seq);
+	w->job = strdup(name);
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world *w = *state;
+
+	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
+	PQfinish(w->db);
+	tu_rmtree(w->dir);
+	jobs_free(w->js);
+	loader_free(w->l);
+	settings_free(&w->s);
+	diag_free(&w->d);
+	free(w->schema);
+	free(w->dir);
+	free(w->job);
+	free(w);
+	return 0;
+}
+
+/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
+static runner_outcome world_runner(world *w, bool dry, result *r)
+{
+	runner_opts o = {dry, 0, 0, -1, false, false};
+
+	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
+}
+
+/* Runs the job (or dry-runs it), checking that it succeeded. */
+static void world_run(world *w, bool dry, result *r)
+{
+	runner_outcome rc = world_runner(w, dry, r);
+
+	if (rc != RUNNER_OK || !r->success)
+		fail_msg("run failed: %s", r->error ? r->error : "?");
+}
+
+/* The value of a counter of r; fails the test when there is none. */
+static long long counter(const result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return r->counters[i].value;
+	fail_msg("no counter %s", name);
+	return -1;
+}
+
+/* A number a query on the world answers. */
+#define ITEMS(w, cond) \
+	tu_sql_int((w)->db, "SELECT count(*) FROM %s.items WHERE " cond, \
+	           (w)->schema)
+
+/* md5 of the whole contents of schema.items. */
+static char *items_md5(world *w)
+{
+	return tu_sql_text(w->db, "SELECT md5(string_agg(x::text, ',' ORDER"
+	                   " BY id)) FROM %s.items x", w->schema);
+}
+
+static void a_one_shot_update_runs_once(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	/* It would change rows every time: once means n = 1. */
+	world_job(w, "statement = UPDATE S.items SET n = n + 1 WHERE id <= 10\n");
+	world_run(w, false, &r);
+	assert_int_equal(counter(&r, "affected"), 10);
+	assert_int_equal(counter(&r, "repetitions"), 1);
+	assert_contains(r.message, "changed 10 rows (repetitions: 1)");
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n = 1 AND id <= 10"), 10);
+	assert_int_equal(ITEMS(w, "n <> 0 AND id > 10"), 0);
+}
+
+static void a_repeated_update_converges_in_several_repetitions(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "repeat = true\nbatch_size = 100\nbatch_pause = 1ms\n"
+	          "statement = UPDATE S.items SET needs_fix = false, n = n + 1\n"
+	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
+	          "  ORDER BY id LIMIT $1)\n");
+	world_run(w, false, &r);
+	/* 12 repetitions of 100, one of 34, one that finds nothing. */
+	assert_int_equal(counter(&r, "affected"), 1234);
+	assert_int_equal(counter(&r, "repetitions"), 14);
+	assert_int_equal(r.batches, 14);
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "needs_fix"), 0);
+	/* Every fixed row was changed exactly once, no other row at all. */
+	assert_int_equal(ITEMS(w, "n = 1"), 1234);
+	assert_int_equal(ITEMS(w, "n = 1 AND (id %% 2 = 0 OR id >= 2469)"), 0);
+}
+
+static void max_repeats_lets_a_converging_statement_finish(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "repeat = true\nbatch_size = 500\nmax_repeats = 4\n"
+	          "statement = UPDATE S.items SET needs_fix = false\n"
+	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
+	          "  LIMIT $1)\n");
+	world_run(w, false, &r);
+	/* 500, 500, 234, 0: the fourth finds nothing, which is converging. */
+	assert_int_equal(counter(&r, "affected"), 1234);
+	assert_int_equal(counter(&r, "repetitions"), 4);
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "needs_fix"), 0);
+}
+
+static void a_statement_that_never_converges_stops_at_max_repeats(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "repeat = true\nbatch_size = 5\nmax_repeats = 3\n"
+	          "statement = UPDATE S.items SET n = n + 1\n"
+	          "  WHERE id IN (SELECT id FROM S.items ORDER BY id LIMIT $1)\n");
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, "max_repeats = 3 reached");
+	assert_contains(r.error, "may never converge");
+	assert_int_equal(counter(&r, "affected"), 15);
+	assert_int_equal(counter(&r, "repetitions"), 3);
+	result_free(&r);
+	/* What the three repetitions committed stays. */
+	assert_int_equal(ITEMS(w, "n = 3"), 5);
+	assert_int_equal(ITEMS(w, "n <> 0"), 5);
+}
+
+static void dry_run_reports_the_dry_run_statement(void **state)
+{
+	world *w = *state;
+	result r;
+	char *before, *after;
+
+	world_data(w);
+	world_job(w, "repeat = true\n"
+	          "statement = UPDATE S.items SET needs_fix = false\n"
+	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
+	          "  LIMIT $1)\n"
+	          "dry_run_statement = SELECT id, note FROM S.items\n"
+	          "  WHERE needs_fix ORDER BY id\n");
+	before = items_md5(w);
+	world_run(w, true, &r);
+	assert_int_equal(counter(&r, "rows"), 1234);
+	assert_int_equal(r.nsamples, 5);
+	assert_string_equal(r.samples[0], "id=1, note=NULL");
+	assert_string_equal(r.samples[1], "id=3, note=item 3");
+	assert_string_equal(r.samples[4], "id=9, note=item 9");
+	assert_contains(r.message, "returned 1234 rows");
+	result_free(&r);
+	after = items_md5(w);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void dry_run_explains_the_statement_without_running_it(void **state)
+{
+	world *w = *state;
+	result r;
+	char *before, *after;
+
+	world_data(w);
+	world_job(w, "statement = UPDATE S.items SET n = n + 1\n"
+	          "  WHERE id IN (SELECT id FROM S.items LIMIT $1)\n");
+	before = items_md5(w);
+	world_run(w, true, &r);
+	assert_true(r.nsamples > 1);
+	assert_contains(r.samples[0], "Update on items");
+	assert_contains(r.message, "its plan is the sample");
+	result_free(&r);
+	after = items_md5(w);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void a_dry_run_statement_that_writes_is_refused(void **state)
+{
+	world *w = *state;
+	result r;
+	char *before, *after;
+
+	world_data(w);
+	world_job(w, "statement = DELETE FROM S.items\n"
+	          "dry_run_statement = DELETE FROM S.items RETURNING id\n");
+	before = items_md5(w);
+	assert_int_equal(world_runner(w, true, &r), RUNNER_FAILED);
+	assert_contains(r.error, "read-only transaction");
+	result_free(&r);
+	after = items_md5(w);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void a_failing_statement_fails_with_the_server_message(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "statement = UPDATE S.items SET n = n + 1 / (id - id)\n");
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, "statement: division by zero (SQLSTATE 22012)");
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n <> 0"), 0);
+}
+
+static void lock_timeout_applies_to_each_transaction(void **state)
+{
+	world *w = *state;
+	PGconn *locker = tu_db();
+	result r;
+
+	world_data(w);
+	world_job(w, "lock_timeout = 100ms\n"
+	          "statement = UPDATE S.items SET n = 1 WHERE id = 1\n");
+	tu_sql(locker, "BEGIN; LOCK TABLE %s.items IN ACCESS EXCLUSIVE MODE",
+	       w->schema);
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "lock timeout (SQLSTATE 55P03)");
+	result_free(&r);
+	tu_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	assert_int_equal(ITEMS(w, "n <> 0"), 0);
+}
+
+static void options_are_checked_by_init(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "max_repeats = 3\n"
+	          "statement = UPDATE S.items SET n = n + 1\n");
+	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "max_repeats = 3: must be 0");
+	assert_contains(r.error, "with repeat = true");
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n <> 0"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+		T(a_one_shot_update_runs_once),
+		T(a_repeated_update_converges_in_several_repetitions),
+		T(max_repeats_lets_a_converging_statement_finish),
+		T(a_statement_that_never_converges_stops_at_max_repeats),
+		T(dry_run_reports_the_dry_run_statement),
+		T(dry_run_explains_the_statement_without_running_it),
+		T(a_dry_run_statement_that_writes_is_refused),
+		T(a_failing_statement_fails_with_the_server_message),
+		T(lock_timeout_applies_to_each_transaction),
+		T(options_are_checked_by_init),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
