@@ -1,0 +1,1025 @@
+/*
+ * cascade_delete: hard-deletes the parent rows of one table that meet a
+ * condition, each together with its rows in a list of child tables, one
+ * parent per transaction.
+ *
+ * Parents are the rows of `table` meeting `where`, named by `key_column`,
+ * taken in key order, batch_size at a time.  For each parent, one
+ * transaction: lock the parent row (FOR UPDATE, which also checks that it
+ * still meets `where` and keeps new child rows from being added under it),
+ * delete from each `children` entry (TABLE.COLUMN, in the order given) the
+ * rows whose column equals the key, delete the parent, write one audit
+ * record, commit.  Without audit_table the record goes to sweepd.audit
+ * (data {"key": KEY}); with it, the application's own table gets
+ * (action, audit_key_column) = (audit_action, KEY).
+ *
+ * A parent that fails (a foreign key the list forgot, a lock timeout) is
+ * rolled back alone and reported as an error item "parent KEY: reason"; the
+ * run goes on with the next parents and fails at the end.  Parents are
+ * fetched after the last key taken (keyset order), so a failed parent is
+ * never tried twice in a run.  A parent that no longer meets `where` when
+ * locked is left alone and counted as skipped.
+ *
+ * Result counters: "parents" (deleted), "failed", one per child table named
+ * as written in `children` (rows deleted there, over all its columns), one
+ * for the parent table, and "skipped" when a parent changed under the run.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sweepd/plugin.h>
+
+/* Parent keys dry_run adds to the sample. */
+#define SAMPLE_ROWS 5
+/* Parts of a children entry: [schema.]table.column. */
+#define MAX_CHILD_PARTS 3
+/* Longest single sleep of a pause, so a stop request is seen soon. */
+#define PAUSE_STEP_MS 100
+
+/* One entry of `children`. */
+typedef struct child {
+	const char *entry; /* as written in children; host-owned */
+	char *table_name;  /* the table as written, for counters/messages */
+	char *table;       /* the table quoted for SQL */
+	char *column;      /* the column quoted for SQL */
+	char *delete_sql;  /* DELETE ... WHERE column = $1 */
+	size_t group;      /* index of its table in the state's groups */
+} child;
+
+typedef struct cascade_state {
+	const char *table;        /* quoted; host-owned */
+	const char *table_name;   /* as written, for messages and audit */
+	const char *key;          /* quoted key column; host-owned */
+	const char *action;       /* audit_action; host-owned */
+	int64_t batch_size;
+	int64_t max_rows;         /* parents a run takes; 0: no cap */
+	int64_t pause_ms;
+	child *children;
+	size_t nchildren;
+	size_t *groups;           /* index of the first child of each
+	                             distinct child table, in list order */
+	size_t ngroups;
+	int64_t *pending;         /* rows deleted per group by the current
+	                             parent, counted once it commits */
+	char *qualified_key;      /* table.key, which ORDER BY cannot
+	                             mistake for an output column */
+	char *timeouts_sql;       /* SET LOCAL of the timeouts, or NULL */
+	char *begin_sql;          /* BEGIN, then timeouts_sql */
+	char *fetch_sql;          /* next parents: $1 limit, $2 last key */
+	char *lock_sql;           /* locks parent $1, returns its audit data */
+	char *parent_sql;         /* deletes parent $1 */
+	char *audit_sql;          /* audit_table's INSERT, or NULL */
+	char *dry_sql;            /* counts what would go; $1 max_rows */
+} cascade_state;
+
+/* Sets *errmsg to "what: reason", without the newline libpq ends its
+ * messages with. */
+static void set_error(const sweep_api *api, char **errmsg, const char *what,
+                      const char *reason)
+{
+	size_t n = strlen(reason);
+
+	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
+		n--;
+	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
+}
+
+/* Sets *errmsg to "what: server message (SQLSTATE xxxxx)" from res, or from
+ * the connection when res has no message. */
+static void set_db_error(const sweep_api *api, PGconn *db, char **errmsg,
+                         const char *what, const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	char *full;
+
+	if (!msg || !state) {
+		set_error(api, errmsg, what, msg ? msg : PQerrorMessage(db));
+		return;
+	}
+	full = api->mprintf("%s (SQLSTATE %s)", msg, state);
+	if (full)
+		set_error(api, errmsg, what, full);
+	api->free(full);
+}
+
+/* Runs sql with nparams text parameters (NULL entries are SQL NULL) and
+ * returns its result, which the caller PQclear()s, when its status is
+ * want; otherwise returns NULL with *errmsg set to "what: reason". */
+static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
+                       int nparams, const char *const *params,
+                       ExecStatusType want, const char *what, char **errmsg)
+{
+	PGresult *res;
+
+	if (nparams > 0)
+		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL,
+		                   0);
+	else
+		res = PQexec(db, sql);
+	if (PQresultStatus(res) == want)
+		return res;
+	set_db_error(api, db, errmsg, what, res);
+	PQclear(res);
+	return NULL;
+}
+
+/* Runs sql (which returns no rows) like query(); returns 0, or -1 with
+ * *errmsg set. */
+static int command(const sweep_api *api, PGconn *db, const char *sql,
+                   int nparams, const char *const *params, const char *what,
+                   char **errmsg)
+{
+	PGresult *res = query(api, db, sql, nparams, params,
+	                      PGRES_COMMAND_OK, what, errmsg);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Runs a statement of a parent's transaction like query(), but on failure
+ * sets *errmsg to "server message (SQLSTATE xxxxx, STEP NAME)", or
+ * "message (STEP NAME)" when the server sent none (connection lost). */
+static PGresult *step(const sweep_api *api, PGconn *db, const char *sql,
+                      int nparams, const char *const *params,
+                      ExecStatusType want, const char *step_text,
+                      const char *name, char **errmsg)
+{
+	PGresult *res;
+	const char *msg, *state;
+	size_t n;
+
+	if (nparams > 0)
+		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL,
+		                   0);
+	else
+		res = PQexec(db, sql);
+	if (PQresultStatus(res) == want)
+		return res;
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (!msg)
+		msg = PQerrorMessage(db);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (state)
+		*errmsg = api->mprintf("%.*s (SQLSTATE %s, %s%s)", (int)n, msg,
+		                       state, step_text, name);
+	else
+		*errmsg = api->mprintf("%.*s (%s%s)", (int)n, msg, step_text,
+		                       name);
+	PQclear(res);
+	return NULL;
+}
+
+/* Splits a children entry into its dot-separated name parts, unquoted, as
+ * the host splits an IDENT option: a part in double quotes ends at its
+ * closing quote ("" inside is a quote) and may hold dots; any other part is
+ * taken as written up to the next dot, blanks around it trimmed.  Sets
+ * *table_end to the length of the entry before the last separating dot,
+ * blanks trimmed.  Returns the number of parts (2 to MAX_CHILD_PARTS) with
+ * parts[] set to new strings freed with api->free, or -1 with *errmsg set
+ * and nothing allocated. */
+static int split_entry(const sweep_api *api, const char *item, char **parts,
+                       size_t *table_end, char **errmsg)
+{
+	const char *p = item;
+	char *part;
+	size_t len;
+	int n = 0;
+
+	part = calloc(strlen(item) + 1, 1);
+	if (!part) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (n == MAX_CHILD_PARTS) {
+			*errmsg = api->mprintf("children entry '%s': write "
+			                       "TABLE.COLUMN or SCHEMA.TABLE."
+			                       "COLUMN (quote a name holding a "
+			                       "dot: \"my.table\")", item);
+			goto fail;
+		}
+		len = 0;
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+				if (*p == '"')
+					p++;
+				part[len++] = *p;
+			}
+			if (*p != '"') {
+				*errmsg = api->mprintf("children entry '%s' has "
+				                       "an unclosed double quote",
+				                       item);
+				goto fail;
+			}
+			for (p++; *p == ' ' || *p == '\t'; p++)
+				;
+			if (*p && *p != '.') {
+				*errmsg = api->mprintf("children entry '%s': "
+				                       "unexpected text after a "
+				                       "quoted name", item);
+				goto fail;
+			}
+		} else {
+			for (; *p && *p != '.'; p++)
+				part[len++] = *p;
+			while (len > 0 && (part[len - 1] == ' ' ||
+			                   part[len - 1] == '\t'))
+				len--;
+		}
+		if (len == 0) {
+			*errmsg = api->mprintf("children entry '%s' has an "
+			                       "empty name; write TABLE.COLUMN",
+			                       item);
+			goto fail;
+		}
+		parts[n] = api->mprintf("%.*s", (int)len, part);
+		if (!parts[n]) {
+			*errmsg = api->mprintf("out of memory");
+			goto fail;
+		}
+		n++;
+		if (*p != '.')
+			break;
+		*table_end = (size_t)(p - item);
+		while (*table_end > 0 && (item[*table_end - 1] == ' ' ||
+		                          item[*table_end - 1] == '\t'))
+			(*table_end)--;
+		p++;
+	}
+	if (n < 2) {
+		*errmsg = api->mprintf("children entry '%s': write TABLE.COLUMN "
+		                       "(the column is the part after the last "
+		                       "dot)", item);
+		goto fail;
+	}
+	free(part);
+	return n;
+fail:
+	free(part);
+	while (n > 0)
+		api->free(parts[--n]);
+	return -1;
+}
+
+/* Fills c from one children entry: the table as written, the table and
+ * column quoted with PQescapeIdentifier part by part, and its DELETE.
+ * Returns 0, or -1 with *errmsg set (c's strings are freed with the
+ * state either way). */
+static int child_parse(const sweep_api *api, PGconn *db, const char *item,
+                       child *c, char **errmsg)
+{
+	char *parts[MAX_CHILD_PARTS] = { NULL };
+	char *q = NULL, *next;
+	size_t table_end = 0;
+	int i, n, rc = -1;
+
+	n = split_entry(api, item, parts, &table_end, errmsg);
+	if (n < 0)
+		return -1;
+	c->table_name = api->mprintf("%.*s", (int)table_end, item);
+	c->table = api->mprintf("%s", "");
+	for (i = 0; i < n && c->table; i++) {
+		q = PQescapeIdentifier(db, parts[i], strlen(parts[i]));
+		if (!q) {
+			set_error(api, errmsg, "cannot quote a children name",
+			          PQerrorMessage(db));
+			goto out;
+		}
+		if (i == n - 1) {
+			c->column = api->mprintf("%s", q);
+		} else {
+			next = api->mprintf("%s%s%s", c->table,
+			                    i > 0 ? "." : "", q);
+			api->free(c->table);
+			c->table = next;
+		}
+		PQfreemem(q);
+		q = NULL;
+	}
+	if (c->table_name && c->table && c->column)
+		c->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
+		                             c->table, c->column);
+	if (!c->delete_sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	PQfreemem(q);
+	for (i = 0; i < n; i++)
+		api->free(parts[i]);
+	return rc;
+}
+
+/* Checks that sql (a SELECT ... LIMIT 0 over names of the job) runs, so a
+ * misspelt name fails the run at once instead of every parent.  Returns 0,
+ * or -1 with *errmsg set to "what: server message". */
+static int check_names(const sweep_api *api, PGconn *db, const char *sql,
+                       const char *what, char **errmsg)
+{
+	PGresult *res = query(api, db, sql, 0, NULL, PGRES_TUPLES_OK, what,
+	                      errmsg);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Reads `children` into st->children and groups the entries by table (the
+ * quoted name), in list order.  Returns 0, or -1 with *errmsg set. */
+static int children_load(const sweep_api *api, sweep_host *h, PGconn *db,
+                         cascade_state *st, char **errmsg)
+{
+	const char *const *items;
+	size_t n, i, g;
+
+	n = api->opt_list(h, "children", &items);
+	if (n == 0)
+		return 0;
+	st->children = calloc(n, sizeof *st->children);
+	st->groups = calloc(n, sizeof *st->groups);
+	st->pending = calloc(n, sizeof *st->pending);
+	if (!st->children || !st->groups || !st->pending) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	st->nchildren = n;
+	for (i = 0; i < n; i++) {
+		child *c = &st->children[i];
+
+		c->entry = items[i];
+		if (child_parse(api, db, items[i], c, errmsg) != 0)
+			return -1;
+		for (g = 0; g < st->ngroups; g++)
+			if (strcmp(st->children[st->groups[g]].table,
+			           c->table) == 0)
+				break;
+		if (g == st->ngroups)
+			st->groups[st->ngroups++] = i;
+		c->group = g;
+	}
+	return 0;
+}
+
+/* Checks every name of the job against the database with a SELECT ...
+ * LIMIT 0 each, under the job's timeouts, so that a misspelt table,
+ * column or condition fails the run at once instead of every parent.  In a
+ * run this is a transaction of its own, rolled back; in a dry run it is
+ * the host's (whose timeouts it sets for the rest of the dry run).
+ * Returns 0, or -1 with *errmsg set to "what: server message". */
+static int names_check(const sweep_api *api, PGconn *db,
+                       const cascade_state *st, const char *filter,
+                       const char *audit_table, const char *audit_key,
+                       char **errmsg)
+{
+	bool own = PQtransactionStatus(db) == PQTRANS_IDLE;
+	const char *setup = own ? st->begin_sql : st->timeouts_sql;
+	char *sql = NULL, *what = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (setup && command(api, db, setup, 0, NULL, "setting timeouts",
+	                     errmsg) != 0)
+		goto out;
+	sql = api->mprintf("SELECT %s FROM %s WHERE (%s) LIMIT 0", st->key,
+	                   st->table, filter);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (check_names(api, db, sql, "table, key_column or where", errmsg))
+		goto out;
+	api->free(sql);
+	sql = NULL;
+	if (audit_table) {
+		sql = api->mprintf("SELECT action, %s FROM %s LIMIT 0",
+		                   audit_key, audit_table);
+		if (!sql) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+		if (check_names(api, db, sql, "audit_table or "
+		                "audit_key_column", errmsg) != 0)
+			goto out;
+		api->free(sql);
+		sql = NULL;
+	}
+	for (i = 0; i < st->nchildren; i++) {
+		const child *c = &st->children[i];
+
+		sql = api->mprintf("SELECT %s FROM %s LIMIT 0", c->column,
+		                   c->table);
+		what = api->mprintf("children entry '%s'", c->entry);
+		if (!sql || !what) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+		if (check_names(api, db, sql, what, errmsg) != 0)
+			goto out;
+		api->free(sql);
+		api->free(what);
+		sql = what = NULL;
+	}
+	rc = 0;
+out:
+	if (own && PQstatus(db) == CONNECTION_OK &&
+	    PQtransactionStatus(db) != PQTRANS_IDLE)
+		PQclear(PQexec(db, "ROLLBACK"));
+	api->free(sql);
+	api->free(what);
+	return rc;
+}
+
+/* Sets st->dry_sql to one statement counting what a run would take: the
+ * parents (the first $1 in key order; NULL: all), then the rows of each
+ * child table having any of its listed columns equal to one of their keys
+ * (a row reached by two columns counts once, as the run deletes it once),
+ * then the parent table's rows with those keys.  Returns 0, or -1 with
+ * *errmsg set. */
+static int dry_sql_build(const sweep_api *api, cascade_state *st,
+                         const char *filter, char **errmsg)
+{
+	char *sql, *next;
+	size_t g, i;
+
+	sql = api->mprintf("WITH sweepd_parents AS (SELECT %s AS k FROM %s"
+	                   " WHERE %s IS NOT NULL AND (%s) ORDER BY %s"
+	                   " LIMIT $1) SELECT (SELECT count(*) FROM"
+	                   " sweepd_parents)", st->key, st->table, st->key,
+	                   filter, st->qualified_key);
+	for (g = 0; g < st->ngroups && sql; g++) {
+		const child *first = &st->children[st->groups[g]];
+
+		next = api->mprintf("%s, (SELECT count(*) FROM %s WHERE false",
+		                    sql, first->table);
+		api->free(sql);
+		sql = next;
+		for (i = 0; i < st->nchildren && sql; i++) {
+			if (st->children[i].group != g)
+				continue;
+			next = api->mprintf("%s OR %s IN (SELECT sweepd_parents.k"
+			                    " FROM sweepd_parents)", sql,
+			                    st->children[i].column);
+			api->free(sql);
+			sql = next;
+		}
+		if (sql) {
+			next = api->mprintf("%s)", sql);
+			api->free(sql);
+			sql = next;
+		}
+	}
+	if (sql)
+		st->dry_sql = api->mprintf("%s, (SELECT count(*) FROM %s WHERE"
+		                           " %s IN (SELECT sweepd_parents.k FROM"
+		                           " sweepd_parents))", sql, st->table,
+		                           st->key);
+	api->free(sql);
+	if (!st->dry_sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees st and everything it owns; st may be NULL. */
+static void state_free(const sweep_api *api, cascade_state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nchildren; i++) {
+		api->free(st->children[i].table_name);
+		api->free(st->children[i].table);
+		api->free(st->children[i].column);
+		api->free(st->children[i].delete_sql);
+	}
+	free(st->children);
+	free(st->groups);
+	free(st->pending);
+	api->free(st->qualified_key);
+	api->free(st->timeouts_sql);
+	api->free(st->begin_sql);
+	api->free(st->fetch_sql);
+	api->free(st->lock_sql);
+	api->free(st->parent_sql);
+	api->free(st->audit_sql);
+	api->free(st->dry_sql);
+	free(st);
+}
+
+/* Reads and checks the options, builds the statements of the run into
+ * *state and checks every name they use against the database.  Returns 0,
+ * or -1 with *errmsg set and nothing allocated. */
+static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
+                        char **errmsg)
+{
+	PGconn *db = api->db(h);
+	cascade_state *st;
+	const char *filter = api->opt_string(h, "where");
+	const char *audit_table = NULL, *audit_key = NULL;
+	char lock[64] = "", stmt[64] = "";
+	int64_t lock_ms, stmt_ms;
+	int rc = -1;
+
+	st = calloc(1, sizeof *st);
+	if (!st) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	st->table = api->opt_ident(h, "table");
+	st->table_name = api->opt_string(h, "table");
+	st->key = api->opt_ident(h, "key_column");
+	st->action = api->opt_string(h, "audit_action");
+	st->batch_size = api->opt_int(h, "batch_size");
+	st->max_rows = api->opt_int(h, "max_rows");
+	st->pause_ms = api->opt_duration_ms(h, "batch_pause");
+	if (api->opt_isset(h, "audit_table")) {
+		audit_table = api->opt_ident(h, "audit_table");
+		audit_key = api->opt_ident(h, "audit_key_column");
+		if (!audit_table || !audit_key) {
+			set_error(api, errmsg, "cannot quote audit_table or "
+			          "audit_key_column", PQerrorMessage(db));
+			goto out;
+		}
+	}
+	if (!st->table || !st->key) {
+		set_error(api, errmsg, "cannot quote table or key_column",
+		          PQerrorMessage(db));
+		goto out;
+	}
+	if (!filter || !st->action) {
+		*errmsg = api->mprintf("where and audit_action must be set");
+		goto out;
+	}
+	if (st->batch_size <= 0) {
+		*errmsg = api->mprintf("batch_size = %" PRId64 ": must be "
+		                       "greater than 0 (parents fetched at "
+		                       "once, e.g. 100)", st->batch_size);
+		goto out;
+	}
+	if (st->max_rows < 0) {
+		*errmsg = api->mprintf("max_rows = %" PRId64 ": must not be "
+		                       "negative (0 or unset: no cap)",
+		                       st->max_rows);
+		goto out;
+	}
+	if (audit_table) {
+		st->audit_sql = api->mprintf("INSERT INTO %s (action, %s)"
+		                             " VALUES ($1, $2)", audit_table,
+		                             audit_key);
+		if (!st->audit_sql) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+	}
+	if (children_load(api, h, db, st, errmsg) != 0)
+		goto out;
+
+	lock_ms = api->opt_duration_ms(h, "lock_timeout");
+	stmt_ms = api->opt_duration_ms(h, "statement_timeout");
+	if (lock_ms > INT32_MAX || stmt_ms > INT32_MAX) {
+		*errmsg = api->mprintf("lock_timeout and statement_timeout "
+		                       "must be at most %" PRId32 "ms (what "
+		                       "PostgreSQL takes)", INT32_MAX);
+		goto out;
+	}
+	if (lock_ms > 0)
+		snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = "
+		         "'%" PRId64 "ms'; ", lock_ms);
+	if (stmt_ms > 0)
+		snprintf(stmt, sizeof stmt, "SET LOCAL statement_timeout = "
+		         "'%" PRId64 "ms'; ", stmt_ms);
+	if (lock_ms > 0 || stmt_ms > 0) {
+		st->timeouts_sql = api->mprintf("%s%s", lock, stmt);
+		if (!st->timeouts_sql) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+	}
+	st->begin_sql = api->mprintf("BEGIN; %s", st->timeouts_sql ?
+	                             st->timeouts_sql : "");
+	st->qualified_key = api->mprintf("%s.%s", st->table, st->key);
+	if (!st->qualified_key) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	st->fetch_sql = api->mprintf(
+		"SELECT %s::text FROM %s WHERE %s IS NOT NULL AND (%s)"
+		" AND (%s > $2 OR $2 IS NULL) ORDER BY %s LIMIT $1",
+		st->key, st->table, st->key, filter, st->key,
+		st->qualified_key);
+	st->lock_sql = api->mprintf(
+		"SELECT jsonb_build_object('key', %s)::text FROM %s"
+		" WHERE %s = $1 AND (%s) FOR UPDATE",
+		st->key, st->table, st->key, filter);
+	st->parent_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
+	                              st->table, st->key);
+	if (!st->begin_sql || !st->fetch_sql || !st->lock_sql ||
+	    !st->parent_sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (dry_sql_build(api, st, filter, errmsg) != 0 ||
+	    names_check(api, db, st, filter, audit_table, audit_key,
+	                errmsg) != 0)
+		goto out;
+	*state = st;
+	st = NULL;
+	rc = 0;
+out:
+	state_free(api, st);
+	return rc;
+}
+
+/* Sleeps ms milliseconds in short steps, returning early once a stop is
+ * requested. */
+static void pause_for(const sweep_api *api, sweep_host *h, int64_t ms)
+{
+	while (ms > 0 && !api->should_stop(h)) {
+		int64_t step = ms < PAUSE_STEP_MS ? ms : PAUSE_STEP_MS;
+		struct timespec ts = { 0, (long)step * 1000000L };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* Outcome of one parent. */
+enum parent_outcome {
+	PARENT_DELETED,  /* committed */
+	PARENT_SKIPPED,  /* no longer meets `where`: nothing changed */
+	PARENT_FAILED    /* rolled back; *errmsg says why */
+};
+
+/* Deletes the parent whose key is the text key with its child rows, in the
+ * order of `children`, then writes its audit record, all in one
+ * transaction with the batch options set, and commits.  Adds the rows
+ * deleted to the counters only once committed.  On failure (even at
+ * COMMIT, a deferred constraint) the transaction is rolled back, nothing
+ * stays counted (the host's "audited" of a rolled-back record is taken
+ * back off), and *errmsg says why and at which step. */
+static enum parent_outcome parent_delete(const sweep_api *api, sweep_host *h,
+                                         cascade_state *st, const char *key,
+                                         char **errmsg)
+{
+	PGconn *db = api->db(h);
+	PGresult *res = NULL;
+	const char *params[2] = { key, NULL };
+	char *data = NULL, *err = NULL;
+	int64_t parent_rows;
+	enum parent_outcome rc = PARENT_FAILED;
+	bool audited = false;
+	size_t i;
+
+	memset(st->pending, 0, st->ngroups * sizeof *st->pending);
+	res = step(api, db, st->begin_sql, 0, NULL, PGRES_COMMAND_OK,
+	           "beginning", "", errmsg);
+	if (!res)
+		goto out;
+	PQclear(res);
+	res = step(api, db, st->lock_sql, 1, params, PGRES_TUPLES_OK,
+	           "locking the parent", "", errmsg);
+	if (!res)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = PARENT_SKIPPED;
+		goto out;
+	}
+	data = api->mprintf("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (!data) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	for (i = 0; i < st->nchildren; i++) {
+		const child *c = &st->children[i];
+
+		res = step(api, db, c->delete_sql, 1, params, PGRES_COMMAND_OK,
+		           "deleting from ", c->entry, errmsg);
+		if (!res)
+			goto out;
+		st->pending[c->group] += strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		res = NULL;
+	}
+	res = step(api, db, st->parent_sql, 1, params, PGRES_COMMAND_OK,
+	           "deleting the parent", "", errmsg);
+	if (!res)
+		goto out;
+	parent_rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	if (st->audit_sql) {
+		params[0] = st->action;
+		params[1] = key;
+		res = step(api, db, st->audit_sql, 2, params, PGRES_COMMAND_OK,
+		           "writing the audit record", "", errmsg);
+		if (!res)
+			goto out;
+		PQclear(res);
+	} else if (api->audit(h, st->action, st->table_name, data, &err)) {
+		*errmsg = api->mprintf("%s", err);
+		goto out;
+	} else {
+		audited = true;
+	}
+	res = step(api, db, "COMMIT", 0, NULL, PGRES_COMMAND_OK, "committing",
+	           "", errmsg);
+	if (!res)
+		goto out;
+
+	for (i = 0; i < st->ngroups; i++)
+		api->count(h, st->children[st->groups[i]].table_name,
+		           st->pending[i]);
+	api->count(h, st->table_name, parent_rows);
+	api->count(h, "parents", 1);
+	if (st->audit_sql)
+		api->count(h, "audited", 1);
+	rc = PARENT_DELETED;
+out:
+	if (rc != PARENT_DELETED && PQstatus(db) == CONNECTION_OK &&
+	    PQtransactionStatus(db) != PQTRANS_IDLE)
+		PQclear(PQexec(db, "ROLLBACK"));
+	if (rc != PARENT_DELETED && audited)
+		api->count(h, "audited", -1); /* its record was rolled back */
+	PQclear(res);
+	api->free(err);
+	api->free(data);
+	return rc;
+}
+
+/* Fetches, in its own transaction with the batch options set, the keys of
+ * up to limit parents after the key after (NULL: from the first), in key
+ * order.  Returns the rows (one text column), which the caller PQclear()s,
+ * or NULL with *errmsg set. */
+static PGresult *parents_fetch(const sweep_api *api, PGconn *db,
+                               const cascade_state *st, int64_t limit,
+                               const char *after, char **errmsg)
+{
+	char n[24];
+	const char *params[2] = { n, after };
+	PGresult *res = NULL;
+
+	snprintf(n, sizeof n, "%" PRId64, limit);
+	if (command(api, db, st->begin_sql, 0, NULL, "fetching parents",
+	            errmsg) != 0)
+		goto fail;
+	res = query(api, db, st->fetch_sql, 2, params, PGRES_TUPLES_OK,
+	            "fetching parents", errmsg);
+	if (!res || command(api, db, "COMMIT", 0, NULL, "fetching parents",
+	                    errmsg) != 0)
+		goto fail;
+	return res;
+fail:
+	PQclear(res);
+	if (PQstatus(db) == CONNECTION_OK &&
+	    PQtransactionStatus(db) != PQTRANS_IDLE)
+		PQclear(PQexec(db, "ROLLBACK"));
+	return NULL;
+}
+
+/* Deletes the due parents one transaction each, batch_size fetched at a
+ * time, up to max_rows, pausing batch_pause between parents and stopping
+ * between parents when asked.  A parent that fails is rolled back alone,
+ * reported as an error item and counted in "failed"; the others go on, and
+ * the run then fails with "N of M parents failed".  Returns 0, or -1 with
+ * *errmsg set; parents committed before stay committed and counted. */
+static int cascade_run(const sweep_api *api, sweep_host *h, void *state,
+                       char **errmsg)
+{
+	cascade_state *st = state;
+	PGconn *db = api->db(h);
+	PGresult *res = NULL;
+	char *last = NULL, *why = NULL, *item = NULL, *msg = NULL;
+	int64_t taken = 0, done = 0, failed = 0, skipped = 0, limit;
+	bool stopped = false, more = true;
+	char d[24], f[24];
+	int i, n, rc = -1;
+	size_t g;
+
+	api->count(h, "parents", 0);
+	api->count(h, "failed", 0);
+	for (g = 0; g < st->ngroups; g++)
+		api->count(h, st->children[st->groups[g]].table_name, 0);
+	api->count(h, st->table_name, 0);
+
+	while (more && !stopped) {
+		limit = st->batch_size;
+		if (st->max_rows > 0 && st->max_rows - taken < limit)
+			limit = st->max_rows - taken;
+		if (limit <= 0)
+			break;
+		res = parents_fetch(api, db, st, limit, last, errmsg);
+		if (!res)
+			goto out;
+		n = PQntuples(res);
+		more = n == limit;
+		for (i = 0; i < n; i++) {
+			const char *key = PQgetvalue(res, i, 0);
+
+			if (taken > 0)
+				pause_for(api, h, st->pause_ms);
+			if (api->should_stop(h)) {
+				stopped = true;
+				break;
+			}
+			taken++;
+			switch (parent_delete(api, h, st, key, &why)) {
+			case PARENT_DELETED:
+				done++;
+				break;
+			case PARENT_SKIPPED:
+				skipped++;
+				api->count(h, "skipped", 1);
+				break;
+			case PARENT_FAILED:
+				if (PQstatus(db) != CONNECTION_OK) {
+					*errmsg = api->mprintf("parent %s: %s",
+					                       key, why ? why :
+					                       "failed");
+					goto out;
+				}
+				failed++;
+				api->count(h, "failed", 1);
+				item = api->mprintf("parent %s: %s", key,
+				                    why ? why : "failed");
+				api->error_item(h, item ? item : key);
+				api->free(item);
+				item = NULL;
+				break;
+			}
+			api->free(why);
+			why = NULL;
+			api->progress(h, taken, -1);
+		}
+		if (n > 0) {
+			api->free(last);
+			last = api->mprintf("%s", PQgetvalue(res, n - 1, 0));
+			if (!last) {
+				*errmsg = api->mprintf("out of memory");
+				goto out;
+			}
+		}
+		PQclear(res);
+		res = NULL;
+	}
+
+	snprintf(d, sizeof d, "%" PRId64, done);
+	snprintf(f, sizeof f, "%" PRId64, failed);
+	api->log(h, SWEEP_LOG_INFO, "cascade deleted", "table",
+	         st->table_name, "parents", d, "failed", f, "stopped",
+	         stopped ? "true" : "false", SWEEP_LOG_END);
+	msg = api->mprintf("deleted %" PRId64 " parents from %s with their "
+	                   "child rows (%" PRId64 " failed, %" PRId64 " skipped"
+	                   " as no longer due)%s", done, st->table_name,
+	                   failed, skipped, stopped ? "; stopped early on "
+	                   "request" : "");
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	if (failed > 0) {
+		*errmsg = api->mprintf("%" PRId64 " of %" PRId64 " parents "
+		                       "failed; see errors", failed, taken);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	api->free(msg);
+	api->free(item);
+	api->free(why);
+	api->free(last);
+	return rc;
+}
+
+/* Reports what run would delete, changing nothing: "parents" (capped at
+ * max_rows), the rows of each child table and of the parent table that
+ * would go with them, up to SAMPLE_ROWS parent keys in the order the run
+ * takes them, and a message.  Returns 0, or -1 with *errmsg set. */
+static int cascade_dry_run(const sweep_api *api, sweep_host *h, void *state,
+                           char **errmsg)
+{
+	const cascade_state *st = state;
+	PGconn *db = api->db(h);
+	PGresult *res = NULL;
+	char cap[24];
+	const char *params[2] = { NULL, NULL };
+	char *msg = NULL;
+	int64_t parents, children = 0, v, limit = SAMPLE_ROWS;
+	size_t g;
+	int i, rc = -1;
+
+	if (st->max_rows > 0) {
+		snprintf(cap, sizeof cap, "%" PRId64, st->max_rows);
+		params[0] = cap;
+	}
+	res = query(api, db, st->dry_sql, 1, params, PGRES_TUPLES_OK,
+	            "counting what would go", errmsg);
+	if (!res)
+		goto out;
+	parents = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	api->count(h, "parents", parents);
+	for (g = 0; g < st->ngroups; g++) {
+		v = strtoll(PQgetvalue(res, 0, (int)g + 1), NULL, 10);
+		api->count(h, st->children[st->groups[g]].table_name, v);
+		children += v;
+	}
+	api->count(h, st->table_name,
+	           strtoll(PQgetvalue(res, 0, (int)st->ngroups + 1), NULL,
+	                   10));
+	PQclear(res);
+	res = NULL;
+
+	if (st->max_rows > 0 && st->max_rows < limit)
+		limit = st->max_rows;
+	snprintf(cap, sizeof cap, "%" PRId64, limit);
+	params[0] = cap;
+	params[1] = NULL;
+	res = query(api, db, st->fetch_sql, 2, params, PGRES_TUPLES_OK,
+	            "sampling parents", errmsg);
+	if (!res)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++)
+		api->sample(h, PQgetvalue(res, i, 0));
+
+	msg = api->mprintf("would delete %" PRId64 " parents from %s and "
+	                   "%" PRId64 " rows from %zu child tables", parents,
+	                   st->table_name, children, st->ngroups);
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	api->message(h, msg);
+	rc = 0;
+out:
+	PQclear(res);
+	api->free(msg);
+	return rc;
+}
+
+/* Frees the state built by cascade_init. */
+static void cascade_teardown(const sweep_api *api, sweep_host *h,
+                             void *state)
+{
+	(void)h;
+	state_free(api, state);
+}
+
+static const sweep_option cascade_options[] = {
+	{ "table", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "parent table whose rows go, optionally schema-qualified" },
+	{ "key_column", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
+	  "column naming a parent, the one child rows refer to (e.g. id)" },
+	{ "where", SWEEP_OPT_SQL_EXPR, SWEEP_OPT_REQUIRED, NULL,
+	  "which parents go, e.g. deletion_scheduled_at <= now()" },
+	{ "children", SWEEP_OPT_LIST, 0, NULL,
+	  "TABLE.COLUMN entries emptied first, in this order, rows whose "
+	  "COLUMN equals the parent's key" },
+	{ "audit_action", SWEEP_OPT_STRING, 0, "hard_deleted",
+	  "action of the one audit record written per deleted parent" },
+	{ "audit_table", SWEEP_OPT_IDENT, 0, NULL,
+	  "application table (action, audit_key_column) that gets the audit "
+	  "record instead of sweepd.audit" },
+	{ "audit_key_column", SWEEP_OPT_IDENT, 0, "user_id",
+	  "column of audit_table that gets the parent's key" },
+	{ "batch_size", SWEEP_OPT_INT, 0, "100",
+	  "parents fetched at once; each parent is still its own "
+	  "transaction" },
+	SWEEP_BATCH_OPTIONS,
+	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
+	  "most parents one run takes (deleted or failed); 0 or unset: "
+	  "no cap" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static const sweep_plugin cascade_plugin = {
+	SWEEP_PLUGIN_HEADER,
+	.name = "cascade_delete",
+	.version = "1.0.0",
+	.description = "deletes parent rows with their rows in child tables, "
+	               "one parent per transaction, audited",
+	.options = cascade_options,
+	.init = cascade_init,
+	.run = cascade_run,
+	.dry_run = cascade_dry_run,
+	.teardown = cascade_teardown,
+};
+
+SWEEP_PLUGIN_DEFINE(cascade_plugin)
