@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: builds sweepd, starts a throwaway PostgreSQL, loads the sample
-# tables of scripts/sample-schema.sql and runs the two example jobs of
-# conf.d/ on them (cleanup-unverified-users and message-cleanup), first as a
-# dry run, then for real, then shows what is left and the audit trail.
+# tables of scripts/sample-schema.sql (and sample uploads), walks through two
+# seed jobs of conf.d/ (cleanup-unverified-users and message-cleanup) as a
+# dry run and for real with what is left and the audit trail, then runs
+# every other seed job and prints a table: job, rows examined, changed,
+# kept, audit rows.
 #
 #   scripts/demo.sh              PostgreSQL is stopped at the end
 #   KEEP_PG=1 scripts/demo.sh    PostgreSQL keeps running to look around
@@ -57,6 +59,7 @@ heading "Sample data: scripts/sample-schema.sql"
 # audit trail below shows this run of the demo only; sweepd recreates it.
 sql -c 'DROP SCHEMA IF EXISTS sweepd CASCADE'
 sql -f scripts/sample-schema.sql
+bash scripts/sample-uploads.sh /tmp/sweepd-demo/uploads
 users_before=$(value 'SELECT count(*) FROM users')
 users_due=$(value "$USERS_DUE")
 messages_before=$(value 'SELECT count(*) FROM messages')
@@ -69,16 +72,43 @@ show build/sweepd --conf-dir conf.d --list-plugins
 show build/sweepd --conf-dir conf.d --check
 show build/sweepd --conf-dir conf.d --list-jobs
 
+# Rows of the summary table, one per job run through run_job.
+summary=()
+
+# Runs job JOB (shown) and records its line of the summary: TABLE's rows
+# before the run ("files" for the files job), the rows the run changed
+# (its deleted, anonymized, affected or parents counter), those left
+# untouched, and its audit records (sweepd.audit, plus care.audit_log for
+# scheduled-deletion).
+run_job() {
+	local job=$1 table=$2 examined changed audit
+	if [[ $table == files ]]; then
+		examined=$(find /tmp/sweepd-demo/uploads -type f | wc -l)
+	else
+		examined=$(value "SELECT count(*) FROM $table")
+	fi
+	show build/sweepd --conf-dir conf.d --run "$job" || true
+	changed=$(value "SELECT coalesce((counters->>'deleted')::int8,
+		(counters->>'anonymized')::int8, (counters->>'affected')::int8,
+		(counters->>'parents')::int8, 0) FROM sweepd.runs
+		WHERE job = '$job' ORDER BY id DESC LIMIT 1")
+	audit=$(value "SELECT count(*) FROM sweepd.audit WHERE run_id =
+		(SELECT max(id) FROM sweepd.runs WHERE job = '$job')")
+	if [[ $job == scheduled-deletion ]]; then
+		audit=$((audit + $(value 'SELECT count(*) FROM care.audit_log')))
+	fi
+	summary+=("$(printf '%-30s %9d %8d %8d %6d' "$job" "$examined" \
+		"$changed" $((examined - changed)) "$audit")")
+}
+
 heading "cleanup-unverified-users (seed 000)"
 show build/sweepd --conf-dir conf.d --dry-run cleanup-unverified-users
-show build/sweepd --conf-dir conf.d --run cleanup-unverified-users
+run_job cleanup-unverified-users users
 
 heading "message-cleanup (seed 003)"
 show build/sweepd --conf-dir conf.d --dry-run message-cleanup
-show build/sweepd --conf-dir conf.d --run message-cleanup
+run_job message-cleanup messages
 
-heading "Run history: sweepd --status"
-show build/sweepd --conf-dir conf.d --status
 
 heading "Users kept: the named ones"
 sql -c "SELECT email, email_verified, created_at FROM users
@@ -99,6 +129,27 @@ sql -c "SELECT job, action, table_name, count(*) AS records
 	FROM sweepd.audit GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 echo "The first 10 records:"
 sql -c "SELECT job, action, table_name, data, at FROM sweepd.audit ORDER BY id LIMIT 10"
+
+heading "The other seed jobs (001, 002, 004)"
+run_job batch-cleanup-pending oneqlick.pending_users
+run_job scheduled-deletion care.profiles
+run_job cleanup-invitations bazaar.invitations
+run_job cleanup-push-tokens bazaar.push_tokens
+run_job anonymize-audit-logs bazaar.audit_logs
+run_job delete-audit-logs bazaar.audit_logs
+run_job cleanup-orphaned-files files
+run_job finalize-deletions-anonymize bazaar.members
+run_job finalize-deletions-delete bazaar.members
+run_job recalculate-karma bazaar.members
+echo "Left on disk after cleanup-orphaned-files:"
+(cd /tmp/sweepd-demo/uploads && find . -mindepth 1 | sort)
+
+heading "Run history: sweepd --status"
+show build/sweepd --conf-dir conf.d --status
+
+heading "Every seed job"
+printf '%-30s %9s %8s %8s %6s\n' job examined changed kept audit
+printf '%s\n' "${summary[@]}"
 
 heading "Summary"
 users_after=$(value 'SELECT count(*) FROM users')

@@ -1,5 +1,7 @@
--- Sample schema and data for the demo (scripts/demo.sh): the tables of seed
--- 000 (cleanup-unverified-users) and seed 003 (message-cleanup).
+-- Sample schema and data for the demo (scripts/demo.sh) and the seed-job
+-- tests (tests/test_seeds.c): the tables of every seed job of conf.d/:
+-- seed 000 (users) and 003 (messages) in public, seed 001 in schema
+-- oneqlick, seed 002 in schema care, seed 004 in schema bazaar.
 --
 -- Every time is relative to now(), so the data is "fresh" whenever it is
 -- loaded, and loading it again starts over.  Expected effect of the jobs:
@@ -69,6 +71,207 @@ SELECT 1 + n % 50,
        now() - interval '5 days' * (n - 0.5) / 2000,
        now() - interval '5 days' * (n - 0.5) / 2000 + interval '2 days'
 FROM generate_series(1, 2000) AS n;
+
+-- Seed 001: pending users whose e-mail already exists among the users go
+-- (ignoring case); the others stay.
+DROP SCHEMA IF EXISTS oneqlick CASCADE;
+CREATE SCHEMA oneqlick;
+CREATE TABLE oneqlick.users (
+	user_id    bigserial PRIMARY KEY,
+	email      text NOT NULL UNIQUE,
+	phone      text,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE oneqlick.pending_users (
+	pending_user_id bigserial PRIMARY KEY,
+	email           text,
+	phone           text,
+	created_at      timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO oneqlick.users (email, phone)
+SELECT format('user%s@example.com', n), format('+4930%07s', n)
+FROM generate_series(1, 500) AS n;
+-- 300 pending: n <= 100 registered meanwhile (every 4th in other case),
+-- n in 101..290 not registered, n > 290 with no e-mail at all.
+INSERT INTO oneqlick.pending_users (email, phone)
+SELECT CASE WHEN n > 290 THEN NULL
+            WHEN n <= 100 AND n % 4 = 0 THEN format('User%s@Example.COM', n)
+            WHEN n <= 100 THEN format('user%s@example.com', n)
+            ELSE format('new%s@example.com', n) END,
+       format('+4940%07s', n)
+FROM generate_series(1, 300) AS n;
+
+-- Seed 002: profiles scheduled for deletion go with their rows in every
+-- child table (clinical notes reference a user as patient or therapist),
+-- one audit_log row action 'hard_deleted' each.  Profiles 1-6 are due;
+-- 7-8 are scheduled in the future; 9 is due but already soft-deleted;
+-- 10-20 are not scheduled.
+DROP SCHEMA IF EXISTS care CASCADE;
+CREATE SCHEMA care;
+CREATE TABLE care.profiles (
+	id                    bigint PRIMARY KEY,
+	email                 text NOT NULL,
+	deletion_scheduled_at timestamptz,
+	deleted_at            timestamptz
+);
+CREATE TABLE care.check_ins (
+	id      bigserial PRIMARY KEY,
+	user_id bigint NOT NULL REFERENCES care.profiles (id),
+	at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE care.crisis_plan (
+	id      bigserial PRIMARY KEY,
+	user_id bigint NOT NULL REFERENCES care.profiles (id),
+	plan    text NOT NULL
+);
+CREATE TABLE care.clinical_notes (
+	id           bigserial PRIMARY KEY,
+	patient_id   bigint NOT NULL REFERENCES care.profiles (id),
+	therapist_id bigint NOT NULL REFERENCES care.profiles (id),
+	note         text NOT NULL
+);
+CREATE TABLE care.therapist_patients (
+	patient_id   bigint NOT NULL REFERENCES care.profiles (id),
+	therapist_id bigint NOT NULL REFERENCES care.profiles (id),
+	PRIMARY KEY (patient_id, therapist_id)
+);
+CREATE TABLE care.user_consent (
+	user_id bigint PRIMARY KEY REFERENCES care.profiles (id),
+	consent text NOT NULL
+);
+CREATE TABLE care.audit_log (
+	id         bigserial PRIMARY KEY,
+	user_id    bigint,
+	action     text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO care.profiles (id, email, deletion_scheduled_at, deleted_at)
+SELECT n, format('person%s@care.example', n),
+       CASE WHEN n <= 6 OR n = 9 THEN now() - interval '1 day' * n
+            WHEN n <= 8 THEN now() + interval '3 days' END,
+       CASE WHEN n = 9 THEN now() - interval '1 day' END
+FROM generate_series(1, 20) AS n;
+INSERT INTO care.check_ins (user_id) SELECT 1 + n % 20 FROM generate_series(0, 59) n;
+INSERT INTO care.crisis_plan (user_id, plan)
+SELECT n, 'plan ' || n FROM generate_series(1, 20) n WHERE n % 2 = 1;
+-- Therapists are profiles 2 (due) and 15 (stays).  Note 1 links two due
+-- users; notes of patient 10 with therapist 2 go with therapist 2.
+INSERT INTO care.clinical_notes (patient_id, therapist_id, note) VALUES
+	(1, 2, 'two due users'), (3, 15, 'due patient'), (10, 2, 'due therapist'),
+	(11, 15, 'neither due'), (12, 15, 'neither due'), (7, 15, 'future');
+INSERT INTO care.therapist_patients VALUES
+	(1, 2), (3, 15), (10, 2), (11, 15), (12, 15), (7, 15);
+INSERT INTO care.user_consent (user_id, consent)
+SELECT n, 'v1' FROM generate_series(1, 20) n;
+
+-- Seed 004: the Multiverse Bazaar's seven jobs.
+DROP SCHEMA IF EXISTS bazaar CASCADE;
+CREATE SCHEMA bazaar;
+CREATE TABLE bazaar.members (
+	id                      bigint PRIMARY KEY,
+	email                   text,
+	display_name            text NOT NULL,
+	bio                     text,
+	avatar_path             text,
+	karma                   integer NOT NULL DEFAULT 0,
+	deletion_requested_at   timestamptz,
+	anonymize_contributions boolean NOT NULL DEFAULT true
+);
+CREATE TABLE bazaar.projects (
+	id         bigserial PRIMARY KEY,
+	owner_id   bigint NOT NULL REFERENCES bazaar.members (id),
+	title      text NOT NULL,
+	image_path text
+);
+CREATE TABLE bazaar.votes (
+	id             bigserial PRIMARY KEY,
+	voter_id       bigint NOT NULL REFERENCES bazaar.members (id),
+	target_user_id bigint NOT NULL REFERENCES bazaar.members (id),
+	value          integer NOT NULL
+);
+CREATE TABLE bazaar.invitations (
+	id         bigserial PRIMARY KEY,
+	email      text NOT NULL,
+	status     text NOT NULL,
+	created_at timestamptz NOT NULL
+);
+CREATE TABLE bazaar.push_tokens (
+	id           bigserial PRIMARY KEY,
+	user_id      bigint NOT NULL REFERENCES bazaar.members (id),
+	token        text NOT NULL,
+	last_used_at timestamptz NOT NULL
+);
+CREATE TABLE bazaar.audit_logs (
+	id         bigserial PRIMARY KEY,
+	user_id    bigint,
+	ip_address text,
+	user_agent text,
+	metadata   jsonb,
+	created_at timestamptz NOT NULL
+);
+CREATE TABLE bazaar.uploaded_files (
+	id         bigserial PRIMARY KEY,
+	path       text NOT NULL UNIQUE,
+	created_at timestamptz NOT NULL
+);
+-- 60 members.  Members 51-55 asked for deletion 40 days ago: 51-53 keep
+-- their contributions anonymized, 54-55 go entirely; 56 asked 5 days ago.
+INSERT INTO bazaar.members (id, email, display_name, bio, avatar_path,
+                            deletion_requested_at, anonymize_contributions)
+SELECT n, format('member%s@bazaar.example', n), format('Member %s', n),
+       'bio of ' || n,
+       CASE WHEN n % 10 = 0 THEN format('avatars/%s.png', n) END,
+       CASE WHEN n BETWEEN 51 AND 55 THEN now() - interval '40 days'
+            WHEN n = 56 THEN now() - interval '5 days' END,
+       n NOT IN (54, 55)
+FROM generate_series(1, 60) AS n;
+INSERT INTO bazaar.projects (owner_id, title, image_path)
+SELECT n, 'project ' || n,
+       CASE WHEN n % 5 = 0 THEN format('projects/%s.jpg', n) END
+FROM generate_series(1, 40) AS n;
+-- Votes; karma is left stale (0) for everyone, so recalculation has work.
+INSERT INTO bazaar.votes (voter_id, target_user_id, value)
+SELECT 1 + n % 50, 1 + (n * 7) % 50, CASE WHEN n % 4 = 0 THEN -1 ELSE 1 END
+FROM generate_series(1, 400) AS n;
+-- Invitations: pending older than 30 days go (20); pending younger (10),
+-- accepted or declined of any age (20) stay.
+INSERT INTO bazaar.invitations (email, status, created_at)
+SELECT format('guest%s@bazaar.example', n),
+       CASE WHEN n <= 30 THEN 'pending'
+            WHEN n % 2 = 0 THEN 'accepted' ELSE 'declined' END,
+       now() - interval '1 day' * CASE WHEN n <= 20 THEN 31 + n
+                                       WHEN n <= 30 THEN n - 20
+                                       ELSE n END
+FROM generate_series(1, 50) AS n;
+-- Push tokens: last used 0..179 days ago, one per 3 days per member 1-60;
+-- those unused for more than 90 days go.
+INSERT INTO bazaar.push_tokens (user_id, token, last_used_at)
+SELECT 1 + n % 60, md5(n::text), now() - interval '3 days' * n - interval '1 hour'
+FROM generate_series(0, 59) AS n;
+-- Audit logs, one every 10 days back ~4 years, with PII in nested JSON:
+-- older than 1 year are anonymized, older than 3 years deleted.
+INSERT INTO bazaar.audit_logs (user_id, ip_address, user_agent, metadata,
+                               created_at)
+SELECT 1 + n % 60, format('10.0.%s.%s', n / 250, n % 250), 'Mozilla/5.0',
+       jsonb_build_object('event', 'login', 'email', format('m%s@b.example', n),
+                          'profile', jsonb_build_object('name', 'Name ' || n,
+                              'phone', '+1555' || n, 'plan', 'pro'),
+                          'history', jsonb_build_array(
+                              jsonb_build_object('address', n || ' Main St',
+                                                 'step', 1))),
+       now() - interval '10 days' * n - interval '1 hour'
+FROM generate_series(0, 145) AS n;
+-- Uploaded files (the demo creates them on disk, see scripts/demo.sh):
+-- avatars of members with n % 10 = 0 and images of projects with n % 5 = 0
+-- are referenced; the orphans/... files are not; all 40 days old but
+-- orphans/new-*.bin, 1 day old.
+INSERT INTO bazaar.uploaded_files (path, created_at)
+SELECT p, now() - interval '40 days'
+FROM (SELECT format('avatars/%s.png', n) FROM generate_series(10, 60, 10) n
+      UNION ALL SELECT format('projects/%s.jpg', n) FROM generate_series(5, 40, 5) n
+      UNION ALL SELECT format('orphans/old-%s.bin', n) FROM generate_series(1, 5) n
+      UNION ALL SELECT format('orphans/new-%s.bin', n) FROM generate_series(1, 3) n
+     ) f(p);
 
 COMMIT;
 

@@ -107,8 +107,9 @@ static void list_plugins_shows_options_and_users(void **state)
 	assert_non_null(strstr(out, "{\"key\":\"older_than\",\"type\":"
 	                       "\"duration\",\"default\":null,\"required\":"
 	                       "true"));
-	assert_non_null(strstr(out, "\"jobs\":[\"cleanup-unverified-users\","
-	                       "\"message-cleanup\"]"));
+	assert_contains(out, "\"jobs\":[\"cleanup-invitations\","
+	                "\"cleanup-push-tokens\",\"cleanup-unverified-users\","
+	                "\"delete-audit-logs\",\"message-cleanup\"]");
 	free(out);
 	free(err);
 }
@@ -123,94 +124,6 @@ static void unknown_job_exits_2_with_a_suggestion(void **state)
 	assert_non_null(strstr(err, "did you mean 'message-cleanup'?"));
 	free(out);
 	free(err);
-}
-
-/* Loads the sample schema and data the demo uses. */
-static void load_sample(PGconn *db)
-{
-	char *out, *err;
-
-	(void)db;
-	assert_int_equal(tu_run(&out, &err, "psql -q -v ON_ERROR_STOP=1 -f "
-	                        SWEEPD_SOURCE_DIR "/scripts/sample-schema.sql"),
-	                 0);
-	free(out);
-	free(err);
-}
-
-static void seed_000_cleanup_unverified_users(void **state)
-{
-	PGconn *db = tu_db();
-	char *out, *err;
-	long long due, kept;
-
-	(void)state;
-	load_sample(db);
-	due = tu_sql_int(db, "SELECT count(*) FROM users WHERE NOT"
-	                 " email_verified AND created_at < now() - interval"
-	                 " '30 days'");
-	kept = tu_sql_int(db, "SELECT count(*) FROM users") - due;
-	assert_true(due > 3);
-	/* The dry run reports the rows and changes nothing. */
-	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
-	                        " --dry-run cleanup-unverified-users"), 0);
-	assert_non_null(strstr(out, "\"success\":true"));
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users"),
-	                 due + kept);
-	free(out);
-	free(err);
-	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
-	                        " --run cleanup-unverified-users"), 0);
-	assert_non_null(strstr(out, "\"success\":true"));
-	assert_non_null(strstr(out, "\"started\":\""));
-	free(out);
-	free(err);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users"), kept);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE NOT"
-	                            " email_verified AND created_at < now() -"
-	                            " interval '30 days'"), 0);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE"
-	                            " email IN ('test@example.com',"
-	                            " 'fake@test.com', 'old@user.com')"), 0);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE"
-	                            " email = 'almost@example.com'"), 1);
-	/* Every deleted user has its audit record, from the last run. */
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.audit"
-	                            " WHERE job = 'cleanup-unverified-users'"
-	                            " AND run_id = (SELECT max(id) FROM"
-	                            " sweepd.runs WHERE job ="
-	                            " 'cleanup-unverified-users')"), due);
-	PQfinish(db);
-}
-
-static void seed_003_message_cleanup(void **state)
-{
-	PGconn *db = tu_db();
-	char *out, *err, *expect;
-	long long due, total;
-
-	(void)state;
-	load_sample(db);
-	due = tu_sql_int(db, "SELECT count(*) FROM messages WHERE expires_at"
-	                 " < now()");
-	total = tu_sql_int(db, "SELECT count(*) FROM messages");
-	assert_true(due > 0 && due < total);
-	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --json"
-	                        " --run message-cleanup"), 0);
-	/* The result has the shape seed 003 reports: success, count, time. */
-	expect = malloc(64);
-	assert_non_null(expect);
-	snprintf(expect, 64, "\"counters\":{\"deleted\":%lld}", due);
-	assert_non_null(strstr(out, expect));
-	assert_non_null(strstr(out, "\"timestamp\":\""));
-	free(expect);
-	free(out);
-	free(err);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages"),
-	                 total - due);
-	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages WHERE"
-	                            " expires_at < now()"), 0);
-	PQfinish(db);
 }
 
 static void failing_job_exits_1_with_the_reason(void **state)
@@ -397,8 +310,6 @@ int main(void)
 		cmocka_unit_test(check_names_file_and_line_of_each_problem),
 		cmocka_unit_test(list_plugins_shows_options_and_users),
 		cmocka_unit_test(unknown_job_exits_2_with_a_suggestion),
-		cmocka_unit_test(seed_000_cleanup_unverified_users),
-		cmocka_unit_test(seed_003_message_cleanup),
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),
 		cmocka_unit_test(broken_job_is_refused_by_run),
 		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),

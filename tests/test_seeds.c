@@ -1,0 +1,350 @@
+/* End to end, one test per seed job: `sweepd --run JOB` on the job's
+ * shipped conf.d/ file, against scripts/sample-schema.sql (and, for the
+ * files job, scripts/sample-uploads.sh), then the database and the disk
+ * are checked.  Expected figures come from the sample data's own rules,
+ * computed before the run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+#define CONF SWEEPD_SOURCE_DIR "/conf.d"
+#define UPLOADS "/tmp/sweepd-demo/uploads"
+
+/* Loads the sample schema and data afresh; returns a connection. */
+static PGconn *fresh(void)
+{
+	assert_int_equal(tu_run(NULL, NULL, "psql -q -v ON_ERROR_STOP=1 -f "
+	                        SWEEPD_SOURCE_DIR "/scripts/sample-schema.sql"
+	                        " >/dev/null 2>&1"), 0);
+	return tu_db();
+}
+
+/* Runs the shipped job; returns its --json result (caller frees) after
+ * checking it succeeded. */
+static char *run(const char *job)
+{
+	char *out;
+
+	if (tu_run(&out, NULL, SWEEPD_BIN " --conf-dir " CONF " --json --run"
+	           " %s 2>/dev/null", job) != 0)
+		fail_msg("sweepd --run %s failed: %s", job, out);
+	assert_contains(out, "\"success\":true");
+	return out;
+}
+
+/* Audit records the job's last run wrote to sweepd.audit. */
+static long long audited(PGconn *db, const char *job)
+{
+	return tu_sql_int(db, "SELECT count(*) FROM sweepd.audit WHERE run_id ="
+	                  " (SELECT max(id) FROM sweepd.runs WHERE job = '%s')",
+	                  job);
+}
+
+static void seed_000_cleanup_unverified_users(void **state)
+{
+	PGconn *db = fresh();
+	long long due, total;
+	char *out;
+
+	(void)state;
+	due = tu_sql_int(db, "SELECT count(*) FROM users WHERE NOT"
+	                 " email_verified AND created_at < now() - interval"
+	                 " '30 days'");
+	total = tu_sql_int(db, "SELECT count(*) FROM users");
+	assert_int_equal(due, 170);
+	out = run("cleanup-unverified-users");
+	assert_contains(out, "\"deleted\":170");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users"),
+	                 total - due);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE email"
+	                            " IN ('test@example.com', 'fake@test.com',"
+	                            " 'old@user.com')"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM users WHERE email"
+	                            " IN ('almost@example.com',"
+	                            " 'alice@example.com')"), 2);
+	assert_int_equal(audited(db, "cleanup-unverified-users"), due);
+	PQfinish(db);
+}
+
+static void seed_001_batch_cleanup_pending(void **state)
+{
+	PGconn *db = fresh();
+	long long due;
+	char *out;
+
+	(void)state;
+	due = tu_sql_int(db, "SELECT count(*) FROM oneqlick.pending_users p"
+	                 " WHERE EXISTS (SELECT 1 FROM oneqlick.users u WHERE"
+	                 " lower(u.email) = lower(p.email))");
+	assert_int_equal(due, 100);
+	out = run("batch-cleanup-pending");
+	assert_contains(out, "\"deleted\":100");
+	free(out);
+	/* Mixed-case duplicates went too; new and e-mail-less ones stay. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " oneqlick.pending_users WHERE email ILIKE"
+	                            " 'user%%'"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " oneqlick.pending_users"), 200);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " oneqlick.pending_users WHERE email IS"
+	                            " NULL"), 10);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM oneqlick.users"),
+	                 500);
+	assert_int_equal(audited(db, "batch-cleanup-pending"), 100);
+	PQfinish(db);
+}
+
+static void seed_002_scheduled_deletion(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("scheduled-deletion");
+	free(out);
+	/* Profiles 1-6 were due; 7-8 are not yet, 9 was soft-deleted. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.profiles"
+	                            " WHERE id <= 6"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.profiles"),
+	                 14);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.check_ins"
+	                            " WHERE user_id <= 6"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.check_ins"),
+	                 60 - 18);
+	/* A note goes when either its patient or its therapist went. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " care.clinical_notes"), 3);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " care.therapist_patients"), 3);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " care.user_consent"), 14);
+	/* One audit_log row per profile, action hard_deleted. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.audit_log"
+	                            " WHERE action = 'hard_deleted' AND user_id"
+	                            " BETWEEN 1 AND 6"), 6);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM care.audit_log"),
+	                 6);
+	PQfinish(db);
+}
+
+static void seed_003_message_cleanup(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("message-cleanup");
+	assert_contains(out, "\"counters\":{\"deleted\":1200}");
+	assert_contains(out, "\"timestamp\":\"");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages"), 800);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages WHERE"
+	                            " expires_at < now()"), 0);
+	PQfinish(db);
+}
+
+static void seed_004_cleanup_invitations(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("cleanup-invitations");
+	assert_contains(out, "\"deleted\":20");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.invitations"
+	                            " WHERE status = 'pending' AND created_at <"
+	                            " now() - interval '30 days'"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " bazaar.invitations"), 30);
+	PQfinish(db);
+}
+
+static void seed_004_cleanup_push_tokens(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("cleanup-push-tokens");
+	assert_contains(out, "\"deleted\":30");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.push_tokens"
+	                            " WHERE last_used_at < now() - interval"
+	                            " '90 days'"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " bazaar.push_tokens"), 30);
+	PQfinish(db);
+}
+
+static void seed_004_anonymize_audit_logs(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("anonymize-audit-logs");
+	assert_contains(out, "\"anonymized\":109");
+	free(out);
+	/* Older than a year: no user, IP, agent, nor PII at any depth. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
+	                            " WHERE created_at < now() - interval"
+	                            " '365 days' AND (user_id IS NOT NULL OR"
+	                            " ip_address IS NOT NULL OR user_agent IS NOT"
+	                            " NULL OR metadata::text ~"
+	                            " '\"(email|name|phone|address)\"')"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
+	                            " WHERE metadata->>'event' = 'login' AND"
+	                            " metadata->'profile'->>'plan' = 'pro'"), 146);
+	/* Younger rows keep everything. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
+	                            " WHERE user_id IS NOT NULL AND metadata ?"
+	                            " 'email'"), 37);
+	/* A second run finds nothing left to do. */
+	out = run("anonymize-audit-logs");
+	assert_contains(out, "\"anonymized\":0");
+	free(out);
+	PQfinish(db);
+}
+
+static void seed_004_delete_audit_logs(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("delete-audit-logs");
+	assert_contains(out, "\"deleted\":36");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"),
+	                 110);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
+	                            " WHERE created_at < now() - interval"
+	                            " '1095 days'"), 0);
+	PQfinish(db);
+}
+
+/* True when path exists (without following a final symlink). */
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void seed_004_cleanup_orphaned_files(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	assert_int_equal(tu_run(NULL, NULL, "bash " SWEEPD_SOURCE_DIR
+	                        "/scripts/sample-uploads.sh " UPLOADS), 0);
+	out = run("cleanup-orphaned-files");
+	assert_contains(out, "\"deleted\":6");
+	free(out);
+	assert_false(exists(UPLOADS "/orphans/old-1.bin"));
+	assert_false(exists(UPLOADS "/orphans/old-5.bin"));
+	assert_false(exists(UPLOADS "/stray.tmp"));
+	assert_true(exists(UPLOADS "/orphans/new-1.bin"));
+	assert_true(exists(UPLOADS "/avatars/10.png"));
+	assert_true(exists(UPLOADS "/projects/40.jpg"));
+	/* The link to a file outside stays, and so does that file. */
+	assert_true(exists(UPLOADS "/outside-link"));
+	assert_true(exists("/tmp/sweepd-demo/outside.txt"));
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " bazaar.uploaded_files WHERE path LIKE"
+	                            " 'orphans/old-%%'"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " bazaar.uploaded_files"), 17);
+	PQfinish(db);
+}
+
+static void seed_004_finalize_deletions_anonymize(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("finalize-deletions-anonymize");
+	assert_contains(out, "\"anonymized\":3");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members"
+	                            " WHERE id BETWEEN 51 AND 53 AND display_name"
+	                            " = '[Deleted User]' AND email IS NULL AND bio"
+	                            " IS NULL"), 3);
+	/* Asked 5 days ago, or chose full deletion: untouched. */
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members"
+	                            " WHERE display_name = '[Deleted User]'"), 3);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members"),
+	                 60);
+	PQfinish(db);
+}
+
+static void seed_004_finalize_deletions_delete(void **state)
+{
+	PGconn *db = fresh();
+	char *out;
+
+	(void)state;
+	out = run("finalize-deletions-delete");
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members"
+	                            " WHERE id IN (54, 55)"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members"),
+	                 58);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.push_tokens"
+	                            " WHERE user_id IN (54, 55)"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+	                            " bazaar.push_tokens"), 58);
+	assert_int_equal(audited(db, "finalize-deletions-delete"), 2);
+	PQfinish(db);
+}
+
+static void seed_004_recalculate_karma(void **state)
+{
+	PGconn *db = fresh();
+	long long drifted;
+	char *out, expect[64];
+
+	(void)state;
+	drifted = tu_sql_int(db, "SELECT count(*) FROM bazaar.members m WHERE"
+	                     " karma IS DISTINCT FROM (SELECT coalesce(sum(value),"
+	                     " 0) FROM bazaar.votes v WHERE v.target_user_id ="
+	                     " m.id)");
+	assert_true(drifted > 0);
+	out = run("recalculate-karma");
+	snprintf(expect, sizeof(expect), "\"affected\":%lld", drifted);
+	assert_contains(out, expect);
+	free(out);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members m"
+	                            " WHERE karma IS DISTINCT FROM (SELECT"
+	                            " coalesce(sum(value), 0) FROM bazaar.votes v"
+	                            " WHERE v.target_user_id = m.id)"), 0);
+	PQfinish(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(seed_000_cleanup_unverified_users),
+		cmocka_unit_test(seed_001_batch_cleanup_pending),
+		cmocka_unit_test(seed_002_scheduled_deletion),
+		cmocka_unit_test(seed_003_message_cleanup),
+		cmocka_unit_test(seed_004_cleanup_invitations),
+		cmocka_unit_test(seed_004_cleanup_push_tokens),
+		cmocka_unit_test(seed_004_anonymize_audit_logs),
+		cmocka_unit_test(seed_004_delete_audit_logs),
+		cmocka_unit_test(seed_004_cleanup_orphaned_files),
+		cmocka_unit_test(seed_004_finalize_deletions_anonymize),
+		cmocka_unit_test(seed_004_finalize_deletions_delete),
+		cmocka_unit_test(seed_004_recalculate_karma),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
