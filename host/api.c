@@ -51,6 +51,11 @@ void api_host_free(sweep_host *h)
 {
 	size_t i;
 
+	for (i = 0; i < h->nowned; i++)
+		free(h->owned[i]);
+	free(h->owned);
+	h->owned = NULL;
+	h->nowned = h->capowned = 0;
 	for (i = 0; h->quoted && i < h->job->plugin->noptions; i++)
 		free(h->quoted[i]);
 	free(h->quoted);
@@ -225,6 +230,219 @@ static bool api_should_stop(sweep_host *h)
 	return *h->stop != 0;
 }
 
+/* Sleeps ms milliseconds, waking early when a stop is requested; true when
+ * the run should go on. */
+bool api_pause(sweep_host *h, int64_t ms)
+{
+	while (ms > 0 && !*h->stop) {
+		int64_t step = ms < 50 ? ms : 50;
+		struct timespec ts = {(time_t)(step / 1000),
+		                      (long)(step % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return *h->stop == 0;
+}
+
+/* Keeps s until the end of the run and returns it; NULL (s freed) when
+ * memory runs out.  s may be NULL. */
+static const char *api_keep(sweep_host *h, char *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (h->nowned == h->capowned) {
+		size_t cap = h->capowned ? h->capowned * 2 : 16;
+		char **v = realloc(h->owned, cap * sizeof(*v));
+		if (v == NULL) {
+			free(s);
+			return NULL;
+		}
+		h->owned = v;
+		h->capowned = cap;
+	}
+	h->owned[h->nowned++] = s;
+	return s;
+}
+
+static PGresult *api_query(sweep_host *h, const char *sql, int nparams,
+                           const char *const *params, const char *what,
+                           char **errmsg)
+{
+	PGresult *res = PQexecParams(h->conn, sql, nparams, NULL, params, NULL,
+	                             NULL, 0);
+	char err[1024];
+
+	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	api_failed(h, res);
+	db_error(res, h->conn, what, err, sizeof(err));
+	*errmsg = api_mprintf("%s", err);
+	PQclear(res);
+	return NULL;
+}
+
+static const char *api_quote_name(sweep_host *h, const char *text,
+                                  char **errmsg)
+{
+	char err[256], **parts;
+	size_t n;
+
+	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0) {
+		*errmsg = api_mprintf("%s", err);
+		return NULL;
+	}
+	sqltext_parts_free(parts, n);
+	return api_keep(h, sqltext_ident_quote(h->conn, text));
+}
+
+/* Appends part i of parts quoted, with a dot before it unless first. */
+static void api_quote_part(sweep_host *h, buf *b, char *const *parts,
+                           size_t i, bool first)
+{
+	char *q = PQescapeIdentifier(h->conn, parts[i], strlen(parts[i]));
+
+	if (q == NULL) {
+		b->oom = 1;
+		return;
+	}
+	buf_printf(b, "%s%s", first ? "" : ".", q);
+	PQfreemem(q);
+}
+
+static int api_split_column(sweep_host *h, const char *text,
+                            const char **table, const char **column,
+                            char **errmsg)
+{
+	char err[256], **parts;
+	size_t n, i;
+	buf t = BUF_INIT, c = BUF_INIT;
+
+	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0) {
+		*errmsg = api_mprintf("%s", err);
+		return -1;
+	}
+	if (n < 2) {
+		sqltext_parts_free(parts, n);
+		*errmsg = api_mprintf("'%s' names no table: write TABLE.COLUMN "
+		                      "or SCHEMA.TABLE.COLUMN", text);
+		return -1;
+	}
+	for (i = 0; i + 1 < n; i++)
+		api_quote_part(h, &t, parts, i, i == 0);
+	api_quote_part(h, &c, parts, n - 1, true);
+	sqltext_parts_free(parts, n);
+	*table = api_keep(h, buf_detach(&t));
+	*column = api_keep(h, buf_detach(&c));
+	if (*table == NULL || *column == NULL) {
+		*errmsg = api_mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* jsonb_build_object() takes at most 100 arguments. */
+#define API_MAX_OBJECT_COLUMNS 50
+
+static const char *api_json_object(sweep_host *h, const char *const *columns,
+                                   size_t n, const char *qualifier,
+                                   char **errmsg)
+{
+	buf b = BUF_INIT;
+	size_t i;
+	const char *out;
+
+	if (n == 0 || n > API_MAX_OBJECT_COLUMNS) {
+		*errmsg = api_mprintf("%zu columns: a record takes 1 to %d", n,
+		                      API_MAX_OBJECT_COLUMNS);
+		return NULL;
+	}
+	buf_puts(&b, "jsonb_build_object(");
+	for (i = 0; i < n; i++) {
+		char *lit = PQescapeLiteral(h->conn, columns[i], strlen(columns[i]));
+		char *id = PQescapeIdentifier(h->conn, columns[i],
+		                              strlen(columns[i]));
+		if (lit == NULL || id == NULL)
+			b.oom = 1;
+		else
+			buf_printf(&b, "%s%s, %s%s%s", i ? ", " : "", lit,
+			           qualifier ? qualifier : "", qualifier ? "." : "",
+			           id);
+		PQfreemem(lit);
+		PQfreemem(id);
+	}
+	buf_puts(&b, ")");
+	out = api_keep(h, buf_detach(&b));
+	if (out == NULL)
+		*errmsg = api_mprintf("out of memory quoting column names");
+	return out;
+}
+
+static const char *api_key_object(sweep_host *h, const char *relation,
+                                  const char *qualifier, char **errmsg)
+{
+	static const char *const ctid[] = {"ctid"};
+	const char *args[1] = {relation};
+	const char **names = NULL;
+	const char *out = NULL;
+	PGresult *res;
+	int i, n;
+
+	res = api_query(h, "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL"
+	                " unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+	                " JOIN pg_attribute a ON a.attrelid = i.indrelid AND"
+	                " a.attnum = k.attnum WHERE i.indrelid = $1::regclass"
+	                " AND i.indisprimary ORDER BY k.n", 1, args,
+	                "finding the primary key", errmsg);
+	if (res == NULL)
+		return NULL;
+	n = PQntuples(res);
+	if (n == 0) {
+		out = api_json_object(h, ctid, 1, qualifier, errmsg);
+		goto out;
+	}
+	names = calloc((size_t)n, sizeof(*names));
+	if (names == NULL) {
+		*errmsg = api_mprintf("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = PQgetvalue(res, i, 0);
+	out = api_json_object(h, names, (size_t)n, qualifier, errmsg);
+out:
+	free(names);
+	PQclear(res);
+	return out;
+}
+
+static int api_begin(sweep_host *h, int64_t lock_timeout_ms,
+                     int64_t statement_timeout_ms, char **errmsg)
+{
+	const char *setting[2] = {"lock_timeout", "statement_timeout"};
+	int64_t ms[2] = {lock_timeout_ms, statement_timeout_ms};
+	char sql[96];
+	PGresult *res;
+	int i;
+
+	res = api_query(h, "BEGIN", 0, NULL, "beginning a transaction", errmsg);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	for (i = 0; i < 2; i++) {
+		if (ms[i] <= 0)
+			continue;
+		snprintf(sql, sizeof(sql), "SET LOCAL %s = %lld", setting[i],
+		         (long long)ms[i]);
+		res = api_query(h, sql, 0, NULL, "setting a timeout", errmsg);
+		if (res == NULL) {
+			PQclear(PQexec(h->conn, "ROLLBACK"));
+			return -1;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
 static const sweep_api api_services = {
 	.size = sizeof(sweep_api),
 	.abi_major = SWEEP_ABI_MAJOR,
@@ -248,6 +466,13 @@ static const sweep_api api_services = {
 	.mprintf = api_mprintf,
 	.free = free,
 	.error_item = api_error_item,
+	.query = api_query,
+	.quote_name = api_quote_name,
+	.split_column = api_split_column,
+	.json_object = api_json_object,
+	.key_object = api_key_object,
+	.begin = api_begin,
+	.pause = api_pause,
 };
 
 /* The services table every plugin receives; static, never freed. */

@@ -22,6 +22,10 @@ struct sweep_host {
 	char run_id[24];        /* "" when the run is not recorded */
 	char sqlstate[6];       /* of the last failed host statement, or "" */
 	int64_t progress_ms;    /* monotonic time of the last progress line */
+	char **owned;           /* strings handed to the plugin, freed at the
+	                           end of the run */
+	size_t nowned;
+	size_t capowned;
 };
 
 const sweep_api *api_table(void);
@@ -30,6 +34,7 @@ void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
 void api_host_free(sweep_host *h);
 int64_t api_now_ms(void);
 void api_failed(sweep_host *h, const PGresult *res);
+bool api_pause(sweep_host *h, int64_t ms);
 
 /* batch_loop, in batch.c. */
 int batch_loop(sweep_host *h, const sweep_batch *spec,

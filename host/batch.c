@@ -122,18 +122,6 @@ static void batch_timeouts_reset(sweep_host *h, const sweep_batch *spec)
 		PQclear(PQexec(h->conn, "RESET statement_timeout"));
 }
 
-/* Sleeps ms milliseconds, waking early when a stop is requested. */
-static void batch_pause(sweep_host *h, int64_t ms)
-{
-	while (ms > 0 && !*h->stop) {
-		int64_t step = ms < 50 ? ms : 50;
-		struct timespec ts = {(time_t)(step / 1000),
-		                      (long)(step % 1000) * 1000000L};
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 /* The statement to execute: spec's, or, for an audited loop, spec's inside
  * a data-modifying WITH that writes one audit record per returned row in
  * the same statement.  New string (caller frees), NULL when out of memory. */
@@ -278,7 +266,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec_in,
 		} else if (n == 0) {
 			break;
 		}
-		batch_pause(h, spec.pause_ms);
+		api_pause(h, spec.pause_ms);
 	}
 	rc = 0;
 out:

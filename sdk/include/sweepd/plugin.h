@@ -12,6 +12,8 @@
  *   1.0  first version
  *   1.1  sweep_batch.lock_timeout_ms and .statement_timeout_ms
  *   1.2  sweep_api.error_item
+ *   1.3  sweep_api.query, quote_name, split_column, json_object,
+ *        key_object, begin, pause: what every shipped plugin needed
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -48,7 +50,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 2
+#define SWEEP_ABI_MINOR 3
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -273,6 +275,49 @@ typedef struct sweep_api {
 	 * counter and listed in the result's errors (the first few kept).
 	 * The host keeps a copy. */
 	void (*error_item)(sweep_host *h, const char *text);
+
+	/* --- ABI 1.3 --- */
+
+	/* Runs sql with nparams text parameters (NULL entries are SQL NULL,
+	 * types inferred) on the run's connection.  Returns the result when
+	 * it succeeded (the caller PQclear()s it), else NULL with *errmsg set
+	 * to "what: server message (SQLSTATE xxxxx)"; the failure's SQLSTATE
+	 * is remembered, so that a transient one (a lock timeout, a lost
+	 * connection) makes a scheduled run try again. */
+	PGresult *(*query)(sweep_host *h, const char *sql, int nparams,
+	                   const char *const *params, const char *what,
+	                   char **errmsg);
+	/* A name written by a user, optionally qualified (schema.table; a
+	 * part in double quotes may hold dots), quoted for SQL as IDENT
+	 * options are; NULL with *errmsg set when it is not a valid name.
+	 * Host-owned. */
+	const char *(*quote_name)(sweep_host *h, const char *text,
+	                          char **errmsg);
+	/* Splits a user's "table.column" (or "schema.table.column") at its
+	 * last dot into the quoted table and the quoted column.  Returns 0,
+	 * or -1 with *errmsg set.  Both strings host-owned. */
+	int (*split_column)(sweep_host *h, const char *text,
+	                    const char **table, const char **column,
+	                    char **errmsg);
+	/* SQL text jsonb_build_object('c1', q.c1, ...) over the n columns
+	 * (names as written; qualifier, e.g. "t", or NULL), for audit
+	 * records and samples; NULL with *errmsg set.  Host-owned. */
+	const char *(*json_object)(sweep_host *h, const char *const *columns,
+	                           size_t n, const char *qualifier,
+	                           char **errmsg);
+	/* The same over the primary key columns of relation (SQL text, e.g.
+	 * from opt_ident), or over ctid when it has none.  Host-owned. */
+	const char *(*key_object)(sweep_host *h, const char *relation,
+	                          const char *qualifier, char **errmsg);
+	/* Begins a transaction on the run's connection with the given
+	 * lock_timeout and statement_timeout for it (SET LOCAL; 0 keeps the
+	 * session's).  Returns 0, or -1 with *errmsg set and no transaction
+	 * open. */
+	int (*begin)(sweep_host *h, int64_t lock_timeout_ms,
+	             int64_t statement_timeout_ms, char **errmsg);
+	/* Sleeps ms milliseconds, waking early when a stop is requested.
+	 * Returns true when the run should go on (no stop requested). */
+	bool (*pause)(sweep_host *h, int64_t ms);
 } sweep_api;
 
 /*
