@@ -286,6 +286,7 @@ static const char *api_quote_name(sweep_host *h, const char *text,
                                   char **errmsg)
 {
 	char err[256], **parts;
+	const char *out;
 	size_t n;
 
 	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0) {
@@ -293,7 +294,11 @@ static const char *api_quote_name(sweep_host *h, const char *text,
 		return NULL;
 	}
 	sqltext_parts_free(parts, n);
-	return api_keep(h, sqltext_ident_quote(h->conn, text));
+	out = api_keep(h, sqltext_ident_quote(h->conn, text));
+	if (out == NULL)
+		*errmsg = api_mprintf("cannot quote '%s': %s", text,
+		                      PQerrorMessage(h->conn));
+	return out;
 }
 
 /* Appends part i of parts quoted, with a dot before it unless first. */
@@ -335,7 +340,8 @@ static int api_split_column(sweep_host *h, const char *text,
 	*table = api_keep(h, buf_detach(&t));
 	*column = api_keep(h, buf_detach(&c));
 	if (*table == NULL || *column == NULL) {
-		*errmsg = api_mprintf("out of memory");
+		*errmsg = api_mprintf("cannot quote '%s': %s", text,
+		                      PQerrorMessage(h->conn));
 		return -1;
 	}
 	return 0;
@@ -374,7 +380,8 @@ static const char *api_json_object(sweep_host *h, const char *const *columns,
 	buf_puts(&b, ")");
 	out = api_keep(h, buf_detach(&b));
 	if (out == NULL)
-		*errmsg = api_mprintf("out of memory quoting column names");
+		*errmsg = api_mprintf("cannot quote the column names: %s",
+		                      PQerrorMessage(h->conn));
 	return out;
 }
 

@@ -55,19 +55,8 @@
 
 /* Lines dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
-/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs.
- * (A primary key has at most 32 columns.) */
-#define MAX_KEY_COLUMNS 50
-
-/* Key columns of a table, in key order, as the text of their names. */
-static const char PKEY_SQL[] =
-	"SELECT a.attname"
-	" FROM pg_index i"
-	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
-	" JOIN pg_attribute a"
-	"   ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-	" WHERE i.indrelid = $1::regclass AND i.indisprimary"
-	" ORDER BY k.n";
+/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs. */
+#define MAX_AUDIT_COLUMNS 50
 
 /* Type of one column of a table ($1), by its name ($2). */
 static const char COLTYPE_SQL[] =
@@ -109,8 +98,9 @@ typedef struct anon_state {
 	char **set_values;       /* nset values as written (api->free) */
 	char *keys;              /* ARRAY['k1', ...]::text[], or NULL */
 	char *filter;            /* " AND (where)", or "" */
-	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
-	                            or NULL when the job is not audited */
+	const char *audit_object;/* jsonb_build_object(...) of audit_columns,
+	                            or NULL when the job is not audited;
+	                            host-owned */
 	char *update_sql;        /* the batch statement: $4 is the cutoff,
 	                            $5.. the set values compared, then the
 	                            set values assigned */
@@ -119,26 +109,15 @@ typedef struct anon_state {
 	char *sample_sql;        /* keys of a few rows still to anonymize */
 } anon_state;
 
-/* Sets *errmsg to "what: reason", without the newline libpq ends its
- * messages with. */
-static void set_error(const sweep_api *api, char **errmsg, const char *what,
-                      const char *reason)
+/* Returns "cannot quote WHAT: " and why libpq could not (the
+ * connection's last error: an invalid character encoding, out of memory),
+ * for *errmsg; NULL when out of memory. */
+static char *quote_failed(const sweep_api *api, PGconn *db, const char *what)
 {
-	size_t n = strlen(reason);
+	const char *why = PQerrorMessage(db);
 
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
-}
-
-/* Returns a new string "prefix s suffix", or a new empty string when s is
- * NULL; NULL when out of memory.  Freed with api->free. */
-static char *wrap(const sweep_api *api, const char *prefix, const char *s,
-                  const char *suffix)
-{
-	if (!s)
-		return api->mprintf("%s", "");
-	return api->mprintf("%s%s%s", prefix, s, suffix);
+	return api->mprintf("cannot quote %s: %.*s", what,
+	                    (int)strcspn(why, "\n"), why);
 }
 
 /* Replaces *sql (freed) with *sql followed by a, b and c (NULL ones
@@ -155,103 +134,6 @@ static void cat(const sweep_api *api, char **sql, const char *a,
 	                    c ? c : "");
 	api->free(*sql);
 	*sql = next;
-}
-
-/* Runs sql with nparams text parameters and returns its rows, which the
- * caller PQclear()s; or returns NULL with *errmsg set to "what: reason",
- * the reason being the server's one-line message when there is one. */
-static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
-                       int nparams, const char *const *params,
-                       const char *what, char **errmsg)
-{
-	const char *reason;
-	PGresult *res;
-
-	res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	set_error(api, errmsg, what, reason ? reason : PQerrorMessage(db));
-	PQclear(res);
-	return NULL;
-}
-
-/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
- * the n (1 to MAX_KEY_COLUMNS) columns: each key a string literal of the
- * name, each value the name quoted as an identifier.  Returns 0, or -1 with
- * *errmsg set.  *out is freed with api->free. */
-static int json_object_sql(const sweep_api *api, PGconn *db,
-                           const char *const *cols, size_t n, char **out,
-                           char **errmsg)
-{
-	char *sql, *next, *lit = NULL, *id = NULL;
-	size_t i;
-	int rc = -1;
-
-	sql = api->mprintf("jsonb_build_object(");
-	for (i = 0; i < n && sql; i++) {
-		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
-		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
-		if (!lit || !id) {
-			set_error(api, errmsg, "cannot quote a column name",
-			          PQerrorMessage(db));
-			goto out;
-		}
-		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
-		                    lit, id);
-		api->free(sql);
-		sql = next;
-		PQfreemem(lit);
-		PQfreemem(id);
-		lit = id = NULL;
-	}
-	if (sql)
-		*out = api->mprintf("%s)", sql);
-	if (!sql || !*out) {
-		*errmsg = api->mprintf("out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	PQfreemem(lit);
-	PQfreemem(id);
-	api->free(sql);
-	return rc;
-}
-
-/* Sets *out to a jsonb_build_object(...) expression naming the rows of the
- * table by its primary key columns, or by ctid when it has none.  Returns
- * 0, or -1 with *errmsg set.  *out is freed with api->free. */
-static int pkey_object_sql(const sweep_api *api, PGconn *db,
-                           const anon_state *st, char **out, char **errmsg)
-{
-	static const char *const ctid[] = { "ctid" };
-	const char *const params[1] = { st->table };
-	PGresult *res;
-	const char **names = NULL;
-	int i, n, rc = -1;
-
-	res = query(api, db, PKEY_SQL, 1, params, "finding the primary key",
-	            errmsg);
-	if (!res)
-		goto out;
-	n = PQntuples(res);
-	if (n == 0) {
-		rc = json_object_sql(api, db, ctid, 1, out, errmsg);
-		goto out;
-	}
-	names = calloc((size_t)n, sizeof *names);
-	if (!names) {
-		*errmsg = api->mprintf("out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		names[i] = PQgetvalue(res, i, 0);
-	rc = json_object_sql(api, db, names, (size_t)n, out, errmsg);
-out:
-	free(names);
-	PQclear(res);
-	return rc;
 }
 
 /* Returns a new string holding the n bytes at s without the blanks that
@@ -317,8 +199,7 @@ static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
 		st->null_columns[i] = PQescapeIdentifier(db, nulls[i],
 		                                         strlen(nulls[i]));
 		if (!st->null_columns[i]) {
-			set_error(api, errmsg, "cannot quote a set_null column",
-			          PQerrorMessage(db));
+			*errmsg = quote_failed(api, db, "a set_null column");
 			goto out;
 		}
 	}
@@ -353,8 +234,7 @@ static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
 		st->set_columns[i] = PQescapeIdentifier(db, names[i],
 		                                        strlen(names[i]));
 		if (!st->set_columns[i]) {
-			set_error(api, errmsg, "cannot quote a set column",
-			          PQerrorMessage(db));
+			*errmsg = quote_failed(api, db, "a set column");
 			goto out;
 		}
 	}
@@ -379,8 +259,7 @@ static int keys_sql(const sweep_api *api, PGconn *db, const char *const *keys,
 		lit = PQescapeLiteral(db, keys[i], strlen(keys[i]));
 		if (!lit) {
 			api->free(sql);
-			set_error(api, errmsg, "cannot quote a JSON key",
-			          PQerrorMessage(db));
+			*errmsg = quote_failed(api, db, "a JSON key");
 			return -1;
 		}
 		cat(api, &sql, i > 0 ? ", " : "", lit, NULL);
@@ -398,7 +277,7 @@ static int keys_sql(const sweep_api *api, PGconn *db, const char *const *keys,
 /* Checks that json_column is a jsonb column of the table, so that a wrong
  * column fails with a message saying so.  Returns 0, or -1 with *errmsg
  * set. */
-static int json_column_check(const sweep_api *api, sweep_host *h, PGconn *db,
+static int json_column_check(const sweep_api *api, sweep_host *h,
                              const anon_state *st, char **errmsg)
 {
 	const char *params[2] = { st->table, NULL };
@@ -406,8 +285,8 @@ static int json_column_check(const sweep_api *api, sweep_host *h, PGconn *db,
 	int rc = -1;
 
 	params[1] = api->opt_string(h, "json_column");
-	res = query(api, db, COLTYPE_SQL, 2, params, "checking json_column",
-	            errmsg);
+	res = api->query(h, COLTYPE_SQL, 2, params, "checking json_column",
+	                 errmsg);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0)
@@ -484,13 +363,15 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 }
 
 /* Builds the batch UPDATE, the dry run's count and sample statements into
- * st.  Returns 0, or -1 with *errmsg set. */
-static int statements_build(const sweep_api *api, PGconn *db,
+ * st; the sample names rows by the audit columns, else by the primary key,
+ * else by ctid.  Returns 0, or -1 with *errmsg set. */
+static int statements_build(const sweep_api *api, sweep_host *h,
                             anon_state *st, char **errmsg)
 {
 	int nset = (int)st->nset;
 	char *assign = NULL, *pending_run = NULL, *pending_dry = NULL;
-	char *range = NULL, *keys = NULL;
+	char *range = NULL;
+	const char *keys = st->audit_object;
 	int rc = -1;
 
 	pending_run = pending_sql(api, st, 5);
@@ -524,13 +405,13 @@ static int statements_build(const sweep_api *api, PGconn *db,
 			"SELECT count(*), count(*) FILTER (WHERE %s) FROM %s"
 			" WHERE %s < $1::timestamptz%s", pending_dry,
 			st->table, st->time_column, st->filter);
-		if (!st->audit_object &&
-		    pkey_object_sql(api, db, st, &keys, errmsg) != 0)
+		if (!keys)
+			keys = api->key_object(h, st->table, NULL, errmsg);
+		if (!keys)
 			goto out;
 		st->sample_sql = api->mprintf(
 			"SELECT %s FROM %s WHERE %s < $1::timestamptz%s AND %s"
-			" ORDER BY %s LIMIT %d",
-			keys ? keys : st->audit_object, st->table,
+			" ORDER BY %s LIMIT %d", keys, st->table,
 			st->time_column, st->filter, pending_dry,
 			st->time_column, SAMPLE_ROWS);
 	}
@@ -540,7 +421,6 @@ static int statements_build(const sweep_api *api, PGconn *db,
 	}
 	rc = 0;
 out:
-	api->free(keys);
 	api->free(range);
 	api->free(assign);
 	api->free(pending_run);
@@ -552,8 +432,8 @@ out:
  * it, in the connection's own timestamptz format, so that it reads back
  * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
  * api->free. */
-static int cutoff_get(const sweep_api *api, PGconn *db, const anon_state *st,
-                      char **cutoff, char **errmsg)
+static int cutoff_get(const sweep_api *api, sweep_host *h,
+                      const anon_state *st, char **cutoff, char **errmsg)
 {
 	char interval[48];
 	const char *const params[1] = { interval };
@@ -561,8 +441,8 @@ static int cutoff_get(const sweep_api *api, PGconn *db, const anon_state *st,
 
 	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
 	         st->older_than_ms);
-	res = query(api, db, "SELECT now() - $1::interval", 1, params,
-	            "computing the cutoff", errmsg);
+	res = api->query(h, "SELECT now() - $1::interval", 1, params,
+	                 "computing the cutoff", errmsg);
 	if (!res)
 		return -1;
 	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
@@ -609,7 +489,6 @@ static void state_free(const sweep_api *api, anon_state *st)
 	free(st->set_values);
 	api->free(st->keys);
 	api->free(st->filter);
-	api->free(st->audit_object);
 	api->free(st->update_sql);
 	api->free(st->count_sql);
 	api->free(st->sample_sql);
@@ -627,6 +506,7 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 	PGconn *db = api->db(h);
 	anon_state *st;
 	const char *const *cols, *const *keys;
+	const char *where = api->opt_string(h, "where");
 	size_t ncols, nkeys;
 	int rc = -1;
 
@@ -641,8 +521,7 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 	st->older_than_ms = api->opt_duration_ms(h, "older_than");
 	st->batch_size = api->opt_int(h, "batch_size");
 	if (!st->table || !st->time_column) {
-		set_error(api, errmsg, "cannot quote table or time_column",
-		          PQerrorMessage(db));
+		*errmsg = quote_failed(api, db, "table or time_column");
 		goto out;
 	}
 	if (st->batch_size <= 0) {
@@ -671,30 +550,33 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 	if (nkeys > 0) {
 		st->json_column = api->opt_ident(h, "json_column");
 		if (!st->json_column) {
-			set_error(api, errmsg, "cannot quote json_column",
-			          PQerrorMessage(db));
+			*errmsg = quote_failed(api, db, "json_column");
 			goto out;
 		}
 		if (keys_sql(api, db, keys, nkeys, st, errmsg) != 0 ||
-		    json_column_check(api, h, db, st, errmsg) != 0)
+		    json_column_check(api, h, st, errmsg) != 0)
 			goto out;
 	}
 	ncols = api->opt_list(h, "audit_columns", &cols);
-	if (ncols > MAX_KEY_COLUMNS) {
+	if (ncols > MAX_AUDIT_COLUMNS) {
 		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
 		                       "%d are allowed", ncols,
-		                       MAX_KEY_COLUMNS);
+		                       MAX_AUDIT_COLUMNS);
 		goto out;
 	}
-	if (ncols > 0 && json_object_sql(api, db, cols, ncols,
-	                                 &st->audit_object, errmsg) != 0)
-		goto out;
-	st->filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
+	if (ncols > 0) {
+		st->audit_object = api->json_object(h, cols, ncols, NULL,
+		                                    errmsg);
+		if (!st->audit_object)
+			goto out;
+	}
+	st->filter = where ? api->mprintf(" AND (%s)", where)
+	                   : api->mprintf("%s", "");
 	if (!st->filter) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	if (statements_build(api, db, st, errmsg) != 0)
+	if (statements_build(api, h, st, errmsg) != 0)
 		goto out;
 	*state = st;
 	st = NULL;
@@ -712,7 +594,6 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
                     char **errmsg)
 {
 	const anon_state *st = state;
-	PGconn *db = api->db(h);
 	sweep_batch spec = {
 		.size = sizeof spec,
 		.mode = SWEEP_BATCH_HEAP_RANGES,
@@ -734,16 +615,12 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
 	sweep_batch_options(api, h, &spec);
 	api->count(h, "anonymized", 0);
 	if (st->json_column) {
-		res = PQexec(db, STRIP_FN_SQL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			const char *reason = PQresultErrorField(
-				res, PG_DIAG_MESSAGE_PRIMARY);
-			set_error(api, errmsg, "creating pg_temp.sweepd_strip",
-			          reason ? reason : PQerrorMessage(db));
+		res = api->query(h, STRIP_FN_SQL, 0, NULL,
+		                 "creating pg_temp.sweepd_strip", errmsg);
+		if (!res)
 			goto out;
-		}
 	}
-	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {
@@ -786,7 +663,6 @@ static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
                         char **errmsg)
 {
 	const anon_state *st = state;
-	PGconn *db = api->db(h);
 	PGresult *res = NULL;
 	const char **params = NULL;
 	char *cutoff = NULL, *msg = NULL;
@@ -794,15 +670,15 @@ static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	int i, nparams = 1 + (int)st->nset;
 	int rc = -1;
 
-	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	res = query(api, db, st->count_sql, nparams, params, "counting rows",
-	            errmsg);
+	res = api->query(h, st->count_sql, nparams, params, "counting rows",
+	                 errmsg);
 	if (!res)
 		goto out;
 	examined = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -812,8 +688,8 @@ static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	api->count(h, "examined", examined);
 	api->count(h, "would_anonymize", would);
 
-	res = query(api, db, st->sample_sql, nparams, params, "sampling rows",
-	            errmsg);
+	res = api->query(h, st->sample_sql, nparams, params, "sampling rows",
+	                 errmsg);
 	if (!res)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++)
