@@ -13,29 +13,20 @@
  * also stops at the rows the run may still delete ($1).  With audit_columns,
  * the DELETE returns one jsonb object of those columns per row and the host
  * writes it as an audit record in the same transaction.
+ *
+ * The rest comes from the host's services (SDK 1.3): every query goes
+ * through api->query, so a failure reads "what: message (SQLSTATE x)" and a
+ * transient one makes a scheduled run try again; the audit object is built
+ * by api->json_object and the keys the dry run samples by api->key_object.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <sweepd/plugin.h>
 
 /* Lines dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
-/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs.
- * (A primary key has at most 32 columns.) */
-#define MAX_KEY_COLUMNS 50
-
-/* Key columns of a table, in key order, as the text of their names. */
-static const char PKEY_SQL[] =
-	"SELECT a.attname"
-	" FROM pg_index i"
-	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
-	" JOIN pg_attribute a"
-	"   ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-	" WHERE i.indrelid = $1::regclass AND i.indisprimary"
-	" ORDER BY k.n";
 
 typedef struct age_state {
 	const char *table;       /* quoted; host-owned */
@@ -45,23 +36,12 @@ typedef struct age_state {
 	int64_t batch_size;
 	int64_t max_rows;        /* 0: no cap */
 	char *filter;            /* " AND (where)", or "" */
-	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
-	                            or NULL when the job is not audited */
+	const char *audit_object; /* jsonb_build_object(...) of audit_columns,
+	                             or NULL when the job is not audited;
+	                             host-owned */
 	char *delete_sql;        /* the batch statement; $4 is the cutoff */
 	char *count_sql;         /* rows that would go; $1 is the cutoff */
 } age_state;
-
-/* Sets *errmsg to "what: reason", without the newline libpq ends its
- * messages with. */
-static void set_error(const sweep_api *api, char **errmsg, const char *what,
-                      const char *reason)
-{
-	size_t n = strlen(reason);
-
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
-}
 
 /* Returns a new string "prefix s suffix", or a new empty string when s is
  * NULL; NULL when out of memory.  Freed with api->free. */
@@ -73,117 +53,21 @@ static char *wrap(const sweep_api *api, const char *prefix, const char *s,
 	return api->mprintf("%s%s%s", prefix, s, suffix);
 }
 
-/* Runs sql with param as its one text parameter ($1) and returns its rows,
- * which the caller PQclear()s; or returns NULL with *errmsg set to
- * "what: reason", the reason being the server's one-line message when
- * there is one. */
-static PGresult *query1(const sweep_api *api, PGconn *db, const char *sql,
-                        const char *param, const char *what, char **errmsg)
-{
-	const char *const params[1] = { param };
-	const char *reason;
-	PGresult *res;
-
-	res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	set_error(api, errmsg, what, reason ? reason : PQerrorMessage(db));
-	PQclear(res);
-	return NULL;
-}
-
-/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
- * the n (1 to MAX_KEY_COLUMNS) columns: each key a string literal of the
- * name, each value the name quoted as an identifier.  Returns 0, or -1 with
- * *errmsg set.  *out is freed with api->free. */
-static int json_object_sql(const sweep_api *api, PGconn *db,
-                           const char *const *cols, size_t n, char **out,
-                           char **errmsg)
-{
-	char *sql, *next, *lit = NULL, *id = NULL;
-	size_t i;
-	int rc = -1;
-
-	sql = api->mprintf("jsonb_build_object(");
-	for (i = 0; i < n && sql; i++) {
-		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
-		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
-		if (!lit || !id) {
-			set_error(api, errmsg, "cannot quote a column name",
-			          PQerrorMessage(db));
-			goto out;
-		}
-		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
-		                    lit, id);
-		api->free(sql);
-		sql = next;
-		PQfreemem(lit);
-		PQfreemem(id);
-		lit = id = NULL;
-	}
-	if (sql)
-		*out = api->mprintf("%s)", sql);
-	if (!sql || !*out) {
-		*errmsg = api->mprintf("out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	PQfreemem(lit);
-	PQfreemem(id);
-	api->free(sql);
-	return rc;
-}
-
-/* Sets *out to a jsonb_build_object(...) expression naming the rows of the
- * table by its primary key columns, or by ctid when it has none.  Returns
- * 0, or -1 with *errmsg set.  *out is freed with api->free. */
-static int pkey_object_sql(const sweep_api *api, PGconn *db,
-                           const age_state *st, char **out, char **errmsg)
-{
-	static const char *const ctid[] = { "ctid" };
-	PGresult *res;
-	const char **names = NULL;
-	int i, n, rc = -1;
-
-	res = query1(api, db, PKEY_SQL, st->table, "finding the primary key",
-	             errmsg);
-	if (!res)
-		goto out;
-	n = PQntuples(res);
-	if (n == 0) {
-		rc = json_object_sql(api, db, ctid, 1, out, errmsg);
-		goto out;
-	}
-	names = calloc((size_t)n, sizeof *names);
-	if (!names) {
-		*errmsg = api->mprintf("out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		names[i] = PQgetvalue(res, i, 0);
-	rc = json_object_sql(api, db, names, (size_t)n, out, errmsg);
-out:
-	free(names);
-	PQclear(res);
-	return rc;
-}
-
 /* Sets *cutoff to the text of now() - older_than as the database computes
  * it, in the connection's own timestamptz format, so that it reads back
  * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
  * api->free. */
-static int cutoff_get(const sweep_api *api, PGconn *db, const age_state *st,
-                      char **cutoff, char **errmsg)
+static int cutoff_get(const sweep_api *api, sweep_host *h,
+                      const age_state *st, char **cutoff, char **errmsg)
 {
 	char interval[48];
+	const char *const params[1] = { interval };
 	PGresult *res;
 
 	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
 	         st->older_than_ms);
-	res = query1(api, db, "SELECT now() - $1::interval", interval,
-	             "computing the cutoff", errmsg);
+	res = api->query(h, "SELECT now() - $1::interval", 1, params,
+	                 "computing the cutoff", errmsg);
 	if (!res)
 		return -1;
 	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
@@ -201,7 +85,6 @@ static void state_free(const sweep_api *api, age_state *st)
 	if (!st)
 		return;
 	api->free(st->filter);
-	api->free(st->audit_object);
 	api->free(st->delete_sql);
 	api->free(st->count_sql);
 	free(st);
@@ -212,7 +95,6 @@ static void state_free(const sweep_api *api, age_state *st)
 static int age_init(const sweep_api *api, sweep_host *h, void **state,
                     char **errmsg)
 {
-	PGconn *db = api->db(h);
 	age_state *st;
 	const char *const *cols;
 	size_t ncols;
@@ -231,8 +113,8 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st->batch_size = api->opt_int(h, "batch_size");
 	st->max_rows = api->opt_int(h, "max_rows");
 	if (!st->table || !st->time_column) {
-		set_error(api, errmsg, "cannot quote table or time_column",
-		          PQerrorMessage(db));
+		*errmsg = api->mprintf("cannot quote table or time_column: "
+		                       "out of memory");
 		goto out;
 	}
 	if (st->batch_size <= 0) {
@@ -248,15 +130,12 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	ncols = api->opt_list(h, "audit_columns", &cols);
-	if (ncols > MAX_KEY_COLUMNS) {
-		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
-		                       "%d are allowed", ncols,
-		                       MAX_KEY_COLUMNS);
-		goto out;
+	if (ncols > 0) {
+		st->audit_object = api->json_object(h, cols, ncols, NULL,
+		                                    errmsg);
+		if (!st->audit_object)
+			goto out;
 	}
-	if (ncols > 0 && json_object_sql(api, db, cols, ncols,
-	                                 &st->audit_object, errmsg) != 0)
-		goto out;
 
 	st->filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
 	returning = wrap(api, " RETURNING ", st->audit_object, "");
@@ -319,7 +198,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 	int rc = -1;
 
 	sweep_batch_options(api, h, &spec);
-	if (cutoff_get(api, api->db(h), st, &cutoff, errmsg) != 0)
+	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
 	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
@@ -353,16 +232,19 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
                        char **errmsg)
 {
 	const age_state *st = state;
-	PGconn *db = api->db(h);
+	const char *params[1] = { NULL };
+	const char *keys = st->audit_object;
 	PGresult *res = NULL;
-	char *cutoff = NULL, *keys = NULL, *sql = NULL, *msg = NULL;
+	char *cutoff = NULL, *sql = NULL, *msg = NULL;
 	int64_t matching, would;
 	int i, limit = SAMPLE_ROWS;
 	int rc = -1;
 
-	if (cutoff_get(api, db, st, &cutoff, errmsg) != 0)
+	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
 		goto out;
-	res = query1(api, db, st->count_sql, cutoff, "counting rows", errmsg);
+	params[0] = cutoff;
+	res = api->query(h, st->count_sql, 1, params, "counting rows",
+	                 errmsg);
 	if (!res)
 		goto out;
 	matching = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -373,21 +255,21 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 		would = st->max_rows;
 	api->count(h, "would_delete", would);
 
-	if (!st->audit_object &&
-	    pkey_object_sql(api, db, st, &keys, errmsg) != 0)
+	if (!keys)
+		keys = api->key_object(h, st->table, NULL, errmsg);
+	if (!keys)
 		goto out;
 	if (st->max_rows > 0 && st->max_rows < limit)
 		limit = (int)st->max_rows;
 	sql = api->mprintf("SELECT %s FROM %s WHERE %s < $1::timestamptz%s"
 	                   " ORDER BY %s LIMIT %d",
-	                   keys ? keys : st->audit_object, st->table,
-	                   st->time_column, st->filter, st->time_column,
-	                   limit);
+	                   keys, st->table, st->time_column, st->filter,
+	                   st->time_column, limit);
 	if (!sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	res = query1(api, db, sql, cutoff, "sampling rows", errmsg);
+	res = api->query(h, sql, 1, params, "sampling rows", errmsg);
 	if (!res)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++)
@@ -410,7 +292,6 @@ out:
 	PQclear(res);
 	api->free(msg);
 	api->free(sql);
-	api->free(keys);
 	api->free(cutoff);
 	return rc;
 }

@@ -28,8 +28,6 @@
 
 /* Lines dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
-/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs. */
-#define MAX_AUDIT_COLUMNS 50
 
 typedef struct match_state {
 	const char *table;       /* quoted; host-owned */
@@ -40,25 +38,14 @@ typedef struct match_state {
 	char *what;              /* "whose KEY has a match in REF.COL", for
 	                            messages */
 	char *condition;         /* what a row of t must meet to be deleted */
-	char *audit_object;      /* jsonb_build_object(...) of audit_columns,
-	                            or NULL when the job is not audited */
+	const char *audit_object; /* jsonb_build_object(...) of audit_columns,
+	                             or NULL when the job is not audited;
+	                             host-owned */
 	char *delete_sql;        /* the batch statement */
 	char *count_sql;         /* rows of the table, and rows that match */
 	char *sample_sql;        /* keys of the first SAMPLE_ROWS rows that
 	                            match */
 } match_state;
-
-/* Sets *errmsg to "what: reason", without the newline libpq ends its
- * messages with. */
-static void set_error(const sweep_api *api, char **errmsg, const char *what,
-                      const char *reason)
-{
-	size_t n = strlen(reason);
-
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
-}
 
 /* Returns a new string "prefix s suffix", or a new empty string when s is
  * NULL; NULL when out of memory.  Freed with api->free. */
@@ -70,67 +57,6 @@ static char *wrap(const sweep_api *api, const char *prefix, const char *s,
 	return api->mprintf("%s%s%s", prefix, s, suffix);
 }
 
-/* Runs sql without parameters and returns its rows, which the caller
- * PQclear()s; or returns NULL with *errmsg set to "what: reason", the
- * reason being the server's one-line message when there is one. */
-static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
-                       const char *what, char **errmsg)
-{
-	const char *reason;
-	PGresult *res;
-
-	res = PQexec(db, sql);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	set_error(api, errmsg, what, reason ? reason : PQerrorMessage(db));
-	PQclear(res);
-	return NULL;
-}
-
-/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
- * the n (1 to MAX_AUDIT_COLUMNS) columns: each key a string literal of the
- * name, each value the name quoted as an identifier.  Returns 0, or -1 with
- * *errmsg set.  *out is freed with api->free. */
-static int json_object_sql(const sweep_api *api, PGconn *db,
-                           const char *const *cols, size_t n, char **out,
-                           char **errmsg)
-{
-	char *sql, *next, *lit = NULL, *id = NULL;
-	size_t i;
-	int rc = -1;
-
-	sql = api->mprintf("jsonb_build_object(");
-	for (i = 0; i < n && sql; i++) {
-		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
-		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
-		if (!lit || !id) {
-			set_error(api, errmsg, "cannot quote a column name",
-			          PQerrorMessage(db));
-			goto out;
-		}
-		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
-		                    lit, id);
-		api->free(sql);
-		sql = next;
-		PQfreemem(lit);
-		PQfreemem(id);
-		lit = id = NULL;
-	}
-	if (sql)
-		*out = api->mprintf("%s)", sql);
-	if (!sql || !*out) {
-		*errmsg = api->mprintf("out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	PQfreemem(lit);
-	PQfreemem(id);
-	api->free(sql);
-	return rc;
-}
-
 /* Frees st and everything it owns; st may be NULL. */
 static void state_free(const sweep_api *api, match_state *st)
 {
@@ -138,7 +64,6 @@ static void state_free(const sweep_api *api, match_state *st)
 		return;
 	api->free(st->what);
 	api->free(st->condition);
-	api->free(st->audit_object);
 	api->free(st->delete_sql);
 	api->free(st->count_sql);
 	api->free(st->sample_sql);
@@ -158,8 +83,8 @@ static int condition_build(const sweep_api *api, sweep_host *h,
 	int rc = -1;
 
 	if (!ref_table || !ref_column) {
-		set_error(api, errmsg, "cannot quote ref_table or ref_column",
-		          PQerrorMessage(api->db(h)));
+		*errmsg = api->mprintf("cannot quote ref_table or ref_column: "
+		                       "out of memory");
 		goto out;
 	}
 	filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
@@ -194,7 +119,6 @@ out:
 static int match_init(const sweep_api *api, sweep_host *h, void **state,
                       char **errmsg)
 {
-	PGconn *db = api->db(h);
 	match_state *st;
 	const char *mode = api->opt_string(h, "mode");
 	const char *const *cols;
@@ -212,8 +136,8 @@ static int match_init(const sweep_api *api, sweep_host *h, void **state,
 	st->key_column = api->opt_ident(h, "key_column");
 	st->batch_size = api->opt_int(h, "batch_size");
 	if (!st->table || !st->key_column) {
-		set_error(api, errmsg, "cannot quote table or key_column",
-		          PQerrorMessage(db));
+		*errmsg = api->mprintf("cannot quote table or key_column: "
+		                       "out of memory");
 		goto out;
 	}
 	if (!mode || (strcmp(mode, "exists") != 0 &&
@@ -232,15 +156,12 @@ static int match_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	ncols = api->opt_list(h, "audit_columns", &cols);
-	if (ncols > MAX_AUDIT_COLUMNS) {
-		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
-		                       "%d are allowed", ncols,
-		                       MAX_AUDIT_COLUMNS);
-		goto out;
+	if (ncols > 0) {
+		st->audit_object = api->json_object(h, cols, ncols, NULL,
+		                                    errmsg);
+		if (!st->audit_object)
+			goto out;
 	}
-	if (ncols > 0 && json_object_sql(api, db, cols, ncols,
-	                                 &st->audit_object, errmsg) != 0)
-		goto out;
 	if (condition_build(api, h, st, errmsg) != 0)
 		goto out;
 
@@ -327,13 +248,12 @@ static int match_dry_run(const sweep_api *api, sweep_host *h, void *state,
                          char **errmsg)
 {
 	const match_state *st = state;
-	PGconn *db = api->db(h);
 	PGresult *res;
 	char *msg = NULL;
 	int64_t examined, would;
 	int i, rc = -1;
 
-	res = query(api, db, st->count_sql, "counting rows", errmsg);
+	res = api->query(h, st->count_sql, 0, NULL, "counting rows", errmsg);
 	if (!res)
 		goto out;
 	examined = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -342,7 +262,7 @@ static int match_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	api->count(h, "examined", examined);
 	api->count(h, "would_delete", would);
 
-	res = query(api, db, st->sample_sql, "sampling rows", errmsg);
+	res = api->query(h, st->sample_sql, 0, NULL, "sampling rows", errmsg);
 	if (!res)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++)

@@ -18,13 +18,10 @@
  * count and first rows, or without it reports the plan of the statement
  * (EXPLAIN, which does not execute it).
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sweepd/plugin.h>
 
@@ -45,7 +42,6 @@ typedef struct sql_state {
 	int64_t batch_size;
 	int64_t max_repeats;       /* 0: no cap */
 	char limit[24];            /* batch_size as text: $1 */
-	char *begin_sql;           /* BEGIN and the batch timeouts */
 	char *explain_sql;         /* EXPLAIN statement */
 } sql_state;
 
@@ -72,7 +68,9 @@ static void set_error(const sweep_api *api, PGconn *db, const PGresult *res,
 
 /* Runs sql with the parameters batch_loop binds ($1 batch_size, $2 and $3
  * the whole table) and returns its result, which the caller PQclear()s;
- * or returns NULL with *errmsg set when it failed. */
+ * or returns NULL with *errmsg set when it failed.  Not api->query: that
+ * sends its parameters untyped, which the server refuses when the
+ * statement leaves one of them unused. */
 static PGresult *exec_params(const sweep_api *api, PGconn *db,
                              const sql_state *st, const char *sql,
                              const char *what, char **errmsg)
@@ -91,30 +89,16 @@ static PGresult *exec_params(const sweep_api *api, PGconn *db,
 	return NULL;
 }
 
-/* Runs sql (no parameters, no rows) on db; 0, or -1 with *errmsg set. */
-static int exec_plain(const sweep_api *api, PGconn *db, const char *sql,
-                      const char *what, char **errmsg)
-{
-	PGresult *res = PQexec(db, sql);
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_error(api, db, res, what, errmsg);
-		rc = -1;
-	}
-	PQclear(res);
-	return rc;
-}
-
 /* Executes the statement once in a transaction of its own, with the
- * batch timeouts, and sets *rows to the rows it changed.  Returns 0 with
+ * timeouts of spec, and sets *rows to the rows it changed.  Returns 0 with
  * the transaction committed, or -1 with *errmsg set and it rolled back. */
-static int exec_once(const sweep_api *api, PGconn *db, const sql_state *st,
-                     int64_t *rows, char **errmsg)
+static int exec_once(const sweep_api *api, sweep_host *h, const sql_state *st,
+                     const sweep_batch *spec, int64_t *rows, char **errmsg)
 {
+	PGconn *db = api->db(h);
 	PGresult *res;
 
-	if (exec_plain(api, db, st->begin_sql, "beginning a transaction",
+	if (api->begin(h, spec->lock_timeout_ms, spec->statement_timeout_ms,
 	               errmsg) != 0)
 		goto fail;
 	res = exec_params(api, db, st, st->statement, "statement", errmsg);
@@ -122,8 +106,10 @@ static int exec_once(const sweep_api *api, PGconn *db, const sql_state *st,
 		goto fail;
 	*rows = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	if (exec_plain(api, db, "COMMIT", "committing", errmsg) != 0)
+	res = api->query(h, "COMMIT", 0, NULL, "committing", errmsg);
+	if (!res)
 		goto fail;
+	PQclear(res);
 	return 0;
 fail:
 	if (PQtransactionStatus(db) != PQTRANS_IDLE)
@@ -131,36 +117,20 @@ fail:
 	return -1;
 }
 
-/* Sleeps ms milliseconds, waking early when a stop is requested. */
-static void sleep_ms(const sweep_api *api, sweep_host *h, int64_t ms)
-{
-	while (ms > 0 && !api->should_stop(h)) {
-		int64_t step = ms < 50 ? ms : 50;
-		struct timespec ts = { (time_t)(step / 1000),
-		                       (long)(step % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 /* Executes the statement once, or with repeat until an execution changes
- * no row and at most max_repeats times (0: no cap), as batch_loop would,
- * filling stats and adding the rows changed to the counter affected as it
- * goes.  Returns 0, or -1 with *errmsg set (a statement that still changed
- * rows in execution max_repeats is an error); executions committed before
- * stay committed and counted. */
+ * no row and at most max_repeats times (0: no cap), as batch_loop would
+ * with spec's timeouts and pause, filling stats and adding the rows changed
+ * to the counter affected as it goes.  Returns 0, or -1 with *errmsg set (a
+ * statement that still changed rows in execution max_repeats is an error);
+ * executions committed before stay committed and counted. */
 static int repeat_own(const sweep_api *api, sweep_host *h, const sql_state *st,
-                      sweep_batch_stats *stats, char **errmsg)
+                      const sweep_batch *spec, sweep_batch_stats *stats,
+                      char **errmsg)
 {
-	int64_t rows, pause = api->opt_duration_ms(h, "batch_pause");
+	int64_t rows;
 
-	for (;;) {
-		if (api->should_stop(h)) {
-			stats->stopped = true;
-			return 0;
-		}
-		if (exec_once(api, api->db(h), st, &rows, errmsg) != 0)
+	while (!api->should_stop(h)) {
+		if (exec_once(api, h, st, spec, &rows, errmsg) != 0)
 			return -1;
 		stats->batches++;
 		stats->rows += rows;
@@ -178,8 +148,11 @@ static int repeat_own(const sweep_api *api, sweep_host *h, const sql_state *st,
 				stats->rows);
 			return -1;
 		}
-		sleep_ms(api, h, pause);
+		if (!api->pause(h, spec->pause_ms))
+			break;
 	}
+	stats->stopped = true;
+	return 0;
 }
 
 /* Frees st and everything it owns; st may be NULL. */
@@ -187,7 +160,6 @@ static void state_free(const sweep_api *api, sql_state *st)
 {
 	if (!st)
 		return;
-	api->free(st->begin_sql);
 	api->free(st->explain_sql);
 	free(st);
 }
@@ -198,9 +170,6 @@ static int sql_init(const sweep_api *api, sweep_host *h, void **state,
                     char **errmsg)
 {
 	sql_state *st;
-	int64_t lock_ms = api->opt_duration_ms(h, "lock_timeout");
-	int64_t stmt_ms = api->opt_duration_ms(h, "statement_timeout");
-	char lock[64] = "", stmt[64] = "";
 	int rc = -1;
 
 	st = calloc(1, sizeof *st);
@@ -234,15 +203,8 @@ static int sql_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	snprintf(st->limit, sizeof st->limit, "%" PRId64, st->batch_size);
-	if (lock_ms > 0)
-		snprintf(lock, sizeof lock, "; SET LOCAL lock_timeout = %"
-		         PRId64, lock_ms);
-	if (stmt_ms > 0)
-		snprintf(stmt, sizeof stmt, "; SET LOCAL statement_timeout = %"
-		         PRId64, stmt_ms);
-	st->begin_sql = api->mprintf("BEGIN%s%s", lock, stmt);
 	st->explain_sql = api->mprintf("EXPLAIN %s", st->statement);
-	if (!st->begin_sql || !st->explain_sql) {
+	if (!st->explain_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -280,7 +242,7 @@ static int sql_run(const sweep_api *api, sweep_host *h, void *state,
 	if (st->repeat && st->max_repeats == 0)
 		rc = api->batch_loop(h, &spec, &stats, errmsg);
 	else
-		rc = repeat_own(api, h, st, &stats, errmsg);
+		rc = repeat_own(api, h, st, &spec, &stats, errmsg);
 	api->count(h, "repetitions", stats.batches);
 	if (rc != 0)
 		goto out;
