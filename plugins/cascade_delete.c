@@ -28,25 +28,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sweepd/plugin.h>
 
 /* Parent keys dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
-/* Parts of a children entry: [schema.]table.column. */
-#define MAX_CHILD_PARTS 3
-/* Longest single sleep of a pause, so a stop request is seen soon. */
-#define PAUSE_STEP_MS 100
 
 /* One entry of `children`. */
 typedef struct child {
-	const char *entry; /* as written in children; host-owned */
-	char *table_name;  /* the table as written, for counters/messages */
-	char *table;       /* the table quoted for SQL */
-	char *column;      /* the column quoted for SQL */
-	char *delete_sql;  /* DELETE ... WHERE column = $1 */
-	size_t group;      /* index of its table in the state's groups */
+	const char *entry;  /* as written in children; host-owned */
+	char *table_name;   /* the table as written, for counters/messages */
+	const char *table;  /* the table quoted for SQL; host-owned */
+	const char *column; /* the column quoted for SQL; host-owned */
+	char *delete_sql;   /* DELETE ... WHERE column = $1 */
+	size_t group;       /* index of its table in the state's groups */
 } child;
 
 typedef struct cascade_state {
@@ -57,6 +52,8 @@ typedef struct cascade_state {
 	int64_t batch_size;
 	int64_t max_rows;         /* parents a run takes; 0: no cap */
 	int64_t pause_ms;
+	int64_t lock_ms;          /* lock_timeout of each transaction */
+	int64_t stmt_ms;          /* statement_timeout of each transaction */
 	child *children;
 	size_t nchildren;
 	size_t *groups;           /* index of the first child of each
@@ -66,8 +63,6 @@ typedef struct cascade_state {
 	                             parent, counted once it commits */
 	char *qualified_key;      /* table.key, which ORDER BY cannot
 	                             mistake for an output column */
-	char *timeouts_sql;       /* SET LOCAL of the timeouts, or NULL */
-	char *begin_sql;          /* BEGIN, then timeouts_sql */
 	char *fetch_sql;          /* next parents: $1 limit, $2 last key */
 	char *lock_sql;           /* locks parent $1, returns its audit data */
 	char *parent_sql;         /* deletes parent $1 */
@@ -75,76 +70,13 @@ typedef struct cascade_state {
 	char *dry_sql;            /* counts what would go; $1 max_rows */
 } cascade_state;
 
-/* Sets *errmsg to "what: reason", without the newline libpq ends its
- * messages with. */
-static void set_error(const sweep_api *api, char **errmsg, const char *what,
-                      const char *reason)
-{
-	size_t n = strlen(reason);
-
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
-}
-
-/* Sets *errmsg to "what: server message (SQLSTATE xxxxx)" from res, or from
- * the connection when res has no message. */
-static void set_db_error(const sweep_api *api, PGconn *db, char **errmsg,
-                         const char *what, const PGresult *res)
-{
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	char *full;
-
-	if (!msg || !state) {
-		set_error(api, errmsg, what, msg ? msg : PQerrorMessage(db));
-		return;
-	}
-	full = api->mprintf("%s (SQLSTATE %s)", msg, state);
-	if (full)
-		set_error(api, errmsg, what, full);
-	api->free(full);
-}
-
-/* Runs sql with nparams text parameters (NULL entries are SQL NULL) and
- * returns its result, which the caller PQclear()s, when its status is
- * want; otherwise returns NULL with *errmsg set to "what: reason". */
-static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
-                       int nparams, const char *const *params,
-                       ExecStatusType want, const char *what, char **errmsg)
-{
-	PGresult *res;
-
-	if (nparams > 0)
-		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL,
-		                   0);
-	else
-		res = PQexec(db, sql);
-	if (PQresultStatus(res) == want)
-		return res;
-	set_db_error(api, db, errmsg, what, res);
-	PQclear(res);
-	return NULL;
-}
-
-/* Runs sql (which returns no rows) like query(); returns 0, or -1 with
- * *errmsg set. */
-static int command(const sweep_api *api, PGconn *db, const char *sql,
-                   int nparams, const char *const *params, const char *what,
-                   char **errmsg)
-{
-	PGresult *res = query(api, db, sql, nparams, params,
-	                      PGRES_COMMAND_OK, what, errmsg);
-
-	if (!res)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-/* Runs a statement of a parent's transaction like query(), but on failure
- * sets *errmsg to "server message (SQLSTATE xxxxx, STEP NAME)", or
- * "message (STEP NAME)" when the server sent none (connection lost). */
+/* Runs a statement of a parent's transaction with nparams text parameters
+ * and returns its result, which the caller PQclear()s, when its status is
+ * want; otherwise NULL with *errmsg set to "server message (SQLSTATE
+ * xxxxx, STEP NAME)", or "message (STEP NAME)" when the server sent none
+ * (connection lost).  Not api->query: the message names the step, and a
+ * parent's failure, an error item, leaves the run's SQLSTATE (whether a
+ * failed run is retried) as it was. */
 static PGresult *step(const sweep_api *api, PGconn *db, const char *sql,
                       int nparams, const char *const *params,
                       ExecStatusType want, const char *step_text,
@@ -154,11 +86,7 @@ static PGresult *step(const sweep_api *api, PGconn *db, const char *sql,
 	const char *msg, *state;
 	size_t n;
 
-	if (nparams > 0)
-		res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL,
-		                   0);
-	else
-		res = PQexec(db, sql);
+	res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == want)
 		return res;
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -178,158 +106,82 @@ static PGresult *step(const sweep_api *api, PGconn *db, const char *sql,
 	return NULL;
 }
 
-/* Splits a children entry into its dot-separated name parts, unquoted, as
- * the host splits an IDENT option: a part in double quotes ends at its
- * closing quote ("" inside is a quote) and may hold dots; any other part is
- * taken as written up to the next dot, blanks around it trimmed.  Sets
- * *table_end to the length of the entry before the last separating dot,
- * blanks trimmed.  Returns the number of parts (2 to MAX_CHILD_PARTS) with
- * parts[] set to new strings freed with api->free, or -1 with *errmsg set
- * and nothing allocated. */
-static int split_entry(const sweep_api *api, const char *item, char **parts,
-                       size_t *table_end, char **errmsg)
+/* Sets c->table_name to the table of its entry as written, for counters
+ * and messages: the entry before the dot that ends the table, blanks
+ * trimmed.  That dot is the last one before which the entry quotes, by
+ * api->quote_name, to c->table (before a dot inside the column the text
+ * has an unclosed quote or one part too many).  Returns 0, or -1 with
+ * *errmsg set. */
+static int table_name_find(const sweep_api *api, sweep_host *h, child *c,
+                           char **errmsg)
 {
-	const char *p = item;
-	char *part;
-	size_t len;
-	int n = 0;
+	const char *quoted;
+	char *err = NULL;
+	size_t dot = strlen(c->entry), end;
 
-	part = calloc(strlen(item) + 1, 1);
-	if (!part) {
-		*errmsg = api->mprintf("out of memory");
-		return -1;
-	}
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (n == MAX_CHILD_PARTS) {
-			*errmsg = api->mprintf("children entry '%s': write "
-			                       "TABLE.COLUMN or SCHEMA.TABLE."
-			                       "COLUMN (quote a name holding a "
-			                       "dot: \"my.table\")", item);
-			goto fail;
-		}
-		len = 0;
-		if (*p == '"') {
-			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
-				if (*p == '"')
-					p++;
-				part[len++] = *p;
-			}
-			if (*p != '"') {
-				*errmsg = api->mprintf("children entry '%s' has "
-				                       "an unclosed double quote",
-				                       item);
-				goto fail;
-			}
-			for (p++; *p == ' ' || *p == '\t'; p++)
-				;
-			if (*p && *p != '.') {
-				*errmsg = api->mprintf("children entry '%s': "
-				                       "unexpected text after a "
-				                       "quoted name", item);
-				goto fail;
-			}
-		} else {
-			for (; *p && *p != '.'; p++)
-				part[len++] = *p;
-			while (len > 0 && (part[len - 1] == ' ' ||
-			                   part[len - 1] == '\t'))
-				len--;
-		}
-		if (len == 0) {
-			*errmsg = api->mprintf("children entry '%s' has an "
-			                       "empty name; write TABLE.COLUMN",
-			                       item);
-			goto fail;
-		}
-		parts[n] = api->mprintf("%.*s", (int)len, part);
-		if (!parts[n]) {
-			*errmsg = api->mprintf("out of memory");
-			goto fail;
-		}
-		n++;
-		if (*p != '.')
+	while (dot-- > 0) {
+		if (c->entry[dot] != '.')
+			continue;
+		for (end = dot; end > 0 && (c->entry[end - 1] == ' ' ||
+		                            c->entry[end - 1] == '\t'); end--)
+			;
+		c->table_name = api->mprintf("%.*s", (int)end, c->entry);
+		if (!c->table_name)
 			break;
-		*table_end = (size_t)(p - item);
-		while (*table_end > 0 && (item[*table_end - 1] == ' ' ||
-		                          item[*table_end - 1] == '\t'))
-			(*table_end)--;
-		p++;
+		quoted = api->quote_name(h, c->table_name, &err);
+		api->free(err);
+		err = NULL;
+		if (quoted && strcmp(quoted, c->table) == 0)
+			return 0;
+		api->free(c->table_name);
+		c->table_name = NULL;
 	}
-	if (n < 2) {
-		*errmsg = api->mprintf("children entry '%s': write TABLE.COLUMN "
-		                       "(the column is the part after the last "
-		                       "dot)", item);
-		goto fail;
-	}
-	free(part);
-	return n;
-fail:
-	free(part);
-	while (n > 0)
-		api->free(parts[--n]);
+	*errmsg = api->mprintf("out of memory");
 	return -1;
 }
 
-/* Fills c from one children entry: the table as written, the table and
- * column quoted with PQescapeIdentifier part by part, and its DELETE.
- * Returns 0, or -1 with *errmsg set (c's strings are freed with the
- * state either way). */
-static int child_parse(const sweep_api *api, PGconn *db, const char *item,
+/* Fills c from the children entry item, split as the host splits names
+ * (api->split_column): the table and column quoted, the table as
+ * written, and its DELETE.  Returns 0, or -1 with *errmsg set (c's strings
+ * are freed with the state either way). */
+static int child_parse(const sweep_api *api, sweep_host *h, const char *item,
                        child *c, char **errmsg)
 {
-	char *parts[MAX_CHILD_PARTS] = { NULL };
-	char *q = NULL, *next;
-	size_t table_end = 0;
-	int i, n, rc = -1;
+	char *err = NULL, *whole_err = NULL;
 
-	n = split_entry(api, item, parts, &table_end, errmsg);
-	if (n < 0)
+	c->entry = item;
+	if (api->split_column(h, item, &c->table, &c->column, &err) != 0) {
+		/* A name the host quotes but cannot split has one part:
+		 * it names no table. */
+		if (api->quote_name(h, item, &whole_err))
+			*errmsg = api->mprintf("children entry '%s': write "
+			                       "TABLE.COLUMN (the column is the "
+			                       "part after the last dot)", item);
+		else
+			*errmsg = api->mprintf("children entry '%s': %s", item,
+			                       err ? err : "out of memory");
+		api->free(err);
+		api->free(whole_err);
 		return -1;
-	c->table_name = api->mprintf("%.*s", (int)table_end, item);
-	c->table = api->mprintf("%s", "");
-	for (i = 0; i < n && c->table; i++) {
-		q = PQescapeIdentifier(db, parts[i], strlen(parts[i]));
-		if (!q) {
-			set_error(api, errmsg, "cannot quote a children name",
-			          PQerrorMessage(db));
-			goto out;
-		}
-		if (i == n - 1) {
-			c->column = api->mprintf("%s", q);
-		} else {
-			next = api->mprintf("%s%s%s", c->table,
-			                    i > 0 ? "." : "", q);
-			api->free(c->table);
-			c->table = next;
-		}
-		PQfreemem(q);
-		q = NULL;
 	}
-	if (c->table_name && c->table && c->column)
-		c->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
-		                             c->table, c->column);
+	if (table_name_find(api, h, c, errmsg) != 0)
+		return -1;
+	c->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
+	                             c->table, c->column);
 	if (!c->delete_sql) {
 		*errmsg = api->mprintf("out of memory");
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	PQfreemem(q);
-	for (i = 0; i < n; i++)
-		api->free(parts[i]);
-	return rc;
+	return 0;
 }
 
 /* Checks that sql (a SELECT ... LIMIT 0 over names of the job) runs, so a
  * misspelt name fails the run at once instead of every parent.  Returns 0,
  * or -1 with *errmsg set to "what: server message". */
-static int check_names(const sweep_api *api, PGconn *db, const char *sql,
+static int check_names(const sweep_api *api, sweep_host *h, const char *sql,
                        const char *what, char **errmsg)
 {
-	PGresult *res = query(api, db, sql, 0, NULL, PGRES_TUPLES_OK, what,
-	                      errmsg);
+	PGresult *res = api->query(h, sql, 0, NULL, what, errmsg);
 
 	if (!res)
 		return -1;
@@ -339,7 +191,7 @@ static int check_names(const sweep_api *api, PGconn *db, const char *sql,
 
 /* Reads `children` into st->children and groups the entries by table (the
  * quoted name), in list order.  Returns 0, or -1 with *errmsg set. */
-static int children_load(const sweep_api *api, sweep_host *h, PGconn *db,
+static int children_load(const sweep_api *api, sweep_host *h,
                          cascade_state *st, char **errmsg)
 {
 	const char *const *items;
@@ -359,8 +211,7 @@ static int children_load(const sweep_api *api, sweep_host *h, PGconn *db,
 	for (i = 0; i < n; i++) {
 		child *c = &st->children[i];
 
-		c->entry = items[i];
-		if (child_parse(api, db, items[i], c, errmsg) != 0)
+		if (child_parse(api, h, items[i], c, errmsg) != 0)
 			return -1;
 		for (g = 0; g < st->ngroups; g++)
 			if (strcmp(st->children[st->groups[g]].table,
@@ -373,25 +224,52 @@ static int children_load(const sweep_api *api, sweep_host *h, PGconn *db,
 	return 0;
 }
 
+/* Sets the job's timeouts that are not 0 for the rest of the transaction
+ * already open: the dry run's, which is the host's, so api->begin cannot
+ * serve it.  Returns 0, or -1 with *errmsg set. */
+static int timeouts_set(const sweep_api *api, sweep_host *h,
+                        const cascade_state *st, char **errmsg)
+{
+	const char *const names[2] = { "lock_timeout", "statement_timeout" };
+	const int64_t ms[2] = { st->lock_ms, st->stmt_ms };
+	char value[24];
+	const char *params[2] = { NULL, value };
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (ms[i] <= 0)
+			continue;
+		params[0] = names[i];
+		snprintf(value, sizeof value, "%" PRId64, ms[i]);
+		res = api->query(h, "SELECT set_config($1, $2, true)", 2,
+		                 params, "setting timeouts", errmsg);
+		if (!res)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
 /* Checks every name of the job against the database with a SELECT ...
  * LIMIT 0 each, under the job's timeouts, so that a misspelt table,
  * column or condition fails the run at once instead of every parent.  In a
  * run this is a transaction of its own, rolled back; in a dry run it is
  * the host's (whose timeouts it sets for the rest of the dry run).
  * Returns 0, or -1 with *errmsg set to "what: server message". */
-static int names_check(const sweep_api *api, PGconn *db,
+static int names_check(const sweep_api *api, sweep_host *h,
                        const cascade_state *st, const char *filter,
                        const char *audit_table, const char *audit_key,
                        char **errmsg)
 {
+	PGconn *db = api->db(h);
 	bool own = PQtransactionStatus(db) == PQTRANS_IDLE;
-	const char *setup = own ? st->begin_sql : st->timeouts_sql;
 	char *sql = NULL, *what = NULL;
 	size_t i;
 	int rc = -1;
 
-	if (setup && command(api, db, setup, 0, NULL, "setting timeouts",
-	                     errmsg) != 0)
+	if (own ? api->begin(h, st->lock_ms, st->stmt_ms, errmsg) != 0
+	        : timeouts_set(api, h, st, errmsg) != 0)
 		goto out;
 	sql = api->mprintf("SELECT %s FROM %s WHERE (%s) LIMIT 0", st->key,
 	                   st->table, filter);
@@ -399,7 +277,7 @@ static int names_check(const sweep_api *api, PGconn *db,
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	if (check_names(api, db, sql, "table, key_column or where", errmsg))
+	if (check_names(api, h, sql, "table, key_column or where", errmsg))
 		goto out;
 	api->free(sql);
 	sql = NULL;
@@ -410,7 +288,7 @@ static int names_check(const sweep_api *api, PGconn *db,
 			*errmsg = api->mprintf("out of memory");
 			goto out;
 		}
-		if (check_names(api, db, sql, "audit_table or "
+		if (check_names(api, h, sql, "audit_table or "
 		                "audit_key_column", errmsg) != 0)
 			goto out;
 		api->free(sql);
@@ -426,7 +304,7 @@ static int names_check(const sweep_api *api, PGconn *db,
 			*errmsg = api->mprintf("out of memory");
 			goto out;
 		}
-		if (check_names(api, db, sql, what, errmsg) != 0)
+		if (check_names(api, h, sql, what, errmsg) != 0)
 			goto out;
 		api->free(sql);
 		api->free(what);
@@ -503,16 +381,12 @@ static void state_free(const sweep_api *api, cascade_state *st)
 		return;
 	for (i = 0; i < st->nchildren; i++) {
 		api->free(st->children[i].table_name);
-		api->free(st->children[i].table);
-		api->free(st->children[i].column);
 		api->free(st->children[i].delete_sql);
 	}
 	free(st->children);
 	free(st->groups);
 	free(st->pending);
 	api->free(st->qualified_key);
-	api->free(st->timeouts_sql);
-	api->free(st->begin_sql);
 	api->free(st->fetch_sql);
 	api->free(st->lock_sql);
 	api->free(st->parent_sql);
@@ -531,8 +405,7 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 	cascade_state *st;
 	const char *filter = api->opt_string(h, "where");
 	const char *audit_table = NULL, *audit_key = NULL;
-	char lock[64] = "", stmt[64] = "";
-	int64_t lock_ms, stmt_ms;
+	const char *why;
 	int rc = -1;
 
 	st = calloc(1, sizeof *st);
@@ -551,14 +424,17 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 		audit_table = api->opt_ident(h, "audit_table");
 		audit_key = api->opt_ident(h, "audit_key_column");
 		if (!audit_table || !audit_key) {
-			set_error(api, errmsg, "cannot quote audit_table or "
-			          "audit_key_column", PQerrorMessage(db));
+			why = PQerrorMessage(db);
+			*errmsg = api->mprintf("cannot quote audit_table or "
+			                       "audit_key_column: %.*s",
+			                       (int)strcspn(why, "\n"), why);
 			goto out;
 		}
 	}
 	if (!st->table || !st->key) {
-		set_error(api, errmsg, "cannot quote table or key_column",
-		          PQerrorMessage(db));
+		why = PQerrorMessage(db);
+		*errmsg = api->mprintf("cannot quote table or key_column: "
+		                       "%.*s", (int)strcspn(why, "\n"), why);
 		goto out;
 	}
 	if (!filter || !st->action) {
@@ -586,32 +462,17 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 			goto out;
 		}
 	}
-	if (children_load(api, h, db, st, errmsg) != 0)
+	if (children_load(api, h, st, errmsg) != 0)
 		goto out;
 
-	lock_ms = api->opt_duration_ms(h, "lock_timeout");
-	stmt_ms = api->opt_duration_ms(h, "statement_timeout");
-	if (lock_ms > INT32_MAX || stmt_ms > INT32_MAX) {
+	st->lock_ms = api->opt_duration_ms(h, "lock_timeout");
+	st->stmt_ms = api->opt_duration_ms(h, "statement_timeout");
+	if (st->lock_ms > INT32_MAX || st->stmt_ms > INT32_MAX) {
 		*errmsg = api->mprintf("lock_timeout and statement_timeout "
 		                       "must be at most %" PRId32 "ms (what "
 		                       "PostgreSQL takes)", INT32_MAX);
 		goto out;
 	}
-	if (lock_ms > 0)
-		snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = "
-		         "'%" PRId64 "ms'; ", lock_ms);
-	if (stmt_ms > 0)
-		snprintf(stmt, sizeof stmt, "SET LOCAL statement_timeout = "
-		         "'%" PRId64 "ms'; ", stmt_ms);
-	if (lock_ms > 0 || stmt_ms > 0) {
-		st->timeouts_sql = api->mprintf("%s%s", lock, stmt);
-		if (!st->timeouts_sql) {
-			*errmsg = api->mprintf("out of memory");
-			goto out;
-		}
-	}
-	st->begin_sql = api->mprintf("BEGIN; %s", st->timeouts_sql ?
-	                             st->timeouts_sql : "");
 	st->qualified_key = api->mprintf("%s.%s", st->table, st->key);
 	if (!st->qualified_key) {
 		*errmsg = api->mprintf("out of memory");
@@ -628,13 +489,12 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 		st->key, st->table, st->key, filter);
 	st->parent_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
 	                              st->table, st->key);
-	if (!st->begin_sql || !st->fetch_sql || !st->lock_sql ||
-	    !st->parent_sql) {
+	if (!st->fetch_sql || !st->lock_sql || !st->parent_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
 	if (dry_sql_build(api, st, filter, errmsg) != 0 ||
-	    names_check(api, db, st, filter, audit_table, audit_key,
+	    names_check(api, h, st, filter, audit_table, audit_key,
 	                errmsg) != 0)
 		goto out;
 	*state = st;
@@ -643,19 +503,6 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 out:
 	state_free(api, st);
 	return rc;
-}
-
-/* Sleeps ms milliseconds in short steps, returning early once a stop is
- * requested. */
-static void pause_for(const sweep_api *api, sweep_host *h, int64_t ms)
-{
-	while (ms > 0 && !api->should_stop(h)) {
-		int64_t step = ms < PAUSE_STEP_MS ? ms : PAUSE_STEP_MS;
-		struct timespec ts = { 0, (long)step * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
 }
 
 /* Outcome of one parent. */
@@ -686,11 +533,8 @@ static enum parent_outcome parent_delete(const sweep_api *api, sweep_host *h,
 	size_t i;
 
 	memset(st->pending, 0, st->ngroups * sizeof *st->pending);
-	res = step(api, db, st->begin_sql, 0, NULL, PGRES_COMMAND_OK,
-	           "beginning", "", errmsg);
-	if (!res)
+	if (api->begin(h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		goto out;
-	PQclear(res);
 	res = step(api, db, st->lock_sql, 1, params, PGRES_TUPLES_OK,
 	           "locking the parent", "", errmsg);
 	if (!res)
@@ -767,23 +611,26 @@ out:
  * up to limit parents after the key after (NULL: from the first), in key
  * order.  Returns the rows (one text column), which the caller PQclear()s,
  * or NULL with *errmsg set. */
-static PGresult *parents_fetch(const sweep_api *api, PGconn *db,
+static PGresult *parents_fetch(const sweep_api *api, sweep_host *h,
                                const cascade_state *st, int64_t limit,
                                const char *after, char **errmsg)
 {
+	PGconn *db = api->db(h);
 	char n[24];
 	const char *params[2] = { n, after };
-	PGresult *res = NULL;
+	PGresult *res = NULL, *commit;
 
 	snprintf(n, sizeof n, "%" PRId64, limit);
-	if (command(api, db, st->begin_sql, 0, NULL, "fetching parents",
-	            errmsg) != 0)
+	if (api->begin(h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		goto fail;
-	res = query(api, db, st->fetch_sql, 2, params, PGRES_TUPLES_OK,
-	            "fetching parents", errmsg);
-	if (!res || command(api, db, "COMMIT", 0, NULL, "fetching parents",
-	                    errmsg) != 0)
+	res = api->query(h, st->fetch_sql, 2, params, "fetching parents",
+	                 errmsg);
+	if (!res)
 		goto fail;
+	commit = api->query(h, "COMMIT", 0, NULL, "fetching parents", errmsg);
+	if (!commit)
+		goto fail;
+	PQclear(commit);
 	return res;
 fail:
 	PQclear(res);
@@ -824,7 +671,7 @@ static int cascade_run(const sweep_api *api, sweep_host *h, void *state,
 			limit = st->max_rows - taken;
 		if (limit <= 0)
 			break;
-		res = parents_fetch(api, db, st, limit, last, errmsg);
+		res = parents_fetch(api, h, st, limit, last, errmsg);
 		if (!res)
 			goto out;
 		n = PQntuples(res);
@@ -832,9 +679,7 @@ static int cascade_run(const sweep_api *api, sweep_host *h, void *state,
 		for (i = 0; i < n; i++) {
 			const char *key = PQgetvalue(res, i, 0);
 
-			if (taken > 0)
-				pause_for(api, h, st->pause_ms);
-			if (api->should_stop(h)) {
+			if (!api->pause(h, taken > 0 ? st->pause_ms : 0)) {
 				stopped = true;
 				break;
 			}
@@ -917,7 +762,6 @@ static int cascade_dry_run(const sweep_api *api, sweep_host *h, void *state,
                            char **errmsg)
 {
 	const cascade_state *st = state;
-	PGconn *db = api->db(h);
 	PGresult *res = NULL;
 	char cap[24];
 	const char *params[2] = { NULL, NULL };
@@ -930,8 +774,8 @@ static int cascade_dry_run(const sweep_api *api, sweep_host *h, void *state,
 		snprintf(cap, sizeof cap, "%" PRId64, st->max_rows);
 		params[0] = cap;
 	}
-	res = query(api, db, st->dry_sql, 1, params, PGRES_TUPLES_OK,
-	            "counting what would go", errmsg);
+	res = api->query(h, st->dry_sql, 1, params, "counting what would go",
+	                 errmsg);
 	if (!res)
 		goto out;
 	parents = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -952,8 +796,8 @@ static int cascade_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	snprintf(cap, sizeof cap, "%" PRId64, limit);
 	params[0] = cap;
 	params[1] = NULL;
-	res = query(api, db, st->fetch_sql, 2, params, PGRES_TUPLES_OK,
-	            "sampling parents", errmsg);
+	res = api->query(h, st->fetch_sql, 2, params, "sampling parents",
+	                 errmsg);
 	if (!res)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++)
