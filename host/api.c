@@ -159,6 +159,8 @@ static void api_sample(sweep_host *h, const char *line)
 
 static void api_error_item(sweep_host *h, const char *text)
 {
+	/* The plugin handled this failure: it must not make the run retry. */
+	h->sqlstate[0] = '\0';
 	result_error_item(h->result, text);
 	api_log(h, SWEEP_LOG_WARN, "item failed", "error", text, LOG_END);
 }
@@ -273,8 +275,11 @@ static PGresult *api_query(sweep_host *h, const char *sql, int nparams,
 	char err[1024];
 
 	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK)
+	    PQresultStatus(res) == PGRES_TUPLES_OK) {
+		/* A failure before this one was handled by the plugin. */
+		h->sqlstate[0] = '\0';
 		return res;
+	}
 	api_failed(h, res);
 	db_error(res, h->conn, what, err, sizeof(err));
 	*errmsg = api_mprintf("%s", err);

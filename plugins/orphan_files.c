@@ -48,21 +48,28 @@
 
 /* Directory levels the walk goes down; each holds one descriptor. */
 #define MAX_DEPTH 64
-/* Parts a name in references may have: schema.table.column. */
-#define MAX_NAME_PARTS 3
-/* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs. */
-#define MAX_AUDIT_COLUMNS 50
 
 /* The relation, type category and (for an array, its element's) category
- * and type name of a column; $1 is the quoted table, $2 the column. */
+ * and type name of a column; $1 is the quoted table, $2 the quoted column,
+ * which must be one name. */
 static const char COLUMN_SQL[] =
 	"SELECT a.attrelid::oid, t.typcategory, coalesce(e.typcategory, ''),"
 	" format_type(a.atttypid, NULL)"
 	" FROM pg_attribute a"
 	" JOIN pg_type t ON t.oid = a.atttypid"
 	" LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'"
-	" WHERE a.attrelid = $1::regclass AND a.attname = $2"
+	" WHERE a.attrelid = $1::regclass"
+	" AND ARRAY[a.attname::text] = parse_ident($2)"
 	" AND a.attnum > 0 AND NOT a.attisdropped";
+
+/* Sets lock_timeout ($1) and statement_timeout ($2), in milliseconds, for
+ * the rest of the current transaction as SET LOCAL does, each only when
+ * above 0 (0: the session's, left alone). */
+static const char TIMEOUTS_SQL[] =
+	"SELECT CASE WHEN $1::int8 > 0 THEN"
+	" set_config('lock_timeout', $1::int8::text, true) END,"
+	" CASE WHEN $2::int8 > 0 THEN"
+	" set_config('statement_timeout', $2::int8::text, true) END";
 
 typedef struct orphan_state {
 	const char *directory;   /* as written; host-owned */
@@ -72,6 +79,8 @@ typedef struct orphan_state {
 	int64_t older_than_ms;
 	int64_t batch_size;
 	int64_t pause_ms;
+	int64_t lock_ms;         /* lock_timeout of a file's transaction */
+	int64_t stmt_ms;         /* statement_timeout of it */
 	const char *file_table_name; /* as written, for audit; NULL: none */
 	bool audit_rows;         /* delete_sql returns an audit object */
 	bool audit_files;
@@ -79,8 +88,6 @@ typedef struct orphan_state {
 	                            rows in file_table */
 	char *delete_sql;        /* $1 is the path: one row per deleted row
 	                            (where met, audit object); NULL: none */
-	char *begin_sql;         /* opens a file's transaction (run) */
-	char *dry_sql;           /* sets the dry run's timeouts, savepoint */
 } orphan_state;
 
 /* One walk over the directory, by run or dry_run. */
@@ -98,210 +105,46 @@ typedef struct walk {
 	bool stopped;
 } walk;
 
-/* Sets *errmsg to "what: reason", without the newline libpq ends its
- * messages with. */
-static void set_error(const sweep_api *api, char **errmsg, const char *what,
-                      const char *reason)
-{
-	size_t n = strlen(reason);
-
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	*errmsg = api->mprintf("%s: %.*s", what, (int)n, reason);
-}
-
-/* The server's one-line message for a failed result, else the
- * connection's. */
-static const char *db_reason(PGconn *db, const PGresult *res)
-{
-	const char *reason = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-	return reason ? reason : PQerrorMessage(db);
-}
-
-/* Runs sql (no parameters, possibly several statements) and returns 0, or
- * -1 with *errmsg set to "what: reason". */
-static int exec_sql(const sweep_api *api, PGconn *db, const char *sql,
-                    const char *what, char **errmsg)
-{
-	PGresult *res = PQexec(db, sql);
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
-		set_error(api, errmsg, what, db_reason(db, res));
-		rc = -1;
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* Runs sql with the text parameters p1 ($1) and p2 ($2, when not NULL) and
- * returns its rows, which the caller PQclear()s; or returns NULL with
- * *errmsg set to "what: reason". */
-static PGresult *query(const sweep_api *api, PGconn *db, const char *sql,
-                       const char *p1, const char *p2, const char *what,
-                       char **errmsg)
-{
-	const char *const params[2] = { p1, p2 };
-	PGresult *res;
-
-	res = PQexecParams(db, sql, p2 ? 2 : 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	set_error(api, errmsg, what, db_reason(db, res));
-	PQclear(res);
-	return NULL;
-}
-
 /* Has the server parse and analyse sql (one text parameter, $1) without
- * running it, so that a wrong name or condition fails init, not every
- * file.  Returns 0, or -1 with *errmsg set. */
-static int sql_check(const sweep_api *api, PGconn *db, const char *sql,
+ * running it, as PREPARE does (the statement is deallocated again), so that
+ * a wrong name or condition fails init, not every file.  Returns 0, or -1
+ * with *errmsg set. */
+static int sql_check(const sweep_api *api, sweep_host *h, const char *sql,
                      const char *what, char **errmsg)
 {
-	PGresult *res = PQprepare(db, "", sql, 1, NULL);
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_error(api, errmsg, what, db_reason(db, res));
-		rc = -1;
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* Splits text, a name of 1 to MAX_NAME_PARTS dot-separated parts, into
- * parts[] (new strings the caller frees with free()).  A part in double
- * quotes may hold dots ("" is a quote in it); any other part is taken as
- * written, trimmed of blanks.  Returns the number of parts, or -1 when the
- * name is malformed (nothing is left allocated). */
-static int name_split(const char *text, char *parts[MAX_NAME_PARTS])
-{
-	const char *p = text;
-	size_t len;
-	char *out;
-	int n = 0;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (n == MAX_NAME_PARTS || !(out = malloc(strlen(p) + 1)))
-			goto fail;
-		parts[n++] = out;
-		len = 0;
-		if (*p == '"') {
-			for (p++; *p && (*p != '"' || p[1] == '"'); p++) {
-				if (*p == '"')
-					p++;
-				out[len++] = *p;
-			}
-			if (*p++ != '"')
-				goto fail;
-			while (*p == ' ' || *p == '\t')
-				p++;
-		} else {
-			while (*p && *p != '.')
-				out[len++] = *p++;
-			while (len > 0 && (out[len - 1] == ' ' ||
-			                   out[len - 1] == '\t'))
-				len--;
-		}
-		out[len] = '\0';
-		if (len == 0 || (*p != '\0' && *p != '.'))
-			goto fail;
-		if (*p == '\0')
-			return n;
-		p++;
-	}
-fail:
-	while (n > 0)
-		free(parts[--n]);
-	return -1;
-}
-
-/* Sets *out to parts[0 .. n-1] each quoted with PQescapeIdentifier and
- * joined with dots.  Returns 0, or -1 with *errmsg set.  *out is freed
- * with api->free. */
-static int name_quote(const sweep_api *api, PGconn *db, char *const *parts,
-                      int n, char **out, char **errmsg)
-{
-	char *sql, *next, *id;
-	int i;
-
-	sql = api->mprintf("%s", "");
-	for (i = 0; i < n && sql; i++) {
-		id = PQescapeIdentifier(db, parts[i], strlen(parts[i]));
-		if (!id) {
-			api->free(sql);
-			set_error(api, errmsg, "cannot quote a name",
-			          PQerrorMessage(db));
-			return -1;
-		}
-		next = api->mprintf("%s%s%s", sql, i > 0 ? "." : "", id);
-		PQfreemem(id);
-		api->free(sql);
-		sql = next;
-	}
-	if (!sql) {
-		*errmsg = api->mprintf("out of memory");
-		return -1;
-	}
-	*out = sql;
-	return 0;
-}
-
-/* Sets *out to the SQL expression jsonb_build_object('c1', "c1", ...) over
- * the n (1 to MAX_AUDIT_COLUMNS) columns: each key a string literal of the
- * name, each value the name quoted as an identifier.  Returns 0, or -1 with
- * *errmsg set.  *out is freed with api->free. */
-static int json_object_sql(const sweep_api *api, PGconn *db,
-                           const char *const *cols, size_t n, char **out,
-                           char **errmsg)
-{
-	char *sql, *next, *lit = NULL, *id = NULL;
-	size_t i;
+	PGresult *res = NULL;
+	char *prepare;
 	int rc = -1;
 
-	sql = api->mprintf("jsonb_build_object(");
-	for (i = 0; i < n && sql; i++) {
-		lit = PQescapeLiteral(db, cols[i], strlen(cols[i]));
-		id = PQescapeIdentifier(db, cols[i], strlen(cols[i]));
-		if (!lit || !id) {
-			set_error(api, errmsg, "cannot quote a column name",
-			          PQerrorMessage(db));
-			goto out;
-		}
-		next = api->mprintf("%s%s%s, %s", sql, i > 0 ? ", " : "",
-		                    lit, id);
-		api->free(sql);
-		sql = next;
-		PQfreemem(lit);
-		PQfreemem(id);
-		lit = id = NULL;
-	}
-	if (sql)
-		*out = api->mprintf("%s)", sql);
-	if (!sql || !*out) {
+	prepare = api->mprintf("PREPARE orphan_files_check AS %s", sql);
+	if (!prepare) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	rc = 0;
+	res = api->query(h, prepare, 0, NULL, what, errmsg);
+	if (!res)
+		goto out;
+	PQclear(res);
+	res = api->query(h, "DEALLOCATE orphan_files_check", 0, NULL, what,
+	                 errmsg);
+	if (res)
+		rc = 0;
 out:
-	PQfreemem(lit);
-	PQfreemem(id);
-	api->free(sql);
+	PQclear(res);
+	api->free(prepare);
 	return rc;
 }
 
-/* Looks up column of table (quoted) and returns its row of COLUMN_SQL:
- * relation oid, type category, element category, type name; or NULL with
- * *errmsg set to "option = text: reason" when either does not exist. */
-static PGresult *column_get(const sweep_api *api, PGconn *db,
+/* Looks up column of table (both quoted) and returns its row of
+ * COLUMN_SQL: relation oid, type category, element category, type name; or
+ * NULL with *errmsg set to "option = text: reason" when either does not
+ * exist. */
+static PGresult *column_get(const sweep_api *api, sweep_host *h,
                             const char *table, const char *column,
                             const char *option, const char *text,
                             char **errmsg)
 {
+	const char *const params[2] = { table, column };
 	PGresult *res;
 	char *what;
 
@@ -310,10 +153,10 @@ static PGresult *column_get(const sweep_api *api, PGconn *db,
 		*errmsg = api->mprintf("out of memory");
 		return NULL;
 	}
-	res = query(api, db, COLUMN_SQL, table, column, what, errmsg);
+	res = api->query(h, COLUMN_SQL, 2, params, what, errmsg);
 	if (res && PQntuples(res) != 1) {
-		*errmsg = api->mprintf("%s: table %s has no column \"%s\"",
-		                       what, table, column);
+		*errmsg = api->mprintf("%s: table %s has no column %s", what,
+		                       table, column);
 		PQclear(res);
 		res = NULL;
 	}
@@ -324,38 +167,31 @@ static PGresult *column_get(const sweep_api *api, PGconn *db,
 /* Sets *cond to the condition that the column named by item (one entry of
  * references: table.column or schema.table.column) holds $1: `col =
  * $1::text` for a text column, `col @> ARRAY[$1::text]::type[]` (which a GIN
- * index serves) for an array of text.  The column must not be ft_column of
- * the relation ft_oid (the file table: every file with a row would count as
- * referenced).  Returns 0, or -1 with *errmsg set.  *cond is freed with
- * api->free. */
-static int reference_sql(const sweep_api *api, PGconn *db, const char *item,
-                         const char *ft_oid, const char *ft_column,
-                         char **cond, char **errmsg)
+ * index serves) for an array of text.  The column must not be ft_column
+ * (quoted) of the relation ft_oid (the file table: every file with a row
+ * would count as referenced).  Returns 0, or -1 with *errmsg set.  *cond is
+ * freed with api->free. */
+static int reference_sql(const sweep_api *api, sweep_host *h,
+                         const char *item, const char *ft_oid,
+                         const char *ft_column, char **cond, char **errmsg)
 {
-	char *parts[MAX_NAME_PARTS];
-	char *table = NULL, *column = NULL;
-	const char *cat, *elem;
+	const char *table, *column, *cat, *elem;
 	PGresult *res = NULL;
-	int i, n, rc = -1;
+	char *err = NULL;
+	int rc = -1;
 
-	n = name_split(item, parts);
-	if (n < 2) {
+	if (api->split_column(h, item, &table, &column, &err) != 0) {
 		*errmsg = api->mprintf("references: '%s' is not table.column or "
 		                       "schema.table.column (quote a name that "
-		                       "holds a dot: \"my.table\".path)", item);
-		for (i = 0; i < n; i++)
-			free(parts[i]);
-		return -1;
-	}
-	if (name_quote(api, db, parts, n - 1, &table, errmsg) != 0 ||
-	    name_quote(api, db, parts + n - 1, 1, &column, errmsg) != 0)
+		                       "holds a dot: \"my.table\".path): %s",
+		                       item, err ? err : "out of memory");
 		goto out;
-	res = column_get(api, db, table, parts[n - 1], "references", item,
-	                 errmsg);
+	}
+	res = column_get(api, h, table, column, "references", item, errmsg);
 	if (!res)
 		goto out;
 	if (ft_oid && strcmp(PQgetvalue(res, 0, 0), ft_oid) == 0 &&
-	    strcmp(parts[n - 1], ft_column) == 0) {
+	    strcmp(column, ft_column) == 0) {
 		*errmsg = api->mprintf("references = %s: this is file_table's "
 		                       "file_path_column; every file with a row "
 		                       "would count as referenced", item);
@@ -383,10 +219,7 @@ static int reference_sql(const sweep_api *api, PGconn *db, const char *item,
 	rc = 0;
 out:
 	PQclear(res);
-	api->free(table);
-	api->free(column);
-	for (i = 0; i < n; i++)
-		free(parts[i]);
+	api->free(err);
 	return rc;
 }
 
@@ -409,8 +242,8 @@ static int references_sql(const sweep_api *api, sweep_host *h,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (reference_sql(api, api->db(h), items[i], ft_oid, ft_column,
-		                  &cond, errmsg) != 0) {
+		if (reference_sql(api, h, items[i], ft_oid, ft_column, &cond,
+		                  errmsg) != 0) {
 			api->free(sql);
 			return -1;
 		}
@@ -477,31 +310,31 @@ static void state_free(const sweep_api *api, orphan_state *st)
 		close(st->root_fd);
 	api->free(st->check_sql);
 	api->free(st->delete_sql);
-	api->free(st->begin_sql);
-	api->free(st->dry_sql);
 	free(st);
 }
 
 /* Checks the file table options and builds, from them, the check's
  * "excluded" and row count expressions and the delete statement into
  * *excluded, *nrows and st->delete_sql; sets *ft_oid and *ft_column (the
- * table's oid and the path column's name, for references_sql).  Without
+ * table's oid and the quoted path column, for references_sql).  Without
  * file_table, sets "false" and "0" and leaves the rest NULL.  Returns 0,
- * or -1 with *errmsg set.  Everything set is freed with api->free. */
+ * or -1 with *errmsg set.  Everything set but *ft_column (host-owned) is
+ * freed with api->free. */
 static int file_table_sql(const sweep_api *api, sweep_host *h,
                           orphan_state *st, char **excluded, char **nrows,
-                          char **ft_oid, char **ft_column, char **errmsg)
+                          char **ft_oid, const char **ft_column,
+                          char **errmsg)
 {
-	PGconn *db = api->db(h);
 	const char *table = api->opt_ident(h, "file_table");
+	const char *column = api->opt_ident(h, "file_path_column");
 	const char *colname = api->opt_string(h, "file_path_column");
 	const char *where = api->opt_string(h, "where");
 	const char *const *cols;
-	char *parts[MAX_NAME_PARTS];
-	char *column = NULL, *audit = NULL;
+	const char *audit = NULL;
+	char *err = NULL;
 	PGresult *res = NULL;
 	size_t ncols;
-	int i, n = 0, rc = -1;
+	int rc = -1;
 
 	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (api->opt_isset(h, "file_table") != (colname != NULL)) {
@@ -525,28 +358,13 @@ static int file_table_sql(const sweep_api *api, sweep_host *h,
 		rc = 0;
 		goto out;
 	}
-	if (!table) {
-		set_error(api, errmsg, "cannot quote file_table",
-		          PQerrorMessage(db));
+	if (!table || !column) {
+		*errmsg = api->mprintf("cannot quote file_table and "
+		                       "file_path_column: out of memory");
 		goto out;
 	}
-	if (ncols > MAX_AUDIT_COLUMNS) {
-		*errmsg = api->mprintf("audit_columns has %zu columns: at most "
-		                       "%d are allowed", ncols,
-		                       MAX_AUDIT_COLUMNS);
-		goto out;
-	}
-	n = name_split(colname, parts);
-	if (n != 1) {
-		*errmsg = api->mprintf("file_path_column = %s: must be one "
-		                       "column name (quote a name that holds a "
-		                       "dot: \"a.b\")", colname);
-		goto out;
-	}
-	if (name_quote(api, db, parts, 1, &column, errmsg) != 0)
-		goto out;
-	res = column_get(api, db, table, parts[0], "file_path_column",
-	                 colname, errmsg);
+	res = column_get(api, h, table, column, "file_path_column", colname,
+	                 errmsg);
 	if (!res)
 		goto out;
 	if (strcmp(PQgetvalue(res, 0, 1), "S") != 0) {
@@ -555,12 +373,15 @@ static int file_table_sql(const sweep_api *api, sweep_host *h,
 		                       colname, PQgetvalue(res, 0, 3));
 		goto out;
 	}
-	if (ncols > 0 && json_object_sql(api, db, cols, ncols, &audit,
-	                                 errmsg) != 0)
+	if (ncols > 0 &&
+	    !(audit = api->json_object(h, cols, ncols, NULL, &err))) {
+		*errmsg = api->mprintf("audit_columns: %s",
+		                       err ? err : "out of memory");
 		goto out;
+	}
 	st->audit_rows = audit != NULL;
 	*ft_oid = api->mprintf("%s", PQgetvalue(res, 0, 0));
-	*ft_column = api->mprintf("%s", parts[0]);
+	*ft_column = column;
 	if (where)
 		*excluded = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s = "
 		                         "$1::text AND NOT coalesce((%s), "
@@ -573,36 +394,15 @@ static int file_table_sql(const sweep_api *api, sweep_host *h,
 	                              "RETURNING coalesce((%s), false)%s%s",
 	                              table, column, where ? where : "true",
 	                              audit ? ", " : "", audit ? audit : "");
-	if (!*ft_oid || !*ft_column || !*excluded || !*nrows ||
-	    !st->delete_sql) {
+	if (!*ft_oid || !*excluded || !*nrows || !st->delete_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
 	rc = 0;
 out:
 	PQclear(res);
-	api->free(audit);
-	api->free(column);
-	for (i = 0; i < n; i++)
-		free(parts[i]);
+	api->free(err);
 	return rc;
-}
-
-/* Returns "SET LOCAL lock_timeout = N; SET LOCAL statement_timeout = N; "
- * for the timeouts that are set (0: the session's, left alone), "" when
- * none is, NULL when out of memory; freed with api->free. */
-static char *timeouts_sql(const sweep_api *api, int64_t lock_ms,
-                          int64_t stmt_ms)
-{
-	char lock[64] = "", stmt[64] = "";
-
-	if (lock_ms > 0)
-		snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = %" PRId64
-		         "; ", lock_ms);
-	if (stmt_ms > 0)
-		snprintf(stmt, sizeof stmt, "SET LOCAL statement_timeout = "
-		         "%" PRId64 "; ", stmt_ms);
-	return api->mprintf("%s%s", lock, stmt);
 }
 
 /* Reads and checks the options, opens the directory and builds the
@@ -611,11 +411,9 @@ static char *timeouts_sql(const sweep_api *api, int64_t lock_ms,
 static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
                        char **errmsg)
 {
-	PGconn *db = api->db(h);
 	orphan_state *st;
-	char *refs = NULL, *excluded = NULL, *nrows = NULL;
-	char *ft_oid = NULL, *ft_column = NULL, *timeouts = NULL;
-	int64_t lock_ms, stmt_ms;
+	char *refs = NULL, *excluded = NULL, *nrows = NULL, *ft_oid = NULL;
+	const char *ft_column = NULL;
 	int rc = -1;
 
 	st = calloc(1, sizeof *st);
@@ -632,9 +430,9 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 	st->older_than_ms = api->opt_duration_ms(h, "older_than");
 	st->batch_size = api->opt_int(h, "batch_size");
 	st->pause_ms = api->opt_duration_ms(h, "batch_pause");
+	st->lock_ms = api->opt_duration_ms(h, "lock_timeout");
+	st->stmt_ms = api->opt_duration_ms(h, "statement_timeout");
 	st->audit_files = api->opt_bool(h, "audit_files");
-	lock_ms = api->opt_duration_ms(h, "lock_timeout");
-	stmt_ms = api->opt_duration_ms(h, "statement_timeout");
 	if (!st->directory || !st->pattern || !*st->pattern) {
 		*errmsg = api->mprintf("directory and pattern must not be "
 		                       "empty");
@@ -657,23 +455,13 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 
 	st->check_sql = api->mprintf("SELECT %s, %s, %s", refs, excluded,
 	                             nrows);
-	timeouts = timeouts_sql(api, lock_ms, stmt_ms);
-	/* SET CONSTRAINTS ALL IMMEDIATE: a deferred foreign key to a row
-	 * fails the DELETE, before the file is unlinked, not the COMMIT. */
-	st->begin_sql = api->mprintf("BEGIN; %sSET CONSTRAINTS ALL IMMEDIATE",
-	                             timeouts ? timeouts : "");
-	/* The dry run's transaction is the host's: a failed check rolls
-	 * back to this savepoint (which keeps the timeouts set before it)
-	 * and the dry run goes on. */
-	st->dry_sql = api->mprintf("%sSAVEPOINT orphan_files",
-	                           timeouts ? timeouts : "");
-	if (!timeouts || !st->check_sql || !st->begin_sql || !st->dry_sql) {
+	if (!st->check_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	if (sql_check(api, db, st->check_sql, "checking references and "
+	if (sql_check(api, h, st->check_sql, "checking references and "
 	              "where", errmsg) != 0 ||
-	    (st->delete_sql && sql_check(api, db, st->delete_sql,
+	    (st->delete_sql && sql_check(api, h, st->delete_sql,
 	                                 "checking file_table, where and "
 	                                 "audit_columns", errmsg) != 0))
 		goto out;
@@ -681,12 +469,10 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 	st = NULL;
 	rc = 0;
 out:
-	api->free(timeouts);
 	api->free(refs);
 	api->free(excluded);
 	api->free(nrows);
 	api->free(ft_oid);
-	api->free(ft_column);
 	state_free(api, st);
 	return rc;
 }
@@ -717,12 +503,9 @@ static int path_set(walk *w, size_t len, const char *name, bool slash)
 static void item_failed(walk *w, const char *what, const char *reason)
 {
 	char *text;
-	size_t n = reason ? strlen(reason) : 0;
 
-	while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
-		n--;
-	text = w->api->mprintf("%s: %s%s%.*s", w->path + w->plen, what,
-	                       reason ? ": " : "", (int)n, reason ? reason : "");
+	text = w->api->mprintf("%s: %s%s%s", w->path + w->plen, what,
+	                       reason ? ": " : "", reason ? reason : "");
 	w->api->error_item(w->h, text ? text : what);
 	w->api->free(text);
 }
@@ -796,29 +579,29 @@ out:
  * transaction and counts what run would do with it: "referenced",
  * "excluded", or "would_delete" with its rows and bytes and a sample line.
  * A failed check is reported as a failed item and rolled back to the
- * dry run's savepoint.  Returns 0, or -1 with *errmsg set when the
- * connection is lost. */
+ * dry run's savepoint.  Returns 0, or -1 with *errmsg set when that fails
+ * (the connection is lost). */
 static int dry_visit(walk *w, int dfd, const char *name,
                      const struct stat *sb, char **errmsg)
 {
 	const sweep_api *api = w->api;
-	PGconn *db = api->db(w->h);
+	const char *const params[1] = { w->path };
 	PGresult *res;
 	char *err = NULL;
 	int64_t rows;
 
 	(void)dfd;
 	(void)name;
-	res = query(api, db, w->st->check_sql, w->path, NULL,
-	            "checking references", &err);
+	res = api->query(w->h, w->st->check_sql, 1, params,
+	                 "checking references", &err);
 	if (!res) {
 		item_failed(w, err ? err : "checking references failed", NULL);
 		api->free(err);
-		if (PQstatus(db) != CONNECTION_OK)
-			goto lost;
-		if (exec_sql(api, db, "ROLLBACK TO SAVEPOINT orphan_files",
-		             "rolling back a failed check", errmsg) != 0)
+		res = api->query(w->h, "ROLLBACK TO SAVEPOINT orphan_files", 0,
+		                 NULL, "rolling back a failed check", errmsg);
+		if (!res)
 			return -1;
+		PQclear(res);
 		return 0;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
@@ -837,9 +620,6 @@ static int dry_visit(walk *w, int dfd, const char *name,
 	}
 	PQclear(res);
 	return 0;
-lost:
-	set_error(api, errmsg, "connection lost", PQerrorMessage(db));
-	return -1;
 }
 
 /* Deletes the current candidate if it is an orphan, in one transaction:
@@ -855,19 +635,26 @@ static int delete_visit(walk *w, int dfd, const char *name,
 {
 	const sweep_api *api = w->api;
 	const orphan_state *st = w->st;
+	const char *const params[1] = { w->path };
 	PGconn *db = api->db(w->h);
-	PGresult *res = NULL;
+	PGresult *res = NULL, *done;
 	struct stat now;
 	char *err = NULL;
 	const char *what = NULL;
 	int64_t rows = 0, audited = 0;
 	int i, rc = -1;
 
-	if (exec_sql(api, db, st->begin_sql, "starting a transaction",
-	             errmsg) != 0)
+	if (api->begin(w->h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		goto out;
+	/* A deferred foreign key to a row fails the DELETE, before the file
+	 * is unlinked, not the COMMIT. */
+	done = api->query(w->h, "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL,
+	                  "starting a transaction", errmsg);
+	if (!done)
+		goto out;
+	PQclear(done);
 	what = "checking references";
-	res = query(api, db, st->check_sql, w->path, NULL, what, &err);
+	res = api->query(w->h, st->check_sql, 1, params, what, &err);
 	if (!res)
 		goto failed;
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0 ||
@@ -880,7 +667,7 @@ static int delete_visit(walk *w, int dfd, const char *name,
 	res = NULL;
 	if (st->delete_sql) {
 		what = "deleting its row";
-		res = query(api, db, st->delete_sql, w->path, NULL, what, &err);
+		res = api->query(w->h, st->delete_sql, 1, params, what, &err);
 		if (!res)
 			goto failed;
 		rows = PQntuples(res);
@@ -917,13 +704,15 @@ static int delete_visit(walk *w, int dfd, const char *name,
 		item_failed(w, "cannot delete the file", strerror(errno));
 		goto rollback;
 	}
-	if (exec_sql(api, db, "COMMIT", "COMMIT", &err) != 0) {
+	done = api->query(w->h, "COMMIT", 0, NULL, "COMMIT", &err);
+	if (!done) {
 		*errmsg = api->mprintf("%s: the file is deleted but the "
 		                       "deletion of its %" PRId64 " row(s) did "
 		                       "not commit: %s", w->path + w->plen,
 		                       rows, err ? err : "failed");
 		goto out;
 	}
+	PQclear(done);
 	w->files++;
 	w->rows += rows;
 	w->bytes += now.st_size;
@@ -938,11 +727,10 @@ rollback:
 	/* The host counted the audit records of this transaction. */
 	if (audited > 0)
 		api->count(w->h, "audited", -audited);
-	if (exec_sql(api, db, "ROLLBACK", "ROLLBACK", errmsg) == 0 &&
-	    PQstatus(db) == CONNECTION_OK)
+	done = api->query(w->h, "ROLLBACK", 0, NULL, "ROLLBACK", errmsg);
+	if (done)
 		rc = 0;
-	else if (!*errmsg)
-		set_error(api, errmsg, "connection lost", PQerrorMessage(db));
+	PQclear(done);
 out:
 	if (PQstatus(db) == CONNECTION_OK &&
 	    PQtransactionStatus(db) != PQTRANS_IDLE)
@@ -950,19 +738,6 @@ out:
 	PQclear(res);
 	api->free(err);
 	return rc;
-}
-
-/* Sleeps ms milliseconds, waking early when a stop is requested. */
-static void pause_ms(const sweep_api *api, sweep_host *h, int64_t ms)
-{
-	while (ms > 0 && !api->should_stop(h)) {
-		int64_t step = ms < 50 ? ms : 50;
-		struct timespec ts = { (time_t)(step / 1000),
-		                       (long)(step % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
 }
 
 /* Looks at one entry of the directory dfd, whose relative path is in
@@ -1007,7 +782,7 @@ static int entry_visit(walk *w, int dfd, const char *name, bool *is_dir,
 	if (++w->checked % w->st->batch_size == 0) {
 		api->progress(w->h, w->checked, -1);
 		if (!w->dry)
-			pause_ms(api, w->h, w->st->pause_ms);
+			api->pause(w->h, w->st->pause_ms);
 	}
 	return 0;
 }
@@ -1186,6 +961,32 @@ out:
 	return rc;
 }
 
+/* Sets the timeouts for the rest of the dry run's transaction, which is
+ * the host's (api->begin opens one of its own), then the savepoint a
+ * failed check rolls back to, which keeps them.  Returns 0, or -1 with
+ * *errmsg set. */
+static int dry_setup(const sweep_api *api, sweep_host *h,
+                     const orphan_state *st, char **errmsg)
+{
+	char lock[24], stmt[24];
+	const char *const params[2] = { lock, stmt };
+	PGresult *res;
+
+	snprintf(lock, sizeof lock, "%" PRId64, st->lock_ms);
+	snprintf(stmt, sizeof stmt, "%" PRId64, st->stmt_ms);
+	res = api->query(h, TIMEOUTS_SQL, 2, params, "setting up the dry run",
+	                 errmsg);
+	if (!res)
+		return -1;
+	PQclear(res);
+	res = api->query(h, "SAVEPOINT orphan_files", 0, NULL,
+	                 "setting up the dry run", errmsg);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 /* Reports what run would delete, changing nothing in the database or on
  * disk (the walk only opens, reads and stats): the counters, the relative
  * paths of the files that would go as samples, and a message.  Returns 0,
@@ -1201,8 +1002,7 @@ static int orphan_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	if (walk_init(&w, api, h, st, true, errmsg) != 0)
 		goto out;
 	counters_init(api, h, true);
-	if (exec_sql(api, api->db(h), st->dry_sql, "setting up the dry run",
-	             errmsg) != 0 ||
+	if (dry_setup(api, h, st, errmsg) != 0 ||
 	    walk_tree(&w, dry_visit, errmsg) != 0)
 		goto out;
 	msg = api->mprintf("would delete %" PRId64 " orphaned files (%" PRId64
