@@ -257,8 +257,9 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
 	args[4] = r->error;
 	args[5] = tries;
 	res = PQexecParams(c, "UPDATE " DB_SCHEMA ".runs SET finished_at = "
-	                   "greatest(clock_timestamp(), started_at), status = $2, counters = $3, "
-	                   "message = $4, error = $5, attempts = $6 WHERE id = $1",
+	                   "greatest(clock_timestamp(), started_at), status = $2,"
+	                   " counters = $3, message = $4, error = $5, attempts ="
+	                   " $6 WHERE id = $1",
 	                   6, NULL, args, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK)
 		rc = 0;

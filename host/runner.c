@@ -102,8 +102,8 @@ static void runner_wait(time_t at, const volatile sig_atomic_t *stop)
 }
 
 /* Connects (again, if the session was lost), claims the run's history
- * row, waits for its tick and takes the job's lock.  Sets *transient when a failure may pass
- * when tried again. */
+ * row, waits for its tick and takes the job's lock.  Sets *transient when
+ * a failure may pass when tried again. */
 static runner_outcome runner_prepare(runner_session *ss, const job *j,
                                      const settings *s, const runner_opts *o,
                                      const volatile sig_atomic_t *stop,

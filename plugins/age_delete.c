@@ -43,42 +43,6 @@ typedef struct age_state {
 	char *count_sql;         /* rows that would go; $1 is the cutoff */
 } age_state;
 
-/* Returns a new string "prefix s suffix", or a new empty string when s is
- * NULL; NULL when out of memory.  Freed with api->free. */
-static char *wrap(const sweep_api *api, const char *prefix, const char *s,
-                  const char *suffix)
-{
-	if (!s)
-		return api->mprintf("%s", "");
-	return api->mprintf("%s%s%s", prefix, s, suffix);
-}
-
-/* Sets *cutoff to the text of now() - older_than as the database computes
- * it, in the connection's own timestamptz format, so that it reads back
- * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
- * api->free. */
-static int cutoff_get(const sweep_api *api, sweep_host *h,
-                      const age_state *st, char **cutoff, char **errmsg)
-{
-	char interval[48];
-	const char *const params[1] = { interval };
-	PGresult *res;
-
-	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
-	         st->older_than_ms);
-	res = api->query(h, "SELECT now() - $1::interval", 1, params,
-	                 "computing the cutoff", errmsg);
-	if (!res)
-		return -1;
-	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (!*cutoff) {
-		*errmsg = api->mprintf("out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /* Frees st and everything it owns; st may be NULL. */
 static void state_free(const sweep_api *api, age_state *st)
 {
@@ -97,6 +61,7 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 {
 	age_state *st;
 	const char *const *cols;
+	const char *where;
 	size_t ncols;
 	char *returning = NULL;
 	int rc = -1;
@@ -137,8 +102,11 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 			goto out;
 	}
 
-	st->filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
-	returning = wrap(api, " RETURNING ", st->audit_object, "");
+	where = api->opt_string(h, "where");
+	st->filter = api->mprintf("%s%s%s", where ? " AND (" : "",
+	                          where ? where : "", where ? ")" : "");
+	returning = api->mprintf("%s%s", st->audit_object ? " RETURNING " : "",
+	                         st->audit_object ? st->audit_object : "");
 	if (!st->filter || !returning) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -198,7 +166,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 	int rc = -1;
 
 	sweep_batch_options(api, h, &spec);
-	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
+	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
 	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
@@ -240,7 +208,7 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	int i, limit = SAMPLE_ROWS;
 	int rc = -1;
 
-	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
+	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
 	res = api->query(h, st->count_sql, 1, params, "counting rows",

@@ -428,32 +428,6 @@ out:
 	return rc;
 }
 
-/* Sets *cutoff to the text of now() - older_than as the database computes
- * it, in the connection's own timestamptz format, so that it reads back
- * exactly.  Returns 0, or -1 with *errmsg set.  *cutoff is freed with
- * api->free. */
-static int cutoff_get(const sweep_api *api, sweep_host *h,
-                      const anon_state *st, char **cutoff, char **errmsg)
-{
-	char interval[48];
-	const char *const params[1] = { interval };
-	PGresult *res;
-
-	snprintf(interval, sizeof interval, "%" PRId64 " milliseconds",
-	         st->older_than_ms);
-	res = api->query(h, "SELECT now() - $1::interval", 1, params,
-	                 "computing the cutoff", errmsg);
-	if (!res)
-		return -1;
-	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (!*cutoff) {
-		*errmsg = api->mprintf("out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /* Returns the parameters of the batch statement past the host's: the
  * cutoff, the set values (compared), the set values again (assigned); the
  * dry run's statements take the first 1 + nset of them.  NULL when out of
@@ -620,7 +594,7 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
 		if (!res)
 			goto out;
 	}
-	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
+	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {
@@ -670,7 +644,7 @@ static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	int i, nparams = 1 + (int)st->nset;
 	int rc = -1;
 
-	if (cutoff_get(api, h, st, &cutoff, errmsg) != 0)
+	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {

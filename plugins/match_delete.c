@@ -7,8 +7,9 @@
  * A row matches when some row of ref_table has ref_column = key_column, or
  * with ignore_case lower(ref_column) = lower(key_column) (e-mail addresses).
  * An index on ref_column (with ignore_case: on lower(ref_column)) keeps
- * each batch short; without one, every batch reads all of ref_table.  A row whose key column
- * is NULL is never deleted, in either mode, and a NULL in ref_column
+ * each batch short; without one, every batch reads all of ref_table.  A
+ * row whose key column is NULL is never deleted, in either mode, and a
+ * NULL in ref_column
  * matches nothing.  The table is aliased t and ref_table r, so ref_table
  * may be the table itself (rows whose parent is gone) and the extra
  * condition names the table's columns unqualified or as t.column.
@@ -47,16 +48,6 @@ typedef struct match_state {
 	                            match */
 } match_state;
 
-/* Returns a new string "prefix s suffix", or a new empty string when s is
- * NULL; NULL when out of memory.  Freed with api->free. */
-static char *wrap(const sweep_api *api, const char *prefix, const char *s,
-                  const char *suffix)
-{
-	if (!s)
-		return api->mprintf("%s", "");
-	return api->mprintf("%s%s%s", prefix, s, suffix);
-}
-
 /* Frees st and everything it owns; st may be NULL. */
 static void state_free(const sweep_api *api, match_state *st)
 {
@@ -79,6 +70,7 @@ static int condition_build(const sweep_api *api, sweep_host *h,
 	const char *ref_table = api->opt_ident(h, "ref_table");
 	const char *ref_column = api->opt_ident(h, "ref_column");
 	bool ignore_case = api->opt_bool(h, "ignore_case");
+	const char *where = api->opt_string(h, "where");
 	char *filter = NULL;
 	int rc = -1;
 
@@ -87,7 +79,8 @@ static int condition_build(const sweep_api *api, sweep_host *h,
 		                       "out of memory");
 		goto out;
 	}
-	filter = wrap(api, " AND (", api->opt_string(h, "where"), ")");
+	filter = api->mprintf("%s%s%s", where ? " AND (" : "",
+	                      where ? where : "", where ? ")" : "");
 	if (!filter)
 		goto oom;
 	st->condition = api->mprintf(
@@ -165,8 +158,9 @@ static int match_init(const sweep_api *api, sweep_host *h, void **state,
 	if (condition_build(api, h, st, errmsg) != 0)
 		goto out;
 
-	returning = wrap(api, " RETURNING ", st->audit_object, "");
-	key = wrap(api, "t.", st->key_column, "");
+	returning = api->mprintf("%s%s", st->audit_object ? " RETURNING " : "",
+	                         st->audit_object ? st->audit_object : "");
+	key = api->mprintf("t.%s", st->key_column);
 	if (!returning || !key) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;

@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -375,6 +376,34 @@ static inline void sweep_batch_options(const sweep_api *api, sweep_host *h,
 	spec->lock_timeout_ms = api->opt_duration_ms(h, "lock_timeout");
 	spec->statement_timeout_ms = api->opt_duration_ms(h,
 	                                                  "statement_timeout");
+}
+
+/* Sets *cutoff to the text of now() - older_than_ms as the database
+ * computes it, in the session's own timestamptz format so that it reads
+ * back exactly: a run compares every batch against this one instant.
+ * Returns 0, or -1 with *errmsg set.  *cutoff is freed with api->free.
+ * Needs ABI 1.3 (api->query). */
+static inline int sweep_cutoff(const sweep_api *api, sweep_host *h,
+                               int64_t older_than_ms, char **cutoff,
+                               char **errmsg)
+{
+	char interval[48];
+	const char *const params[1] = {interval};
+	PGresult *res;
+
+	snprintf(interval, sizeof(interval), "%lld milliseconds",
+	         (long long)older_than_ms);
+	res = api->query(h, "SELECT now() - $1::interval", 1, params,
+	                 "computing the cutoff", errmsg);
+	if (res == NULL)
+		return -1;
+	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (*cutoff == NULL) {
+		*errmsg = api->mprintf("%s", "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 /* The entry function's type: returns the plugin's static descriptor. */

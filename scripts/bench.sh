@@ -1,0 +1,796 @@
+#!/usr/bin/env bash
+# Benchmarks of sweepd against plain SQL and against pg_cron, printed as one
+# Markdown table with, for every figure, its baseline from the same run, the
+# ratio and the target ("ok" or "MISSED"; a miss does not fail the script).
+#
+#   scripts/bench.sh [--quick]
+#
+#   --quick   smaller sizes and shorter windows: under 2 minutes in all
+#             (the full run takes about 10 to 15 minutes)
+#
+# Cases:
+#   1. throughput of age_delete (plain and audited) against one bulk DELETE
+#      (plain and audited) and a row-by-row DELETE loop, on a table whose
+#      heap is in time order and on one whose rows are shuffled
+#   2. lock time: longest and p99 batch transaction at batch sizes
+#      1,000 / 5,000 / 20,000
+#   3. memory: peak RSS of `sweepd --run` deleting 10,000 and many rows
+#   4. host overhead with 10,000 job files: --check, --list-jobs, the
+#      daemon's RSS and its idle CPU
+#   5. schedule precision of a job every second, with pg_cron as the anchor
+#
+# It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
+# postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
+# which the test suite uses) and runs its own throwaway PostgreSQL in
+# build-bench/pg, wiped at the start and stopped at exit, even on failure.
+# Scratch files (job files, logs) go to build-bench/bench/.
+set -euo pipefail
+
+usage() {
+	echo "usage: $0 [--quick]" >&2
+	exit 2
+}
+
+quick=false
+while (($# > 0)); do
+	case $1 in
+	--quick) quick=true ;;
+	-h | --help) usage ;;
+	*) usage ;;
+	esac
+	shift
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly ROOT
+readonly BUILD=$ROOT/build-bench
+readonly SWEEPD=$BUILD/sweepd
+readonly TESTJOB=$BUILD/tests/fixtures/testjob.so
+readonly WORK=$BUILD/bench
+readonly PGBIN=/usr/lib/postgresql/15/bin
+export SWEEPD_PG_DIR=$BUILD/pg
+cd "$ROOT"
+
+# Sizes.  ROWS: rows of the throughput tables (half of them are older than
+# the 30-day cutoff); LOOP_SAMPLE: rows the row-by-row loop deletes before
+# its rate is extrapolated; SMALL_ROWS: rows deleted by the small memory
+# run; JOBS: job files of case 4; IDLE_S: seconds of idle CPU measured;
+# SCHED_S: seconds of the every-second schedule.
+if $quick; then
+	readonly MODE=quick ROWS=200000 LOOP_SAMPLE=5000 IDLE_S=15 SCHED_S=30
+else
+	readonly MODE=full ROWS=2000000 LOOP_SAMPLE=20000 IDLE_S=60 SCHED_S=120
+fi
+readonly SMALL_ROWS=10000 JOBS=10000
+readonly BATCH_SIZES=(1000 5000 20000)
+
+say() { # progress on stderr, with the seconds since the start
+	echo "bench: [${SECONDS}s] $*" >&2
+}
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Packages and build
+
+bash scripts/deps.sh
+
+# Installs the Debian packages named that are missing, as deps.sh does
+# (directly as root, else through sudo).  Returns apt-get's status.
+apt_install_missing() {
+	local pkg status missing=() sudo=()
+	for pkg in "$@"; do
+		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+		if [[ $status != "install ok installed" ]]; then
+			missing+=("$pkg")
+		fi
+	done
+	((${#missing[@]} > 0)) || return 0
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null 2>&1 || {
+			say "not root and no sudo: cannot install ${missing[*]}"
+			return 1
+		}
+		sudo=(sudo)
+	fi
+	say "installing ${missing[*]}"
+	"${sudo[@]}" apt-get update >&2 &&
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends "${missing[@]}" >&2
+}
+
+# hyperfine times --check/--list-jobs, jq reads sweepd's --json results,
+# time (/usr/bin/time) gives peak RSS.  pg_cron is only the anchor of case 5:
+# without it the bench goes on.
+apt_install_missing hyperfine jq time || die "cannot install hyperfine, jq and time"
+cron_note=
+if ! apt_install_missing postgresql-15-cron; then
+	cron_note="postgresql-15-cron could not be installed"
+fi
+
+# Only what the bench runs: the daemon, the shipped plugins and the testjob
+# fixture (SWEEPD_TESTS=ON is what defines that fixture).
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSWEEPD_TESTS=ON >/dev/null
+cmake --build "$BUILD" -j2 --target sweepd sweepd_plugins sweepd_fixture_testjob >/dev/null
+[[ -x $SWEEPD && -f $TESTJOB ]] || die "build did not produce $SWEEPD and $TESTJOB"
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+# Daemons started by this script, stopped by cleanup().
+daemon_pids=()
+
+pg() {
+	bash "$ROOT/scripts/pg.sh" "$@"
+}
+
+cleanup() {
+	local pid
+	for pid in "${daemon_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	pg stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# psql for setup and queries (Unix socket), quiet, unaligned, stop on error.
+sql() {
+	"$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"
+}
+
+# psql for the measured client-side baselines: over TCP like sweepd, which
+# takes its DSN from DATABASE_URL (set by `pg.sh env`).
+psql_tcp() {
+	"$PGBIN/psql" -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"
+}
+
+now_ns() {
+	date +%s%N
+}
+
+# Prints the awk expression $1 evaluated, formatted with printf format $2.
+calc() {
+	awk "BEGIN { printf \"$2\", $1 }"
+}
+
+# An integer with thousands separators: 1234567 -> 1,234,567.
+thousands() {
+	local n=$1 out=
+	while ((${#n} > 3)); do
+		out=,${n: -3}$out
+		n=${n:0:${#n}-3}
+	done
+	echo "$n$out"
+}
+
+# "ok" when the awk condition $1 holds, else "MISSED".
+verdict() {
+	if awk "BEGIN { exit !($1) }"; then
+		echo ok
+	else
+		echo MISSED
+	fi
+}
+
+# Rows of the result table: case, measurement, value, ratio (to what),
+# target, verdict.  Each row is also shown as it is measured.
+table=()
+row() {
+	local line
+	printf -v line '| %s | %s | %s | %s | %s | %s |' "$@"
+	table+=("$line")
+	say "$line"
+}
+
+# Byte offset of the end of the server log, to read what comes after it.
+readonly PG_LOG=$SWEEPD_PG_DIR/log
+log_mark() {
+	stat -c %s "$PG_LOG"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a fresh cluster of our own, with pg_cron preloaded if present
+
+if pg status >/dev/null 2>&1; then
+	pg stop >/dev/null
+fi
+# pg.sh may have put the cluster under /tmp with build-bench/pg a link to it.
+if [[ -L $SWEEPD_PG_DIR ]]; then
+	target=$(readlink -f "$SWEEPD_PG_DIR")
+	if [[ $target == */sweepd-pg.* ]]; then
+		rm -rf -- "$target"
+	fi
+fi
+rm -rf -- "$SWEEPD_PG_DIR" "$WORK"
+mkdir -p "$WORK"
+pg start >/dev/null 2>"$WORK/pg-start.log" || die "PostgreSQL did not start: $(cat "$WORK/pg-start.log")"
+eval "$(pg env)"
+
+pgcron_so=$("$PGBIN/pg_config" --pkglibdir)/pg_cron.so
+if [[ -z $cron_note && ! -f $pgcron_so ]]; then
+	cron_note="$pgcron_so not found"
+fi
+if [[ -z $cron_note ]]; then
+	# pg_cron runs its jobs through libpq connections to cron.host on the
+	# server's port; this cluster listens on 127.0.0.1 (its socket is not
+	# in the default directory).
+	conf_file=$(sql -c 'SHOW config_file')
+	cp "$conf_file" "$WORK/postgresql.conf.orig"
+	cat >>"$conf_file" <<-EOF
+
+		# scripts/bench.sh: pg_cron, the anchor of the schedule benchmark
+		shared_preload_libraries = 'pg_cron'
+		cron.database_name = 'sweepd'
+		cron.host = '127.0.0.1'
+	EOF
+	pg stop >/dev/null 2>&1
+	if ! pg start >/dev/null 2>>"$WORK/pg-start.log"; then
+		cron_note="PostgreSQL did not start with pg_cron preloaded"
+		cp "$WORK/postgresql.conf.orig" "$conf_file"
+		pg start >/dev/null 2>>"$WORK/pg-start.log" || die "PostgreSQL did not restart"
+	elif ! sql -c 'CREATE EXTENSION pg_cron' 2>"$WORK/pg-cron.err"; then
+		cron_note="CREATE EXTENSION pg_cron failed: $(head -n1 "$WORK/pg-cron.err")"
+	fi
+	# The port may have changed with the restart.
+	eval "$(pg env)"
+fi
+# cron_every: the cadence of the anchor job, "minute" or "second"; empty
+# when there is no pg_cron.
+cron_every=
+if [[ -n $cron_note ]]; then
+	say "pg_cron unavailable ($cron_note): case 5 runs without its anchor"
+else
+	cron_version=$(sql -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'")
+	# Interval schedules ('1 seconds') came with pg_cron 1.5; before, a
+	# minute is its finest cadence.
+	if [[ $(printf '%s\n' 1.5 "$cron_version" | sort -V | head -n1) == 1.5 ]]; then
+		cron_every=second
+		cron_schedule='1 seconds'
+	else
+		cron_every=minute
+		cron_schedule='* * * * *'
+	fi
+	say "pg_cron $cron_version loaded: the anchor runs '$cron_schedule'"
+fi
+
+# sweepd creates its schema (runs, audit) on first use.
+mkdir -p "$WORK/empty"
+"$SWEEPD" --conf-dir "$WORK/empty" --status >/dev/null
+
+pg_version=$(sql -c 'SHOW server_version')
+say "PostgreSQL $pg_version on ${PGHOST}:$PGPORT; sweepd $("$SWEEPD" --version 2>&1 | head -n1)"
+
+# ---------------------------------------------------------------------------
+# Tables
+
+# make_source NAME N: a table of N rows, in time order: id bigint, created_at
+# spread evenly over the last 60 days (so half are older than 30 days),
+# user_id, and a 100-byte payload.
+make_source() {
+	sql <<-EOF
+		CREATE TABLE $1 AS
+		SELECT g::bigint AS id,
+		       now() - interval '60 days' + (g - 0.5) * (interval '60 days' / $2) AS created_at,
+		       (random() * 1000000)::bigint AS user_id,
+		       rpad(md5(g::text), 100, md5((-g)::text)) AS payload
+		FROM generate_series(1, $2) AS g;
+	EOF
+}
+
+# fresh_copy SRC: table t as a copy of SRC in SRC's heap order, with its
+# primary key and created_at index, vacuumed and analysed, audit emptied,
+# and checkpointed so no variant pays for the previous one's dirty pages.
+fresh_copy() {
+	# synchronize_seqscans off: the copy starts at SRC's first block, not
+	# where a previous scan of SRC left off, so the heap order is kept.
+	sql <<-EOF
+		SET synchronize_seqscans = off;
+		DROP TABLE IF EXISTS t;
+		CREATE TABLE t AS SELECT * FROM $1;
+		ALTER TABLE t ADD PRIMARY KEY (id);
+		CREATE INDEX t_created_at ON t (created_at);
+		VACUUM ANALYZE t;
+		TRUNCATE sweepd.audit;
+		CHECKPOINT;
+	EOF
+}
+
+# ---------------------------------------------------------------------------
+# Runners.  Each sets R_ROWS (rows deleted) and R_US (client wall time in
+# microseconds, connecting included, as for every variant).
+
+# run_job JOB [VAR=VALUE...]: `sweepd --run JOB --json` on the bench jobs,
+# with the environment given, under /usr/bin/time.  Also sets R_BATCHES,
+# R_LONGEST (longest batch, ms, timed by sweepd around each batch's
+# statement and its commit) and R_RSS_KB (peak RSS).
+readonly CONF=$WORK/conf
+run_job() {
+	local job=$1 json t0 t1 ok
+	shift
+	t0=$(now_ns)
+	json=$(env "$@" /usr/bin/time -f %M -o "$WORK/rss" \
+		"$SWEEPD" --conf-dir "$CONF" --run "$job" --json 2>>"$WORK/sweepd.log") ||
+		die "sweepd --run $job failed: $json (see $WORK/sweepd.log)"
+	t1=$(now_ns)
+	R_US=$(((t1 - t0) / 1000))
+	read -r ok R_ROWS R_BATCHES R_LONGEST < <(jq -r \
+		'[.success, (.counters.deleted // 0), .batches, .longest_batch_ms] | @tsv' <<<"$json")
+	[[ $ok == true ]] || die "sweepd --run $job: $json"
+	R_RSS_KB=$(tail -n1 "$WORK/rss")
+}
+
+# run_sql STATEMENT: one statement from psql; R_ROWS from its command tag
+# ("DELETE n", "INSERT 0 n").
+run_sql() {
+	local out t0 t1
+	t0=$(now_ns)
+	out=$(psql_tcp -At -c "$1")
+	t1=$(now_ns)
+	R_US=$(((t1 - t0) / 1000))
+	R_ROWS=${out##* }
+}
+
+# run_loop SRC: the way the seeds' ORM jobs delete: one DELETE per id, each
+# in its own transaction (psql autocommit), one round trip each.  Deletes a
+# random sample of LOOP_SAMPLE old rows of a fresh copy of SRC.
+run_loop() {
+	local before after t0 t1
+	sql -c "COPY (SELECT format('DELETE FROM t WHERE id = %s;', id) FROM $1
+		WHERE created_at < now() - interval '30 days'
+		ORDER BY random() LIMIT $LOOP_SAMPLE) TO STDOUT" >"$WORK/loop.sql"
+	fresh_copy "$1"
+	before=$(sql -c 'SELECT count(*) FROM t')
+	t0=$(now_ns)
+	psql_tcp -q -f "$WORK/loop.sql" >/dev/null
+	t1=$(now_ns)
+	R_US=$(((t1 - t0) / 1000))
+	after=$(sql -c 'SELECT count(*) FROM t')
+	R_ROWS=$((before - after))
+}
+
+rate() { # rows/s of R_ROWS in R_US, an integer
+	calc "$R_ROWS / ($R_US / 1e6)" '%.0f'
+}
+
+secs() { # R_US as seconds
+	calc "$R_US / 1e6" '%.2f'
+}
+
+mib() { # KiB -> MiB
+	calc "$1 / 1024" '%.1f'
+}
+
+# The bench's jobs, all on table t.
+mkdir -p "$CONF"
+write_age_job() { # NAME [EXTRA PARAM LINES]
+	printf '[job]\nname = %s\nplugin = age_delete\n\n[params]\ntable = t\ntime_column = created_at\nolder_than = 30d\n%s' \
+		"$1" "${2:-}" >"$CONF/$1.ini"
+}
+write_age_job age-default
+write_age_job age-audited $'audit_columns = id, user_id\n'
+for b in "${BATCH_SIZES[@]}"; do
+	write_age_job "age-batch-$b" "batch_size = $b"$'\n'
+done
+
+# The pg_cron anchor of case 5: pg_cron inserts clock_timestamp() into
+# table anchor on cron_schedule from anchor_start to anchor_stop (which
+# sets cron_window_s, the seconds in between).
+cron_window_start=
+anchor_start() {
+	[[ -n $cron_every && -z $cron_window_start ]] || return 0
+	sql -c 'CREATE TABLE anchor (at timestamptz)'
+	cron_window_start=$(sql -c 'SELECT clock_timestamp()')
+	cron_t0=$SECONDS
+	sql -c "SELECT cron.schedule('bench-anchor', '$cron_schedule', 'INSERT INTO anchor SELECT clock_timestamp()')" >/dev/null
+}
+anchor_stop() {
+	[[ -n $cron_window_start ]] || return 0
+	sql -c "SELECT cron.unschedule('bench-anchor')" >/dev/null
+	cron_window_s=$((SECONDS - cron_t0))
+}
+
+# An every-minute pg_cron job fires in a window only if the window holds a
+# minute boundary, which a 30 s window (--quick) often does not.  Then the
+# anchor starts here already, so that its window (the whole bench) lasts
+# more than a minute; a run of it is a few ms of one backend, once a minute.
+if [[ $cron_every == minute ]] && ((SCHED_S < 60)); then
+	anchor_start
+fi
+
+# ---------------------------------------------------------------------------
+# Case 1: throughput
+
+say "case 1: building the source tables ($(thousands "$ROWS") rows)"
+make_source src_ordered "$ROWS"
+sql -c 'SET synchronize_seqscans = off' -c 'CREATE TABLE src_shuffled AS SELECT * FROM src_ordered ORDER BY random()'
+
+# Per layout: bulk DELETE, age_delete, audited bulk, age_delete audited,
+# row-by-row; each on its own fresh copy.
+bulk_us_ordered=0
+rss_big_kb=0
+rss_big_rows=0
+throughput() { # LABEL SRC
+	local label=$1 src=$2 bulk_rate bulk_rows age_rate abulk_rate aage_rate loop_rate r
+
+	say "case 1, $label: bulk DELETE"
+	fresh_copy "$src"
+	run_sql "DELETE FROM t WHERE created_at < now() - interval '30 days'"
+	bulk_rate=$(rate)
+	bulk_rows=$R_ROWS
+	row 1 "$label: bulk \`DELETE\` (baseline), $(thousands "$R_ROWS") rows" \
+		"$(thousands "$bulk_rate") rows/s ($(secs) s)" "" "" ""
+	if [[ $src == src_ordered ]]; then
+		bulk_us_ordered=$R_US
+	fi
+
+	say "case 1, $label: age_delete"
+	fresh_copy "$src"
+	run_job age-default
+	age_rate=$(rate)
+	r=$(calc "$age_rate / $bulk_rate" '%.2f')
+	if [[ $src == src_ordered ]]; then
+		row 1 "$label: age_delete, batch_size 5000 (default)" \
+			"$(thousands "$age_rate") rows/s ($(secs) s, $R_BATCHES batches)" \
+			"${r}x bulk" ">= 0.8x" "$(verdict "$r >= 0.8")"
+		row 1 "$label: age_delete, longest batch" "$R_LONGEST ms" "" \
+			"< 100 ms" "$(verdict "$R_LONGEST < 100")"
+		# Case 3 reads the peak RSS of this run (half the table deleted).
+		rss_big_kb=$R_RSS_KB
+		rss_big_rows=$R_ROWS
+	else
+		row 1 "$label: age_delete, batch_size 5000 (default)" \
+			"$(thousands "$age_rate") rows/s ($(secs) s, $R_BATCHES batches, longest $R_LONGEST ms)" \
+			"${r}x bulk" ">= 0.6x" "$(verdict "$r >= 0.6")"
+	fi
+
+	say "case 1, $label: audited bulk DELETE"
+	fresh_copy "$src"
+	run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
+		INSERT INTO sweepd.audit (job, action, table_name, data)
+		SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
+	abulk_rate=$(rate)
+	row 1 "$label: bulk \`WITH d AS (DELETE ... RETURNING) INSERT INTO sweepd.audit\` (audited baseline)" \
+		"$(thousands "$abulk_rate") rows/s ($(secs) s)" "" "" ""
+
+	say "case 1, $label: age_delete audited"
+	fresh_copy "$src"
+	run_job age-audited
+	aage_rate=$(rate)
+	r=$(calc "$aage_rate / $abulk_rate" '%.2f')
+	row 1 "$label: age_delete, audit_columns = id, user_id" \
+		"$(thousands "$aage_rate") rows/s ($(secs) s, longest batch $R_LONGEST ms)" \
+		"${r}x audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
+
+	say "case 1, $label: row-by-row loop"
+	run_loop "$src"
+	loop_rate=$(rate)
+	r=$(calc "$loop_rate / $bulk_rate" '%.3f')
+	row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$R_ROWS") rows, extrapolated)" \
+		"$(thousands "$loop_rate") rows/s ($(secs) s for the sample; ~$(calc "$R_US / 1e6 * $bulk_rows / $R_ROWS" '%.0f') s for all $(thousands "$bulk_rows"))" \
+		"${r}x bulk" "" ""
+	r=$(calc "$age_rate / $loop_rate" '%.0f')
+	row 1 "$label: age_delete vs the row-by-row loop" "" "${r}x row-by-row" \
+		">= 100x" "$(verdict "$r >= 100")"
+}
+throughput time-ordered src_ordered
+throughput shuffled src_shuffled
+sql -c 'DROP TABLE src_shuffled'
+
+# ---------------------------------------------------------------------------
+# Case 2: lock time per batch size
+#
+# sweepd's JSON gives only the longest batch, so the per-batch times for p99
+# come from the server: the run connects with PGOPTIONS setting
+# log_min_duration_statement = 0 for its own session only (superuser), and
+# the "duration: ... execute <unnamed>: DELETE" lines it adds to the server
+# log are the batches (parse and bind are separate lines, and tiny).  That
+# is the statement's time in the server, its locks included; sweepd's
+# longest_batch_ms adds the round trip and commit.  The debug progress lines
+# carry no timing, and pg_stat_statements keeps no percentiles.
+
+lock_baseline=$(calc "$bulk_us_ordered / 1000" '%.0f')
+for b in "${BATCH_SIZES[@]}"; do
+	say "case 2: batch_size $b"
+	fresh_copy src_ordered
+	mark=$(log_mark)
+	run_job "age-batch-$b" PGOPTIONS='-c log_min_duration_statement=0'
+	tail -c +"$((mark + 1))" "$PG_LOG" |
+		sed -n 's/.*duration: \([0-9.]*\) ms  execute [^:]*: DELETE FROM .*/\1/p' |
+		sort -n >"$WORK/batches-$b.txt"
+	n=$(wc -l <"$WORK/batches-$b.txt")
+	((n > 0)) || die "no batch durations in $PG_LOG for batch_size $b"
+	# p99 by nearest rank: the ceil(0.99 n)-th smallest.
+	p99=$(sed -n "$(calc "int(0.99 * $n + 0.999999)" '%d')p" "$WORK/batches-$b.txt")
+	max=$(tail -n1 "$WORK/batches-$b.txt")
+	r=$(calc "$R_LONGEST / $lock_baseline" '%.4f')
+	row 2 "age_delete batch_size $(thousands "$b"), time-ordered: longest batch (p99, max in the server log)" \
+		"$R_LONGEST ms (p99 $(calc "$p99" '%.1f') ms, max $(calc "$max" '%.1f') ms; $R_BATCHES batches, $(thousands "$R_ROWS") rows)" \
+		"${r}x the bulk DELETE's single transaction (${lock_baseline} ms, case 1)" "< 100 ms" \
+		"$(verdict "$R_LONGEST < 100")"
+done
+
+# ---------------------------------------------------------------------------
+# Case 3: memory.  The large run is case 1's time-ordered age_delete.
+
+say "case 3: peak RSS"
+make_source src_small $((2 * SMALL_ROWS))
+fresh_copy src_small
+run_job age-default
+rss_small_kb=$R_RSS_KB
+row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$R_ROWS") rows (baseline)" \
+	"$(mib "$rss_small_kb") MiB" "" "" ""
+r=$(calc "$rss_big_kb / $rss_small_kb" '%.2f')
+row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$rss_big_rows") rows" \
+	"$(mib "$rss_big_kb") MiB" "${r}x the small run" "<= 1.2x and < 16 MiB" \
+	"$(verdict "$r <= 1.2 && $rss_big_kb < 16384")"
+sql -c 'DROP TABLE IF EXISTS t' -c 'DROP TABLE src_small' -c 'DROP TABLE src_ordered'
+
+# ---------------------------------------------------------------------------
+# Case 4: host overhead with JOBS job files, against one job file
+
+say "case 4: $(thousands "$JOBS") job files"
+# A daily schedule 12 hours from now, so that no job runs while measured.
+hour=$(((10#$(date -u +%H) + 12) % 24))
+write_jobs() { # DIR N
+	local i name
+	mkdir -p "$1"
+	for ((i = 0; i < $2; i++)); do
+		printf -v name 'job-%05d' "$i"
+		printf '[job]\nname = %s\nplugin = age_delete\nschedule = %d %d * * *\n\n[params]\ntable = t\ntime_column = created_at\nolder_than = 30d\n' \
+			"$name" $((i % 60)) "$hour" >"$1/$name.ini"
+	done
+}
+write_jobs "$WORK/jobs-many" "$JOBS"
+write_jobs "$WORK/jobs-one" 1
+
+hf_runs=5
+if $quick; then
+	hf_runs=3
+fi
+hyperfine --style basic --warmup 1 --runs "$hf_runs" --export-json "$WORK/hyperfine.json" \
+	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --check)" \
+	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --check)" \
+	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --list-jobs)" \
+	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --list-jobs)" \
+	>"$WORK/hyperfine.txt" 2>&1 || die "hyperfine failed: see $WORK/hyperfine.txt"
+mapfile -t hf_means < <(jq -r '.results[].mean' "$WORK/hyperfine.json")
+row 4 "\`sweepd --check\`, 1 job (baseline)" "$(calc "${hf_means[0]} * 1000" '%.1f') ms" "" "" ""
+r=$(calc "${hf_means[1]} / ${hf_means[0]}" '%.1f')
+row 4 "\`sweepd --check\`, $(thousands "$JOBS") jobs (hyperfine, mean of $hf_runs)" \
+	"$(calc "${hf_means[1]} * 1000" '%.0f') ms" "${r}x 1 job" "< 1 s" \
+	"$(verdict "${hf_means[1]} < 1")"
+row 4 "\`sweepd --list-jobs\`, 1 job (baseline)" "$(calc "${hf_means[2]} * 1000" '%.1f') ms" "" "" ""
+r=$(calc "${hf_means[3]} / ${hf_means[2]}" '%.1f')
+row 4 "\`sweepd --list-jobs\`, $(thousands "$JOBS") jobs" \
+	"$(calc "${hf_means[3]} * 1000" '%.0f') ms" "${r}x 1 job" "" ""
+
+# start_daemon CONF_DIR LOG: the scheduler in the background; sets
+# DAEMON_PID once it has logged "scheduler started" (within 60 s).
+start_daemon() {
+	local i
+	"$SWEEPD" --conf-dir "$1" 2>"$2" &
+	DAEMON_PID=$!
+	daemon_pids+=("$DAEMON_PID")
+	for ((i = 0; i < 600; i++)); do
+		if grep -q 'scheduler started' "$2"; then
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd --conf-dir $1 exited: $(cat "$2")"
+		sleep 0.1
+	done
+	die "sweepd --conf-dir $1 did not start within 60 s: $(cat "$2")"
+}
+
+stop_daemon() { # PID
+	local pid rest=()
+	kill -TERM "$1"
+	wait "$1" || true
+	# Forget it, so that cleanup() never signals a reused PID.
+	for pid in "${daemon_pids[@]}"; do
+		if [[ $pid != "$1" ]]; then
+			rest+=("$pid")
+		fi
+	done
+	daemon_pids=("${rest[@]}")
+}
+
+# CPU ticks a process has used itself (utime + stime) and its reaped
+# children (cutime + cstime): fields 14-17 of /proc/PID/stat, counted after
+# the ")" that ends the command name (field 2).  Prints "SELF CHILDREN".
+cpu_ticks() {
+	local stat f
+	stat=$(<"/proc/$1/stat")
+	read -r -a f <<<"${stat##*) }"
+	echo "$((f[11] + f[12])) $((f[13] + f[14]))"
+}
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# At start the scheduler queues, for every job with a schedule, a catch-up
+# check of its last tick missed while no sweepd ran (catch_up defaults to
+# the job's period): one child process and connection per job, at most
+# max_concurrent at a time, even for a job that never ran (the child finds
+# that out and exits).  So a daemon is idle only once it has had no child
+# for 2 s; the time and CPU until then are reported as its startup.
+#
+# settle PID...: polls the daemons' children every 0.1 s until none has had
+# one for 2 s, or SETTLE_MAX_S seconds passed; sets last_child[PID] to the
+# milliseconds from daemons_t0 to the last poll that saw a child of PID.
+declare -A last_child
+settle() {
+	local pid quiet=0 now
+	for pid in "$@"; do
+		last_child[$pid]=0
+	done
+	while ((quiet < 20)); do
+		now=$((($(now_ns) - daemons_t0) / 1000000))
+		((now < SETTLE_MAX_S * 1000)) || return 1
+		quiet=$((quiet + 1))
+		for pid in "$@"; do
+			if pgrep -P "$pid" >/dev/null; then
+				last_child[$pid]=$now
+				quiet=0
+			fi
+		done
+		sleep 0.1
+	done
+}
+
+# The daemon with many jobs, and one with one job over the same windows.
+# --quick loads fewer jobs into the daemon, whose startup takes ~4 ms per job.
+if $quick; then
+	daemon_jobs=2000
+	write_jobs "$WORK/jobs-daemon" "$daemon_jobs"
+	SETTLE_MAX_S=60
+else
+	daemon_jobs=$JOBS
+	ln -s jobs-many "$WORK/jobs-daemon"
+	SETTLE_MAX_S=300
+fi
+daemons_t0=$(now_ns)
+start_daemon "$WORK/jobs-one" "$WORK/daemon-one.log"
+pid_one=$DAEMON_PID
+rss_one=$(rss_kb "$pid_one")
+start_daemon "$WORK/jobs-daemon" "$WORK/daemon-many.log"
+pid_many=$DAEMON_PID
+rss_many=$(rss_kb "$pid_many")
+row 4 "daemon RSS after \"scheduler started\", 1 job (baseline)" "$(mib "$rss_one") MiB" "" "" ""
+row 4 "daemon RSS after \"scheduler started\", $(thousands "$daemon_jobs") jobs" "$(mib "$rss_many") MiB" \
+	"$(calc "$rss_many / $rss_one" '%.1f')x 1 job" "" ""
+
+say "case 4: waiting for the daemons' startup catch-up checks to end"
+settled=true
+settle "$pid_one" "$pid_many" || settled=false
+hz=$(getconf CLK_TCK)
+read -r self_one kids_one < <(cpu_ticks "$pid_one")
+read -r self_many kids_many < <(cpu_ticks "$pid_many")
+startup_row() { # LABEL PID SELF CHILDREN RATIO
+	local when
+	if $settled; then
+		when="$(calc "${last_child[$2]} / 1000" '%.1f') s"
+	else
+		when="not done after $SETTLE_MAX_S s"
+	fi
+	row 4 "daemon startup, $1: catch-up checks, a child process each (until the last child seen)" \
+		"$when, $(calc "($3 + $4) / $hz" '%.1f') CPU-s ($(calc "$3 / $hz" '%.2f') in the daemon itself)" \
+		"$5" "" ""
+}
+startup_row "1 job (baseline)" "$pid_one" "$self_one" "$kids_one" ""
+startup_row "$(thousands "$daemon_jobs") jobs" "$pid_many" "$self_many" "$kids_many" \
+	"$(calc "($self_many + $kids_many - $self_one - $kids_one) * 1000 / $hz / ($daemon_jobs - 1)" '%.1f') CPU-ms per job more"
+
+say "case 4: daemons idle for $IDLE_S s"
+t0=$(now_ns)
+sleep "$IDLE_S"
+t1=$(now_ns)
+read -r s1 k1 < <(cpu_ticks "$pid_one")
+read -r s2 k2 < <(cpu_ticks "$pid_many")
+cpu_one=$((s1 + k1 - self_one - kids_one))
+cpu_many=$((s2 + k2 - self_many - kids_many))
+stop_daemon "$pid_many"
+stop_daemon "$pid_one"
+elapsed=$(calc "($t1 - $t0) / 1e9" '%.3f')
+pct_one=$(calc "$cpu_one / $hz / $elapsed * 100" '%.3f')
+pct_many=$(calc "$cpu_many / $hz / $elapsed * 100" '%.3f')
+row 4 "daemon idle CPU over $IDLE_S s after startup, 1 job (baseline)" \
+	"${pct_one}% ($cpu_one ticks of 1/$hz s)" "" "" ""
+row 4 "daemon idle CPU over $IDLE_S s after startup, $(thousands "$daemon_jobs") jobs (same window)" \
+	"${pct_many}% ($cpu_many ticks of 1/$hz s)" "$((cpu_many - cpu_one)) ticks more than 1 job" \
+	"< 0.1%" "$(verdict "$pct_many < 0.1")"
+
+# ---------------------------------------------------------------------------
+# Case 5: schedule precision
+#
+# sweepd runs the testjob fixture every second; its first statement inserts
+# clock_timestamp() into sched_rec.  The delay of a run is that instant
+# minus the run's due instant (sweepd.runs.scheduled_at).  The first run is
+# dropped (it may start with less than the 200 ms head start).  pg_cron,
+# over the same window (longer in --quick: see anchor_start), inserts
+# clock_timestamp() into anchor on its own schedule; its delay is measured
+# from the minute (or second) boundary.
+
+say "case 5: schedule precision over $SCHED_S s"
+mkdir -p "$WORK/sched"
+printf '[job]\nname = tick\nplugin = %s\nschedule = * * * * * *\n\n[params]\nrecord = sched_rec\njob = tick\n' \
+	"$TESTJOB" >"$WORK/sched/tick.ini"
+sql -c 'CREATE TABLE sched_rec (job text, at timestamptz)'
+
+anchor_start
+start_daemon "$WORK/sched" "$WORK/daemon-sched.log"
+pid_sched=$DAEMON_PID
+sleep "$SCHED_S"
+stop_daemon "$pid_sched"
+anchor_stop
+
+# n, p50, p99 (nearest rank), max, in ms.
+read -r n p50 p99 max < <(sql -F ' ' <<-EOF
+	WITH d AS (
+	    SELECT extract(epoch FROM s.at - (SELECT max(r.scheduled_at) FROM sweepd.runs r
+	                                      WHERE r.job = 'tick' AND r.scheduled_at <= s.at)) * 1000 AS ms
+	    FROM sched_rec s ORDER BY s.at OFFSET 1)
+	SELECT count(*),
+	       round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	       round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	       round(max(ms)::numeric, 1)
+	FROM d
+EOF
+)
+((n > 0)) || die "the every-second job recorded no run after the first: see $WORK/daemon-sched.log"
+
+if [[ -n $cron_every ]]; then
+	read -r cn cp50 cp99 cmax < <(sql -F ' ' <<-EOF
+		WITH d AS (
+		    SELECT extract(epoch FROM at - date_trunc('$cron_every', at)) * 1000 AS ms
+		    FROM anchor)
+		SELECT count(*),
+		       coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
+		       coalesce(round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
+		       coalesce(round(max(ms)::numeric, 1), 0)
+		FROM d
+	EOF
+	)
+	if ((cn > 0)); then
+		row 5 "pg_cron $cron_version ('$cron_schedule', $cn runs in a $cron_window_s s window): delay from the due $cron_every (anchor)" \
+			"p50 $cp50 ms, p99 $cp99 ms, max $cmax ms" "" "" ""
+	else
+		row 5 "pg_cron $cron_version ('$cron_schedule'): no run in the $cron_window_s s window" "" "" "" ""
+	fi
+else
+	row 5 "pg_cron: not available ($cron_note), no anchor" "" "" "" ""
+	cn=0
+fi
+ratio=
+if ((cn > 0)); then
+	ratio="$(calc "$p99 / ($cp99 > 0 ? $cp99 : 0.001)" '%.2f')x pg_cron's p99"
+fi
+row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the due second" \
+	"p50 $p50 ms, p99 $p99 ms, max $max ms" "$ratio" "p99 < 10 ms" "$(verdict "$p99 < 10")"
+
+# ---------------------------------------------------------------------------
+# The result
+
+cat <<EOF
+
+sweepd benchmark ($MODE mode), $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), PostgreSQL $pg_version (fsync off, synchronous_commit off)
+rows of the throughput tables: $(thousands "$ROWS"), half older than the 30-day cutoff
+
+| case | measurement | value | ratio | target | |
+|---|---|---|---|---|---|
+EOF
+printf '%s\n' "${table[@]}"
+missed=0
+for line in "${table[@]}"; do
+	if [[ $line == *"| MISSED |" ]]; then
+		missed=$((missed + 1))
+	fi
+done
+echo
+echo "$missed target(s) missed"
