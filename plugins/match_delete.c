@@ -9,10 +9,10 @@
  * An index on ref_column (with ignore_case: on lower(ref_column)) keeps
  * each batch short; without one, every batch reads all of ref_table.  A
  * row whose key column is NULL is never deleted, in either mode, and a
- * NULL in ref_column
- * matches nothing.  The table is aliased t and ref_table r, so ref_table
- * may be the table itself (rows whose parent is gone) and the extra
- * condition names the table's columns unqualified or as t.column.
+ * NULL in ref_column matches nothing.  The table is aliased t and
+ * ref_table r, so ref_table may be the table itself (rows whose parent is
+ * gone) and the extra condition names the table's columns unqualified or
+ * as t.column.
  *
  * The host's batch loop walks the table's heap in ranges of blocks; each
  * batch is one DELETE restricted to its range ($2, $3), which PostgreSQL runs
