@@ -6,17 +6,18 @@
 #   scripts/bench.sh [--quick]
 #
 #   --quick   smaller sizes and shorter windows: under 2 minutes in all
-#             (the full run takes about 10 to 15 minutes)
+#             (the full run: about 8 minutes on 2 cores, at most 15)
 #
 # Cases:
 #   1. throughput of age_delete (plain and audited) against one bulk DELETE
 #      (plain and audited) and a row-by-row DELETE loop, on a table whose
-#      heap is in time order and on one whose rows are shuffled
+#      heap is in time order and on one whose rows are shuffled (median of
+#      3 rounds)
 #   2. lock time: longest and p99 batch transaction at batch sizes
 #      1,000 / 5,000 / 20,000
 #   3. memory: peak RSS of `sweepd --run` deleting 10,000 and many rows
 #   4. host overhead with 10,000 job files: --check, --list-jobs, the
-#      daemon's RSS and its idle CPU
+#      daemon's RSS, its startup (a catch-up check per job) and idle CPU
 #   5. schedule precision of a job every second, with pg_cron as the anchor
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
@@ -57,7 +58,7 @@ cd "$ROOT"
 # run; JOBS: job files of case 4; IDLE_S: seconds of idle CPU measured;
 # SCHED_S: seconds of the every-second schedule.
 if $quick; then
-	readonly MODE=quick ROWS=200000 LOOP_SAMPLE=5000 IDLE_S=15 SCHED_S=30
+	readonly MODE=quick ROWS=200000 LOOP_SAMPLE=2000 IDLE_S=15 SCHED_S=30
 else
 	readonly MODE=full ROWS=2000000 LOOP_SAMPLE=20000 IDLE_S=60 SCHED_S=120
 fi
@@ -153,9 +154,22 @@ now_ns() {
 	date +%s%N
 }
 
+# Sleeps $1 seconds in a way that a signal interrupts at once (bash runs a
+# trap only after its foreground command ends, but `wait` returns early).
+pause() {
+	sleep "$1" &
+	wait "$!"
+}
+
 # Prints the awk expression $1 evaluated, formatted with printf format $2.
+# (The parentheses keep a ">" in $1 a comparison, not an output redirection.)
 calc() {
-	awk "BEGIN { printf \"$2\", $1 }"
+	awk "BEGIN { printf \"$2\", ($1) }"
+}
+
+# The ratio $1 / $2: two decimals, or two significant digits below 0.1.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { r = a / b; printf (r < 0.1 ? "%.2g" : "%.2f"), r }'
 }
 
 # An integer with thousands separators: 1234567 -> 1,234,567.
@@ -211,33 +225,38 @@ mkdir -p "$WORK"
 pg start >/dev/null 2>"$WORK/pg-start.log" || die "PostgreSQL did not start: $(cat "$WORK/pg-start.log")"
 eval "$(pg env)"
 
+# Settings of the bench on top of pg.sh's: no autovacuum (every table is
+# vacuumed explicitly before it is measured, and a worker vacuuming a 2M-row
+# source table in the background would disturb the measurements), and
+# pg_cron preloaded when it is installed.  pg_cron runs its jobs through
+# libpq connections to cron.host on the server's port; this cluster listens
+# on 127.0.0.1 (its socket is not in the default directory).
+conf_file=$(sql -c 'SHOW config_file')
+cp "$conf_file" "$WORK/postgresql.conf.orig"
+printf '\n# scripts/bench.sh\nautovacuum = off\n' >>"$conf_file"
 pgcron_so=$("$PGBIN/pg_config" --pkglibdir)/pg_cron.so
 if [[ -z $cron_note && ! -f $pgcron_so ]]; then
 	cron_note="$pgcron_so not found"
 fi
 if [[ -z $cron_note ]]; then
-	# pg_cron runs its jobs through libpq connections to cron.host on the
-	# server's port; this cluster listens on 127.0.0.1 (its socket is not
-	# in the default directory).
-	conf_file=$(sql -c 'SHOW config_file')
-	cp "$conf_file" "$WORK/postgresql.conf.orig"
 	cat >>"$conf_file" <<-EOF
-
-		# scripts/bench.sh: pg_cron, the anchor of the schedule benchmark
 		shared_preload_libraries = 'pg_cron'
 		cron.database_name = 'sweepd'
 		cron.host = '127.0.0.1'
 	EOF
-	pg stop >/dev/null 2>&1
-	if ! pg start >/dev/null 2>>"$WORK/pg-start.log"; then
-		cron_note="PostgreSQL did not start with pg_cron preloaded"
-		cp "$WORK/postgresql.conf.orig" "$conf_file"
-		pg start >/dev/null 2>>"$WORK/pg-start.log" || die "PostgreSQL did not restart"
-	elif ! sql -c 'CREATE EXTENSION pg_cron' 2>"$WORK/pg-cron.err"; then
-		cron_note="CREATE EXTENSION pg_cron failed: $(head -n1 "$WORK/pg-cron.err")"
-	fi
-	# The port may have changed with the restart.
-	eval "$(pg env)"
+fi
+pg stop >/dev/null 2>&1
+if ! pg start >/dev/null 2>>"$WORK/pg-start.log"; then
+	[[ -z $cron_note ]] || die "PostgreSQL did not restart: see $PG_LOG"
+	cron_note="PostgreSQL did not start with pg_cron preloaded"
+	cp "$WORK/postgresql.conf.orig" "$conf_file"
+	printf '\n# scripts/bench.sh\nautovacuum = off\n' >>"$conf_file"
+	pg start >/dev/null 2>>"$WORK/pg-start.log" || die "PostgreSQL did not restart: see $PG_LOG"
+fi
+# The port may have changed with the restart.
+eval "$(pg env)"
+if [[ -z $cron_note ]] && ! sql -c 'CREATE EXTENSION pg_cron' 2>"$WORK/pg-cron.err"; then
+	cron_note="CREATE EXTENSION pg_cron failed: $(head -n1 "$WORK/pg-cron.err")"
 fi
 # cron_every: the cadence of the anchor job, "minute" or "second"; empty
 # when there is no pg_cron.
@@ -409,69 +428,116 @@ say "case 1: building the source tables ($(thousands "$ROWS") rows)"
 make_source src_ordered "$ROWS"
 sql -c 'SET synchronize_seqscans = off' -c 'CREATE TABLE src_shuffled AS SELECT * FROM src_ordered ORDER BY random()'
 
-# Per layout: bulk DELETE, age_delete, audited bulk, age_delete audited,
-# row-by-row; each on its own fresh copy.
+# Per layout, REPS rounds of: bulk DELETE, age_delete, audited bulk,
+# age_delete audited, row-by-row; each on its own fresh copy.  The variants
+# alternate so that a slow spell of the (shared) machine hits them alike;
+# each figure is the median of its rounds, with every round's time shown.
+readonly REPS=3
+
+# median N...: the median of the numbers (the middle one; REPS is odd).
+median() {
+	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+}
+
+# Appends to the arrays named $1 (rows/s) and $2 (seconds) this round's
+# R_ROWS and R_US.
+record() {
+	local -n rates=$1 times=$2
+	rates+=("$(rate)")
+	times+=("$(secs)")
+}
+
+# "a / b / c s": the seconds of each round.
+rounds() {
+	local IFS=/
+	echo "$* s" | sed 's|/| / |g'
+}
+
 bulk_us_ordered=0
 rss_big_kb=0
 rss_big_rows=0
 throughput() { # LABEL SRC
-	local label=$1 src=$2 bulk_rate bulk_rows age_rate abulk_rate aage_rate loop_rate r
+	local label=$1 src=$2 rep r bulk_rows=0 loop_rows=0
+	local age_batches=0 age_longest=0 aage_longest=0
+	local bulk_rate age_rate abulk_rate aage_rate loop_rate
+	local -a bulk_r=() bulk_t=() bulk_us=() age_r=() age_t=() abulk_r=() abulk_t=()
+	local -a aage_r=() aage_t=() loop_r=() loop_t=()
 
-	say "case 1, $label: bulk DELETE"
-	fresh_copy "$src"
-	run_sql "DELETE FROM t WHERE created_at < now() - interval '30 days'"
-	bulk_rate=$(rate)
-	bulk_rows=$R_ROWS
-	row 1 "$label: bulk \`DELETE\` (baseline), $(thousands "$R_ROWS") rows" \
-		"$(thousands "$bulk_rate") rows/s ($(secs) s)" "" "" ""
+	for ((rep = 1; rep <= REPS; rep++)); do
+		say "case 1, $label, round $rep/$REPS: bulk DELETE"
+		fresh_copy "$src"
+		run_sql "DELETE FROM t WHERE created_at < now() - interval '30 days'"
+		record bulk_r bulk_t
+		bulk_us+=("$R_US")
+		bulk_rows=$R_ROWS
+
+		say "case 1, $label, round $rep/$REPS: age_delete"
+		fresh_copy "$src"
+		run_job age-default
+		record age_r age_t
+		age_batches=$R_BATCHES
+		if ((R_LONGEST > age_longest)); then
+			age_longest=$R_LONGEST
+		fi
+		if [[ $src == src_ordered ]] && ((R_RSS_KB > rss_big_kb)); then
+			# Case 3 reads the peak RSS of these runs (half the table goes).
+			rss_big_kb=$R_RSS_KB
+			rss_big_rows=$R_ROWS
+		fi
+
+		say "case 1, $label, round $rep/$REPS: audited bulk DELETE"
+		fresh_copy "$src"
+		run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
+			INSERT INTO sweepd.audit (job, action, table_name, data)
+			SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
+		record abulk_r abulk_t
+
+		say "case 1, $label, round $rep/$REPS: age_delete audited"
+		fresh_copy "$src"
+		run_job age-audited
+		record aage_r aage_t
+		if ((R_LONGEST > aage_longest)); then
+			aage_longest=$R_LONGEST
+		fi
+
+		say "case 1, $label, round $rep/$REPS: row-by-row loop"
+		run_loop "$src"
+		record loop_r loop_t
+		loop_rows=$R_ROWS
+	done
+
+	bulk_rate=$(median "${bulk_r[@]}")
+	age_rate=$(median "${age_r[@]}")
+	abulk_rate=$(median "${abulk_r[@]}")
+	aage_rate=$(median "${aage_r[@]}")
+	loop_rate=$(median "${loop_r[@]}")
 	if [[ $src == src_ordered ]]; then
-		bulk_us_ordered=$R_US
+		bulk_us_ordered=$(median "${bulk_us[@]}")
 	fi
 
-	say "case 1, $label: age_delete"
-	fresh_copy "$src"
-	run_job age-default
-	age_rate=$(rate)
+	row 1 "$label: bulk \`DELETE\` (baseline), $(thousands "$bulk_rows") rows" \
+		"$(thousands "$bulk_rate") rows/s ($(rounds "${bulk_t[@]}"))" "" "" ""
 	r=$(calc "$age_rate / $bulk_rate" '%.2f')
 	if [[ $src == src_ordered ]]; then
 		row 1 "$label: age_delete, batch_size 5000 (default)" \
-			"$(thousands "$age_rate") rows/s ($(secs) s, $R_BATCHES batches)" \
+			"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches)" \
 			"${r}x bulk" ">= 0.8x" "$(verdict "$r >= 0.8")"
-		row 1 "$label: age_delete, longest batch" "$R_LONGEST ms" "" \
-			"< 100 ms" "$(verdict "$R_LONGEST < 100")"
-		# Case 3 reads the peak RSS of this run (half the table deleted).
-		rss_big_kb=$R_RSS_KB
-		rss_big_rows=$R_ROWS
+		row 1 "$label: age_delete, longest batch (of all rounds)" "$age_longest ms" "" \
+			"< 100 ms" "$(verdict "$age_longest < 100")"
 	else
 		row 1 "$label: age_delete, batch_size 5000 (default)" \
-			"$(thousands "$age_rate") rows/s ($(secs) s, $R_BATCHES batches, longest $R_LONGEST ms)" \
+			"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches, longest $age_longest ms)" \
 			"${r}x bulk" ">= 0.6x" "$(verdict "$r >= 0.6")"
 	fi
-
-	say "case 1, $label: audited bulk DELETE"
-	fresh_copy "$src"
-	run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
-		INSERT INTO sweepd.audit (job, action, table_name, data)
-		SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
-	abulk_rate=$(rate)
 	row 1 "$label: bulk \`WITH d AS (DELETE ... RETURNING) INSERT INTO sweepd.audit\` (audited baseline)" \
-		"$(thousands "$abulk_rate") rows/s ($(secs) s)" "" "" ""
-
-	say "case 1, $label: age_delete audited"
-	fresh_copy "$src"
-	run_job age-audited
-	aage_rate=$(rate)
+		"$(thousands "$abulk_rate") rows/s ($(rounds "${abulk_t[@]}"))" "" "" ""
 	r=$(calc "$aage_rate / $abulk_rate" '%.2f')
 	row 1 "$label: age_delete, audit_columns = id, user_id" \
-		"$(thousands "$aage_rate") rows/s ($(secs) s, longest batch $R_LONGEST ms)" \
+		"$(thousands "$aage_rate") rows/s ($(rounds "${aage_t[@]}"); longest batch $aage_longest ms)" \
 		"${r}x audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
-
-	say "case 1, $label: row-by-row loop"
-	run_loop "$src"
-	loop_rate=$(rate)
 	r=$(calc "$loop_rate / $bulk_rate" '%.3f')
-	row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$R_ROWS") rows, extrapolated)" \
-		"$(thousands "$loop_rate") rows/s ($(secs) s for the sample; ~$(calc "$R_US / 1e6 * $bulk_rows / $R_ROWS" '%.0f') s for all $(thousands "$bulk_rows"))" \
+	row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$loop_rows") rows, extrapolated)" \
+		"$(thousands "$loop_rate") rows/s ($(rounds "${loop_t[@]}") for the sample; ~$(calc "$bulk_rows / $loop_rate" '%.0f') s for all $(thousands "$bulk_rows"))" \
 		"${r}x bulk" "" ""
 	r=$(calc "$age_rate / $loop_rate" '%.0f')
 	row 1 "$label: age_delete vs the row-by-row loop" "" "${r}x row-by-row" \
@@ -492,6 +558,11 @@ sql -c 'DROP TABLE src_shuffled'
 # is the statement's time in the server, its locks included; sweepd's
 # longest_batch_ms adds the round trip and commit.  The debug progress lines
 # carry no timing, and pg_stat_statements keeps no percentiles.
+#
+# In the time-ordered layout the longest batches are the last ones, over the
+# young half of the heap: they delete nothing, so they lock no row, and the
+# batch loop grows their block range (4x a batch at most) until a batch
+# takes its 50 ms time target (BATCH_TARGET_MS in host/batch.c).
 
 lock_baseline=$(calc "$bulk_us_ordered / 1000" '%.0f')
 for b in "${BATCH_SIZES[@]}"; do
@@ -507,7 +578,7 @@ for b in "${BATCH_SIZES[@]}"; do
 	# p99 by nearest rank: the ceil(0.99 n)-th smallest.
 	p99=$(sed -n "$(calc "int(0.99 * $n + 0.999999)" '%d')p" "$WORK/batches-$b.txt")
 	max=$(tail -n1 "$WORK/batches-$b.txt")
-	r=$(calc "$R_LONGEST / $lock_baseline" '%.4f')
+	r=$(ratio "$R_LONGEST" "$lock_baseline")
 	row 2 "age_delete batch_size $(thousands "$b"), time-ordered: longest batch (p99, max in the server log)" \
 		"$R_LONGEST ms (p99 $(calc "$p99" '%.1f') ms, max $(calc "$max" '%.1f') ms; $R_BATCHES batches, $(thousands "$R_ROWS") rows)" \
 		"${r}x the bulk DELETE's single transaction (${lock_baseline} ms, case 1)" "< 100 ms" \
@@ -646,7 +717,7 @@ settle() {
 # The daemon with many jobs, and one with one job over the same windows.
 # --quick loads fewer jobs into the daemon, whose startup takes ~4 ms per job.
 if $quick; then
-	daemon_jobs=2000
+	daemon_jobs=1000
 	write_jobs "$WORK/jobs-daemon" "$daemon_jobs"
 	SETTLE_MAX_S=60
 else
@@ -688,7 +759,7 @@ startup_row "$(thousands "$daemon_jobs") jobs" "$pid_many" "$self_many" "$kids_m
 
 say "case 4: daemons idle for $IDLE_S s"
 t0=$(now_ns)
-sleep "$IDLE_S"
+pause "$IDLE_S"
 t1=$(now_ns)
 read -r s1 k1 < <(cpu_ticks "$pid_one")
 read -r s2 k2 < <(cpu_ticks "$pid_many")
@@ -725,7 +796,7 @@ sql -c 'CREATE TABLE sched_rec (job text, at timestamptz)'
 anchor_start
 start_daemon "$WORK/sched" "$WORK/daemon-sched.log"
 pid_sched=$DAEMON_PID
-sleep "$SCHED_S"
+pause "$SCHED_S"
 stop_daemon "$pid_sched"
 anchor_stop
 
@@ -766,12 +837,12 @@ else
 	row 5 "pg_cron: not available ($cron_note), no anchor" "" "" "" ""
 	cn=0
 fi
-ratio=
+vs=
 if ((cn > 0)); then
-	ratio="$(calc "$p99 / ($cp99 > 0 ? $cp99 : 0.001)" '%.2f')x pg_cron's p99"
+	vs="$(ratio "$p99" "$(calc "$cp99 > 0 ? $cp99 : 0.001" '%g')")x pg_cron's p99"
 fi
 row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the due second" \
-	"p50 $p50 ms, p99 $p99 ms, max $max ms" "$ratio" "p99 < 10 ms" "$(verdict "$p99 < 10")"
+	"p50 $p50 ms, p99 $p99 ms, max $max ms" "$vs" "p99 < 10 ms" "$(verdict "$p99 < 10")"
 
 # ---------------------------------------------------------------------------
 # The result
