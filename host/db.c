@@ -401,6 +401,24 @@ PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
 	return res;
 }
 
+/* One row per job with history, ordered by job in byte order (for a
+ * binary search with strcmp): job, and the epoch seconds of its latest
+ * scheduled tick (NULL when it only ever ran by hand).  The caller
+ * PQclear()s it; NULL with err set on error. */
+PGresult *db_last_ticks(PGconn *c, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(c, "SELECT job, extract(epoch FROM"
+	                       " max(scheduled_at))::int8 FROM " DB_SCHEMA ".runs"
+	                       " GROUP BY job ORDER BY job COLLATE \"C\"");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error(res, c, "reading the last ticks", err, errlen);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
 /* True for the SQLSTATEs of failures that may pass when tried again:
  * connection loss (08), serialization failure and deadlock (40), lock not
  * available (55P03), query canceled by statement_timeout (57014), server

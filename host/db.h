@@ -44,6 +44,7 @@ int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
 int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen);
 int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen);
 PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen);
+PGresult *db_last_ticks(PGconn *c, char *err, size_t errlen);
 bool db_transient(const char *sqlstate);
 
 #endif

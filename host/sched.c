@@ -441,31 +441,65 @@ static void sched_due(sched *sc, int64_t now_ms)
 	}
 }
 
+/* The row of ticks (from db_last_ticks()) for job name, or -1. */
+static int sched_tick_row(const PGresult *ticks, const char *name)
+{
+	int lo = 0, hi = PQntuples(ticks) - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(PQgetvalue(ticks, mid, 0), name);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /* Queues, once, the last tick of each job missed while no sweepd ran,
  * when it lies within the job's catch_up window (default: its period).
- * The run claims it only if it did not run and the job ran before (a job
- * new to the database has missed nothing); a job whose next tick is a
- * second away at most simply runs then. */
+ * Only a job that ran before and not at that tick is queued, as read from
+ * the history in one query; when the database does not answer, every
+ * candidate is queued and its run's claim decides.  A job whose next tick
+ * is a second away at most simply runs then. */
 static void sched_catch_up(sched *sc, time_t now)
 {
+	PGconn *db = sched_db(sc);
+	PGresult *ticks = NULL;
+	char err[1024];
 	size_t i;
 
+	if (db != NULL && (ticks = db_last_ticks(db, err, sizeof(err))) == NULL)
+		log_msg(SWEEP_LOG_WARN, "history unavailable for catch-up",
+		        "error", err, LOG_END);
 	for (i = 0; i < sc->njobs; i++) {
 		const job *j = sc->jobs[i].job;
 		int64_t window = j->catch_up_ms >= 0 ? j->catch_up_ms / 1000
 		                 : (j->cron ? cron_period(j->cron, j->timezone,
 		                                          now) : 0);
 		time_t prev;
+		int row;
 
 		if (!j->enabled || j->cron == NULL || window <= 0 ||
 		    (sc->jobs[i].next && sc->jobs[i].next - now <= 1))
 			continue;
 		if (cron_prev(j->cron, j->timezone, now - (time_t)window, now,
-		              &prev) == 0) {
-			sc->jobs[i].pending = prev;
-			sc->jobs[i].catch_up = true;
+		              &prev) != 0)
+			continue;
+		if (ticks != NULL) {
+			row = sched_tick_row(ticks, j->name);
+			if (row < 0 || (!PQgetisnull(ticks, row, 1) &&
+			    strtoll(PQgetvalue(ticks, row, 1), NULL, 10) >= prev))
+				continue;
 		}
+		sc->jobs[i].pending = prev;
+		sc->jobs[i].catch_up = true;
 	}
+	PQclear(ticks);
 }
 
 /* Reads what a child reported: its run id once it claimed the tick, and
