@@ -9,22 +9,11 @@
 #include "result.h"
 #include "runner.h"
 #include "settings.h"
-#include "testutil.h"
-
-static volatile sig_atomic_t no_stop;
+#include "testworld.h"
 
 /* One test's world: a schema with an events table, a conf dir with one
  * job over it, and the loaded configuration. */
-typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
-} world;
+typedef tu_world world;
 
 /* Creates schema.events with, per batch of ids: old rows matching the
  * condition (kind 'x'), old rows not matching (kind 'y'), young rows, rows
@@ -48,23 +37,6 @@ static void world_data(world *w, int shuffle)
 	       w->schema, w->schema, shuffle ? "random()" : "g");
 }
 
-/* Writes text as the job file and loads the configuration around it. */
-static void world_load(world *w, const char *text)
-{
-	settings_cli cli;
-
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-	if (w->d.count)
-		fail_msg("config problem: %s", w->d.items[0].message);
-}
-
 /* Loads a job over schema.events with the given extra [params] lines. */
 static void world_job(world *w, const char *extra)
 {
@@ -74,50 +46,19 @@ static void world_job(world *w, const char *extra)
 	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
 	         "table = %s.events\ntime_column = created_at\n"
 	         "older_than = 30d\n%s", w->job, w->schema, extra);
-	world_load(w, text);
+	tu_world_load(w, text);
 }
 
 static int world_setup(void **state)
 {
-	static int seq;
-	world *w = calloc(1, sizeof(*w));
-	char name[64];
-
-	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "age");
-	w->dir = tu_tempdir();
-	snprintf(name, sizeof(name), "age-test-%s-%d", w->schema, ++seq);
-	w->job = strdup(name);
-	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
-	*state = w;
+	*state = tu_world_new("age");
 	return 0;
 }
 
 static int world_teardown(void **state)
 {
-	world *w = *state;
-
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
-	free(w->job);
-	free(w);
+	tu_world_free(*state);
 	return 0;
-}
-
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
 }
 
 /* Runs the job (or dry-runs it) and returns the result's counter. */
@@ -125,7 +66,7 @@ static long long world_run(world *w, bool dry, result *r, const char *counter)
 {
 	size_t i;
 
-	assert_int_equal(world_runner(w, dry, r), RUNNER_OK);
+	assert_int_equal(tu_world_run(w, dry, r), RUNNER_OK);
 	assert_true(r->success);
 	for (i = 0; i < r->ncounters; i++)
 		if (strcmp(r->counters[i].name, counter) == 0)
@@ -257,7 +198,7 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "[job]\nname = %s\nplugin = age_delete\n[params]\n"
 	         "table = %s.odd\"name\ntime_column = made at\n"
 	         "older_than = 1d\n", w->job, w->schema);
-	world_load(w, text);
+	tu_world_load(w, text);
 	assert_int_equal(world_run(w, false, &r, "deleted"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT n FROM %s.\"odd\"\"name\"",
@@ -273,7 +214,7 @@ static void a_failing_batch_fails_the_run_and_keeps_the_data(void **state)
 	world_data(w, 0);
 	/* A condition that errors at run time: division by zero. */
 	world_job(w, "where = 1 / (id - id) = 1\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_non_null(strstr(r.error, "division by zero"));
 	status = tu_sql_text(w->db, "SELECT status FROM sweepd.runs WHERE id ="

@@ -12,9 +12,7 @@
 #include "result.h"
 #include "runner.h"
 #include "settings.h"
-#include "testutil.h"
-
-static volatile sig_atomic_t no_stop;
+#include "testworld.h"
 
 /* The changes most tests ask for: two columns to NULL, a text and an
  * integer column to fixed values, three keys out of a jsonb column. */
@@ -33,16 +31,7 @@ static volatile sig_atomic_t no_stop;
 
 /* One test's world: a schema with a logs table, a conf dir with one job
  * over it, and the loaded configuration. */
-typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
-} world;
+typedef tu_world world;
 
 /* Creates schema.logs with, by id: 1-1000 old rows matching the
  * condition (kind 'x'), 1001-1300 old rows not matching (kind 'y'),
@@ -74,30 +63,6 @@ static void world_data(world *w, int shuffle)
 	       w->schema, w->schema, shuffle ? "random()" : "g");
 }
 
-/* Writes text as the job file and loads the configuration around it,
- * leaving any problem in w->d. */
-static void world_load_diag(world *w, const char *text)
-{
-	settings_cli cli;
-
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-}
-
-/* Writes text as the job file and loads it, failing on any problem. */
-static void world_load(world *w, const char *text)
-{
-	world_load_diag(w, text);
-	if (w->d.count)
-		fail_msg("config problem: %s", w->d.items[0].message);
-}
-
 /* Loads a job over schema.table with the given extra [params] lines. */
 static void world_job_on(world *w, const char *table, const char *extra)
 {
@@ -107,7 +72,7 @@ static void world_job_on(world *w, const char *table, const char *extra)
 	         "[job]\nname = %s\nplugin = anonymize\n\n[params]\n"
 	         "table = %s.%s\ntime_column = created_at\n"
 	         "older_than = 365d\n%s", w->job, w->schema, table, extra);
-	world_load(w, text);
+	tu_world_load(w, text);
 }
 
 /* Loads a job over schema.logs with the given extra [params] lines. */
@@ -116,83 +81,28 @@ static void world_job(world *w, const char *extra)
 	world_job_on(w, "logs", extra);
 }
 
-/* Deletes what sweepd recorded of this world's job. */
-static void world_forget(world *w)
-{
-	tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s';"
-	       "DELETE FROM sweepd.runs WHERE job = '%s'", w->job, w->job);
-}
-
 static int world_setup(void **state)
 {
-	static int seq;
-	world *w = calloc(1, sizeof(*w));
-	char name[96];
-
-	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "anon");
-	w->dir = tu_tempdir();
-	snprintf(name, sizeof(name), "anon-test-%s-%d-%ld", w->schema, ++seq,
-	         (long)time(NULL));
-	w->job = strdup(name);
-	assert_non_null(w->job);
-	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
-	*state = w;
+	*state = tu_world_new("anon");
 	return 0;
 }
 
 static int world_teardown(void **state)
 {
-	world *w = *state;
-
 	unsetenv("PGOPTIONS"); /* set by some tests for the run's session */
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	if (tu_sql_int(w->db, "SELECT count(*) FROM pg_tables WHERE"
-	               " schemaname = 'sweepd' AND tablename = 'audit'"))
-		world_forget(w);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
-	free(w->job);
-	free(w);
+	tu_world_free(*state);
 	return 0;
-}
-
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
-}
-
-/* The value of a counter of r; fails when r has no such counter. */
-static long long counter(const result *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->ncounters; i++)
-		if (strcmp(r->counters[i].name, name) == 0)
-			return r->counters[i].value;
-	fail_msg("no counter %s", name);
-	return -1;
 }
 
 /* Runs the job (or dry-runs it), requires success and returns the
  * result's counter. */
 static long long world_run(world *w, bool dry, result *r, const char *name)
 {
-	runner_outcome out = world_runner(w, dry, r);
+	runner_outcome out = tu_world_run(w, dry, r);
 
 	if (out != RUNNER_OK || !r->success)
 		fail_msg("run failed: %s", r->error ? r->error : "(no error)");
-	return counter(r, name);
+	return tu_counter(r, name);
 }
 
 /* Runs the job, which must fail in init, and checks the error names
@@ -201,17 +111,11 @@ static void assert_init_refuses(world *w, const char *why)
 {
 	result r;
 
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_contains(r.error, "init: ");
 	assert_contains(r.error, why);
 	result_free(&r);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	w->js = NULL;
-	w->l = NULL;
 }
 
 /* md5 of the rows of schema.logs meeting cond (alias e), with their
@@ -394,7 +298,7 @@ static void a_second_run_changes_and_counts_nothing(void **state)
 
 	before = logs_md5(w, "true", 1);
 	assert_int_equal(world_run(w, false, &r, "anonymized"), 0);
-	assert_int_equal(counter(&r, "audited"), 0);
+	assert_int_equal(tu_counter(&r, "audited"), 0);
 	result_free(&r);
 	after = logs_md5(w, "true", 1);
 	assert_string_equal(before, after);
@@ -402,7 +306,7 @@ static void a_second_run_changes_and_counts_nothing(void **state)
 	                            " WHERE job = '%s'", w->job), 1001 - 100);
 	/* And a dry run now finds nothing to do either. */
 	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 0);
-	assert_int_equal(counter(&r, "examined"), 1001);
+	assert_int_equal(tu_counter(&r, "examined"), 1001);
 	assert_int_equal(r.nsamples, 0);
 	result_free(&r);
 	free(before);
@@ -449,7 +353,7 @@ static void a_value_of_the_wrong_type_fails_and_changes_nothing(void **state)
 	world_data(w, 0);
 	world_job(w, "set_null = ip\nset = karma = none\n");
 	before = logs_md5(w, "true", 1);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "invalid input syntax for type integer");
 	assert_contains(r.error, "none");
 	result_free(&r);
@@ -468,7 +372,7 @@ static void audit_rows_equal_changes_with_values_before(void **state)
 	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n"
 	          "audit_columns = id, ip, display_name\n");
 	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001);
-	assert_int_equal(counter(&r, "audited"), 1001);
+	assert_int_equal(tu_counter(&r, "audited"), 1001);
 	/* One audit record per changed id and none for a kept one... */
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
 	                            " WHERE job = '%s'", w->job), 1001);
@@ -505,7 +409,7 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	world_job(w, CHANGES "where = kind = 'x'\naudit_columns = id, ip\n");
 	before = logs_md5(w, "true", 1);
 	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1001 - 10);
-	assert_int_equal(counter(&r, "examined"), 1001);
+	assert_int_equal(tu_counter(&r, "examined"), 1001);
 	assert_int_equal(r.nsamples, 5);
 	assert_contains(r.samples[0], "\"ip\": \"10.0.");
 	assert_contains(r.message, "would anonymize 991 of the 1001 rows");
@@ -537,7 +441,7 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "set = display name = gone\njson_column = meta data\n"
 	         "json_strip_keys = e mail\naudit_columns = n, made at\n",
 	         w->job, w->schema);
-	world_load(w, text);
+	tu_world_load(w, text);
 	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
 	result_free(&r);
 	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
@@ -587,7 +491,7 @@ static void the_cutoff_instant_itself_is_kept(void **state)
 	         "[job]\nname = %s\nplugin = anonymize\n[params]\n"
 	         "table = %s.t\ntime_column = created_at\n"
 	         "older_than = 24h\nset_null = who\n", w->job, w->schema);
-	world_load(w, text);
+	tu_world_load(w, text);
 	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
 	result_free(&r);
 	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
@@ -616,7 +520,7 @@ static void where_with_a_semicolon_is_refused_at_load(void **state)
 	         "older_than = 1d\nset_null = ip\n"
 	         "where = true; DROP TABLE %s.logs\n", w->job, w->schema,
 	         w->schema);
-	world_load_diag(w, text);
+	tu_world_load_diag(w, text);
 	assert_int_equal(w->d.count, 1);
 	got = diag_format(&w->d.items[0]);
 	expect = tu_path(w->dir, "job.ini:9: where (sql-condition): condition"
@@ -674,7 +578,7 @@ static void lock_timeout_applies_to_each_batch(void **state)
 	assert_int_equal(setenv("PGOPTIONS", "-c lock_timeout=10s", 1), 0);
 	world_job(w, "set_null = ip\nlock_timeout = 100ms\n");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	unsetenv("PGOPTIONS");
 	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +

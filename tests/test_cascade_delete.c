@@ -10,9 +10,7 @@
 #include "result.h"
 #include "runner.h"
 #include "settings.h"
-#include "testutil.h"
-
-static volatile sig_atomic_t no_stop;
+#include "testworld.h"
 
 /* The children of a profile in seed 002's order; @ stands for the
  * schema (see world_text). */
@@ -34,16 +32,7 @@ static volatile sig_atomic_t no_stop;
 
 /* One test's world: a schema with seed 002's tables, a conf dir with one
  * job over it, and the loaded configuration. */
-typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
-} world;
+typedef tu_world world;
 
 /* Creates seed 002's tables, with real foreign keys and no ON DELETE
  * CASCADE, and these profiles:
@@ -100,23 +89,6 @@ static void world_data(world *w)
 	       s, s, s, s, s, s);
 }
 
-/* Writes text as the job file and loads the configuration around it. */
-static void world_load(world *w, const char *text)
-{
-	settings_cli cli;
-
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-	if (w->d.count)
-		fail_msg("config problem: %s", w->d.items[0].message);
-}
-
 /* The job file over schema.profiles with the given [params] lines after
  * table and key_column, each @ in them replaced by the schema.  A new
  * string. */
@@ -153,67 +125,20 @@ static void world_job(world *w, const char *params)
 {
 	char *text = world_text(w, params);
 
-	world_load(w, text);
+	tu_world_load(w, text);
 	free(text);
 }
 
 static int world_setup(void **state)
 {
-	static int seq;
-	world *w = calloc(1, sizeof(*w));
-	char name[64];
-
-	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "cascade");
-	w->dir = tu_tempdir();
-	snprintf(name, sizeof(name), "cascade-test-%s-%d", w->schema, ++seq);
-	w->job = strdup(name);
-	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
-	*state = w;
+	*state = tu_world_new("cascade");
 	return 0;
 }
 
 static int world_teardown(void **state)
 {
-	world *w = *state;
-
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	tu_sql(w->db, "DO $$ BEGIN IF to_regclass('sweepd.audit') IS NOT NULL"
-	       " THEN DELETE FROM sweepd.audit WHERE job = '%s';"
-	       " DELETE FROM sweepd.runs WHERE job = '%s'; END IF; END $$",
-	       w->job, w->job);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
-	free(w->job);
-	free(w);
+	tu_world_free(*state);
 	return 0;
-}
-
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
-}
-
-/* The value of the result's counter name, failing when there is none. */
-static long long counter(const result *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->ncounters; i++)
-		if (strcmp(r->counters[i].name, name) == 0)
-			return r->counters[i].value;
-	fail_msg("no counter %s", name);
-	return -1;
 }
 
 /* The counter of schema.table. */
@@ -222,7 +147,7 @@ static long long table_counter(world *w, const result *r, const char *table)
 	char name[128];
 
 	snprintf(name, sizeof(name), "%s.%s", w->schema, table);
-	return counter(r, name);
+	return tu_counter(r, name);
 }
 
 /* Rows of schema.table meeting cond. */
@@ -287,9 +212,9 @@ static void assert_only_due_gone(world *w)
 /* Checks the counters of a run (or dry run) that took every due profile. */
 static void assert_due_counters(world *w, const result *r)
 {
-	assert_int_equal(counter(r, "parents"), 4);
+	assert_int_equal(tu_counter(r, "parents"), 4);
 	if (!r->dry_run)
-		assert_int_equal(counter(r, "failed"), 0);
+		assert_int_equal(tu_counter(r, "failed"), 0);
 	assert_int_equal(table_counter(w, r, "check_ins"), 6);
 	assert_int_equal(table_counter(w, r, "crisis_plan"), 1);
 	/* A note reached through both columns is deleted, and counted,
@@ -319,10 +244,10 @@ static void deletes_due_parents_children_first_audited_in_audit_log(
 	/* Two parents a round: the four due ones take three fetches. */
 	world_job(w, DUE CHILDREN "audit_table = @.audit_log\n"
 	          "batch_size = 2\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
 	assert_true(r.success);
 	assert_due_counters(w, &r);
-	assert_int_equal(counter(&r, "audited"), 4);
+	assert_int_equal(tu_counter(&r, "audited"), 4);
 	assert_int_equal(r.nerrors, 0);
 	assert_non_null(r.message);
 	result_free(&r);
@@ -336,8 +261,8 @@ static void deletes_due_parents_children_first_audited_in_audit_log(
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
 	                            " WHERE job = '%s'", w->job), 0);
 	/* A second run finds nothing more to do. */
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
-	assert_int_equal(counter(&r, "parents"), 0);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 0);
 	result_free(&r);
 	assert_int_equal(rows(w, "audit_log", "true"), 4);
 }
@@ -350,10 +275,10 @@ static void default_audit_goes_to_sweepd_audit_in_one_record_per_parent(
 
 	world_data(w);
 	world_job(w, DUE CHILDREN);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
 	assert_true(r.success);
 	assert_due_counters(w, &r);
-	assert_int_equal(counter(&r, "audited"), 4);
+	assert_int_equal(tu_counter(&r, "audited"), 4);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
 	                            " WHERE job = '%s'", w->job), 4);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
@@ -428,7 +353,7 @@ static void a_lock_on_one_parents_child_rows_fails_it_alone(void **state)
 	tu_sql(locker, "SET idle_in_transaction_session_timeout = '5s'; BEGIN;"
 	       " SELECT * FROM %s.check_ins WHERE user_id = 2 FOR UPDATE",
 	       w->schema);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	tu_sql(locker, "ROLLBACK");
 	PQfinish(locker);
 	assert_false(r.success);
@@ -437,9 +362,9 @@ static void a_lock_on_one_parents_child_rows_fails_it_alone(void **state)
 	assert_contains(r.errors[0], "parent 2: canceling statement due to"
 	                " lock timeout (SQLSTATE 55P03, deleting from ");
 	assert_contains(r.errors[0], ".check_ins.user_id)");
-	assert_int_equal(counter(&r, "parents"), 3);
-	assert_int_equal(counter(&r, "failed"), 1);
-	assert_int_equal(counter(&r, "errors"), 1);
+	assert_int_equal(tu_counter(&r, "parents"), 3);
+	assert_int_equal(tu_counter(&r, "failed"), 1);
+	assert_int_equal(tu_counter(&r, "errors"), 1);
 	assert_int_equal(table_counter(w, &r, "profiles"), 3);
 	result_free(&r);
 	left = profiles_left(w);
@@ -468,12 +393,12 @@ static void a_parent_failing_at_commit_takes_its_audit_record_along(
 	       " INSERT INTO %s.later VALUES (4)", w->schema, w->schema,
 	       w->schema);
 	world_job(w, DUE CHILDREN);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_int_equal(r.nerrors, 1);
 	assert_contains(r.errors[0], "parent 4: ");
 	assert_contains(r.errors[0], "(SQLSTATE 23503, committing)");
-	assert_int_equal(counter(&r, "parents"), 3);
-	assert_int_equal(counter(&r, "audited"), 3);
+	assert_int_equal(tu_counter(&r, "parents"), 3);
+	assert_int_equal(tu_counter(&r, "audited"), 3);
 	assert_int_equal(table_counter(w, &r, "user_consent"), 3);
 	result_free(&r);
 	left = profiles_left(w);
@@ -508,11 +433,11 @@ static void children_go_in_the_order_given(void **state)
 	          "  @.therapist_patients.patient_id,\n"
 	          "  @.therapist_patients.therapist_id,\n"
 	          "  @.user_consent.user_id, @.replies.user_id\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_int_equal(r.nerrors, 1);
 	assert_contains(r.errors[0], "parent 1: ");
 	assert_contains(r.errors[0], "replies");
-	assert_int_equal(counter(&r, "parents"), 3);
+	assert_int_equal(tu_counter(&r, "parents"), 3);
 	result_free(&r);
 	left = profiles_left(w);
 	assert_string_equal(left, "1,5,6,7");
@@ -520,9 +445,6 @@ static void children_go_in_the_order_given(void **state)
 	assert_int_equal(rows(w, "replies", "true"), 3);
 
 	/* Listed first, replies go, then the rest. */
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
 	world_job(w, DUE "children = @.replies.user_id,\n"
 	          "  @.check_ins.user_id, @.crisis_plan.user_id,\n"
 	          "  @.clinical_notes.patient_id,\n"
@@ -530,8 +452,8 @@ static void children_go_in_the_order_given(void **state)
 	          "  @.therapist_patients.patient_id,\n"
 	          "  @.therapist_patients.therapist_id,\n"
 	          "  @.user_consent.user_id\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
-	assert_int_equal(counter(&r, "parents"), 1);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 1);
 	assert_int_equal(table_counter(w, &r, "replies"), 3);
 	assert_int_equal(table_counter(w, &r, "check_ins"), 3);
 	result_free(&r);
@@ -548,7 +470,7 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	world_data(w);
 	world_job(w, DUE CHILDREN "audit_table = @.audit_log\n");
 	before = snapshot(w);
-	assert_int_equal(world_runner(w, true, &r), RUNNER_OK);
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_OK);
 	assert_true(r.success);
 	assert_due_counters(w, &r);
 	assert_int_equal(r.nsamples, 4);
@@ -563,12 +485,9 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	                            " WHERE job = '%s'", w->job), 0);
 
 	/* With max_rows, what the capped run would take: profiles 1 and 2. */
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
 	world_job(w, DUE CHILDREN "max_rows = 2\n");
-	assert_int_equal(world_runner(w, true, &r), RUNNER_OK);
-	assert_int_equal(counter(&r, "parents"), 2);
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 2);
 	assert_int_equal(table_counter(w, &r, "check_ins"), 5);
 	assert_int_equal(table_counter(w, &r, "clinical_notes"), 3);
 	assert_int_equal(table_counter(w, &r, "user_consent"), 2);
@@ -588,8 +507,8 @@ static void max_rows_caps_the_parents_of_one_run(void **state)
 
 	world_data(w);
 	world_job(w, DUE CHILDREN "batch_size = 2\nmax_rows = 3\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
-	assert_int_equal(counter(&r, "parents"), 3);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 3);
 	assert_int_equal(table_counter(w, &r, "profiles"), 3);
 	result_free(&r);
 	left = profiles_left(w);
@@ -630,15 +549,15 @@ static void quotes_spaces_and_dots_in_names_are_safe(void **state)
 	         "audit_table = %s.odd audit\naudit_key_column = who\"id\n"
 	         "audit_action = purged\n",
 	         w->job, s, s, s, s);
-	world_load(w, text);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_OK);
-	assert_int_equal(counter(&r, "parents"), 2);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 2);
 	snprintf(text, sizeof(text), "%s.kid list", s);
-	assert_int_equal(counter(&r, text), 2);
+	assert_int_equal(tu_counter(&r, text), 2);
 	snprintf(text, sizeof(text), "%s.\"dotted.kids\"", s);
-	assert_int_equal(counter(&r, text), 1);
+	assert_int_equal(tu_counter(&r, text), 1);
 	snprintf(text, sizeof(text), "%s.odd\"parent", s);
-	assert_int_equal(counter(&r, text), 2);
+	assert_int_equal(tu_counter(&r, text), 2);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
 	                            " %s.\"odd\"\"parent\"", s), 1);
@@ -683,16 +602,13 @@ static void a_bad_children_entry_fails_the_run_before_any_delete(
 
 	world_data(w);
 	world_job(w, DUE "children = @.check_ins.usr_id\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "init: children entry '");
 	assert_contains(r.error, "check_ins.usr_id': column \"usr_id\" does"
 	                " not exist");
 	result_free(&r);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
 	world_job(w, DUE "children = check_ins\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "children entry 'check_ins': write"
 	                " TABLE.COLUMN");
 	result_free(&r);

@@ -9,22 +9,11 @@
 #include "result.h"
 #include "runner.h"
 #include "settings.h"
-#include "testutil.h"
-
-static volatile sig_atomic_t no_stop;
+#include "testworld.h"
 
 /* One test's world: a schema with users and pending_users (seed 001), a
  * conf dir with one job, and the loaded configuration. */
-typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
-} world;
+typedef tu_world world;
 
 /* Creates schema.users and schema.pending_users, the pending rows in
  * random order so that matches sit on every page:
@@ -54,30 +43,6 @@ static void world_data(world *w)
 	       w->schema, w->schema, w->schema, w->schema, w->schema);
 }
 
-/* Writes text as the job file and loads the configuration around it,
- * leaving any problem in w->d. */
-static void world_load_diag(world *w, const char *text)
-{
-	settings_cli cli;
-
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-}
-
-/* Writes text as the job file and loads it, failing on any problem. */
-static void world_load(world *w, const char *text)
-{
-	world_load_diag(w, text);
-	if (w->d.count)
-		fail_msg("config problem: %s", w->d.items[0].message);
-}
-
 /* Loads a job deleting pending_users by their e-mail in users, with the
  * given extra [params] lines. */
 static void world_job(world *w, const char *extra)
@@ -89,75 +54,25 @@ static void world_job(world *w, const char *extra)
 	         "table = %s.pending_users\nkey_column = email\n"
 	         "ref_table = %s.users\nref_column = email\n"
 	         "batch_size = 100\n%s", w->job, w->schema, w->schema, extra);
-	world_load(w, text);
+	tu_world_load(w, text);
 }
 
 static int world_setup(void **state)
 {
-	static int seq;
-	world *w = calloc(1, sizeof(*w));
-	char name[64];
-
-	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "md");
-	w->dir = tu_tempdir();
-	snprintf(name, sizeof(name), "md-test-%s-%d", w->schema, ++seq);
-	w->job = strdup(name);
-	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
-	*state = w;
+	*state = tu_world_new("md");
 	return 0;
 }
 
 static int world_teardown(void **state)
 {
-	world *w = *state;
-	PGresult *res;
-
-	/* sweepd.audit exists once a run migrated the schema. */
-	res = PQexec(w->db, "SELECT to_regclass('sweepd.audit') IS NOT NULL");
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-		tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s'",
-		       w->job);
-	PQclear(res);
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
-	free(w->job);
-	free(w);
+	tu_world_free(*state);
 	return 0;
-}
-
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
-}
-
-/* The value of a counter of r; fails the test when there is none. */
-static long long counter(const result *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->ncounters; i++)
-		if (strcmp(r->counters[i].name, name) == 0)
-			return r->counters[i].value;
-	fail_msg("no counter %s", name);
-	return -1;
 }
 
 /* Runs the job (or dry-runs it), checking that it succeeded. */
 static void world_run(world *w, bool dry, result *r)
 {
-	runner_outcome rc = world_runner(w, dry, r);
+	runner_outcome rc = tu_world_run(w, dry, r);
 
 	if (rc != RUNNER_OK || !r->success)
 		fail_msg("run failed: %s", r->error ? r->error : "?");
@@ -185,7 +100,7 @@ static void exists_mode_deletes_exact_matches_only(void **state)
 	world_data(w);
 	world_job(w, "");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 600);
+	assert_int_equal(tu_counter(&r, "deleted"), 600);
 	assert_true(r.batches > 1);
 	assert_contains(r.message, "whose email has a match in");
 	result_free(&r);
@@ -207,7 +122,7 @@ static void ignore_case_matches_mixed_case_emails(void **state)
 	world_data(w);
 	world_job(w, "mode = exists\nignore_case = true\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 801);
+	assert_int_equal(tu_counter(&r, "deleted"), 801);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 800), 0);
 	assert_int_equal(rows_between(w, 801, 1200), 400);
@@ -223,7 +138,7 @@ static void missing_mode_deletes_orphans_and_keeps_null_keys(void **state)
 	world_data(w);
 	world_job(w, "mode = missing\nignore_case = true\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 400);
+	assert_int_equal(tu_counter(&r, "deleted"), 400);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 800), 800);
 	assert_int_equal(rows_between(w, 801, 1200), 0);
@@ -239,7 +154,7 @@ static void missing_mode_is_case_sensitive_by_default(void **state)
 	world_data(w);
 	world_job(w, "mode = missing\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 601);
+	assert_int_equal(tu_counter(&r, "deleted"), 601);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 600), 600);
 	assert_int_equal(rows_between(w, 601, 1200), 0);
@@ -256,7 +171,7 @@ static void where_narrows_the_rows(void **state)
 	world_job(w, "ignore_case = true\nwhere = t.id % 2 = 0 AND note"
 	          " LIKE 'pending %'\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 400);
+	assert_int_equal(tu_counter(&r, "deleted"), 400);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
 	                            " %s.pending_users WHERE id <= 800 AND"
@@ -273,8 +188,8 @@ static void audit_rows_equal_deleted_rows(void **state)
 	world_data(w);
 	world_job(w, "ignore_case = true\naudit_columns = id, email\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 801);
-	assert_int_equal(counter(&r, "audited"), 801);
+	assert_int_equal(tu_counter(&r, "deleted"), 801);
+	assert_int_equal(tu_counter(&r, "audited"), 801);
 	/* One audit record per deleted id, none for a kept one, each with
 	 * the deleted row's e-mail, this run and the table as written. */
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT"
@@ -307,8 +222,8 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	before = table_md5(w, "pending_users");
 	refs = table_md5(w, "users");
 	world_run(w, true, &r);
-	assert_int_equal(counter(&r, "would_delete"), 801);
-	assert_int_equal(counter(&r, "examined"), 1211);
+	assert_int_equal(tu_counter(&r, "would_delete"), 801);
+	assert_int_equal(tu_counter(&r, "examined"), 1211);
 	assert_int_equal(r.nsamples, 5);
 	/* The sample is the key column of the first rows that would go, in
 	 * key order. */
@@ -347,14 +262,14 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "ref_table = %s.\"ref table\"\nref_column = the \"key\"\n"
 	         "audit_columns = id, e mail\n", w->job, w->schema,
 	         w->schema);
-	world_load(w, text);
+	tu_world_load(w, text);
 	world_run(w, true, &r);
-	assert_int_equal(counter(&r, "would_delete"), 1);
+	assert_int_equal(tu_counter(&r, "would_delete"), 1);
 	assert_int_equal(r.nsamples, 1);
 	assert_string_equal(r.samples[0], "{\"id\": 1, \"e mail\": \"a\"}");
 	result_free(&r);
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT sum(id) FROM"
 	                            " %s.\"odd\"\"name\"", w->schema), 9);
@@ -381,9 +296,9 @@ static void ref_table_may_be_the_table_itself(void **state)
 	         "table = %s.nodes\nkey_column = parent\n"
 	         "ref_table = %s.nodes\nref_column = id\nmode = missing\n",
 	         w->job, w->schema, w->schema);
-	world_load(w, text);
+	tu_world_load(w, text);
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 2);
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nodes"
 	                            " WHERE id IN (7, 8)", w->schema), 0);
@@ -398,7 +313,7 @@ static void an_unknown_mode_is_refused_by_init(void **state)
 
 	world_data(w);
 	world_job(w, "mode = sometimes\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_contains(r.error, "mode = 'sometimes': must be exists");
 	assert_contains(r.error, "or missing");
@@ -415,7 +330,7 @@ static void a_where_with_a_semicolon_is_refused_at_load(void **state)
 	         "[job]\nname = %s\nplugin = match_delete\n\n[params]\n"
 	         "table = p\nkey_column = email\nref_table = u\n"
 	         "ref_column = email\nwhere = 1 = 1; DROP TABLE u\n", w->job);
-	world_load_diag(w, text);
+	tu_world_load_diag(w, text);
 	assert_int_equal(w->d.count, 1);
 	s = diag_format(&w->d.items[0]);
 	expect = tu_path(w->dir, "job.ini:10: where (sql-condition):"
@@ -438,8 +353,8 @@ static void a_failing_batch_fails_the_run_with_the_server_message(void **state)
 	         "table = %s.pending_users\nkey_column = id\n"
 	         "ref_table = %s.users\nref_column = email\n",
 	         w->job, w->schema, w->schema);
-	world_load(w, text);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "operator does not exist: text = bigint");
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 1211), 1211);

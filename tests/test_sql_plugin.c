@@ -9,22 +9,11 @@
 #include "result.h"
 #include "runner.h"
 #include "settings.h"
-#include "testutil.h"
-
-static volatile sig_atomic_t no_stop;
+#include "testworld.h"
 
 /* One test's world: a schema with an items table, a conf dir with one
  * job over it, and the loaded configuration. */
-typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
-} world;
+typedef tu_world world;
 
 /* Creates schema.items: 2500 rows, n = 0, the 1234 whose id is not a
  * multiple of 2 below 2469 needing a fix; note NULL for id 1. */
@@ -39,23 +28,6 @@ static void world_data(world *w)
 	       w->schema, w->schema);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.items"
 	                            " WHERE needs_fix", w->schema), 1234);
-}
-
-/* Writes text as the job file and loads the configuration around it. */
-static void world_load(world *w, const char *text)
-{
-	settings_cli cli;
-
-	tu_write(w->dir, "job.ini", text);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-	if (w->d.count)
-		fail_msg("config problem: %s", w->d.items[0].message);
 }
 
 /* Loads a sql job with the given [params] lines, in which every "S."
@@ -76,70 +48,28 @@ static void world_job(world *w, const char *params)
 			text[n++] = *p;
 	}
 	text[n] = '\0';
-	world_load(w, text);
+	tu_world_load(w, text);
 }
 
 static int world_setup(void **state)
 {
-	static int seq;
-	world *w = calloc(1, sizeof(*w));
-	char name[64];
-
-	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "sqlp");
-	w->dir = tu_tempdir();
-	snprintf(name, sizeof(name), "sql-test-%s-%d", w->schema, ++seq);
-	w->job = strdup(name);
-	*state = w;
+	*state = tu_world_new("sqlp");
 	return 0;
 }
 
 static int world_teardown(void **state)
 {
-	world *w = *state;
-
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
-	free(w->job);
-	free(w);
+	tu_world_free(*state);
 	return 0;
-}
-
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
 }
 
 /* Runs the job (or dry-runs it), checking that it succeeded. */
 static void world_run(world *w, bool dry, result *r)
 {
-	runner_outcome rc = world_runner(w, dry, r);
+	runner_outcome rc = tu_world_run(w, dry, r);
 
 	if (rc != RUNNER_OK || !r->success)
 		fail_msg("run failed: %s", r->error ? r->error : "?");
-}
-
-/* The value of a counter of r; fails the test when there is none. */
-static long long counter(const result *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->ncounters; i++)
-		if (strcmp(r->counters[i].name, name) == 0)
-			return r->counters[i].value;
-	fail_msg("no counter %s", name);
-	return -1;
 }
 
 /* A number a query on the world answers. */
@@ -163,8 +93,8 @@ static void a_one_shot_update_runs_once(void **state)
 	/* It would change rows every time: once means n = 1. */
 	world_job(w, "statement = UPDATE S.items SET n = n + 1 WHERE id <= 10\n");
 	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "affected"), 10);
-	assert_int_equal(counter(&r, "repetitions"), 1);
+	assert_int_equal(tu_counter(&r, "affected"), 10);
+	assert_int_equal(tu_counter(&r, "repetitions"), 1);
 	assert_contains(r.message, "changed 10 rows (repetitions: 1)");
 	result_free(&r);
 	assert_int_equal(ITEMS(w, "n = 1 AND id <= 10"), 10);
@@ -183,8 +113,8 @@ static void a_repeated_update_converges_in_several_repetitions(void **state)
 	          "  ORDER BY id LIMIT $1)\n");
 	world_run(w, false, &r);
 	/* 12 repetitions of 100, one of 34, one that finds nothing. */
-	assert_int_equal(counter(&r, "affected"), 1234);
-	assert_int_equal(counter(&r, "repetitions"), 14);
+	assert_int_equal(tu_counter(&r, "affected"), 1234);
+	assert_int_equal(tu_counter(&r, "repetitions"), 14);
 	assert_int_equal(r.batches, 14);
 	result_free(&r);
 	assert_int_equal(ITEMS(w, "needs_fix"), 0);
@@ -205,8 +135,8 @@ static void max_repeats_lets_a_converging_statement_finish(void **state)
 	          "  LIMIT $1)\n");
 	world_run(w, false, &r);
 	/* 500, 500, 234, 0: the fourth finds nothing, which is converging. */
-	assert_int_equal(counter(&r, "affected"), 1234);
-	assert_int_equal(counter(&r, "repetitions"), 4);
+	assert_int_equal(tu_counter(&r, "affected"), 1234);
+	assert_int_equal(tu_counter(&r, "repetitions"), 4);
 	result_free(&r);
 	assert_int_equal(ITEMS(w, "needs_fix"), 0);
 }
@@ -220,12 +150,12 @@ static void a_statement_that_never_converges_stops_at_max_repeats(void **state)
 	world_job(w, "repeat = true\nbatch_size = 5\nmax_repeats = 3\n"
 	          "statement = UPDATE S.items SET n = n + 1\n"
 	          "  WHERE id IN (SELECT id FROM S.items ORDER BY id LIMIT $1)\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_contains(r.error, "max_repeats = 3 reached");
 	assert_contains(r.error, "may never converge");
-	assert_int_equal(counter(&r, "affected"), 15);
-	assert_int_equal(counter(&r, "repetitions"), 3);
+	assert_int_equal(tu_counter(&r, "affected"), 15);
+	assert_int_equal(tu_counter(&r, "repetitions"), 3);
 	result_free(&r);
 	/* What the three repetitions committed stays. */
 	assert_int_equal(ITEMS(w, "n = 3"), 5);
@@ -247,7 +177,7 @@ static void dry_run_reports_the_dry_run_statement(void **state)
 	          "  WHERE needs_fix ORDER BY id\n");
 	before = items_md5(w);
 	world_run(w, true, &r);
-	assert_int_equal(counter(&r, "rows"), 1234);
+	assert_int_equal(tu_counter(&r, "rows"), 1234);
 	assert_int_equal(r.nsamples, 5);
 	assert_string_equal(r.samples[0], "id=1, note=NULL");
 	assert_string_equal(r.samples[1], "id=3, note=item 3");
@@ -291,7 +221,7 @@ static void a_dry_run_statement_that_writes_is_refused(void **state)
 	world_job(w, "statement = DELETE FROM S.items\n"
 	          "dry_run_statement = DELETE FROM S.items RETURNING id\n");
 	before = items_md5(w);
-	assert_int_equal(world_runner(w, true, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_FAILED);
 	assert_contains(r.error, "read-only transaction");
 	result_free(&r);
 	after = items_md5(w);
@@ -307,7 +237,7 @@ static void a_failing_statement_fails_with_the_server_message(void **state)
 
 	world_data(w);
 	world_job(w, "statement = UPDATE S.items SET n = n + 1 / (id - id)\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_contains(r.error, "statement: division by zero (SQLSTATE 22012)");
 	result_free(&r);
@@ -325,7 +255,7 @@ static void lock_timeout_applies_to_each_transaction(void **state)
 	          "statement = UPDATE S.items SET n = 1 WHERE id = 1\n");
 	tu_sql(locker, "BEGIN; LOCK TABLE %s.items IN ACCESS EXCLUSIVE MODE",
 	       w->schema);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "lock timeout (SQLSTATE 55P03)");
 	result_free(&r);
 	tu_sql(locker, "ROLLBACK");
@@ -341,7 +271,7 @@ static void options_are_checked_by_init(void **state)
 	world_data(w);
 	world_job(w, "max_repeats = 3\n"
 	          "statement = UPDATE S.items SET n = n + 1\n");
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
 	assert_contains(r.error, "max_repeats = 3: must be 0");
 	assert_contains(r.error, "with repeat = true");
 	result_free(&r);
