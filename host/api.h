@@ -15,6 +15,8 @@
 struct sweep_host {
 	const job *job;
 	PGconn *conn;
+	const char *dsn;        /* what conn was opened with, for the batch
+	                           loop's parallel sessions */
 	result *result;
 	bool dry_run;
 	const volatile sig_atomic_t *stop;  /* nonzero: stop requested */

@@ -1,6 +1,8 @@
 /* batch: the batched-statement loop of the plugin services: one statement
  * per batch, each its own short transaction, until the work is done. */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +90,9 @@ static int64_t batch_next_pages(int64_t pages, int64_t rows, int64_t ms,
 	return next < 1 ? 1 : (int64_t)next;
 }
 
-/* Sets the session's lock_timeout and statement_timeout for the batches
- * of spec (0 leaves one as it is); 0, or -1 with *errmsg set. */
-static int batch_timeouts(sweep_host *h, const sweep_batch *spec,
+/* Sets conn's lock_timeout and statement_timeout for the batches of spec
+ * (0 leaves one as it is); 0, or -1 with *errmsg set. */
+static int batch_timeouts(PGconn *conn, const sweep_batch *spec,
                           char **errmsg)
 {
 	char sql[128], err[512];
@@ -98,13 +100,13 @@ static int batch_timeouts(sweep_host *h, const sweep_batch *spec,
 	if (spec->lock_timeout_ms > 0) {
 		snprintf(sql, sizeof(sql), "SET lock_timeout = %" PRId64,
 		         spec->lock_timeout_ms);
-		if (db_exec(h->conn, sql, err, sizeof(err)) != 0)
+		if (db_exec(conn, sql, err, sizeof(err)) != 0)
 			goto fail;
 	}
 	if (spec->statement_timeout_ms > 0) {
 		snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64,
 		         spec->statement_timeout_ms);
-		if (db_exec(h->conn, sql, err, sizeof(err)) != 0)
+		if (db_exec(conn, sql, err, sizeof(err)) != 0)
 			goto fail;
 	}
 	return 0;
@@ -113,13 +115,13 @@ fail:
 	return -1;
 }
 
-/* Gives the session back the timeouts batch_timeouts() changed. */
-static void batch_timeouts_reset(sweep_host *h, const sweep_batch *spec)
+/* Gives the run's session back the timeouts batch_timeouts() changed. */
+static void batch_timeouts_reset(PGconn *conn, const sweep_batch *spec)
 {
 	if (spec->lock_timeout_ms > 0)
-		PQclear(PQexec(h->conn, "RESET lock_timeout"));
+		PQclear(PQexec(conn, "RESET lock_timeout"));
 	if (spec->statement_timeout_ms > 0)
-		PQclear(PQexec(h->conn, "RESET statement_timeout"));
+		PQclear(PQexec(conn, "RESET statement_timeout"));
 }
 
 /* The statement to execute: spec's, or, for an audited loop, spec's inside
@@ -139,151 +141,325 @@ static char *batch_statement(const sweep_batch *spec)
 	return buf_detach(&b);
 }
 
-/* See sweep_api.batch_loop in sweepd/plugin.h. */
-int batch_loop(sweep_host *h, const sweep_batch *spec_in,
-               sweep_batch_stats *stats_out, char **errmsg)
-{
-	sweep_batch spec;
-	sweep_batch_stats stats;
-	batch_heap heap = {0, 0};
-	const char **values = NULL;
-	Oid *types = NULL;
-	char *sql = NULL, limit[32], lo_tid[40], hi_tid[40], err[1024];
-	int nvalues, i, rc = -1;
-	int64_t lo = 0, pages = 1;
-	bool timeouts_set = false;
+/* One session of a loop and the batch it has in flight. */
+typedef struct batch_lane {
+	PGconn *conn;       /* lane 0: the run's; the others: the loop's own */
+	int number;         /* 1-based, for messages */
+	bool busy;          /* a batch was sent and its result not read */
+	int64_t pages;      /* length of that batch's range, then the next's */
+	int64_t t0;         /* when it was sent, api_now_ms() */
+} batch_lane;
 
-	*errmsg = NULL;
-	memset(&spec, 0, sizeof(spec));
-	memset(&stats, 0, sizeof(stats));
-	memcpy(&spec, spec_in, spec_in->size < sizeof(spec) ? spec_in->size
-	                                                     : sizeof(spec));
-	if (spec.sql == NULL || spec.batch_rows <= 0 || spec.nparams < 0 ||
-	    (spec.mode != SWEEP_BATCH_UNTIL_EMPTY &&
-	     spec.mode != SWEEP_BATCH_HEAP_RANGES) ||
-	    (spec.mode == SWEEP_BATCH_HEAP_RANGES && spec.relation == NULL) ||
-	    (spec.audit_action != NULL && spec.audit_table == NULL) ||
-	    spec.lock_timeout_ms < 0 || spec.statement_timeout_ms < 0) {
+/* One call of batch_loop. */
+typedef struct batch_walk {
+	sweep_host *h;
+	sweep_batch spec;
+	batch_heap heap;
+	char *sql;            /* owned */
+	const char **values;  /* owned array of borrowed strings */
+	Oid *types;           /* owned */
+	int nvalues;
+	batch_lane lanes[SWEEP_BATCH_MAX_PARALLEL];
+	int nlanes;
+	int64_t next_lo;      /* first block not yet handed to a lane */
+	bool done;            /* nothing more to hand out */
+	sweep_batch_stats stats;
+	char *error;          /* first failure (host-allocated), or NULL */
+} batch_walk;
+
+/* Checks spec and builds the statement and its parameters into w.  0, or
+ * -1 with *errmsg set. */
+static int batch_walk_init(batch_walk *w, sweep_host *h,
+                           const sweep_batch *spec_in, char **errmsg)
+{
+	const sweep_batch *spec = &w->spec;
+	int i;
+
+	w->h = h;
+	memcpy(&w->spec, spec_in, spec_in->size < sizeof(w->spec)
+	       ? spec_in->size : sizeof(w->spec));
+	if (spec->sql == NULL || spec->batch_rows <= 0 || spec->nparams < 0 ||
+	    (spec->mode != SWEEP_BATCH_UNTIL_EMPTY &&
+	     spec->mode != SWEEP_BATCH_HEAP_RANGES) ||
+	    (spec->mode == SWEEP_BATCH_HEAP_RANGES && spec->relation == NULL) ||
+	    (spec->audit_action != NULL && spec->audit_table == NULL) ||
+	    spec->lock_timeout_ms < 0 || spec->statement_timeout_ms < 0 ||
+	    spec->parallel < 0 || spec->parallel > SWEEP_BATCH_MAX_PARALLEL) {
 		*errmsg = api_table()->mprintf("batch_loop: invalid spec (needs "
 		                               "sql, a mode, batch_rows > 0, a "
 		                               "relation for HEAP_RANGES, an "
-		                               "audit_table with audit_action and "
-		                               "no negative timeout)");
-		goto out;
+		                               "audit_table with audit_action, "
+		                               "no negative timeout and parallel "
+		                               "0 to %d)",
+		                               SWEEP_BATCH_MAX_PARALLEL);
+		return -1;
 	}
 	if (h->dry_run) {
 		*errmsg = api_table()->mprintf("batch_loop changes data and is "
 		                               "not allowed in a dry run");
-		goto out;
+		return -1;
 	}
-	nvalues = 3 + spec.nparams + (spec.audit_action ? 4 : 0);
-	values = calloc((size_t)nvalues, sizeof(*values));
-	types = calloc((size_t)nvalues, sizeof(*types));
-	sql = batch_statement(&spec);
-	if (values == NULL || types == NULL || sql == NULL) {
+	w->nvalues = 3 + spec->nparams + (spec->audit_action ? 4 : 0);
+	w->values = calloc((size_t)w->nvalues, sizeof(*w->values));
+	w->types = calloc((size_t)w->nvalues, sizeof(*w->types));
+	w->sql = batch_statement(spec);
+	if (w->values == NULL || w->types == NULL || w->sql == NULL) {
 		*errmsg = api_table()->mprintf("batch_loop: out of memory");
-		goto out;
+		return -1;
 	}
-	types[0] = BATCH_INT8OID;
-	types[1] = types[2] = BATCH_TIDOID;
-	for (i = 0; i < spec.nparams; i++)
-		values[3 + i] = spec.params[i];
-	if (spec.audit_action) {
-		values[3 + spec.nparams] = h->run_id[0] ? h->run_id : NULL;
-		values[4 + spec.nparams] = h->job->name;
-		values[5 + spec.nparams] = spec.audit_action;
-		values[6 + spec.nparams] = spec.audit_table;
+	w->types[0] = BATCH_INT8OID;
+	w->types[1] = w->types[2] = BATCH_TIDOID;
+	for (i = 0; i < spec->nparams; i++)
+		w->values[3 + i] = spec->params[i];
+	if (spec->audit_action) {
+		w->values[3 + spec->nparams] = h->run_id[0] ? h->run_id : NULL;
+		w->values[4 + spec->nparams] = h->job->name;
+		w->values[5 + spec->nparams] = spec->audit_action;
+		w->values[6 + spec->nparams] = spec->audit_table;
 	}
-	if (batch_timeouts(h, &spec, errmsg) != 0)
-		goto out;
-	timeouts_set = true;
-	if (spec.mode == SWEEP_BATCH_HEAP_RANGES) {
-		if (batch_heap_open(h, spec.relation, &heap, errmsg) != 0)
-			goto out;
-		pages = (int64_t)((double)spec.batch_rows / heap.density) + 1;
-	}
-	for (;;) {
-		PGresult *res;
-		int64_t t0, ms, n, left = spec.max_rows - stats.rows;
-		int open_end = 0;
+	return 0;
+}
 
-		if (*h->stop) {
-			stats.stopped = true;
+/* Adds up to spec.parallel - 1 sessions to the run's own (lane 0) when
+ * the mode allows them, each with the spec's timeouts, and sizes every
+ * lane's first range.  A session that cannot connect or be set up is left
+ * out with a warning. */
+static void batch_lanes_open(batch_walk *w)
+{
+	sweep_host *h = w->h;
+	int want = 1, i;
+	char err[512], *why = NULL;
+
+	if (w->spec.mode == SWEEP_BATCH_HEAP_RANGES && w->spec.max_rows == 0 &&
+	    w->spec.parallel > 1)
+		want = w->spec.parallel;
+	for (i = 1; i < want; i++) {
+		PGconn *c = db_connect(h->dsn, h->job->name, err, sizeof(err));
+
+		if (c != NULL && batch_timeouts(c, &w->spec, &why) != 0) {
+			snprintf(err, sizeof(err), "%s", why);
+			api_table()->free(why);
+			PQfinish(c);
+			c = NULL;
+		}
+		if (c == NULL) {
+			char have[16];
+			snprintf(have, sizeof(have), "%d", w->nlanes);
+			log_msg(SWEEP_LOG_WARN, "parallel session not opened; "
+			        "going on with fewer", "job", h->job->name,
+			        "sessions", have, "error", err, LOG_END);
 			break;
 		}
-		values[0] = limit;
-		if (spec.mode == SWEEP_BATCH_HEAP_RANGES) {
-			if (spec.max_rows > 0)
-				snprintf(limit, sizeof(limit), "%" PRId64, left);
-			else
-				values[0] = NULL;
-			open_end = lo + pages >= heap.nblocks;
-			snprintf(lo_tid, sizeof(lo_tid), "(%" PRId64 ",0)", lo);
-			snprintf(hi_tid, sizeof(hi_tid), "(%" PRId64 ",0)",
-			         lo + pages);
-			values[1] = lo_tid;
-			values[2] = open_end ? BATCH_OPEN_END : hi_tid;
-		} else {
-			snprintf(limit, sizeof(limit), "%" PRId64,
-			         spec.max_rows > 0 && left < spec.batch_rows
-			         ? left : spec.batch_rows);
-			values[1] = "(0,0)";
-			values[2] = BATCH_OPEN_END;
+		w->lanes[w->nlanes++].conn = c;
+	}
+	for (i = 0; i < w->nlanes; i++) {
+		w->lanes[i].number = i + 1;
+		w->lanes[i].pages = w->spec.mode == SWEEP_BATCH_HEAP_RANGES
+			? (int64_t)((double)w->spec.batch_rows / w->heap.density) + 1
+			: 0;
+	}
+}
+
+/* Records the failure of lane's batch (res may be NULL) as the loop's
+ * error, unless an earlier one is already there, and hands out nothing
+ * more. */
+static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
+{
+	char what[64], err[1024];
+
+	w->done = true;
+	if (w->error != NULL)
+		return;
+	if (w->nlanes > 1)
+		snprintf(what, sizeof(what), "batch %" PRId64 " (session %d)",
+		         w->stats.batches + 1, lane->number);
+	else
+		snprintf(what, sizeof(what), "batch %" PRId64,
+		         w->stats.batches + 1);
+	api_failed(w->h, res);
+	db_error(res, lane->conn, what, err, sizeof(err));
+	w->error = api_table()->mprintf("%s", err);
+}
+
+/* Sends the next batch on lane: the next heap range, or the statement
+ * again until it changes nothing.  Marks the loop done once the last
+ * range is handed out. */
+static void batch_send(batch_walk *w, batch_lane *lane)
+{
+	const sweep_batch *spec = &w->spec;
+	char limit[32], lo_tid[40], hi_tid[40];
+	int64_t left = spec->max_rows - w->stats.rows;
+
+	w->values[0] = limit;
+	if (spec->mode == SWEEP_BATCH_HEAP_RANGES) {
+		if (spec->max_rows > 0)
+			snprintf(limit, sizeof(limit), "%" PRId64, left);
+		else
+			w->values[0] = NULL;
+		snprintf(lo_tid, sizeof(lo_tid), "(%" PRId64 ",0)", w->next_lo);
+		snprintf(hi_tid, sizeof(hi_tid), "(%" PRId64 ",0)",
+		         w->next_lo + lane->pages);
+		w->values[1] = lo_tid;
+		w->values[2] = hi_tid;
+		w->next_lo += lane->pages;
+		if (w->next_lo >= w->heap.nblocks) {
+			w->values[2] = BATCH_OPEN_END;
+			w->done = true;
 		}
-		t0 = api_now_ms();
-		res = PQexecParams(h->conn, sql, nvalues, types, values, NULL,
-		                   NULL, 0);
-		ms = api_now_ms() - t0;
-		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		    PQresultStatus(res) != PGRES_TUPLES_OK) {
-			char what[64];
-			snprintf(what, sizeof(what), "batch %" PRId64,
-			         stats.batches + 1);
-			api_failed(h, res);
-			db_error(res, h->conn, what, err, sizeof(err));
-			PQclear(res);
-			*errmsg = api_table()->mprintf("%s", err);
-			goto out;
+	} else {
+		snprintf(limit, sizeof(limit), "%" PRId64,
+		         spec->max_rows > 0 && left < spec->batch_rows
+		         ? left : spec->batch_rows);
+		w->values[1] = "(0,0)";
+		w->values[2] = BATCH_OPEN_END;
+	}
+	lane->t0 = api_now_ms();
+	if (!PQsendQueryParams(lane->conn, w->sql, w->nvalues, w->types,
+	                       w->values, NULL, NULL, 0)) {
+		batch_fail(w, lane, NULL);
+		return;
+	}
+	lane->busy = true;
+}
+
+/* The busy lane whose result can be read first, waiting for one; NULL
+ * when no lane is busy. */
+static batch_lane *batch_wait(batch_walk *w)
+{
+	struct pollfd fds[SWEEP_BATCH_MAX_PARALLEL];
+	batch_lane *busy[SWEEP_BATCH_MAX_PARALLEL];
+	int n = 0, i;
+
+	for (i = 0; i < w->nlanes; i++) {
+		batch_lane *lane = &w->lanes[i];
+
+		if (!lane->busy)
+			continue;
+		if (!PQisBusy(lane->conn))
+			return lane;
+		fds[n].fd = PQsocket(lane->conn);
+		fds[n].events = POLLIN;
+		fds[n].revents = 0;
+		busy[n++] = lane;
+	}
+	if (n <= 1)
+		return n ? busy[0] : NULL;
+	for (;;) {
+		if (poll(fds, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return busy[0];  /* PQgetResult() waits on it */
 		}
+		for (i = 0; i < n; i++) {
+			if (fds[i].revents == 0)
+				continue;
+			if (!PQconsumeInput(busy[i]->conn) ||
+			    !PQisBusy(busy[i]->conn))
+				return busy[i];
+		}
+	}
+}
+
+/* Reads the result of lane's batch and counts what it changed; the next
+ * range of the lane is sized from it. */
+static void batch_finish(batch_walk *w, batch_lane *lane)
+{
+	sweep_host *h = w->h;
+	const sweep_batch *spec = &w->spec;
+	PGresult *res = PQgetResult(lane->conn), *more;
+	int64_t ms = api_now_ms() - lane->t0, n = 0;
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	          PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (ok)
 		n = strtoll(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-		stats.batches++;
-		stats.rows += n;
-		if (ms > stats.longest_ms)
-			stats.longest_ms = ms;
-		if (spec.counter)
-			result_count(h->result, spec.counter, n);
-		if (spec.audit_action)
-			result_count(h->result, "audited", n);
-		api_table()->progress(h, stats.rows, -1);
-		if (spec.max_rows > 0 && stats.rows >= spec.max_rows)
-			break;
-		if (spec.mode == SWEEP_BATCH_HEAP_RANGES) {
-			if (open_end)
+	else
+		batch_fail(w, lane, res);
+	PQclear(res);
+	while ((more = PQgetResult(lane->conn)) != NULL)
+		PQclear(more);
+	lane->busy = false;
+	if (!ok)
+		return;
+	w->stats.batches++;
+	w->stats.rows += n;
+	if (ms > w->stats.longest_ms)
+		w->stats.longest_ms = ms;
+	if (spec->counter)
+		result_count(h->result, spec->counter, n);
+	if (spec->audit_action)
+		result_count(h->result, "audited", n);
+	api_table()->progress(h, w->stats.rows, -1);
+	if ((spec->max_rows > 0 && w->stats.rows >= spec->max_rows) ||
+	    (spec->mode == SWEEP_BATCH_UNTIL_EMPTY && n == 0))
+		w->done = true;
+	if (spec->mode == SWEEP_BATCH_HEAP_RANGES)
+		lane->pages = batch_next_pages(lane->pages, n, ms,
+		                               spec->batch_rows);
+}
+
+/* See sweep_api.batch_loop in sweepd/plugin.h. */
+int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
+               *stats_out, char **errmsg)
+{
+	batch_walk w;
+	batch_lane *lane;
+	int i, rc = -1;
+
+	*errmsg = NULL;
+	memset(&w, 0, sizeof(w));
+	if (batch_walk_init(&w, h, spec, errmsg) != 0)
+		goto out;
+	/* Timeouts first: reading the table's size waits for its lock. */
+	if (batch_timeouts(h->conn, &w.spec, errmsg) != 0)
+		goto out;
+	w.lanes[0].conn = h->conn;
+	w.nlanes = 1;
+	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&
+	    batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0)
+		goto out;
+	batch_lanes_open(&w);
+	for (;;) {
+		for (i = 0; i < w.nlanes && !w.done; i++) {
+			if (w.lanes[i].busy)
+				continue;
+			if (*h->stop) {
+				w.stats.stopped = true;
+				w.done = true;
 				break;
-			lo += pages;
-			pages = batch_next_pages(pages, n, ms, spec.batch_rows);
-		} else if (n == 0) {
-			break;
+			}
+			batch_send(&w, &w.lanes[i]);
 		}
-		api_pause(h, spec.pause_ms);
+		lane = batch_wait(&w);
+		if (lane == NULL)
+			break;
+		batch_finish(&w, lane);
+		if (!w.done)
+			api_pause(h, w.spec.pause_ms);
+	}
+	if (w.error != NULL) {
+		*errmsg = w.error;
+		w.error = NULL;
+		goto out;
 	}
 	rc = 0;
 out:
-	if (timeouts_set)
-		batch_timeouts_reset(h, &spec);
-	h->result->batches += stats.batches;
-	if (stats.longest_ms > h->result->longest_batch_ms)
-		h->result->longest_batch_ms = stats.longest_ms;
-	if (stats.stopped)
+	if (w.nlanes > 0)
+		batch_timeouts_reset(h->conn, &w.spec);
+	for (i = 1; i < w.nlanes; i++)
+		PQfinish(w.lanes[i].conn);
+	h->result->batches += w.stats.batches;
+	if (w.stats.longest_ms > h->result->longest_batch_ms)
+		h->result->longest_batch_ms = w.stats.longest_ms;
+	if (w.stats.stopped)
 		h->result->stopped = true;
 	if (stats_out != NULL) {
-		stats.size = stats_out->size;
-		memcpy(stats_out, &stats, stats_out->size < sizeof(stats)
-		       ? stats_out->size : sizeof(stats));
+		w.stats.size = stats_out->size;
+		memcpy(stats_out, &w.stats, stats_out->size < sizeof(w.stats)
+		       ? stats_out->size : sizeof(w.stats));
 	}
-	free(values);
-	free(types);
-	free(sql);
+	free(w.values);
+	free(w.types);
+	free(w.sql);
 	return rc;
 }

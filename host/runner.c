@@ -183,6 +183,7 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	if (rc != RUNNER_OK)
 		return rc;
 	api_host_init(&h, j, ss->conn, r, o->dry_run, stop);
+	h.dsn = s->dsn;
 	if (r->run_id)
 		snprintf(h.run_id, sizeof(h.run_id), "%" PRId64, r->run_id);
 	log_msg(SWEEP_LOG_INFO, o->dry_run ? "dry-run started" : "run started",

@@ -35,6 +35,7 @@ typedef struct age_state {
 	int64_t older_than_ms;
 	int64_t batch_size;
 	int64_t max_rows;        /* 0: no cap */
+	int32_t parallel;        /* sessions deleting at once */
 	char *filter;            /* " AND (where)", or "" */
 	const char *audit_object; /* jsonb_build_object(...) of audit_columns,
 	                             or NULL when the job is not audited;
@@ -94,6 +95,8 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		                       st->max_rows);
 		goto out;
 	}
+	if (sweep_parallel(api, h, &st->parallel, errmsg) != 0)
+		goto out;
 	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (ncols > 0) {
 		st->audit_object = api->json_object(h, cols, ncols, NULL,
@@ -159,6 +162,7 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 		.counter = "deleted",
 		.audit_action = st->audit_object ? "deleted" : NULL,
 		.audit_table = st->audit_object ? st->table_name : NULL,
+		.parallel = st->parallel,
 	};
 	sweep_batch_stats stats = { .size = sizeof stats };
 	char *cutoff = NULL, *msg = NULL;
@@ -285,8 +289,10 @@ static const sweep_option age_options[] = {
 	  "rows a batch aims to delete, each batch one short transaction "
 	  "(a batch covers whole pages, so it may take a page's rows more)" },
 	SWEEP_BATCH_OPTIONS,
+	SWEEP_PARALLEL_OPTION,
 	{ "max_rows", SWEEP_OPT_INT, 0, NULL,
-	  "most rows one run deletes; 0 or unset: no cap" },
+	  "most rows one run deletes (then parallel is 1); 0 or unset: "
+	  "no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns written to one audit record per deleted row" },
 	{ NULL, 0, 0, NULL, NULL }

@@ -36,6 +36,7 @@ typedef struct match_state {
 	const char *key_column;  /* quoted; host-owned */
 	bool missing;            /* mode = missing: delete rows without match */
 	int64_t batch_size;
+	int32_t parallel;        /* sessions deleting at once */
 	char *what;              /* "whose KEY has a match in REF.COL", for
 	                            messages */
 	char *condition;         /* what a row of t must meet to be deleted */
@@ -148,6 +149,8 @@ static int match_init(const sweep_api *api, sweep_host *h, void **state,
 		                       "e.g. 5000)", st->batch_size);
 		goto out;
 	}
+	if (sweep_parallel(api, h, &st->parallel, errmsg) != 0)
+		goto out;
 	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (ncols > 0) {
 		st->audit_object = api->json_object(h, cols, ncols, NULL,
@@ -205,6 +208,7 @@ static int match_run(const sweep_api *api, sweep_host *h, void *state,
 		.counter = "deleted",
 		.audit_action = st->audit_object ? "deleted" : NULL,
 		.audit_table = st->audit_object ? st->table_name : NULL,
+		.parallel = st->parallel,
 	};
 	sweep_batch_stats stats = { .size = sizeof stats };
 	char *msg = NULL;
@@ -309,6 +313,7 @@ static const sweep_option match_options[] = {
 	  "rows a batch aims to delete, each batch one short transaction "
 	  "(a batch covers whole pages, so it may take a page's rows more)" },
 	SWEEP_BATCH_OPTIONS,
+	SWEEP_PARALLEL_OPTION,
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns written to one audit record per deleted row" },
 	{ NULL, 0, 0, NULL, NULL }

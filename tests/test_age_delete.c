@@ -226,6 +226,115 @@ static void a_failing_batch_fails_the_run_and_keeps_the_data(void **state)
 	                            w->schema), 1712);
 }
 
+/* Makes schema.seen(pid), true for every row, which records each backend
+ * that evaluated it: how a test tells how many sessions ran batches. */
+static void world_seen_function(world *w)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.sessions (pid int PRIMARY KEY);"
+	       "CREATE FUNCTION %s.seen(p int) RETURNS boolean LANGUAGE sql"
+	       " AS 'INSERT INTO %s.sessions VALUES (p) ON CONFLICT DO NOTHING;"
+	       " SELECT true'",
+	       w->schema, w->schema, w->schema);
+}
+
+static void parallel_sessions_delete_exactly_the_expired_rows(void **state)
+{
+	world *w = *state;
+	result r;
+	char extra[512];
+
+	world_data(w, 1);
+	world_seen_function(w);
+	snprintf(extra, sizeof(extra),
+	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
+	         "batch_size = 20\nparallel = 3\naudit_columns = id\n",
+	         w->schema);
+	world_job(w, extra);
+	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_int_equal(tu_counter(&r, "audited"), 1001);
+	assert_true(r.batches > 3);
+	result_free(&r);
+	assert_only_expired_gone(w);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.sessions",
+	                            w->schema), 3);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT data->>'id')"
+	                            " FROM sweepd.audit WHERE job = '%s'",
+	                            w->job), 1001);
+}
+
+static void parallel_with_max_rows_uses_one_session(void **state)
+{
+	world *w = *state;
+	result r;
+	char extra[512];
+
+	world_data(w, 1);
+	world_seen_function(w);
+	snprintf(extra, sizeof(extra),
+	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
+	         "batch_size = 20\nparallel = 4\nmax_rows = 250\n", w->schema);
+	world_job(w, extra);
+	assert_int_equal(world_run(w, false, &r, "deleted"), 250);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1712 - 250);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.sessions",
+	                            w->schema), 1);
+}
+
+static void parallel_out_of_range_is_refused(void **state)
+{
+	world *w = *state;
+	static const char *const bad[] = {"0", "17", "-1"};
+	result r;
+	char extra[64];
+	size_t i;
+
+	world_data(w, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(extra, sizeof(extra), "parallel = %s\n", bad[i]);
+		world_job(w, extra);
+		assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+		assert_non_null(strstr(r.error, "must be 1 to 16"));
+		assert_non_null(strstr(r.error, bad[i]));
+		result_free(&r);
+	}
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1712);
+}
+
+/* A role that may hold one connection only: the run's own session
+ * connects, every parallel one is refused by the server. */
+static void parallel_goes_on_when_sessions_cannot_connect(void **state)
+{
+	world *w = *state;
+	const char *host = getenv("PGHOST"), *port = getenv("PGPORT");
+	const char *db = getenv("PGDATABASE");
+	result r;
+	char *role = w->schema, dsn[512];
+
+	assert_non_null(host);
+	world_data(w, 1);
+	tu_sql(w->db,
+	       "CREATE ROLE %s LOGIN CONNECTION LIMIT 1;"
+	       "GRANT CREATE ON DATABASE %s TO %s;"
+	       "GRANT ALL ON SCHEMA sweepd, %s TO %s;"
+	       "GRANT ALL ON ALL TABLES IN SCHEMA sweepd, %s TO %s;"
+	       "GRANT ALL ON ALL SEQUENCES IN SCHEMA sweepd TO %s",
+	       role, db ? db : "sweepd", role, w->schema, role, w->schema,
+	       role, role);
+	world_job(w, "where = kind = 'x'\nbatch_size = 20\nparallel = 2\n");
+	snprintf(dsn, sizeof(dsn), "host=%s port=%s dbname=%s user=%s", host,
+	         port ? port : "5432", db ? db : "sweepd", role);
+	free(w->s.dsn);
+	w->s.dsn = strdup(dsn);
+	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	result_free(&r);
+	assert_only_expired_gone(w);
+	tu_sql(w->db, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +346,10 @@ int main(void)
 		T(dry_run_counts_samples_and_changes_nothing),
 		T(quotes_and_spaces_in_names_are_safe),
 		T(a_failing_batch_fails_the_run_and_keeps_the_data),
+		T(parallel_sessions_delete_exactly_the_expired_rows),
+		T(parallel_with_max_rows_uses_one_session),
+		T(parallel_out_of_range_is_refused),
+		T(parallel_goes_on_when_sessions_cannot_connect),
 #undef T
 	};
 

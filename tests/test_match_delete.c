@@ -360,6 +360,23 @@ static void a_failing_batch_fails_the_run_with_the_server_message(void **state)
 	assert_int_equal(rows_between(w, 1, 1211), 1211);
 }
 
+static void missing_mode_in_parallel_sessions_deletes_the_same_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "mode = missing\nparallel = 2\n");
+	world_run(w, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 601);
+	assert_true(r.batches > 2);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 600), 600);
+	assert_int_equal(rows_between(w, 601, 1200), 0);
+	assert_int_equal(rows_between(w, 1201, 1210), 10);
+	assert_int_equal(rows_between(w, 1211, 1211), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +393,7 @@ int main(void)
 		T(an_unknown_mode_is_refused_by_init),
 		T(a_where_with_a_semicolon_is_refused_at_load),
 		T(a_failing_batch_fails_the_run_with_the_server_message),
+		T(missing_mode_in_parallel_sessions_deletes_the_same_rows),
 #undef T
 	};
 

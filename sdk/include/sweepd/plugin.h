@@ -14,6 +14,7 @@
  *   1.2  sweep_api.error_item
  *   1.3  sweep_api.query, quote_name, split_column, json_object,
  *        key_object, begin, pause: what every shipped plugin needed
+ *   1.4  sweep_batch.parallel: HEAP_RANGES batches in several sessions
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -51,7 +52,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 3
+#define SWEEP_ABI_MINOR 4
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -140,6 +141,14 @@ typedef enum sweep_batch_mode {
  * HEAP_RANGES needs a table with a heap of its own: a partitioned parent,
  * a view or a foreign table is refused with an error.
  *
+ * With parallel > 1 (HEAP_RANGES, no max_rows) the host opens parallel - 1
+ * more sessions to the same database and hands the ranges out in heap
+ * order to whichever session is free, so batches of disjoint ranges run at
+ * once, each still its own short transaction.  The statement must then
+ * touch only rows of its own range ($2..$3) and must not rely on what
+ * another batch did before it.  A session that cannot connect is left out
+ * with a warning; the loop goes on with the others.
+ *
  * With audit_action set, the statement must be an INSERT/UPDATE/DELETE ...
  * RETURNING exactly one jsonb column: the host writes one audit record per
  * returned row, with that value as its data, in the same statement and
@@ -163,7 +172,15 @@ typedef struct sweep_batch {
 	/* ABI 1.1 */
 	int64_t lock_timeout_ms;  /* per batch; 0: the session's setting */
 	int64_t statement_timeout_ms; /* per batch; 0: the session's */
+	/* ABI 1.4 */
+	int32_t parallel;         /* sessions running batches at once, 1 to
+	                             SWEEP_BATCH_MAX_PARALLEL; 0: 1.  More than
+	                             1 only in HEAP_RANGES mode without
+	                             max_rows (else the loop uses one) */
 } sweep_batch;
+
+/* Most sessions one batch loop runs at once. */
+#define SWEEP_BATCH_MAX_PARALLEL 16
 
 /* What a batch loop did; filled by sweep_api.batch_loop. */
 typedef struct sweep_batch_stats {
@@ -367,6 +384,31 @@ typedef struct sweep_plugin {
 	 "most a batch waits for a lock before failing (0s: the server's)"},\
 	{"statement_timeout", SWEEP_OPT_DURATION, 0, "0s",                 \
 	 "most a batch may run before failing (0s: the server's)"}
+
+/* Declaration of the option of a plugin whose batches walk heap ranges
+ * (SWEEP_BATCH_HEAP_RANGES) that sets sweep_batch.parallel; read it with
+ * sweep_parallel(). */
+#define SWEEP_PARALLEL_OPTION                                              \
+	{"parallel", SWEEP_OPT_INT, 0, "1",                                \
+	 "sessions running batches at once, 1 to 16: done sooner for more " \
+	 "database CPU"}
+
+/* Sets *parallel to the run's SWEEP_PARALLEL_OPTION value.  Returns 0, or
+ * -1 with *errmsg set when it is out of range. */
+static inline int sweep_parallel(const sweep_api *api, sweep_host *h,
+                                 int32_t *parallel, char **errmsg)
+{
+	int64_t n = api->opt_int(h, "parallel");
+
+	if (n < 1 || n > SWEEP_BATCH_MAX_PARALLEL) {
+		*errmsg = api->mprintf("parallel = %lld: must be 1 to %d "
+		                       "(sessions running batches at once)",
+		                       (long long)n, SWEEP_BATCH_MAX_PARALLEL);
+		return -1;
+	}
+	*parallel = (int32_t)n;
+	return 0;
+}
 
 /* Copies the SWEEP_BATCH_OPTIONS values of the run into spec. */
 static inline void sweep_batch_options(const sweep_api *api, sweep_host *h,
