@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jobs.h"
 #include "loader.h"
@@ -335,6 +336,35 @@ static void parallel_goes_on_when_sessions_cannot_connect(void **state)
 	tu_sql(w->db, "DROP OWNED BY %s; DROP ROLE %s", role, role);
 }
 
+static void a_failing_batch_in_parallel_sessions_fails_the_run(void **state)
+{
+	world *w = *state;
+	result r;
+	long long open = -1;
+	int i;
+
+	world_data(w, 0);
+	world_job(w, "where = 1 / (id - id) = 1\nbatch_size = 20\n"
+	          "parallel = 3\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_non_null(strstr(r.error, "division by zero"));
+	assert_non_null(strstr(r.error, "(session "));
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1712);
+	/* Every session was closed: none is left in the server once the
+	 * backends had time to exit (they do so after the client left). */
+	for (i = 0; i < 50; i++) {
+		open = tu_sql_int(w->db, "SELECT count(*) FROM pg_stat_activity"
+		                  " WHERE application_name = 'sweepd/%s'", w->job);
+		if (open == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_int_equal(open, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +380,7 @@ int main(void)
 		T(parallel_with_max_rows_uses_one_session),
 		T(parallel_out_of_range_is_refused),
 		T(parallel_goes_on_when_sessions_cannot_connect),
+		T(a_failing_batch_in_parallel_sessions_fails_the_run),
 #undef T
 	};
 

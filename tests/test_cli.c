@@ -171,7 +171,10 @@ static void broken_job_is_refused_by_run(void **state)
 	free(dir);
 }
 
-static void sigint_stops_between_batches_keeping_committed_ones(void **state)
+/* Interrupts a run of age_delete (with the extra [params] lines) part way
+ * and checks that it stopped between batches, counting every committed
+ * one. */
+static void interrupt_a_run(const char *extra)
 {
 	PGconn *db = tu_db();
 	char *schema = tu_schema(db, "cli_int"), *dir = tu_tempdir(), *out;
@@ -179,13 +182,12 @@ static void sigint_stops_between_batches_keeping_committed_ones(void **state)
 	long long deleted, left;
 	const char *p;
 
-	(void)state;
 	/* About 110 batches, 50 ms apart, take seconds. */
 	tu_sql(db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
 	       " '2 days' AS at FROM generate_series(1, 20000) g", schema);
 	snprintf(text, sizeof(text), "[job]\nname = slow\nplugin = age_delete\n"
 	         "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
-	         "batch_size = 100\nbatch_pause = 50ms\n", schema);
+	         "batch_size = 100\nbatch_pause = 50ms\n%s", schema, extra);
 	tu_write(dir, "slow.ini", text);
 	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
 	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
@@ -205,6 +207,18 @@ static void sigint_stops_between_batches_keeping_committed_ones(void **state)
 	free(dir);
 	free(schema);
 	PQfinish(db);
+}
+
+static void sigint_stops_between_batches_keeping_committed_ones(void **state)
+{
+	(void)state;
+	interrupt_a_run("");
+}
+
+static void sigint_stops_parallel_sessions_keeping_committed_ones(void **state)
+{
+	(void)state;
+	interrupt_a_run("parallel = 3\n");
 }
 
 static void lock_timeout_fails_a_batch_instead_of_waiting(void **state)
@@ -313,6 +327,7 @@ int main(void)
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),
 		cmocka_unit_test(broken_job_is_refused_by_run),
 		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),
+		cmocka_unit_test(sigint_stops_parallel_sessions_keeping_committed_ones),
 		cmocka_unit_test(lock_timeout_fails_a_batch_instead_of_waiting),
 		cmocka_unit_test(list_jobs_answers_when_a_job_would_run),
 		cmocka_unit_test(status_shows_last_run_failure_and_next_run),
