@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,7 @@ int params_parse_value(const sweep_option *opt, const char *text,
 {
 	char **parts;
 	size_t nparts;
+	int64_t example;
 	bool b;
 
 	memset(out, 0, sizeof(*out));
@@ -129,8 +131,12 @@ int params_parse_value(const sweep_option *opt, const char *text,
 	case SWEEP_OPT_INT:
 		if (params_parse_int(text, &out->num) == 0)
 			return 0;
+		/* The example: the option's default when that is a number. */
+		if (opt->default_value == NULL ||
+		    params_parse_int(opt->default_value, &example) != 0)
+			example = 5000;
 		snprintf(err, errlen, "'%s' is not an integer; write digits "
-		         "only, e.g. %s = 5000", text, opt->key);
+		         "only, e.g. %s = %" PRId64, text, opt->key, example);
 		return -1;
 	case SWEEP_OPT_BOOL:
 		if (params_parse_bool(text, &b) == 0) {

@@ -185,6 +185,7 @@ static void bad_option_default_is_refused(void **state)
 
 	assert_contains(err, "default of option 'count' is invalid");
 	assert_contains(err, "'abc' is not an integer");
+	assert_null(strstr(err, "= abc"));
 }
 
 static void text_file_is_refused_as_not_elf(void **state)

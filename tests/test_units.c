@@ -416,6 +416,13 @@ static void params_int_refuses_text(void **state)
 	assert_int_equal(params_parse_value(&opt, "lots", &v, err,
 	                                    sizeof(err)), -1);
 	assert_contains(err, "'lots' is not an integer");
+	assert_contains(err, "e.g. batch_size = 5000");
+	params_value_clear(&v);
+	/* The example is the option's own default when it has one. */
+	opt.default_value = "1";
+	assert_int_equal(params_parse_value(&opt, "two", &v, err,
+	                                    sizeof(err)), -1);
+	assert_contains(err, "e.g. batch_size = 1");
 	params_value_clear(&v);
 }
 
