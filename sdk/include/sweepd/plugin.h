@@ -145,9 +145,11 @@ typedef enum sweep_batch_mode {
  * more sessions to the same database and hands the ranges out in heap
  * order to whichever session is free, so batches of disjoint ranges run at
  * once, each still its own short transaction.  The statement must then
- * touch only rows of its own range ($2..$3) and must not rely on what
- * another batch did before it.  A session that cannot connect is left out
- * with a warning; the loop goes on with the others.
+ * touch only rows of its own range ($2..$3), must not rely on what another
+ * batch did before it, and must not need state of the run's own session
+ * (temporary tables or functions, SET): the other sessions are new ones.
+ * A session that cannot connect is left out with a warning; the loop goes
+ * on with the others.
  *
  * With audit_action set, the statement must be an INSERT/UPDATE/DELETE ...
  * RETURNING exactly one jsonb column: the host writes one audit record per
