@@ -427,8 +427,8 @@ out:
 	return out;
 }
 
-static int api_begin(sweep_host *h, int64_t lock_timeout_ms,
-                     int64_t statement_timeout_ms, char **errmsg)
+static int api_set_timeouts(sweep_host *h, int64_t lock_timeout_ms,
+                            int64_t statement_timeout_ms, char **errmsg)
 {
 	const char *setting[2] = {"lock_timeout", "statement_timeout"};
 	int64_t ms[2] = {lock_timeout_ms, statement_timeout_ms};
@@ -436,21 +436,32 @@ static int api_begin(sweep_host *h, int64_t lock_timeout_ms,
 	PGresult *res;
 	int i;
 
-	res = api_query(h, "BEGIN", 0, NULL, "beginning a transaction", errmsg);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
 	for (i = 0; i < 2; i++) {
 		if (ms[i] <= 0)
 			continue;
 		snprintf(sql, sizeof(sql), "SET LOCAL %s = %lld", setting[i],
 		         (long long)ms[i]);
 		res = api_query(h, sql, 0, NULL, "setting a timeout", errmsg);
-		if (res == NULL) {
-			PQclear(PQexec(h->conn, "ROLLBACK"));
+		if (res == NULL)
 			return -1;
-		}
 		PQclear(res);
+	}
+	return 0;
+}
+
+static int api_begin(sweep_host *h, int64_t lock_timeout_ms,
+                     int64_t statement_timeout_ms, char **errmsg)
+{
+	PGresult *res;
+
+	res = api_query(h, "BEGIN", 0, NULL, "beginning a transaction", errmsg);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	if (api_set_timeouts(h, lock_timeout_ms, statement_timeout_ms,
+	                     errmsg) != 0) {
+		PQclear(PQexec(h->conn, "ROLLBACK"));
+		return -1;
 	}
 	return 0;
 }
@@ -485,6 +496,7 @@ static const sweep_api api_services = {
 	.key_object = api_key_object,
 	.begin = api_begin,
 	.pause = api_pause,
+	.set_timeouts = api_set_timeouts,
 };
 
 /* The services table every plugin receives; static, never freed. */

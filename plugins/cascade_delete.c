@@ -224,33 +224,6 @@ static int children_load(const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
-/* Sets the job's timeouts that are not 0 for the rest of the transaction
- * already open: the dry run's, which is the host's, so api->begin cannot
- * serve it.  Returns 0, or -1 with *errmsg set. */
-static int timeouts_set(const sweep_api *api, sweep_host *h,
-                        const cascade_state *st, char **errmsg)
-{
-	const char *const names[2] = { "lock_timeout", "statement_timeout" };
-	const int64_t ms[2] = { st->lock_ms, st->stmt_ms };
-	char value[24];
-	const char *params[2] = { NULL, value };
-	PGresult *res;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (ms[i] <= 0)
-			continue;
-		params[0] = names[i];
-		snprintf(value, sizeof value, "%" PRId64, ms[i]);
-		res = api->query(h, "SELECT set_config($1, $2, true)", 2,
-		                 params, "setting timeouts", errmsg);
-		if (!res)
-			return -1;
-		PQclear(res);
-	}
-	return 0;
-}
-
 /* Checks every name of the job against the database with a SELECT ...
  * LIMIT 0 each, under the job's timeouts, so that a misspelt table,
  * column or condition fails the run at once instead of every parent.  In a
@@ -269,7 +242,7 @@ static int names_check(const sweep_api *api, sweep_host *h,
 	int rc = -1;
 
 	if (own ? api->begin(h, st->lock_ms, st->stmt_ms, errmsg) != 0
-	        : timeouts_set(api, h, st, errmsg) != 0)
+	        : api->set_timeouts(h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		goto out;
 	sql = api->mprintf("SELECT %s FROM %s WHERE (%s) LIMIT 0", st->key,
 	                   st->table, filter);

@@ -62,15 +62,6 @@ static const char COLUMN_SQL[] =
 	" AND ARRAY[a.attname::text] = parse_ident($2)"
 	" AND a.attnum > 0 AND NOT a.attisdropped";
 
-/* Sets lock_timeout ($1) and statement_timeout ($2), in milliseconds, for
- * the rest of the current transaction as SET LOCAL does, each only when
- * above 0 (0: the session's, left alone). */
-static const char TIMEOUTS_SQL[] =
-	"SELECT CASE WHEN $1::int8 > 0 THEN"
-	" set_config('lock_timeout', $1::int8::text, true) END,"
-	" CASE WHEN $2::int8 > 0 THEN"
-	" set_config('statement_timeout', $2::int8::text, true) END";
-
 typedef struct orphan_state {
 	const char *directory;   /* as written; host-owned */
 	int root_fd;             /* directory, opened in init; -1: none */
@@ -968,17 +959,10 @@ out:
 static int dry_setup(const sweep_api *api, sweep_host *h,
                      const orphan_state *st, char **errmsg)
 {
-	char lock[24], stmt[24];
-	const char *const params[2] = { lock, stmt };
 	PGresult *res;
 
-	snprintf(lock, sizeof lock, "%" PRId64, st->lock_ms);
-	snprintf(stmt, sizeof stmt, "%" PRId64, st->stmt_ms);
-	res = api->query(h, TIMEOUTS_SQL, 2, params, "setting up the dry run",
-	                 errmsg);
-	if (!res)
+	if (api->set_timeouts(h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		return -1;
-	PQclear(res);
 	res = api->query(h, "SAVEPOINT orphan_files", 0, NULL,
 	                 "setting up the dry run", errmsg);
 	if (!res)

@@ -659,6 +659,32 @@ static void sigint_stops_between_parents_keeping_committed_ones(
 	                            " WHERE job = '%s'", w->job), done);
 }
 
+/* The job's timeouts hold inside the host's dry-run transaction too: a
+ * dry run that meets a locked table gives up after lock_timeout instead of
+ * waiting for the lock. */
+static void a_dry_run_keeps_the_jobs_lock_timeout(void **state)
+{
+	world *w = *state;
+	PGconn *locker = tu_db();
+	result r;
+
+	world_data(w);
+	world_job(w, DUE CHILDREN "lock_timeout = 200ms\n");
+	/* The server ends the locker's session after 5 s idle, so a dry run
+	 * that waited for the lock would end (and fail this test) instead of
+	 * hanging. */
+	tu_sql(locker, "SET idle_in_transaction_session_timeout = '5s'; BEGIN;"
+	       " LOCK TABLE %s.profiles IN ACCESS EXCLUSIVE MODE", w->schema);
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_FAILED);
+	tu_sql(locker, "ROLLBACK");
+	PQfinish(locker);
+	assert_false(r.success);
+	assert_contains(r.error, "lock timeout");
+	assert_contains(r.error, "55P03");
+	result_free(&r);
+	assert_int_equal(rows(w, "profiles", "true"), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +693,7 @@ int main(void)
 		T(default_audit_goes_to_sweepd_audit_in_one_record_per_parent),
 		T(a_forgotten_child_fails_its_parent_alone),
 		T(a_lock_on_one_parents_child_rows_fails_it_alone),
+		T(a_dry_run_keeps_the_jobs_lock_timeout),
 		T(a_parent_failing_at_commit_takes_its_audit_record_along),
 		T(children_go_in_the_order_given),
 		T(dry_run_counts_samples_and_changes_nothing),

@@ -14,7 +14,8 @@
  *   1.2  sweep_api.error_item
  *   1.3  sweep_api.query, quote_name, split_column, json_object,
  *        key_object, begin, pause: what every shipped plugin needed
- *   1.4  sweep_batch.parallel: HEAP_RANGES batches in several sessions
+ *   1.4  sweep_batch.parallel: HEAP_RANGES batches in several sessions;
+ *        sweep_api.set_timeouts
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -338,6 +339,15 @@ typedef struct sweep_api {
 	/* Sleeps ms milliseconds, waking early when a stop is requested.
 	 * Returns true when the run should go on (no stop requested). */
 	bool (*pause)(sweep_host *h, int64_t ms);
+
+	/* --- ABI 1.4 --- */
+
+	/* Sets lock_timeout and statement_timeout (0 keeps the session's)
+	 * for the rest of the transaction open on the run's connection, as
+	 * SET LOCAL does: one from begin(), or in dry_run() the host's.
+	 * Returns 0, or -1 with *errmsg set. */
+	int (*set_timeouts)(sweep_host *h, int64_t lock_timeout_ms,
+	                    int64_t statement_timeout_ms, char **errmsg);
 } sweep_api;
 
 /*
