@@ -624,21 +624,24 @@ static int sched_poll_ms(const sched *sc)
 	return wait > INT32_MAX ? INT32_MAX : (int)wait;
 }
 
-/* Arms the timer SCHED_LEAD_MS before the earliest due tick (or at the
- * pruning time), as an absolute wall-clock instant that the kernel also
- * fires early when the clock is set, so a clock change is noticed. */
+/* Arms the timer SCHED_LEAD_MS before the earliest due tick (none while
+ * stopping) or at the pruning time, whichever comes first, as an absolute
+ * wall-clock instant that the kernel also fires early when the clock is
+ * set, so a clock change is noticed.  Each is an instant the loop acts on
+ * when the timer fires, so it never fires for nothing. */
 static void sched_arm(sched *sc)
 {
 	struct itimerspec its;
-	time_t at = sc->next_prune;
+	int64_t at_ms = (int64_t)sc->next_prune * 1000;
 	size_t i;
 
-	for (i = 0; i < sc->njobs; i++)
-		if (sc->jobs[i].next && sc->jobs[i].next < at)
-			at = sc->jobs[i].next;
+	for (i = 0; i < sc->njobs && !sc->stopping; i++)
+		if (sc->jobs[i].next &&
+		    (int64_t)sc->jobs[i].next * 1000 - SCHED_LEAD_MS < at_ms)
+			at_ms = (int64_t)sc->jobs[i].next * 1000 - SCHED_LEAD_MS;
 	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = at - 1;
-	its.it_value.tv_nsec = (1000 - SCHED_LEAD_MS) * 1000000L;
+	its.it_value.tv_sec = (time_t)(at_ms / 1000);
+	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000L;
 	timerfd_settime(sc->timerfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
 	                &its, NULL);
 }

@@ -1201,6 +1201,50 @@ static void timeout_counts_from_the_run_start(void **state)
 	                       " '%s'", T.schema, j) >= 1);
 }
 
+/* CPU time (user + system, in clock ticks) pid has used so far. */
+static long cpu_ticks(pid_t pid)
+{
+	char path[64], *text, *p;
+	long utime = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = read_text(path);
+	assert_non_null(text);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	p = strrchr(text, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u"
+	                        " %*u %*u %ld %ld", &utime, &stime), 2);
+	free(text);
+	return utime + stime;
+}
+
+/* 14. A stopping daemon waits for a run that ignores the stop without
+ * spinning, though a job it no longer starts falls due every second. */
+static void stopping_daemon_waits_without_spinning(void **state)
+{
+	char j[128];
+	daemon_proc *d;
+	long before, used;
+
+	(void)state;
+	begin("dmn_spin");
+	job_name(j, sizeof(j), "stubborn");
+	write_testjob("stubborn.ini", j, "* * * * * *", "", "mode = loop\n");
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --stop-grace 3s", T.conf);
+	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM %s.rec WHERE job = '%s')",
+	         T.schema, j);
+	daemon_signal(d, SIGTERM);
+	before = cpu_ticks(d->pid);
+	nap_ms(2500);
+	used = cpu_ticks(d->pid) - before;
+	assert_int_equal(daemon_wait(d), 0);
+	/* Spinning would be about 250 ticks (100 a second). */
+	if (used > 25)
+		fail_msg("the stopping daemon used %ld clock ticks in 2.5 s", used);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1232,6 +1276,8 @@ int main(void)
 		cmocka_unit_test_teardown(
 			history_rows_never_finish_before_they_start, teardown),
 		cmocka_unit_test_teardown(timeout_counts_from_the_run_start,
+		                          teardown),
+		cmocka_unit_test_teardown(stopping_daemon_waits_without_spinning,
 		                          teardown),
 	};
 
