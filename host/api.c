@@ -430,21 +430,12 @@ out:
 static int api_set_timeouts(sweep_host *h, int64_t lock_timeout_ms,
                             int64_t statement_timeout_ms, char **errmsg)
 {
-	const char *setting[2] = {"lock_timeout", "statement_timeout"};
-	int64_t ms[2] = {lock_timeout_ms, statement_timeout_ms};
-	char sql[96];
-	PGresult *res;
-	int i;
+	char err[512];
 
-	for (i = 0; i < 2; i++) {
-		if (ms[i] <= 0)
-			continue;
-		snprintf(sql, sizeof(sql), "SET LOCAL %s = %lld", setting[i],
-		         (long long)ms[i]);
-		res = api_query(h, sql, 0, NULL, "setting a timeout", errmsg);
-		if (res == NULL)
-			return -1;
-		PQclear(res);
+	if (db_set_timeouts(h->conn, true, lock_timeout_ms,
+	                    statement_timeout_ms, err, sizeof(err)) != 0) {
+		*errmsg = api_mprintf("setting a timeout: %s", err);
+		return -1;
 	}
 	return 0;
 }

@@ -90,32 +90,7 @@ static int64_t batch_next_pages(int64_t pages, int64_t rows, int64_t ms,
 	return next < 1 ? 1 : (int64_t)next;
 }
 
-/* Sets conn's lock_timeout and statement_timeout for the batches of spec
- * (0 leaves one as it is); 0, or -1 with *errmsg set. */
-static int batch_timeouts(PGconn *conn, const sweep_batch *spec,
-                          char **errmsg)
-{
-	char sql[128], err[512];
-
-	if (spec->lock_timeout_ms > 0) {
-		snprintf(sql, sizeof(sql), "SET lock_timeout = %" PRId64,
-		         spec->lock_timeout_ms);
-		if (db_exec(conn, sql, err, sizeof(err)) != 0)
-			goto fail;
-	}
-	if (spec->statement_timeout_ms > 0) {
-		snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64,
-		         spec->statement_timeout_ms);
-		if (db_exec(conn, sql, err, sizeof(err)) != 0)
-			goto fail;
-	}
-	return 0;
-fail:
-	*errmsg = api_table()->mprintf("%s", err);
-	return -1;
-}
-
-/* Gives the run's session back the timeouts batch_timeouts() changed. */
+/* Gives the run's session back the timeouts the loop set for spec. */
 static void batch_timeouts_reset(PGconn *conn, const sweep_batch *spec)
 {
 	if (spec->lock_timeout_ms > 0)
@@ -228,7 +203,7 @@ static void batch_lanes_open(batch_walk *w)
 {
 	sweep_host *h = w->h;
 	int want = 1, i;
-	char err[512], *why = NULL;
+	char err[512];
 
 	if (w->spec.mode == SWEEP_BATCH_HEAP_RANGES && w->spec.max_rows == 0 &&
 	    w->spec.parallel > 1)
@@ -236,9 +211,10 @@ static void batch_lanes_open(batch_walk *w)
 	for (i = 1; i < want; i++) {
 		PGconn *c = db_connect(h->dsn, h->job->name, err, sizeof(err));
 
-		if (c != NULL && batch_timeouts(c, &w->spec, &why) != 0) {
-			snprintf(err, sizeof(err), "%s", why);
-			api_table()->free(why);
+		if (c != NULL &&
+		    db_set_timeouts(c, false, w->spec.lock_timeout_ms,
+		                    w->spec.statement_timeout_ms, err,
+		                    sizeof(err)) != 0) {
 			PQfinish(c);
 			c = NULL;
 		}
@@ -404,6 +380,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 {
 	batch_walk w;
 	batch_lane *lane;
+	char err[512];
 	int i, rc = -1;
 
 	*errmsg = NULL;
@@ -411,8 +388,11 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 	if (batch_walk_init(&w, h, spec, errmsg) != 0)
 		goto out;
 	/* Timeouts first: reading the table's size waits for its lock. */
-	if (batch_timeouts(h->conn, &w.spec, errmsg) != 0)
+	if (db_set_timeouts(h->conn, false, w.spec.lock_timeout_ms,
+	                    w.spec.statement_timeout_ms, err, sizeof(err)) != 0) {
+		*errmsg = api_table()->mprintf("%s", err);
 		goto out;
+	}
 	w.lanes[0].conn = h->conn;
 	w.nlanes = 1;
 	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&

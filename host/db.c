@@ -2,6 +2,7 @@
  * audit records) and the statements it runs there. */
 #include "db.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,28 @@ int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 		db_error(res, c, sql, err, errlen);
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+/* Sets c's lock_timeout and statement_timeout (0 leaves one as it is),
+ * for the session or, with local, for the rest of the open transaction
+ * only (SET LOCAL).  0, or -1 with err set. */
+int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
+                    char *err, size_t errlen)
+{
+	const char *setting[2] = {"lock_timeout", "statement_timeout"};
+	int64_t ms[2] = {lock_ms, stmt_ms};
+	char sql[96];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (ms[i] <= 0)
+			continue;
+		snprintf(sql, sizeof(sql), "SET %s%s = %" PRId64,
+		         local ? "LOCAL " : "", setting[i], ms[i]);
+		if (db_exec(c, sql, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Brings the sweepd schema to DB_SCHEMA_VERSION, creating it when absent.

@@ -20,6 +20,8 @@
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen);
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen);
+int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
+                    char *err, size_t errlen);
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
               size_t errlen);
 int db_migrate(PGconn *c, char *err, size_t errlen);
