@@ -426,10 +426,14 @@ static void sched_due(sched *sc, int64_t now_ms)
 
 		if (sj->next == 0 || sj->next > horizon)
 			continue;
-		do {
-			tick = sj->next;
+		tick = sj->next;
+		sj->next = sched_next(sj->job, tick);
+		/* Ticks missed (a suspend, a clock set forward): the latest,
+		 * found by bisection rather than one by one. */
+		if (sj->next != 0 && sj->next <= horizon &&
+		    cron_prev(sj->job->cron, sj->job->timezone, sj->next - 1,
+		              horizon, &tick) == 0)
 			sj->next = sched_next(sj->job, tick);
-		} while (sj->next != 0 && sj->next <= horizon);
 		if (sched_running(sc, sj->job->name))
 			sched_skip(sc, sj->job, tick, "the previous run is still "
 			           "going");
