@@ -24,7 +24,6 @@ typedef struct conf_reader {
 	int continuation;    /* the current line continues the previous value */
 	int failed;          /* out of memory */
 	conf_entry *last;    /* entry a continuation line extends */
-	size_t last_section; /* its section */
 } conf_reader;
 
 /* The section named name, created (with header line) if new; NULL when

@@ -259,40 +259,6 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 	return rc;
 }
 
-/* Records how the run r ended: status, counters, message, error and the
- * number of attempts it took. */
-int db_run_end(PGconn *c, const result *r, int attempts, char *err,
-               size_t errlen)
-{
-	buf counters = BUF_INIT;
-	char id[32], tries[16];
-	const char *args[6];
-	PGresult *res;
-	int rc = -1;
-
-	result_counters_json(r, &counters);
-	snprintf(id, sizeof(id), "%lld", (long long)r->run_id);
-	snprintf(tries, sizeof(tries), "%d", attempts);
-	args[0] = id;
-	args[1] = result_status(r);
-	args[2] = buf_str(&counters);
-	args[3] = r->message;
-	args[4] = r->error;
-	args[5] = tries;
-	res = PQexecParams(c, "UPDATE " DB_SCHEMA ".runs SET finished_at = "
-	                   "greatest(clock_timestamp(), started_at), status = $2,"
-	                   " counters = $3, message = $4, error = $5, attempts ="
-	                   " $6 WHERE id = $1",
-	                   6, NULL, args, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		rc = 0;
-	else
-		db_error(res, c, "recording the run's end", err, errlen);
-	PQclear(res);
-	buf_free(&counters);
-	return rc;
-}
-
 /* Runs a statement with text arguments that returns no rows; 0, or -1 with
  * err set to "what: reason". */
 static int db_command(PGconn *c, const char *sql, int nargs,
@@ -306,6 +272,34 @@ static int db_command(PGconn *c, const char *sql, int nargs,
 		db_error(res, c, what, err, errlen);
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+/* Records how the run r ended: status, counters, message, error and the
+ * number of attempts it took. */
+int db_run_end(PGconn *c, const result *r, int attempts, char *err,
+               size_t errlen)
+{
+	buf counters = BUF_INIT;
+	char id[32], tries[16];
+	const char *args[6];
+	int rc;
+
+	result_counters_json(r, &counters);
+	snprintf(id, sizeof(id), "%lld", (long long)r->run_id);
+	snprintf(tries, sizeof(tries), "%d", attempts);
+	args[0] = id;
+	args[1] = result_status(r);
+	args[2] = buf_str(&counters);
+	args[3] = r->message;
+	args[4] = r->error;
+	args[5] = tries;
+	rc = db_command(c, "UPDATE " DB_SCHEMA ".runs SET finished_at ="
+	                " greatest(clock_timestamp(), started_at), status = $2,"
+	                " counters = $3, message = $4, error = $5, attempts ="
+	                " $6 WHERE id = $1", 6, args, "recording the run's end",
+	                err, errlen);
+	buf_free(&counters);
+	return rc;
 }
 
 /* Records an outcome the run's own process could not: status ("timeout",

@@ -25,12 +25,9 @@ int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
               size_t errlen);
 int db_migrate(PGconn *c, char *err, size_t errlen);
-/* Run states recorded in sweepd.runs.status. */
-#define DB_RUNNING "running"
-#define DB_OK "ok"
-#define DB_FAILED "failed"
+/* Run states the scheduler records for a run that could not record its
+ * own end (sweepd.runs.status; the others come from result_status()). */
 #define DB_STOPPED "stopped"
-#define DB_SKIPPED "skipped"
 #define DB_TIMEOUT "timeout"
 #define DB_CRASHED "crashed"
 
