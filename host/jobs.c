@@ -93,9 +93,8 @@ static void jobs_read_header(job *j, const conf_file *f,
 		         "off)", err);
 	j->retries = JOBS_DEFAULT_RETRIES;
 	if ((e = conf_entry_find(sec, "retries")) != NULL) {
-		char *end;
-		long v = strtol(e->value, &end, 10);
-		if (end == e->value || *end != '\0' || v < 0 || v > 100)
+		int64_t v;
+		if (params_parse_int(e->value, &v) != 0 || v < 0 || v > 100)
 			diag_add(d, f->path, e->line, "retries: '%s' must be a "
 			         "whole number from 0 to 100", e->value);
 		else

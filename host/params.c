@@ -34,8 +34,9 @@ const char *params_type_name(int type)
 	}
 }
 
-/* Parses a decimal integer with optional sign, nothing else around it. */
-static int params_parse_int(const char *text, int64_t *out)
+/* Parses a decimal integer with optional sign, nothing else around it;
+ * 0, or -1 with *out unchanged. */
+int params_parse_int(const char *text, int64_t *out)
 {
 	char *end;
 	long long v;

@@ -25,6 +25,7 @@ typedef struct param_value {
 
 typedef struct param_set param_set;
 
+int params_parse_int(const char *text, int64_t *out);
 int params_parse_bool(const char *text, bool *out);
 int params_parse_value(const sweep_option *opt, const char *text,
                        param_value *out, char *err, size_t errlen);

@@ -150,19 +150,13 @@ static void settings_set(settings *s, const struct settings_def *def,
 			diag_add(d, origin, line, "bad log format '%s': use logfmt "
 			         "or json", text);
 		return;
-	case SETTINGS_COUNT: {
-		sweep_option opt = {def->key, SWEEP_OPT_INT, 0, NULL, NULL};
-		param_value v;
-
-		if (params_parse_value(&opt, text, &v, err, sizeof(err)) != 0 ||
-		    v.num < 1)
+	case SETTINGS_COUNT:
+		if (params_parse_int(text, &n) != 0 || n < 1)
 			diag_add(d, origin, line, "%s: '%s' must be a whole number "
 			         "of at least 1", def->key, text);
 		else
-			*(int64_t *)base = v.num;
-		params_value_clear(&v);
+			*(int64_t *)base = n;
 		return;
-	}
 	case SETTINGS_DURATION:
 		if (duration_parse(text, &n, err, sizeof(err)) != 0)
 			diag_add(d, origin, line, "%s: %s", def->key, err);
