@@ -199,32 +199,46 @@ static char *api_mprintf(const char *fmt, ...)
 	return buf_detach(&b);
 }
 
+static PGresult *api_query(sweep_host *h, const char *sql, int nparams,
+                           const char *const *params, const char *what,
+                           char **errmsg)
+{
+	PGresult *res = PQexecParams(h->conn, sql, nparams, NULL, params, NULL,
+	                             NULL, 0);
+	char err[1024];
+
+	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK) {
+		/* A failure before this one was handled by the plugin. */
+		h->sqlstate[0] = '\0';
+		return res;
+	}
+	api_failed(h, res);
+	db_error(res, h->conn, what, err, sizeof(err));
+	*errmsg = api_mprintf("%s", err);
+	PQclear(res);
+	return NULL;
+}
+
 static int api_audit(sweep_host *h, const char *action, const char *table,
                      const char *json_data, char **errmsg)
 {
 	const char *values[5] = {h->run_id[0] ? h->run_id : NULL, h->job->name,
 	                         action, table, json_data};
 	PGresult *res;
-	char err[512];
-	int rc = 0;
 
 	if (h->dry_run) {
 		*errmsg = api_mprintf("%s", "audit: not allowed in a dry run");
 		return -1;
 	}
-	res = PQexecParams(h->conn, "INSERT INTO " DB_SCHEMA ".audit (run_id, "
-	                   "job, action, table_name, data) VALUES ($1, $2, $3, "
-	                   "$4, $5)", 5, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		api_failed(h, res);
-		db_error(res, h->conn, "writing an audit record", err, sizeof(err));
-		*errmsg = api_mprintf("%s", err);
-		rc = -1;
-	} else {
-		result_count(h->result, "audited", 1);
-	}
+	res = api_query(h, "INSERT INTO " DB_SCHEMA ".audit (run_id, job,"
+	                " action, table_name, data) VALUES ($1, $2, $3, $4,"
+	                " $5)", 5, values, "writing an audit record", errmsg);
+	if (res == NULL)
+		return -1;
 	PQclear(res);
-	return rc;
+	result_count(h->result, "audited", 1);
+	return 0;
 }
 
 static bool api_should_stop(sweep_host *h)
@@ -264,27 +278,6 @@ static const char *api_keep(sweep_host *h, char *s)
 	}
 	h->owned[h->nowned++] = s;
 	return s;
-}
-
-static PGresult *api_query(sweep_host *h, const char *sql, int nparams,
-                           const char *const *params, const char *what,
-                           char **errmsg)
-{
-	PGresult *res = PQexecParams(h->conn, sql, nparams, NULL, params, NULL,
-	                             NULL, 0);
-	char err[1024];
-
-	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK) {
-		/* A failure before this one was handled by the plugin. */
-		h->sqlstate[0] = '\0';
-		return res;
-	}
-	api_failed(h, res);
-	db_error(res, h->conn, what, err, sizeof(err));
-	*errmsg = api_mprintf("%s", err);
-	PQclear(res);
-	return NULL;
 }
 
 static const char *api_quote_name(sweep_host *h, const char *text,

@@ -40,22 +40,17 @@ static int batch_heap_open(sweep_host *h, const char *relation,
 {
 	const char *args[1] = {relation};
 	PGresult *res;
-	char err[512];
 	int rc = -1;
 	double tuples, pages;
 
-	res = PQexecParams(h->conn, "SELECT c.relkind, pg_relation_size(c.oid)"
-	                   " / current_setting('block_size')::int8,"
-	                   " c.reltuples, c.relpages FROM pg_class c"
-	                   " WHERE c.oid = $1::regclass", 1, NULL, args, NULL,
-	                   NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		api_failed(h, res);
-		db_error(res, h->conn, relation, err, sizeof(err));
-		*errmsg = api_table()->mprintf("%s", err);
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "r") != 0) {
+	res = api_table()->query(h, "SELECT c.relkind, pg_relation_size(c.oid)"
+	                         " / current_setting('block_size')::int8,"
+	                         " c.reltuples, c.relpages FROM pg_class c"
+	                         " WHERE c.oid = $1::regclass", 1, args,
+	                         relation, errmsg);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "r") != 0) {
 		*errmsg = api_table()->mprintf("%s is not a plain table (relkind "
 		                               "'%s'); batches walk a table's own "
 		                               "heap, so name a table or one "
