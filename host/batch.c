@@ -85,7 +85,9 @@ static int64_t batch_next_pages(int64_t pages, int64_t rows, int64_t ms,
 	return next < 1 ? 1 : (int64_t)next;
 }
 
-/* Gives the run's session back the timeouts the loop set for spec. */
+/* Puts the timeouts the loop set for spec on the run's session back to
+ * the server's and role's defaults (RESET), which the session had: the
+ * host opens it for the run. */
 static void batch_timeouts_reset(PGconn *conn, const sweep_batch *spec)
 {
 	if (spec->lock_timeout_ms > 0)
@@ -383,13 +385,13 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 	if (batch_walk_init(&w, h, spec, errmsg) != 0)
 		goto out;
 	/* Timeouts first: reading the table's size waits for its lock. */
+	w.lanes[0].conn = h->conn;
+	w.nlanes = 1;
 	if (db_set_timeouts(h->conn, false, w.spec.lock_timeout_ms,
 	                    w.spec.statement_timeout_ms, err, sizeof(err)) != 0) {
 		*errmsg = api_table()->mprintf("%s", err);
 		goto out;
 	}
-	w.lanes[0].conn = h->conn;
-	w.nlanes = 1;
 	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&
 	    batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0)
 		goto out;
