@@ -72,13 +72,16 @@ show build/sweepd --conf-dir conf.d --list-plugins
 show build/sweepd --conf-dir conf.d --check
 show build/sweepd --conf-dir conf.d --list-jobs
 
-# Rows of the summary table, one per job run through run_job.
+# Rows of the summary table, one per job run through run_job, and the jobs
+# whose run failed (the demo goes on to show the others, then fails).
 summary=()
+failed=()
 
 # Runs job JOB (shown) and records its line of the summary: TABLE's rows
 # before the run ("files" for the files job), the rows the run changed
-# (its deleted, anonymized, affected or parents counter), those left
-# untouched, and its audit records (sweepd.audit, plus care.audit_log for
+# (its deleted, anonymized, affected or parents counter), the rest
+# ("kept": not deleted, or for the update jobs not changed), and its audit
+# records (sweepd.audit, plus care.audit_log for
 # scheduled-deletion).
 run_job() {
 	local job=$1 table=$2 examined changed audit
@@ -87,7 +90,7 @@ run_job() {
 	else
 		examined=$(value "SELECT count(*) FROM $table")
 	fi
-	show build/sweepd --conf-dir conf.d --run "$job" || true
+	show build/sweepd --conf-dir conf.d --run "$job" || failed+=("$job")
 	changed=$(value "SELECT coalesce((counters->>'deleted')::int8,
 		(counters->>'anonymized')::int8, (counters->>'affected')::int8,
 		(counters->>'parents')::int8, 0) FROM sweepd.runs
@@ -164,4 +167,9 @@ if [[ ${KEEP_PG:-} == 1 ]]; then
 	heading "PostgreSQL keeps running (KEEP_PG=1)"
 	echo "connect: eval \"\$(scripts/pg.sh env)\"; psql"
 	echo "stop:    scripts/pg.sh stop"
+fi
+
+if ((${#failed[@]} > 0)); then
+	echo "demo: these jobs failed: ${failed[*]} (see their output above)" >&2
+	exit 1
 fi
