@@ -227,18 +227,6 @@ static void a_failing_batch_fails_the_run_and_keeps_the_data(void **state)
 	                            w->schema), 1712);
 }
 
-/* Makes schema.seen(pid), true for every row, which records each backend
- * that evaluated it: how a test tells how many sessions ran batches. */
-static void world_seen_function(world *w)
-{
-	tu_sql(w->db,
-	       "CREATE TABLE %s.sessions (pid int PRIMARY KEY);"
-	       "CREATE FUNCTION %s.seen(p int) RETURNS boolean LANGUAGE sql"
-	       " AS 'INSERT INTO %s.sessions VALUES (p) ON CONFLICT DO NOTHING;"
-	       " SELECT true'",
-	       w->schema, w->schema, w->schema);
-}
-
 static void parallel_sessions_delete_exactly_the_expired_rows(void **state)
 {
 	world *w = *state;
@@ -246,7 +234,7 @@ static void parallel_sessions_delete_exactly_the_expired_rows(void **state)
 	char extra[512];
 
 	world_data(w, 1);
-	world_seen_function(w);
+	tu_world_seen(w);
 	snprintf(extra, sizeof(extra),
 	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
 	         "batch_size = 20\nparallel = 3\naudit_columns = id\n",
@@ -257,8 +245,7 @@ static void parallel_sessions_delete_exactly_the_expired_rows(void **state)
 	assert_true(r.batches > 3);
 	result_free(&r);
 	assert_only_expired_gone(w);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.sessions",
-	                            w->schema), 3);
+	assert_int_equal(tu_world_sessions(w), 3);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT data->>'id')"
 	                            " FROM sweepd.audit WHERE job = '%s'",
 	                            w->job), 1001);
@@ -271,7 +258,7 @@ static void parallel_with_max_rows_uses_one_session(void **state)
 	char extra[512];
 
 	world_data(w, 1);
-	world_seen_function(w);
+	tu_world_seen(w);
 	snprintf(extra, sizeof(extra),
 	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
 	         "batch_size = 20\nparallel = 4\nmax_rows = 250\n", w->schema);
@@ -280,8 +267,7 @@ static void parallel_with_max_rows_uses_one_session(void **state)
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712 - 250);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.sessions",
-	                            w->schema), 1);
+	assert_int_equal(tu_world_sessions(w), 1);
 }
 
 static void parallel_out_of_range_is_refused(void **state)
@@ -313,10 +299,11 @@ static void parallel_goes_on_when_sessions_cannot_connect(void **state)
 	const char *host = getenv("PGHOST"), *port = getenv("PGPORT");
 	const char *db = getenv("PGDATABASE");
 	result r;
-	char *role = w->schema, dsn[512];
+	char *role = w->schema, dsn[512], extra[512];
 
 	assert_non_null(host);
 	world_data(w, 1);
+	tu_world_seen(w);
 	tu_sql(w->db,
 	       "CREATE ROLE %s LOGIN CONNECTION LIMIT 1;"
 	       "GRANT CREATE ON DATABASE %s TO %s;"
@@ -325,7 +312,10 @@ static void parallel_goes_on_when_sessions_cannot_connect(void **state)
 	       "GRANT ALL ON ALL SEQUENCES IN SCHEMA sweepd TO %s",
 	       role, db ? db : "sweepd", role, w->schema, role, w->schema,
 	       role, role);
-	world_job(w, "where = kind = 'x'\nbatch_size = 20\nparallel = 2\n");
+	snprintf(extra, sizeof(extra),
+	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
+	         "batch_size = 20\nparallel = 2\n", w->schema);
+	world_job(w, extra);
 	snprintf(dsn, sizeof(dsn), "host=%s port=%s dbname=%s user=%s", host,
 	         port ? port : "5432", db ? db : "sweepd", role);
 	free(w->s.dsn);
@@ -333,6 +323,8 @@ static void parallel_goes_on_when_sessions_cannot_connect(void **state)
 	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
 	result_free(&r);
 	assert_only_expired_gone(w);
+	/* All of it in the run's own session: the second was refused. */
+	assert_int_equal(tu_world_sessions(w), 1);
 	tu_sql(w->db, "DROP OWNED BY %s; DROP ROLE %s", role, role);
 }
 

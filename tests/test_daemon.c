@@ -654,6 +654,7 @@ static void sighup_reloads_jobs_and_plugins(void **state)
 	 * the reload could add one record at most (a run already started). */
 	write_testjob("new.ini", nu, "* * * * * * * *", "", "");
 	daemon_signal(d, SIGHUP);
+	wait_log(d, "job keeps its last good");
 	c = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, nu);
 	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",

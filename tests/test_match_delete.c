@@ -364,9 +364,13 @@ static void missing_mode_in_parallel_sessions_deletes_the_same_rows(void **state
 {
 	world *w = *state;
 	result r;
+	char extra[256];
 
 	world_data(w);
-	world_job(w, "mode = missing\nparallel = 2\n");
+	tu_world_seen(w);
+	snprintf(extra, sizeof(extra), "mode = missing\nparallel = 2\n"
+	         "where = %s.seen(pg_backend_pid())\n", w->schema);
+	world_job(w, extra);
 	world_run(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 601);
 	assert_true(r.batches > 2);
@@ -375,6 +379,7 @@ static void missing_mode_in_parallel_sessions_deletes_the_same_rows(void **state
 	assert_int_equal(rows_between(w, 601, 1200), 0);
 	assert_int_equal(rows_between(w, 1201, 1210), 10);
 	assert_int_equal(rows_between(w, 1211, 1211), 0);
+	assert_int_equal(tu_world_sessions(w), 2);
 }
 
 int main(void)

@@ -97,3 +97,23 @@ long long tu_counter(const result *r, const char *name)
 	fail_msg("no counter %s", name);
 	return -1;
 }
+
+/* Makes schema.seen(pid), true for every row, which records in
+ * schema.sessions each backend that evaluated it: put
+ * "seen(pg_backend_pid())" in a job's condition to learn how many sessions
+ * ran its batches. */
+void tu_world_seen(tu_world *w)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.sessions (pid int PRIMARY KEY);"
+	       "CREATE FUNCTION %s.seen(p int) RETURNS boolean LANGUAGE sql"
+	       " AS 'INSERT INTO %s.sessions VALUES (p) ON CONFLICT DO NOTHING;"
+	       " SELECT true'",
+	       w->schema, w->schema, w->schema);
+}
+
+/* The sessions seen() recorded (see tu_world_seen()). */
+long long tu_world_sessions(tu_world *w)
+{
+	return tu_sql_int(w->db, "SELECT count(*) FROM %s.sessions", w->schema);
+}
