@@ -899,8 +899,8 @@ row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the d
 cat <<EOF
 
 sweepd benchmark ($MODE mode), $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), PostgreSQL $pg_version (fsync off, synchronous_commit off)
-rows of the throughput tables: $(thousands "$ROWS"), half older than the 30-day cutoff
+machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, PostgreSQL $pg_version (fsync off, synchronous_commit off, shared_buffers $(sql -c 'SHOW shared_buffers'))
+rows of the throughput tables: $(thousands "$ROWS"), half older than the 30-day cutoff; the bench took $((SECONDS / 60)) min $((SECONDS % 60)) s
 
 | case | measurement | value | ratio | target | |
 |---|---|---|---|---|---|
