@@ -113,9 +113,10 @@ void result_counters_json(const result *r, buf *b)
 }
 
 /* Appends the result as one JSON object:
- * {"job","dry_run","success","stopped","run_id","counters","message",
- *  "error","sample","batches","longest_batch_ms","started","finished",
- *  "duration_ms","timestamp"} (timestamp = started, as seed jobs report). */
+ * {"job","dry_run","success","stopped","status","run_id","counters",
+ *  "message","error","sample","errors","batches","longest_batch_ms",
+ *  "started","finished","duration_ms","timestamp"} (status from
+ *  result_status(); timestamp = started, as seed jobs report). */
 void result_json(const result *r, buf *b)
 {
 	char started[ISOTIME_LEN], finished[ISOTIME_LEN];

@@ -82,7 +82,8 @@ typedef struct sched {
 	int sigfd;
 	int timerfd;
 	bool stopping;
-	bool schema_ready;      /* the parent migrated the schema */
+	bool schema_ready;      /* the parent has migrated the schema once:
+	                           children need not */
 	time_t next_prune;
 } sched;
 
@@ -110,7 +111,8 @@ static PGconn *sched_db(sched *sc)
 		PQfinish(sc->db);
 		sc->db = NULL;
 	}
-	sc->schema_ready = sc->db != NULL;
+	if (sc->db != NULL)
+		sc->schema_ready = true;
 	if (sc->db == NULL)
 		log_msg(SWEEP_LOG_WARN, "database unavailable", "error", err,
 		        LOG_END);
@@ -679,8 +681,7 @@ static void sched_signals(sched *sc)
 	while (read(sc->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			sched_reap(sc);
-			break;
+			break;  /* the loop reaps after every wakeup */
 		case SIGHUP:
 			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
 			        sc->s->conf_dir, LOG_END);

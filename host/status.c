@@ -119,7 +119,7 @@ int status_report(const jobs *js, const settings *s, const char *only,
 	PGresult *res = NULL;
 	char next[ISOTIME_LEN];
 	size_t i;
-	int row, shown = 0, rc = -1;
+	int shown = 0, rc = -1;
 
 	if (c == NULL || db_migrate(c, err, errlen) != 0 ||
 	    (res = db_status(c, only, err, errlen)) == NULL)
@@ -135,9 +135,10 @@ int status_report(const jobs *js, const settings *s, const char *only,
 		status_one(out, j->name, res, status_row(res, j->name), next,
 		           json, shown++ == 0);
 	}
-	for (row = 0; only && row < PQntuples(res); row++)
-		if (jobs_find(js, only) == NULL)
-			status_one(out, only, res, row, "", json, shown++ == 0);
+	/* A job no longer configured that has history (db_status gave its
+	 * one row). */
+	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0)
+		status_one(out, only, res, 0, "", json, shown++ == 0);
 	if (json)
 		buf_puts(out, "]\n");
 	rc = 0;
