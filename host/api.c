@@ -246,18 +246,25 @@ static bool api_should_stop(sweep_host *h)
 	return *h->stop != 0;
 }
 
-/* Sleeps ms milliseconds, waking early when a stop is requested; true when
- * the run should go on. */
-bool api_pause(sweep_host *h, int64_t ms)
+/* Sleeps ms milliseconds, waking within 50 ms when *stop becomes
+ * nonzero; true when no stop was requested. */
+bool api_sleep(int64_t ms, const volatile sig_atomic_t *stop)
 {
-	while (ms > 0 && !*h->stop) {
+	while (ms > 0 && !*stop) {
 		int64_t step = ms < 50 ? ms : 50;
 		struct timespec ts = {(time_t)(step / 1000),
 		                      (long)(step % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 		ms -= step;
 	}
-	return *h->stop == 0;
+	return *stop == 0;
+}
+
+/* Sleeps ms milliseconds, waking early when the run is asked to stop; true
+ * when the run should go on. */
+bool api_pause(sweep_host *h, int64_t ms)
+{
+	return api_sleep(ms, h->stop);
 }
 
 /* Keeps s until the end of the run and returns it; NULL (s freed) when

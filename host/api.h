@@ -36,6 +36,7 @@ void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
 void api_host_free(sweep_host *h);
 int64_t api_now_ms(void);
 void api_failed(sweep_host *h, const PGresult *res);
+bool api_sleep(int64_t ms, const volatile sig_atomic_t *stop);
 bool api_pause(sweep_host *h, int64_t ms);
 
 /* batch_loop, in batch.c. */

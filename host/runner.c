@@ -218,18 +218,6 @@ static void runner_record(runner_session *ss, const job *j, const settings *s,
 		        "error", err, LOG_END);
 }
 
-/* Sleeps ms milliseconds, or less when a stop is requested. */
-static void runner_sleep(int64_t ms, const volatile sig_atomic_t *stop)
-{
-	while (ms > 0 && !*stop) {
-		int64_t step = ms < 100 ? ms : 100;
-		struct timespec ts = {0, (long)step * 1000000L};
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 /* Runs j once (o->dry_run: reports without changing anything) and fills
  * r, which the caller frees with result_free().  A real run claims its row
  * in the history (for a tick, unless another sweepd claimed it first) and
@@ -263,7 +251,7 @@ runner_outcome runner_run(const job *j, const settings *s,
 		snprintf(tries, sizeof(tries), "%d", attempts);
 		log_msg(SWEEP_LOG_WARN, "run failed, trying again", "job",
 		        j->name, "attempt", tries, "error", r->error, LOG_END);
-		runner_sleep(backoff, stop);
+		api_sleep(backoff, stop);
 		if (backoff < RUNNER_MAX_BACKOFF_MS)
 			backoff *= 2;
 		r->success = true;
