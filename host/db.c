@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "isotime.h"
 #include "log.h"
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -205,13 +206,23 @@ out:
 	return rc;
 }
 
-/* Text of t as a timestamptz literal ("@ seconds" is not one: use UTC). */
-static void db_time(time_t t, char *out, size_t len)
-{
-	struct tm tm;
+/* Where a history row comes from: this host's name, this process's pid
+ * and the tick at as an ISO 8601 UTC timestamp, for sweepd.runs. */
+typedef struct db_origin {
+	char host[256];
+	char pid[32];
+	char at[ISOTIME_LEN];
+} db_origin;
 
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M:%S+00", &tm);
+static void db_origin_fill(db_origin *o, time_t at)
+{
+	struct timespec ts = {at, 0};
+
+	if (gethostname(o->host, sizeof(o->host)) != 0)
+		snprintf(o->host, sizeof(o->host), "unknown");
+	o->host[sizeof(o->host) - 1] = '\0';
+	snprintf(o->pid, sizeof(o->pid), "%ld", (long)getpid());
+	isotime_format(&ts, o->at, sizeof(o->at));
 }
 
 /* Records the start of a run of job (kind: "run", "scheduled", ...) in the
@@ -224,21 +235,17 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
                  time_t scheduled_at, bool if_known, int64_t *run_id,
                  char *err, size_t errlen)
 {
-	char host[256], pid[32], at[64];
+	db_origin o;
 	const char *args[6];
 	PGresult *res;
 	int rc = -1;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	db_time(scheduled_at, at, sizeof(at));
+	db_origin_fill(&o, scheduled_at);
 	args[0] = job;
-	args[1] = host;
-	args[2] = pid;
+	args[1] = o.host;
+	args[2] = o.pid;
 	args[3] = kind;
-	args[4] = scheduled_at ? at : NULL;
+	args[4] = scheduled_at ? o.at : NULL;
 	args[5] = if_known ? "t" : "f";
 	res = PQexecParams(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid, "
 	                   "kind, scheduled_at, started_at) SELECT $1, $2, $3, "
@@ -323,14 +330,10 @@ int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
 int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
                     const char *reason, char *err, size_t errlen)
 {
-	char host[256], pid[32], at[64];
-	const char *args[5] = {job, host, pid, at, reason};
+	db_origin o;
+	const char *args[5] = {job, o.host, o.pid, o.at, reason};
 
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	db_time(scheduled_at, at, sizeof(at));
+	db_origin_fill(&o, scheduled_at);
 	return db_command(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid,"
 	                  " kind, scheduled_at, status, finished_at, message)"
 	                  " VALUES ($1, $2, $3, 'scheduled', $4, 'skipped',"
