@@ -62,20 +62,6 @@ static int world_teardown(void **state)
 	return 0;
 }
 
-/* Runs the job (or dry-runs it) and returns the result's counter. */
-static long long world_run(world *w, bool dry, result *r, const char *counter)
-{
-	size_t i;
-
-	assert_int_equal(tu_world_run(w, dry, r), RUNNER_OK);
-	assert_true(r->success);
-	for (i = 0; i < r->ncounters; i++)
-		if (strcmp(r->counters[i].name, counter) == 0)
-			return r->counters[i].value;
-	fail_msg("no counter %s", counter);
-	return -1;
-}
-
 /* Rows of events whose id is in [lo, hi]. */
 static long long rows_between(world *w, int lo, int hi)
 {
@@ -101,7 +87,7 @@ static void deletes_exactly_the_expired_matching_rows(void **state)
 
 	world_data(w, 0);
 	world_job(w, "where = kind = 'x'\nbatch_size = 100\n");
-	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 1001);
 	assert_true(r.batches > 1);
 	result_free(&r);
 	assert_only_expired_gone(w);
@@ -114,7 +100,7 @@ static void deletes_rows_scattered_over_every_page(void **state)
 
 	world_data(w, 1);
 	world_job(w, "where = kind = 'x'\nbatch_size = 50\n");
-	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 1001);
 	result_free(&r);
 	assert_only_expired_gone(w);
 }
@@ -127,7 +113,7 @@ static void audit_rows_equal_deleted_rows(void **state)
 	world_data(w, 1);
 	world_job(w, "where = kind = 'x'\nbatch_size = 100\n"
 	          "audit_columns = id, email\n");
-	assert_int_equal(world_run(w, false, &r, "audited"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "audited"), 1001);
 	/* One audit record per deleted id, none for a kept one, and the
 	 * audited e-mail is the deleted row's. */
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT (data->>'id'))"
@@ -153,7 +139,7 @@ static void max_rows_caps_one_run(void **state)
 
 	world_data(w, 0);
 	world_job(w, "where = kind = 'x'\nbatch_size = 100\nmax_rows = 250\n");
-	assert_int_equal(world_run(w, false, &r, "deleted"), 250);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 250);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712 - 250);
@@ -171,7 +157,7 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	world_job(w, "where = kind = 'x'\naudit_columns = id, email\n");
 	before = tu_sql_text(w->db, "SELECT md5(string_agg(e::text, ',' ORDER"
 	                     " BY id)) FROM %s.events e", w->schema);
-	assert_int_equal(world_run(w, true, &r, "would_delete"), 1001);
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_delete"), 1001);
 	assert_int_equal(r.nsamples, 5);
 	assert_non_null(strstr(r.samples[0], "\"email\""));
 	assert_non_null(r.message);
@@ -200,7 +186,7 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "table = %s.odd\"name\ntime_column = made at\n"
 	         "older_than = 1d\n", w->job, w->schema);
 	tu_world_load(w, text);
-	assert_int_equal(world_run(w, false, &r, "deleted"), 1);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT n FROM %s.\"odd\"\"name\"",
 	                            w->schema), 2);
@@ -240,7 +226,7 @@ static void parallel_sessions_delete_exactly_the_expired_rows(void **state)
 	         "batch_size = 20\nparallel = 3\naudit_columns = id\n",
 	         w->schema);
 	world_job(w, extra);
-	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 1001);
 	assert_int_equal(tu_counter(&r, "audited"), 1001);
 	assert_true(r.batches > 3);
 	result_free(&r);
@@ -263,7 +249,7 @@ static void parallel_with_max_rows_uses_one_session(void **state)
 	         "where = kind = 'x' AND %s.seen(pg_backend_pid())\n"
 	         "batch_size = 20\nparallel = 4\nmax_rows = 250\n", w->schema);
 	world_job(w, extra);
-	assert_int_equal(world_run(w, false, &r, "deleted"), 250);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 250);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712 - 250);
@@ -320,7 +306,7 @@ static void parallel_goes_on_when_sessions_cannot_connect(void **state)
 	         port ? port : "5432", db ? db : "sweepd", role);
 	free(w->s.dsn);
 	w->s.dsn = strdup(dsn);
-	assert_int_equal(world_run(w, false, &r, "deleted"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 1001);
 	result_free(&r);
 	assert_only_expired_gone(w);
 	/* All of it in the run's own session: the second was refused. */

@@ -94,17 +94,6 @@ static int world_teardown(void **state)
 	return 0;
 }
 
-/* Runs the job (or dry-runs it), requires success and returns the
- * result's counter. */
-static long long world_run(world *w, bool dry, result *r, const char *name)
-{
-	runner_outcome out = tu_world_run(w, dry, r);
-
-	if (out != RUNNER_OK || !r->success)
-		fail_msg("run failed: %s", r->error ? r->error : "(no error)");
-	return tu_counter(r, name);
-}
-
 /* Runs the job, which must fail in init, and checks the error names
  * what is wrong. */
 static void assert_init_refuses(world *w, const char *why)
@@ -148,7 +137,7 @@ static void anonymizes_exactly_the_old_matching_rows(void **state)
 	world_data(w, 1);
 	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n");
 	kept_before = logs_md5(w, "NOT " DUE, 1);
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1001);
 	assert_true(r.batches > 1);
 	assert_contains(r.message, "anonymized 1001 rows of ");
 	result_free(&r);
@@ -173,7 +162,7 @@ static void nulls_only_and_where_absent_take_every_old_row(void **state)
 	world_data(w, 0);
 	/* No where: old rows of both kinds; only set_null. */
 	world_job(w, "set_null = ip\n");
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1301);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1301);
 	result_free(&r);
 	assert_int_equal(logs_count(w, "e.ip IS NULL"), 1301);
 	assert_int_equal(logs_count(w, "e.ip IS NULL AND (e.id <= 1300 OR"
@@ -249,7 +238,7 @@ static void json_keys_go_at_every_depth_and_nothing_else(void **state)
 	                          " unchanged", w->schema);
 	world_job_on(w, "docs", "json_column = meta\n"
 	             "json_strip_keys = email, name, phone, a\"b c\n");
-	assert_int_equal(world_run(w, false, &r, "anonymized"), due);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), due);
 	result_free(&r);
 	for (i = 0; i < n; i++) {
 		char *got = tu_sql_text(w->db, "SELECT meta::text || CASE WHEN"
@@ -289,7 +278,8 @@ static void a_second_run_changes_and_counts_nothing(void **state)
 	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n"
 	          "audit_columns = id\n");
 	already = logs_md5(w, "e.id <= 100", 1);
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001 - 100);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"),
+	                 1001 - 100);
 	result_free(&r);
 	after = logs_md5(w, "e.id <= 100", 1);
 	assert_string_equal(already, after);
@@ -297,7 +287,7 @@ static void a_second_run_changes_and_counts_nothing(void **state)
 	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
 
 	before = logs_md5(w, "true", 1);
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 0);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 0);
 	assert_int_equal(tu_counter(&r, "audited"), 0);
 	result_free(&r);
 	after = logs_md5(w, "true", 1);
@@ -305,7 +295,7 @@ static void a_second_run_changes_and_counts_nothing(void **state)
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
 	                            " WHERE job = '%s'", w->job), 1001 - 100);
 	/* And a dry run now finds nothing to do either. */
-	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 0);
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_anonymize"), 0);
 	assert_int_equal(tu_counter(&r, "examined"), 1001);
 	assert_int_equal(r.nsamples, 0);
 	result_free(&r);
@@ -328,7 +318,7 @@ static void set_values_take_the_column_types(void **state)
 	world_job_on(w, "users", "set = email = deleted@invalid, karma = -1,"
 	             " born = 1970-01-01, note = it's = \"fine\","
 	             " active = false\n");
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users WHERE"
 	                            " id = 1 AND email = 'deleted@invalid' AND"
@@ -340,7 +330,7 @@ static void set_values_take_the_column_types(void **state)
 	                            " AND note = 'yo' AND active", w->schema), 1);
 	/* Typed: the integer compares as an integer, so -1 is -1 and a second
 	 * run finds the row done. */
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 0);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 0);
 	result_free(&r);
 }
 
@@ -371,7 +361,7 @@ static void audit_rows_equal_changes_with_values_before(void **state)
 	world_data(w, 1);
 	world_job(w, CHANGES "where = kind = 'x'\nbatch_size = 100\n"
 	          "audit_columns = id, ip, display_name\n");
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1001);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1001);
 	assert_int_equal(tu_counter(&r, "audited"), 1001);
 	/* One audit record per changed id and none for a kept one... */
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
@@ -408,7 +398,8 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	       " [{}]]'::jsonb) WHERE id <= 10", w->schema);
 	world_job(w, CHANGES "where = kind = 'x'\naudit_columns = id, ip\n");
 	before = logs_md5(w, "true", 1);
-	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1001 - 10);
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_anonymize"),
+	                 1001 - 10);
 	assert_int_equal(tu_counter(&r, "examined"), 1001);
 	assert_int_equal(r.nsamples, 5);
 	assert_contains(r.samples[0], "\"ip\": \"10.0.");
@@ -442,9 +433,9 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "json_strip_keys = e mail\naudit_columns = n, made at\n",
 	         w->job, w->schema);
 	tu_world_load(w, text);
-	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_anonymize"), 1);
 	result_free(&r);
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
 	                            " %s.\"odd\"\"name\" WHERE n = 1 AND"
@@ -492,9 +483,9 @@ static void the_cutoff_instant_itself_is_kept(void **state)
 	         "table = %s.t\ntime_column = created_at\n"
 	         "older_than = 24h\nset_null = who\n", w->job, w->schema);
 	tu_world_load(w, text);
-	assert_int_equal(world_run(w, true, &r, "would_anonymize"), 1);
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_anonymize"), 1);
 	result_free(&r);
-	assert_int_equal(world_run(w, false, &r, "anonymized"), 1);
+	assert_int_equal(tu_world_run_count(w, false, &r, "anonymized"), 1);
 	unsetenv("PGOPTIONS");
 	expect = malloc(strlen(cutoff) + 16);
 	assert_non_null(expect);

@@ -69,15 +69,6 @@ static int world_teardown(void **state)
 	return 0;
 }
 
-/* Runs the job (or dry-runs it), checking that it succeeded. */
-static void world_run(world *w, bool dry, result *r)
-{
-	runner_outcome rc = tu_world_run(w, dry, r);
-
-	if (rc != RUNNER_OK || !r->success)
-		fail_msg("run failed: %s", r->error ? r->error : "?");
-}
-
 /* Pending rows whose id is in [lo, hi]. */
 static long long rows_between(world *w, int lo, int hi)
 {
@@ -99,7 +90,7 @@ static void exists_mode_deletes_exact_matches_only(void **state)
 
 	world_data(w);
 	world_job(w, "");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 600);
 	assert_true(r.batches > 1);
 	assert_contains(r.message, "whose email has a match in");
@@ -121,7 +112,7 @@ static void ignore_case_matches_mixed_case_emails(void **state)
 
 	world_data(w);
 	world_job(w, "mode = exists\nignore_case = true\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 801);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 800), 0);
@@ -137,7 +128,7 @@ static void missing_mode_deletes_orphans_and_keeps_null_keys(void **state)
 
 	world_data(w);
 	world_job(w, "mode = missing\nignore_case = true\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 400);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 800), 800);
@@ -153,7 +144,7 @@ static void missing_mode_is_case_sensitive_by_default(void **state)
 
 	world_data(w);
 	world_job(w, "mode = missing\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 601);
 	result_free(&r);
 	assert_int_equal(rows_between(w, 1, 600), 600);
@@ -170,7 +161,7 @@ static void where_narrows_the_rows(void **state)
 	world_data(w);
 	world_job(w, "ignore_case = true\nwhere = t.id % 2 = 0 AND note"
 	          " LIKE 'pending %'\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 400);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
@@ -187,7 +178,7 @@ static void audit_rows_equal_deleted_rows(void **state)
 
 	world_data(w);
 	world_job(w, "ignore_case = true\naudit_columns = id, email\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 801);
 	assert_int_equal(tu_counter(&r, "audited"), 801);
 	/* One audit record per deleted id, none for a kept one, each with
@@ -221,7 +212,7 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	world_job(w, "ignore_case = true\n");
 	before = table_md5(w, "pending_users");
 	refs = table_md5(w, "users");
-	world_run(w, true, &r);
+	tu_world_run_ok(w, true, &r);
 	assert_int_equal(tu_counter(&r, "would_delete"), 801);
 	assert_int_equal(tu_counter(&r, "examined"), 1211);
 	assert_int_equal(r.nsamples, 5);
@@ -263,12 +254,12 @@ static void quotes_and_spaces_in_names_are_safe(void **state)
 	         "audit_columns = id, e mail\n", w->job, w->schema,
 	         w->schema);
 	tu_world_load(w, text);
-	world_run(w, true, &r);
+	tu_world_run_ok(w, true, &r);
 	assert_int_equal(tu_counter(&r, "would_delete"), 1);
 	assert_int_equal(r.nsamples, 1);
 	assert_string_equal(r.samples[0], "{\"id\": 1, \"e mail\": \"a\"}");
 	result_free(&r);
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT sum(id) FROM"
@@ -297,7 +288,7 @@ static void ref_table_may_be_the_table_itself(void **state)
 	         "ref_table = %s.nodes\nref_column = id\nmode = missing\n",
 	         w->job, w->schema, w->schema);
 	tu_world_load(w, text);
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 2);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nodes"
@@ -371,7 +362,7 @@ static void missing_mode_in_parallel_sessions_deletes_the_same_rows(void **state
 	snprintf(extra, sizeof(extra), "mode = missing\nparallel = 2\n"
 	         "where = %s.seen(pg_backend_pid())\n", w->schema);
 	world_job(w, extra);
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 601);
 	assert_true(r.batches > 2);
 	result_free(&r);

@@ -63,15 +63,6 @@ static int world_teardown(void **state)
 	return 0;
 }
 
-/* Runs the job (or dry-runs it), checking that it succeeded. */
-static void world_run(world *w, bool dry, result *r)
-{
-	runner_outcome rc = tu_world_run(w, dry, r);
-
-	if (rc != RUNNER_OK || !r->success)
-		fail_msg("run failed: %s", r->error ? r->error : "?");
-}
-
 /* A number a query on the world answers. */
 #define ITEMS(w, cond) \
 	tu_sql_int((w)->db, "SELECT count(*) FROM %s.items WHERE " cond, \
@@ -92,7 +83,7 @@ static void a_one_shot_update_runs_once(void **state)
 	world_data(w);
 	/* It would change rows every time: once means n = 1. */
 	world_job(w, "statement = UPDATE S.items SET n = n + 1 WHERE id <= 10\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	assert_int_equal(tu_counter(&r, "affected"), 10);
 	assert_int_equal(tu_counter(&r, "repetitions"), 1);
 	assert_contains(r.message, "changed 10 rows (repetitions: 1)");
@@ -111,7 +102,7 @@ static void a_repeated_update_converges_in_several_repetitions(void **state)
 	          "statement = UPDATE S.items SET needs_fix = false, n = n + 1\n"
 	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
 	          "  ORDER BY id LIMIT $1)\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	/* 12 repetitions of 100, one of 34, one that finds nothing. */
 	assert_int_equal(tu_counter(&r, "affected"), 1234);
 	assert_int_equal(tu_counter(&r, "repetitions"), 14);
@@ -133,7 +124,7 @@ static void max_repeats_lets_a_converging_statement_finish(void **state)
 	          "statement = UPDATE S.items SET needs_fix = false\n"
 	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
 	          "  LIMIT $1)\n");
-	world_run(w, false, &r);
+	tu_world_run_ok(w, false, &r);
 	/* 500, 500, 234, 0: the fourth finds nothing, which is converging. */
 	assert_int_equal(tu_counter(&r, "affected"), 1234);
 	assert_int_equal(tu_counter(&r, "repetitions"), 4);
@@ -176,7 +167,7 @@ static void dry_run_reports_the_dry_run_statement(void **state)
 	          "dry_run_statement = SELECT id, note FROM S.items\n"
 	          "  WHERE needs_fix ORDER BY id\n");
 	before = items_md5(w);
-	world_run(w, true, &r);
+	tu_world_run_ok(w, true, &r);
 	assert_int_equal(tu_counter(&r, "rows"), 1234);
 	assert_int_equal(r.nsamples, 5);
 	assert_string_equal(r.samples[0], "id=1, note=NULL");
@@ -200,7 +191,7 @@ static void dry_run_explains_the_statement_without_running_it(void **state)
 	world_job(w, "statement = UPDATE S.items SET n = n + 1\n"
 	          "  WHERE id IN (SELECT id FROM S.items LIMIT $1)\n");
 	before = items_md5(w);
-	world_run(w, true, &r);
+	tu_world_run_ok(w, true, &r);
 	assert_true(r.nsamples > 1);
 	assert_contains(r.samples[0], "Update on items");
 	assert_contains(r.message, "its plan is the sample");

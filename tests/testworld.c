@@ -86,6 +86,22 @@ runner_outcome tu_world_run(tu_world *w, bool dry, result *r)
 	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
 }
 
+/* Runs the world's job as tu_world_run() does, failing the test with the
+ * run's error unless it succeeded. */
+void tu_world_run_ok(tu_world *w, bool dry, result *r)
+{
+	if (tu_world_run(w, dry, r) != RUNNER_OK || !r->success)
+		fail_msg("run failed: %s", r->error ? r->error : "(no error)");
+}
+
+/* tu_world_run_ok(), then the value of r's counter (which must exist). */
+long long tu_world_run_count(tu_world *w, bool dry, result *r,
+                             const char *counter)
+{
+	tu_world_run_ok(w, dry, r);
+	return tu_counter(r, counter);
+}
+
 /* The value of the counter name of r; fails the test when there is none. */
 long long tu_counter(const result *r, const char *name)
 {

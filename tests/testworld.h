@@ -32,6 +32,9 @@ void tu_world_free(tu_world *w);
 void tu_world_load_diag(tu_world *w, const char *text);
 void tu_world_load(tu_world *w, const char *text);
 runner_outcome tu_world_run(tu_world *w, bool dry, result *r);
+void tu_world_run_ok(tu_world *w, bool dry, result *r);
+long long tu_world_run_count(tu_world *w, bool dry, result *r,
+                             const char *counter);
 long long tu_counter(const result *r, const char *name);
 void tu_world_seen(tu_world *w);
 long long tu_world_sessions(tu_world *w);
