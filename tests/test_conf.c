@@ -826,42 +826,60 @@ static void relative_plugin_dir_is_taken_from_conf_dir(void **state)
 	free(want);
 }
 
-/* DATABASE_URL as the tests found it, put back after each test that
- * changes it. */
-static char *saved_database_url;
+/* The DSN variables, in the order settings_load reads them, and their
+ * values as the tests found them, put back after each test that changes
+ * them. */
+static const char *const dsn_vars[2] = {"SWEEPD_DSN", "DATABASE_URL"};
+static char *saved_dsn_vars[2];
 
 static int env_setup(void **state)
 {
-	const char *url = getenv("DATABASE_URL");
+	size_t i;
 
-	if (url)
-		assert_non_null(saved_database_url = strdup(url));
+	for (i = 0; i < 2; i++) {
+		const char *v = getenv(dsn_vars[i]);
+		if (v)
+			assert_non_null(saved_dsn_vars[i] = strdup(v));
+	}
 	return world_setup(state);
 }
 
 static int env_teardown(void **state)
 {
-	if (saved_database_url)
-		setenv("DATABASE_URL", saved_database_url, 1);
-	else
-		unsetenv("DATABASE_URL");
-	free(saved_database_url);
-	saved_database_url = NULL;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (saved_dsn_vars[i])
+			setenv(dsn_vars[i], saved_dsn_vars[i], 1);
+		else
+			unsetenv(dsn_vars[i]);
+		free(saved_dsn_vars[i]);
+		saved_dsn_vars[i] = NULL;
+	}
 	return world_teardown(state);
 }
 
-/* The DSN settings_load picks with cli_dsn and env_dsn (NULL: unset). */
-static char *dsn_with(world *w, const char *cli_dsn, const char *env_dsn)
+/* Sets the DSN variable name to value, or unsets it (NULL). */
+static void dsn_var(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+/* The DSN settings_load picks with cli_dsn, SWEEPD_DSN sweepd_env and
+ * DATABASE_URL url_env (NULL: unset). */
+static char *dsn_with(world *w, const char *cli_dsn, const char *sweepd_env,
+                      const char *url_env)
 {
 	settings_cli cli = {0};
 	settings s;
 	diag d = DIAG_INIT;
 	char *dsn;
 
-	if (env_dsn)
-		setenv("DATABASE_URL", env_dsn, 1);
-	else
-		unsetenv("DATABASE_URL");
+	dsn_var("SWEEPD_DSN", sweepd_env);
+	dsn_var("DATABASE_URL", url_env);
 	cli.conf_dir = w->dir;
 	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
 	cli.dsn = cli_dsn;
@@ -879,16 +897,23 @@ static void dsn_command_line_beats_env_beats_file(void **state)
 	char *dsn;
 
 	tu_write(w->dir, "sweepd.ini", "[sweepd]\ndsn = host=from-file\n");
-	dsn = dsn_with(w, "host=from-cli", "host=from-env");
+	dsn = dsn_with(w, "host=from-cli", "host=from-sweepd-dsn",
+	               "host=from-env");
 	assert_string_equal(dsn, "host=from-cli");
 	free(dsn);
-	dsn = dsn_with(w, NULL, "host=from-env");
+	dsn = dsn_with(w, NULL, "host=from-sweepd-dsn", "host=from-env");
+	assert_string_equal(dsn, "host=from-sweepd-dsn");
+	free(dsn);
+	dsn = dsn_with(w, NULL, NULL, "host=from-env");
 	assert_string_equal(dsn, "host=from-env");
 	free(dsn);
-	dsn = dsn_with(w, NULL, NULL);
+	dsn = dsn_with(w, NULL, "", "host=from-env"); /* empty: as if unset */
+	assert_string_equal(dsn, "host=from-env");
+	free(dsn);
+	dsn = dsn_with(w, NULL, NULL, NULL);
 	assert_string_equal(dsn, "host=from-file");
 	free(dsn);
-	dsn = dsn_with(w, NULL, "");   /* empty variable: as if unset */
+	dsn = dsn_with(w, NULL, NULL, "");
 	assert_string_equal(dsn, "host=from-file");
 	free(dsn);
 }
@@ -898,7 +923,7 @@ static void dsn_is_empty_when_given_nowhere(void **state)
 	world *w = *state;
 	char *dsn;
 
-	dsn = dsn_with(w, NULL, NULL);
+	dsn = dsn_with(w, NULL, NULL, NULL);
 	assert_string_equal(dsn, "");
 	free(dsn);
 }
