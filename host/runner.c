@@ -101,6 +101,20 @@ static void runner_wait(time_t at, const volatile sig_atomic_t *stop)
 		;
 }
 
+/* Gives ss a working connection for j: keeps the one it has, or opens a
+ * new one (a lost session also lost the job's lock).  0, or -1 with err
+ * set and ss->conn NULL. */
+static int runner_connect(runner_session *ss, const job *j,
+                          const settings *s, char *err, size_t errlen)
+{
+	if (ss->conn != NULL && PQstatus(ss->conn) == CONNECTION_OK)
+		return 0;
+	PQfinish(ss->conn);
+	ss->locked = false;
+	ss->conn = db_connect(s->dsn, j->name, err, errlen);
+	return ss->conn != NULL ? 0 : -1;
+}
+
 /* Connects (again, if the session was lost), claims the run's history
  * row, waits for its tick and takes the job's lock.  Sets *transient when
  * a failure may pass when tried again. */
@@ -113,17 +127,9 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 	int locked;
 
 	*transient = false;
-	if (ss->conn != NULL && PQstatus(ss->conn) != CONNECTION_OK) {
-		PQfinish(ss->conn);
-		ss->conn = NULL;
-		ss->locked = false;
-	}
-	if (ss->conn == NULL) {
-		ss->conn = db_connect(s->dsn, j->name, err, sizeof(err));
-		if (ss->conn == NULL) {
-			*transient = true;
-			goto fail;
-		}
+	if (runner_connect(ss, j, s, err, sizeof(err)) != 0) {
+		*transient = true;
+		goto fail;
 	}
 	if (o->dry_run)
 		return RUNNER_OK;
@@ -206,13 +212,7 @@ static void runner_record(runner_session *ss, const job *j, const settings *s,
 {
 	char err[1024];
 
-	if (ss->conn != NULL && PQstatus(ss->conn) != CONNECTION_OK) {
-		PQfinish(ss->conn);
-		ss->conn = NULL;
-	}
-	if (ss->conn == NULL)
-		ss->conn = db_connect(s->dsn, j->name, err, sizeof(err));
-	if (ss->conn == NULL ||
+	if (runner_connect(ss, j, s, err, sizeof(err)) != 0 ||
 	    db_run_end(ss->conn, r, attempts, err, sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "run not recorded", "job", j->name,
 		        "error", err, LOG_END);
