@@ -298,26 +298,12 @@ static const char *api_quote_name(sweep_host *h, const char *text,
 		*errmsg = api_mprintf("%s", err);
 		return NULL;
 	}
+	out = api_keep(h, sqltext_parts_quote(h->conn, parts, 0, n));
 	sqltext_parts_free(parts, n);
-	out = api_keep(h, sqltext_ident_quote(h->conn, text));
 	if (out == NULL)
 		*errmsg = api_mprintf("cannot quote '%s': %s", text,
 		                      PQerrorMessage(h->conn));
 	return out;
-}
-
-/* Appends part i of parts quoted, with a dot before it unless first. */
-static void api_quote_part(sweep_host *h, buf *b, char *const *parts,
-                           size_t i, bool first)
-{
-	char *q = PQescapeIdentifier(h->conn, parts[i], strlen(parts[i]));
-
-	if (q == NULL) {
-		b->oom = 1;
-		return;
-	}
-	buf_printf(b, "%s%s", first ? "" : ".", q);
-	PQfreemem(q);
 }
 
 static int api_split_column(sweep_host *h, const char *text,
@@ -325,8 +311,7 @@ static int api_split_column(sweep_host *h, const char *text,
                             char **errmsg)
 {
 	char err[256], **parts;
-	size_t n, i;
-	buf t = BUF_INIT, c = BUF_INIT;
+	size_t n;
 
 	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0) {
 		*errmsg = api_mprintf("%s", err);
@@ -338,12 +323,9 @@ static int api_split_column(sweep_host *h, const char *text,
 		                      "or SCHEMA.TABLE.COLUMN", text);
 		return -1;
 	}
-	for (i = 0; i + 1 < n; i++)
-		api_quote_part(h, &t, parts, i, i == 0);
-	api_quote_part(h, &c, parts, n - 1, true);
+	*table = api_keep(h, sqltext_parts_quote(h->conn, parts, 0, n - 1));
+	*column = api_keep(h, sqltext_parts_quote(h->conn, parts, n - 1, n));
 	sqltext_parts_free(parts, n);
-	*table = api_keep(h, buf_detach(&t));
-	*column = api_keep(h, buf_detach(&c));
 	if (*table == NULL || *column == NULL) {
 		*errmsg = api_mprintf("cannot quote '%s': %s", text,
 		                      PQerrorMessage(h->conn));

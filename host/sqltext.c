@@ -111,31 +111,43 @@ void sqltext_parts_free(char **parts, size_t nparts)
 	free(parts);
 }
 
-/* The name quoted for SQL with PQescapeIdentifier, part by part and joined
- * with dots, in a new string the caller frees; NULL when the name does not
- * split or memory runs out.  The name was checked when the config loaded. */
-char *sqltext_ident_quote(PGconn *conn, const char *text)
+/* Parts from..to-1 of a split name, each quoted with PQescapeIdentifier
+ * and joined with dots, in a new string the caller frees; NULL when memory
+ * runs out. */
+char *sqltext_parts_quote(PGconn *conn, char *const *parts, size_t from,
+                          size_t to)
 {
-	char **parts;
-	size_t n, i;
-	char err[256];
 	buf b = BUF_INIT;
+	size_t i;
 
-	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0)
-		return NULL;
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		char *q = PQescapeIdentifier(conn, parts[i], strlen(parts[i]));
 		if (q == NULL) {
 			b.oom = 1;
 			break;
 		}
-		if (i > 0)
+		if (i > from)
 			buf_puts(&b, ".");
 		buf_puts(&b, q);
 		PQfreemem(q);
 	}
-	sqltext_parts_free(parts, n);
 	return buf_detach(&b);
+}
+
+/* The name quoted for SQL, part by part (sqltext_parts_quote()), in a new
+ * string the caller frees; NULL when the name does not split or memory
+ * runs out.  The name was checked when the config loaded. */
+char *sqltext_ident_quote(PGconn *conn, const char *text)
+{
+	char **parts, *out;
+	size_t n;
+	char err[256];
+
+	if (sqltext_ident_split(text, &parts, &n, err, sizeof(err)) != 0)
+		return NULL;
+	out = sqltext_parts_quote(conn, parts, 0, n);
+	sqltext_parts_free(parts, n);
+	return out;
 }
 
 /* Length of a dollar-quote tag ("$tag$" or "$$") starting at p, or 0 when
