@@ -275,3 +275,15 @@ void jobs_free(jobs *js)
 	free(js->items);
 	free(js);
 }
+
+/* The first due tick of j strictly after `after`, or 0 when it has none
+ * (disabled, no schedule, or no instant ahead). */
+time_t jobs_next(const job *j, time_t after)
+{
+	time_t next;
+
+	if (!j->enabled || j->cron == NULL ||
+	    cron_next(j->cron, j->timezone, after, &next) != 0)
+		return 0;
+	return next;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cron.h"
 #include "diag.h"
@@ -41,6 +42,7 @@ jobs *jobs_load(const settings *s, loader *l, diag *d);
 size_t jobs_count(const jobs *js);
 const job *jobs_at(const jobs *js, size_t i);
 const job *jobs_find(const jobs *js, const char *name);
+time_t jobs_next(const job *j, time_t after);
 void jobs_free(jobs *js);
 
 #endif

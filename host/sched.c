@@ -127,17 +127,6 @@ static void sched_tick_text(time_t tick, char *out, size_t len)
 	isotime_format(&ts, out, len);
 }
 
-/* The first due tick of j strictly after t, or 0 when it has none. */
-static time_t sched_next(const job *j, time_t t)
-{
-	time_t next;
-
-	if (!j->enabled || j->cron == NULL ||
-	    cron_next(j->cron, j->timezone, t, &next) != 0)
-		return 0;
-	return next;
-}
-
 /* Loads the plugins and jobs of the configuration into a new generation,
  * logging every problem.  NULL when conf.d cannot be read at all. */
 static sched_gen *sched_load(const settings *s)
@@ -241,7 +230,7 @@ static int sched_adopt(sched *sc, sched_gen *g, time_t now)
 		    old->job->enabled == j->enabled)
 			v[k].next = old->next;
 		else
-			v[k].next = sched_next(j, now);
+			v[k].next = jobs_next(j, now);
 		v[k].pending = old ? old->pending : 0;
 		v[k].catch_up = old ? old->catch_up : false;
 		k++;
@@ -429,13 +418,13 @@ static void sched_due(sched *sc, int64_t now_ms)
 		if (sj->next == 0 || sj->next > horizon)
 			continue;
 		tick = sj->next;
-		sj->next = sched_next(sj->job, tick);
+		sj->next = jobs_next(sj->job, tick);
 		/* Ticks missed (a suspend, a clock set forward): the latest,
 		 * found by bisection rather than one by one. */
 		if (sj->next != 0 && sj->next <= horizon &&
 		    cron_prev(sj->job->cron, sj->job->timezone, sj->next - 1,
 		              horizon, &tick) == 0)
-			sj->next = sched_next(sj->job, tick);
+			sj->next = jobs_next(sj->job, tick);
 		if (sched_running(sc, sj->job->name))
 			sched_skip(sc, sj->job, tick, "the previous run is still "
 			           "going");

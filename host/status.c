@@ -21,15 +21,11 @@ enum {
  * none (no schedule, disabled, or no instant ahead). */
 void status_next_run(const job *j, time_t now, char *out, size_t len)
 {
-	time_t next;
-	struct timespec ts = {0, 0};
+	struct timespec ts = {jobs_next(j, now), 0};
 
 	out[0] = '\0';
-	if (!j->enabled || j->cron == NULL ||
-	    cron_next(j->cron, j->timezone, now, &next) != 0)
-		return;
-	ts.tv_sec = next;
-	isotime_format(&ts, out, len);
+	if (ts.tv_sec != 0)
+		isotime_format(&ts, out, len);
 }
 
 /* The row of res for job name, or -1. */
