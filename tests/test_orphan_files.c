@@ -11,33 +11,22 @@
 #include <unistd.h>
 
 #include "jobs.h"
-#include "loader.h"
 #include "result.h"
 #include "runner.h"
-#include "settings.h"
-#include "testutil.h"
+#include "testworld.h"
 
 #define DAY (24 * 3600)
 /* Older and younger than older_than = 30d. */
 #define OLD (40 * DAY)
 #define NEW (5 * DAY)
 
-static volatile sig_atomic_t no_stop;
-
-/* One test's world: a schema with tables that reference files, a
- * directory of files (root), a directory outside it, a conf dir with one
- * job, and the loaded configuration. */
+/* One test's world: the shared test world (a schema with tables that
+ * reference files, a conf dir with one job, and the loaded configuration)
+ * plus a directory of files (root) and a directory outside it. */
 typedef struct world {
-	PGconn *db;
-	char *schema;
-	char *dir;     /* conf.d */
+	tu_world *t;
 	char *root;    /* the directory the job cleans */
 	char *outside; /* never to be touched */
-	char *job;
-	settings s;
-	loader *l;
-	jobs *js;
-	diag d;
 } world;
 
 /* Creates the directories of path up to its last '/'. */
@@ -46,7 +35,8 @@ static void mkdirs(const char *path)
 	char *p = strdup(path), *slash;
 
 	assert_non_null(p);
-	for (slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+	for (slash = strchr(p + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(p, 0755) != 0 && errno != EEXIST)
 			fail_msg("mkdir %s: %s", p, strerror(errno));
@@ -157,118 +147,71 @@ static char *tree(world *w)
 	return out;
 }
 
-/* Loads the configuration of the conf dir, failing on any problem unless
- * problems_ok; frees the one loaded before. */
-static void world_reload(world *w, bool problems_ok)
-{
-	settings_cli cli;
-
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	memset(&w->s, 0, sizeof w->s);
-	memset(&w->d, 0, sizeof w->d);
-	memset(&cli, 0, sizeof(cli));
-	cli.conf_dir = w->dir;
-	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	w->l = loader_new();
-	w->js = jobs_load(&w->s, w->l, &w->d);
-	assert_non_null(w->js);
-	if (w->d.count && !problems_ok)
-		fail_msg("config problem: %s", w->d.items[0].message);
-}
-
-/* Writes a job over the world with these [params] lines and loads it. */
+/* Loads a job over the world with these [params] lines, failing on any
+ * problem. */
 static void world_job(world *w, const char *params)
 {
 	char text[4096];
 
 	snprintf(text, sizeof(text), "[job]\nname = %s\nplugin = orphan_files"
-	         "\n\n[params]\n%s", w->job, params);
-	tu_write(w->dir, "job.ini", text);
-	world_reload(w, false);
+	         "\n\n[params]\n%s", w->t->job, params);
+	tu_world_load(w->t, text);
 }
 
 /* A job over root with references users.avatar and projects.images and
  * file table uploads(path), older_than 30d, plus extra lines. */
 static void world_std_job(world *w, const char *extra)
 {
+	const char *s = w->t->schema;
 	char text[2048];
 
 	snprintf(text, sizeof(text),
 	         "directory = %s\nolder_than = 30d\n"
 	         "references = %s.users.avatar, %s.projects.images\n"
 	         "file_table = %s.uploads\nfile_path_column = path\n%s",
-	         w->root, w->schema, w->schema, w->schema, extra);
+	         w->root, s, s, s, extra);
 	world_job(w, text);
 }
 
+/* A new world (tu_world prefix "orphan") with empty tables users(avatar),
+ * projects(images) and uploads(path, kind) and empty root and outside. */
 static int world_setup(void **state)
 {
-	static int seq;
 	world *w = calloc(1, sizeof(*w));
-	char name[64];
+	const char *s;
 
 	assert_non_null(w);
-	w->db = tu_db();
-	w->schema = tu_schema(w->db, "orphan");
-	w->dir = tu_tempdir();
+	w->t = tu_world_new("orphan");
 	w->root = tu_tempdir();
 	w->outside = tu_tempdir();
-	snprintf(name, sizeof(name), "orphan-test-%s-%d", w->schema, ++seq);
-	w->job = strdup(name);
-	tu_sql(w->db, "CREATE SCHEMA IF NOT EXISTS sweepd");
-	tu_sql(w->db,
-	       "CREATE TABLE %s.users (id int PRIMARY KEY, avatar varchar(200));"
+	s = w->t->schema;
+	tu_sql(w->t->db,
+	       "CREATE TABLE %s.users (id int PRIMARY KEY,"
+	       " avatar varchar(200));"
 	       "CREATE TABLE %s.projects (id int PRIMARY KEY, images text[]);"
-	       "CREATE TABLE %s.uploads (id int PRIMARY KEY, path text NOT NULL,"
-	       " kind text DEFAULT 'image')", w->schema, w->schema, w->schema);
+	       "CREATE TABLE %s.uploads (id int PRIMARY KEY,"
+	       " path text NOT NULL, kind text DEFAULT 'image')", s, s, s);
 	*state = w;
 	return 0;
 }
 
+/* Frees the tu_world (schema, conf dir, what sweepd recorded of the job)
+ * and removes root and outside. */
 static int world_teardown(void **state)
 {
 	world *w = *state;
 
-	tu_sql(w->db, "DROP SCHEMA %s CASCADE", w->schema);
-	tu_sql(w->db, "DELETE FROM sweepd.audit WHERE job = '%s';"
-	       "DELETE FROM sweepd.runs WHERE job = '%s'", w->job, w->job);
-	PQfinish(w->db);
-	tu_rmtree(w->dir);
+	tu_world_free(w->t);
 	tu_rmtree(w->root);
 	tu_rmtree(w->outside);
-	jobs_free(w->js);
-	loader_free(w->l);
-	settings_free(&w->s);
-	diag_free(&w->d);
-	free(w->schema);
-	free(w->dir);
 	free(w->root);
 	free(w->outside);
-	free(w->job);
 	free(w);
 	return 0;
 }
 
-/* Runs the job as sweepd --run (or --dry-run) does; returns the outcome. */
-static runner_outcome world_runner(world *w, bool dry, result *r)
-{
-	runner_opts o = {dry, 0, 0, -1, false, false};
-
-	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
-}
-
-/* Runs the job (or dry-runs it), which must succeed. */
-static void world_run(world *w, bool dry, result *r)
-{
-	if (world_runner(w, dry, r) != RUNNER_OK || !r->success)
-		fail_msg("run failed: %s", r->error ? r->error : "?");
-}
-
-/* The value of a result's counter; -1 when it has none. */
+/* The value of a result's counter; -1 when it has none (tu_counter() is
+ * for counters that must exist). */
 static long long counter(const result *r, const char *name)
 {
 	size_t i;
@@ -293,8 +236,15 @@ static bool sampled(const result *r, const char *line)
 /* The ids of uploads, ordered, as "1,2,3". */
 static char *upload_ids(world *w)
 {
-	return tu_sql_text(w->db, "SELECT coalesce(string_agg(id::text, ','"
-	                   " ORDER BY id), '') FROM %s.uploads", w->schema);
+	return tu_sql_text(w->t->db, "SELECT coalesce(string_agg(id::text, ','"
+	                   " ORDER BY id), '') FROM %s.uploads", w->t->schema);
+}
+
+/* The rows sweepd recorded of the world's job in sweepd.table. */
+static long long recorded(world *w, const char *table)
+{
+	return tu_sql_int(w->t->db, "SELECT count(*) FROM sweepd.%s WHERE job ="
+	                  " '%s'", table, w->t->job);
 }
 
 /* The standard data: files and rows covering every case of the standard
@@ -309,7 +259,7 @@ static void std_data(world *w)
 	put(w->root, "edge-older.png", "ab", 30 * DAY + 120); /* row 5: goes */
 	put(w->root, "edge-younger.png", "cd", 30 * DAY - 120);
 	put(w->root, "empty.png", "", OLD);                   /* goes */
-	tu_sql(w->db,
+	tu_sql(w->t->db,
 	       "INSERT INTO %s.uploads (id, path) VALUES (1, 'old-orphan.png'),"
 	       " (2, 'avatars/kept.png'), (3, 'projects/cover.png'),"
 	       " (4, 'new-orphan.png'), (5, 'edge-older.png'),"
@@ -317,7 +267,7 @@ static void std_data(world *w)
 	       "INSERT INTO %s.users VALUES (1, 'avatars/kept.png'), (2, NULL);"
 	       "INSERT INTO %s.projects VALUES"
 	       " (1, '{other.png,projects/cover.png}'), (2, NULL)",
-	       w->schema, w->schema, w->schema);
+	       w->t->schema, w->t->schema, w->t->schema);
 }
 
 /* Checks the world after the standard data went through a real run. */
@@ -347,15 +297,15 @@ static void deletes_old_orphans_with_their_rows(void **state)
 	/* Small batches with a pause and timeouts: every path of a batch. */
 	world_std_job(w, "batch_size = 2\nbatch_pause = 1ms\n"
 	              "lock_timeout = 2s\nstatement_timeout = 10s\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "examined"), 8);
-	assert_int_equal(counter(&r, "deleted"), 4);
-	assert_int_equal(counter(&r, "rows_deleted"), 2);
-	assert_int_equal(counter(&r, "bytes_freed"), 10);
-	assert_int_equal(counter(&r, "referenced"), 2);
-	assert_int_equal(counter(&r, "too_new"), 2);
-	assert_int_equal(counter(&r, "skipped"), 0);
-	assert_int_equal(counter(&r, "unmatched"), 0);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 8);
+	assert_int_equal(tu_counter(&r, "deleted"), 4);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 2);
+	assert_int_equal(tu_counter(&r, "bytes_freed"), 10);
+	assert_int_equal(tu_counter(&r, "referenced"), 2);
+	assert_int_equal(tu_counter(&r, "too_new"), 2);
+	assert_int_equal(tu_counter(&r, "skipped"), 0);
+	assert_int_equal(tu_counter(&r, "unmatched"), 0);
 	assert_int_equal(counter(&r, "errors"), -1);
 	assert_int_equal(counter(&r, "audited"), -1);
 	assert_contains(r.message, "deleted 4 orphaned files (10 bytes) and 2 "
@@ -363,9 +313,9 @@ static void deletes_old_orphans_with_their_rows(void **state)
 	result_free(&r);
 	assert_std_outcome(w);
 	/* A second run finds nothing more to do. */
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 0);
-	assert_int_equal(counter(&r, "examined"), 4);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 0);
+	assert_int_equal(tu_counter(&r, "examined"), 4);
 	result_free(&r);
 }
 
@@ -381,14 +331,14 @@ static void a_reference_from_either_table_keeps_the_file(void **state)
 	/* Prefixes of referenced paths are not referenced. */
 	put(w->root, "r/first", "5", OLD);
 	put(w->root, "r/second", "6", OLD);
-	tu_sql(w->db,
+	tu_sql(w->t->db,
 	       "INSERT INTO %s.users VALUES (1, 'r/first-only'), (2, 'r/both');"
 	       "INSERT INTO %s.projects VALUES (1, '{r/second-only}'),"
-	       " (2, '{zzz,r/both}'), (3, '{}')", w->schema, w->schema);
+	       " (2, '{zzz,r/both}'), (3, '{}')", w->t->schema, w->t->schema);
 	world_std_job(w, "");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "referenced"), 3);
-	assert_int_equal(counter(&r, "deleted"), 3);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "referenced"), 3);
+	assert_int_equal(tu_counter(&r, "deleted"), 3);
 	result_free(&r);
 	assert_content(w->root, "r/first-only", "1");
 	assert_content(w->root, "r/second-only", "2");
@@ -407,16 +357,16 @@ static void path_prefix_is_matched_before_the_relative_path(void **state)
 	put(w->root, "p/kept.png", "k", OLD);
 	put(w->root, "p/gone.png", "g", OLD);
 	put(w->root, "p/bare.png", "b", OLD);
-	tu_sql(w->db,
+	tu_sql(w->t->db,
 	       "INSERT INTO %s.users VALUES (1, '/files/p/kept.png'),"
 	       " (2, 'p/bare.png');"
 	       "INSERT INTO %s.uploads (id, path) VALUES"
 	       " (1, '/files/p/gone.png'), (2, 'p/gone.png')",
-	       w->schema, w->schema);
+	       w->t->schema, w->t->schema);
 	world_std_job(w, "path_prefix = /files/\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 2);
-	assert_int_equal(counter(&r, "rows_deleted"), 1);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
 	result_free(&r);
 	assert_content(w->root, "p/kept.png", "k");
 	assert_false(exists(w->root, "p/gone.png"));
@@ -437,10 +387,10 @@ static void pattern_limits_the_files_considered(void **state)
 	put(w->root, "keep.png", "4", OLD);
 	put(w->root, "deep/keep.tmpx", "5", OLD);
 	world_std_job(w, "pattern = *.tmp\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "examined"), 5);
-	assert_int_equal(counter(&r, "unmatched"), 2);
-	assert_int_equal(counter(&r, "deleted"), 3);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 5);
+	assert_int_equal(tu_counter(&r, "unmatched"), 2);
+	assert_int_equal(tu_counter(&r, "deleted"), 3);
 	result_free(&r);
 	assert_false(exists(w->root, "x.tmp"));
 	assert_false(exists(w->root, "deep/er/y.tmp"));
@@ -452,8 +402,8 @@ static void pattern_limits_the_files_considered(void **state)
 	put(w->root, "cache/a/b/c.bin", "6", OLD);
 	put(w->root, "cached.bin", "7", OLD);
 	world_std_job(w, "pattern = cache/*\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 1);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	result_free(&r);
 	assert_false(exists(w->root, "cache/a/b/c.bin"));
 	assert_content(w->root, "cached.bin", "7");
@@ -472,8 +422,8 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 	link_to(w->root, "d/link-dir", w->outside); /* to a directory outside */
 	link_to(w->root, "dangling", "/nonexistent/sweepd-test");
 	link_to(w->root, "d/up", "..");
-	tu_sql(w->db, "INSERT INTO %s.uploads (id, path) VALUES"
-	       " (1, 'link-file'), (2, 'd/link-dir/secret.txt')", w->schema);
+	tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path) VALUES"
+	       " (1, 'link-file'), (2, 'd/link-dir/secret.txt')", w->t->schema);
 	put(w->root, "real/orphan.bin", "x", OLD);
 	{
 		char *fifo = tu_path(w->root, "real/fifo");
@@ -482,10 +432,10 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 		free(fifo);
 	}
 	world_std_job(w, "");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "skipped"), 5);
-	assert_int_equal(counter(&r, "examined"), 1);
-	assert_int_equal(counter(&r, "deleted"), 1);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "skipped"), 5);
+	assert_int_equal(tu_counter(&r, "examined"), 1);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	result_free(&r);
 	assert_false(exists(w->root, "real/orphan.bin"));
 	assert_content(w->outside, "secret.txt", "secret");
@@ -504,6 +454,7 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 static void dry_run_counts_samples_and_changes_nothing(void **state)
 {
 	world *w = *state;
+	const char *s = w->t->schema;
 	result r;
 	char *files_before, *files_after, *db_before, *db_after;
 #define MD5_SQL                                                            \
@@ -519,14 +470,14 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	              "lock_timeout = 2s\nstatement_timeout = 10s\n"
 	              "batch_size = 1\nbatch_pause = 1s\n");
 	files_before = tree(w);
-	db_before = tu_sql_text(w->db, MD5_SQL, w->schema, w->schema, w->schema);
-	world_run(w, true, &r);
-	assert_int_equal(counter(&r, "would_delete"), 4);
-	assert_int_equal(counter(&r, "would_delete_rows"), 2);
-	assert_int_equal(counter(&r, "would_free_bytes"), 10);
-	assert_int_equal(counter(&r, "referenced"), 2);
-	assert_int_equal(counter(&r, "too_new"), 2);
-	assert_int_equal(counter(&r, "skipped"), 1);
+	db_before = tu_sql_text(w->t->db, MD5_SQL, s, s, s);
+	tu_world_run_ok(w->t, true, &r);
+	assert_int_equal(tu_counter(&r, "would_delete"), 4);
+	assert_int_equal(tu_counter(&r, "would_delete_rows"), 2);
+	assert_int_equal(tu_counter(&r, "would_free_bytes"), 10);
+	assert_int_equal(tu_counter(&r, "referenced"), 2);
+	assert_int_equal(tu_counter(&r, "too_new"), 2);
+	assert_int_equal(tu_counter(&r, "skipped"), 1);
 	assert_int_equal(counter(&r, "deleted"), -1);
 	assert_int_equal(r.nsamples, 4);
 	assert_true(sampled(&r, "old-orphan.png"));
@@ -537,13 +488,11 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	                "and 2 rows");
 	result_free(&r);
 	files_after = tree(w);
-	db_after = tu_sql_text(w->db, MD5_SQL, w->schema, w->schema, w->schema);
+	db_after = tu_sql_text(w->t->db, MD5_SQL, s, s, s);
 	assert_string_equal(files_before, files_after);
 	assert_string_equal(db_before, db_after);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
-	                            " WHERE job = '%s'", w->job), 0);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.runs"
-	                            " WHERE job = '%s'", w->job), 0);
+	assert_int_equal(recorded(w, "audit"), 0);
+	assert_int_equal(recorded(w, "runs"), 0);
 	free(files_before);
 	free(files_after);
 	free(db_before);
@@ -559,14 +508,15 @@ static void audit_records_equal_deleted_rows_and_files(void **state)
 
 	std_data(w);
 	world_std_job(w, "audit_columns = id, path\naudit_files = true\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 4);
-	assert_int_equal(counter(&r, "rows_deleted"), 2);
-	assert_int_equal(counter(&r, "audited"), 6);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 4);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 2);
+	assert_int_equal(tu_counter(&r, "audited"), 6);
 	/* Exactly the deleted rows and files, each once. */
-	got = tu_sql_text(w->db, "SELECT count(*) FROM sweepd.audit WHERE job ="
-	                  " '%s' AND ((action = 'deleted' AND table_name ="
-	                  " '%s.uploads' AND (data->>'id', data->>'path') IN"
+	got = tu_sql_text(w->t->db, "SELECT count(*) FROM sweepd.audit WHERE"
+	                  " job = '%s' AND ((action = 'deleted' AND"
+	                  " table_name = '%s.uploads' AND"
+	                  " (data->>'id', data->>'path') IN"
 	                  " (('1', 'old-orphan.png'), ('5', 'edge-older.png')))"
 	                  " OR (action = 'deleted_file' AND table_name = '%s'"
 	                  " AND data->>'path' IN ('old-orphan.png',"
@@ -576,11 +526,11 @@ static void audit_records_equal_deleted_rows_and_files(void **state)
 	                  " THEN '12345' WHEN 'a/b/c/deep-orphan.bin' THEN"
 	                  " 'xyz' WHEN 'edge-older.png' THEN 'ab' ELSE '' END)"
 	                  " AND (data->>'mtime')::timestamptz < now() -"
-	                  " interval '30 days'))", w->job, w->schema, w->root);
+	                  " interval '30 days'))", w->t->job, w->t->schema,
+	                  w->root);
 	assert_string_equal(got, "6");
 	free(got);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
-	                            " WHERE job = '%s'", w->job), 6);
+	assert_int_equal(recorded(w, "audit"), 6);
 	result_free(&r);
 	assert_std_outcome(w);
 }
@@ -596,15 +546,16 @@ static void where_keeps_files_whose_rows_fail_it(void **state)
 	put(w->root, "w/go.png", "3", OLD);
 	put(w->root, "w/norow.png", "4", OLD);
 	put(w->root, "w/mixed.png", "5", OLD);
-	tu_sql(w->db, "INSERT INTO %s.uploads VALUES (1, 'w/keep.png', 'keep'),"
+	tu_sql(w->t->db, "INSERT INTO %s.uploads VALUES"
+	       " (1, 'w/keep.png', 'keep'),"
 	       " (2, 'w/null.png', NULL), (3, 'w/go.png', 'image'),"
 	       " (4, 'w/mixed.png', 'image'), (5, 'w/mixed.png', 'keep')",
-	       w->schema);
+	       w->t->schema);
 	world_std_job(w, "where = kind <> 'keep'\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "excluded"), 3);
-	assert_int_equal(counter(&r, "deleted"), 2);
-	assert_int_equal(counter(&r, "rows_deleted"), 1);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "excluded"), 3);
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
 	result_free(&r);
 	assert_content(w->root, "w/keep.png", "1");
 	assert_content(w->root, "w/null.png", "2");
@@ -624,19 +575,19 @@ static void a_row_that_cannot_go_keeps_its_file_and_the_rest_goes(void **state)
 
 	/* A deferred foreign key: without SET CONSTRAINTS ALL IMMEDIATE it
 	 * would fail at COMMIT, after the file is gone. */
-	tu_sql(w->db, "CREATE TABLE %s.thumbs (upload_id int REFERENCES"
-	       " %s.uploads (id) DEFERRABLE INITIALLY DEFERRED)", w->schema,
-	       w->schema);
+	tu_sql(w->t->db, "CREATE TABLE %s.thumbs (upload_id int REFERENCES"
+	       " %s.uploads (id) DEFERRABLE INITIALLY DEFERRED)", w->t->schema,
+	       w->t->schema);
 	put(w->root, "t/held.png", "held", OLD);
 	put(w->root, "t/free.png", "free", OLD);
-	tu_sql(w->db, "INSERT INTO %s.uploads (id, path) VALUES"
+	tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path) VALUES"
 	       " (1, 't/held.png'), (2, 't/free.png');"
-	       "INSERT INTO %s.thumbs VALUES (1)", w->schema, w->schema);
+	       "INSERT INTO %s.thumbs VALUES (1)", w->t->schema, w->t->schema);
 	world_std_job(w, "audit_columns = id\naudit_files = true\n");
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 1);
-	assert_int_equal(counter(&r, "errors"), 1);
-	assert_int_equal(counter(&r, "audited"), 2);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "errors"), 1);
+	assert_int_equal(tu_counter(&r, "audited"), 2);
 	assert_int_equal(r.nerrors, 1);
 	assert_contains(r.errors[0], "t/held.png: deleting its row");
 	assert_contains(r.errors[0], "foreign key");
@@ -647,22 +598,22 @@ static void a_row_that_cannot_go_keeps_its_file_and_the_rest_goes(void **state)
 	assert_string_equal(ids, "1");
 	free(ids);
 	/* The held file's audit records were rolled back with it. */
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
-	                            " WHERE job = '%s'", w->job), 2);
+	assert_int_equal(recorded(w, "audit"), 2);
 }
 
 static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
 {
 	world *w = *state;
+	const char *s = w->t->schema;
 	result r;
 	char text[2048], *got;
 
-	tu_sql(w->db,
+	tu_sql(w->t->db,
 	       "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" text);"
 	       "CREATE TABLE %s.\"up loads\" (id int, \"file path\" text);"
 	       "INSERT INTO %s.\"odd\"\"name\" VALUES ('q/kept');"
-	       "INSERT INTO %s.\"up loads\" VALUES (1, 'q/gone'), (2, 'q/kept')",
-	       w->schema, w->schema, w->schema, w->schema);
+	       "INSERT INTO %s.\"up loads\" VALUES (1, 'q/gone'),"
+	       " (2, 'q/kept')", s, s, s, s);
 	put(w->root, "q/kept", "k", OLD);
 	put(w->root, "q/gone", "g", OLD);
 	snprintf(text, sizeof(text),
@@ -671,21 +622,21 @@ static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
 	         "\"made at\"\nfile_table = %s.up loads\n"
 	         "file_path_column = file path\n"
 	         "audit_columns = id, file path\n",
-	         w->root, w->schema, w->schema, w->schema);
+	         w->root, s, s, s);
 	world_job(w, text);
-	world_run(w, false, &r);
-	assert_int_equal(counter(&r, "deleted"), 1);
-	assert_int_equal(counter(&r, "rows_deleted"), 1);
-	assert_int_equal(counter(&r, "referenced"), 1);
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
+	assert_int_equal(tu_counter(&r, "referenced"), 1);
 	result_free(&r);
 	assert_content(w->root, "q/kept", "k");
 	assert_false(exists(w->root, "q/gone"));
-	got = tu_sql_text(w->db, "SELECT string_agg(id::text, ',') FROM"
-	                  " %s.\"up loads\"", w->schema);
+	got = tu_sql_text(w->t->db, "SELECT string_agg(id::text, ',') FROM"
+	                  " %s.\"up loads\"", w->t->schema);
 	assert_string_equal(got, "2");
 	free(got);
-	got = tu_sql_text(w->db, "SELECT data->>'file path' FROM sweepd.audit"
-	                  " WHERE job = '%s'", w->job);
+	got = tu_sql_text(w->t->db, "SELECT data->>'file path' FROM"
+	                  " sweepd.audit WHERE job = '%s'", w->t->job);
 	assert_string_equal(got, "q/gone");
 	free(got);
 }
@@ -693,6 +644,8 @@ static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
 static void where_with_a_semicolon_is_refused_at_load(void **state)
 {
 	world *w = *state;
+	const char *s = w->t->schema;
+	const diag *d = &w->t->d;
 	char text[2048], *file;
 	size_t i;
 	bool found = false;
@@ -703,24 +656,26 @@ static void where_with_a_semicolon_is_refused_at_load(void **state)
 	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
 	         "file_path_column = path\n"
 	         "where = kind = 'x'; DROP TABLE %s.users\n",
-	         w->job, w->root, w->schema, w->schema, w->schema);
-	tu_write(w->dir, "job.ini", text);
-	world_reload(w, true);
-	file = tu_path(w->dir, "job.ini");
-	for (i = 0; i < w->d.count; i++) {
-		if (w->d.items[i].file && strcmp(w->d.items[i].file, file) == 0 &&
-		    w->d.items[i].line == 11 &&
-		    strstr(w->d.items[i].message, "contains ';'"))
+	         w->t->job, w->root, s, s, s);
+	tu_world_load_diag(w->t, text);
+	file = tu_path(w->t->dir, "job.ini");
+	for (i = 0; i < d->count; i++) {
+		/* The settings loaded cleanly: every problem is the job's. */
+		if (!d->items[i].file || strcmp(d->items[i].file, file) != 0)
+			fail_msg("problem outside job.ini: %s",
+			         d->items[i].message);
+		if (d->items[i].line == 11 &&
+		    strstr(d->items[i].message, "contains ';'"))
 			found = true;
 	}
 	if (!found)
 		fail_msg("no job.ini:11 problem about ';' (%zu problems%s%s)",
-		         w->d.count, w->d.count ? ", first: " : "",
-		         w->d.count ? w->d.items[0].message : "");
-	assert_null(jobs_find(w->js, w->job)->params);
+		         d->count, d->count ? ", first: " : "",
+		         d->count ? d->items[0].message : "");
+	assert_null(jobs_find(w->t->js, w->t->job)->params);
 	free(file);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.users",
-	                            w->schema), 0);
+	assert_int_equal(tu_sql_int(w->t->db, "SELECT count(*) FROM %s.users",
+	                            s), 0);
 }
 
 /* Loads a job with these [params] lines and checks that its run fails
@@ -730,7 +685,7 @@ static void expect_refused(world *w, const char *params, const char *expect)
 	result r;
 
 	world_job(w, params);
-	assert_int_equal(world_runner(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_world_run(w->t, false, &r), RUNNER_FAILED);
 	assert_false(r.success);
 	assert_contains(r.error, expect);
 	assert_int_equal(counter(&r, "deleted"), -1);
@@ -745,25 +700,25 @@ static void init_refuses_a_relative_or_unsafe_directory(void **state)
 	put(w->root, "old.bin", "x", OLD);
 	/* Relative. */
 	snprintf(text, sizeof(text), "directory = uploads\nolder_than = 30d\n"
-	         "references = %s.users.avatar\n", w->schema);
+	         "references = %s.users.avatar\n", w->t->schema);
 	expect_refused(w, text, "directory = 'uploads': must be an absolute "
 	               "path");
 	/* A symbolic link to the directory. */
 	link = tu_path(w->outside, "link");
 	assert_int_equal(symlink(w->root, link), 0);
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.avatar\n", link, w->schema);
+	         "references = %s.users.avatar\n", link, w->t->schema);
 	expect_refused(w, text, "is a symbolic link");
 	free(link);
 	/* Missing, and a file. */
 	snprintf(text, sizeof(text), "directory = %s/nope\nolder_than = 30d\n"
-	         "references = %s.users.avatar\n", w->root, w->schema);
+	         "references = %s.users.avatar\n", w->root, w->t->schema);
 	expect_refused(w, text, "cannot open: No such file or directory");
 	snprintf(text, sizeof(text), "directory = %s/old.bin\nolder_than = 30d"
-	         "\nreferences = %s.users.avatar\n", w->root, w->schema);
+	         "\nreferences = %s.users.avatar\n", w->root, w->t->schema);
 	expect_refused(w, text, "is not a directory");
 	snprintf(text, sizeof(text), "directory = /\nolder_than = 30d\n"
-	         "references = %s.users.avatar\n", w->schema);
+	         "references = %s.users.avatar\n", w->t->schema);
 	expect_refused(w, text, "refusing to clean the whole file system");
 	assert_content(w->root, "old.bin", "x");
 }
@@ -775,33 +730,34 @@ static void init_refuses_bad_references_and_file_table(void **state)
 
 	put(w->root, "old.bin", "x", OLD);
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.nope\n", w->root, w->schema);
+	         "references = %s.users.nope\n", w->root, w->t->schema);
 	expect_refused(w, text, "has no column \"nope\"");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
 	         "references = avatar\n", w->root);
 	expect_refused(w, text, "references: 'avatar' is not table.column");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.id\n", w->root, w->schema);
+	         "references = %s.users.id\n", w->root, w->t->schema);
 	expect_refused(w, text, "column is of type integer");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.nosuch.path\n", w->root, w->schema);
+	         "references = %s.nosuch.path\n", w->root, w->t->schema);
 	expect_refused(w, text, "does not exist");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
 	         "references = %s.users.avatar\nfile_table = %s.uploads\n",
-	         w->root, w->schema, w->schema);
+	         w->root, w->t->schema, w->t->schema);
 	expect_refused(w, text, "file_table and file_path_column go together");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
 	         "references = %s.uploads.path\nfile_table = %s.uploads\n"
-	         "file_path_column = path\n", w->root, w->schema, w->schema);
+	         "file_path_column = path\n", w->root, w->t->schema,
+	         w->t->schema);
 	expect_refused(w, text, "this is file_table's file_path_column");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
 	         "references = %s.users.avatar\nwhere = kind = 'x'\n",
-	         w->root, w->schema);
+	         w->root, w->t->schema);
 	expect_refused(w, text, "where applies to the rows of file_table");
 	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
 	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
 	         "file_path_column = path\nwhere = no_such_column = 1\n",
-	         w->root, w->schema, w->schema);
+	         w->root, w->t->schema, w->t->schema);
 	expect_refused(w, text, "no_such_column");
 	assert_content(w->root, "old.bin", "x");
 }
@@ -815,7 +771,8 @@ static void the_binary_dry_runs_and_runs_the_job(void **state)
 	world_std_job(w, "");
 	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
 	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
-	                        " --json --dry-run %s", w->dir, w->job), 0);
+	                        " --json --dry-run %s", w->t->dir, w->t->job),
+	                 0);
 	assert_contains(out, "\"would_delete\":4");
 	assert_contains(out, "\"would_delete_rows\":2");
 	assert_contains(out, "\"a/b/c/deep-orphan.bin\"");
@@ -824,7 +781,8 @@ static void the_binary_dry_runs_and_runs_the_job(void **state)
 	free(err);
 	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
 	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
-	                        " --json --run %s", w->dir, w->job), 0);
+	                        " --json --run %s", w->t->dir, w->t->job),
+	                 0);
 	assert_contains(out, "\"deleted\":4");
 	assert_contains(out, "\"rows_deleted\":2");
 	assert_contains(out, "\"bytes_freed\":10");
