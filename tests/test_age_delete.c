@@ -345,29 +345,28 @@ static void a_failing_batch_in_parallel_sessions_fails_the_run(void **state)
 
 static void a_view_or_a_missing_table_is_refused_with_its_name(void **state)
 {
+	static const char *const cases[][2] = {
+		{"recent", "recent\" is not a plain table (relkind 'v')"},
+		{"nowhere", "nowhere\" does not exist (SQLSTATE 42P01)"},
+	};
 	world *w = *state;
 	result r;
 	char text[1024];
+	size_t i;
 
 	world_data(w, 0);
 	tu_sql(w->db, "CREATE VIEW %s.recent AS SELECT * FROM %s.events",
 	       w->schema, w->schema);
-	snprintf(text, sizeof(text),
-	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
-	         "table = %s.recent\ntime_column = created_at\n"
-	         "older_than = 30d\n", w->job, w->schema);
-	tu_world_load(w, text);
-	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
-	assert_contains(r.error, "recent\" is not a plain table (relkind 'v')");
-	result_free(&r);
-	snprintf(text, sizeof(text),
-	         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
-	         "table = %s.nowhere\ntime_column = created_at\n"
-	         "older_than = 30d\n", w->job, w->schema);
-	tu_world_load(w, text);
-	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
-	assert_contains(r.error, "nowhere\" does not exist (SQLSTATE 42P01)");
-	result_free(&r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+		         "[job]\nname = %s\nplugin = age_delete\n\n[params]\n"
+		         "table = %s.%s\ntime_column = created_at\n"
+		         "older_than = 30d\n", w->job, w->schema, cases[i][0]);
+		tu_world_load(w, text);
+		assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+		assert_contains(r.error, cases[i][1]);
+		result_free(&r);
+	}
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712);
 }
