@@ -83,17 +83,29 @@ static void db_notice(void *arg, const char *message)
 	        LOG_END);
 }
 
+/* Settings every session of sweepd fixes, whatever the server, database,
+ * role or PGOPTIONS say: how the server lexes the SQL text sweepd builds
+ * from users' conditions (a condition checked by sqltext_expr_check()
+ * must end where the check saw it end), what `x = NULL` means, and the
+ * formats sweepd reads back.  client_encoding is fixed at connect time. */
+static const char db_session_sql[] =
+	"SET standard_conforming_strings = on;"
+	"SET transform_null_equals = off;"
+	"SET DateStyle = ISO;"
+	"SET IntervalStyle = postgres";
+
 /* Opens a connection for job (NULL: the host itself) with dsn (a
  * conninfo string or URI; "" reads the PG* variables), named
- * "sweepd/JOB" in pg_stat_activity, with DateStyle ISO, giving up after
- * 10 s unless dsn sets its own connect_timeout.  Returns it (the
- * caller PQfinish()es it), or NULL with the reason in err. */
+ * "sweepd/JOB" in pg_stat_activity, in UTF-8 with db_session_sql's
+ * settings, giving up after 10 s unless dsn sets its own connect_timeout.
+ * Returns it (the caller PQfinish()es it), or NULL with the reason in
+ * err. */
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen)
 {
 	const char *keys[] = {"connect_timeout", "dbname", "application_name",
-	                      NULL};
-	const char *vals[] = {"10", dsn, NULL, NULL};
+	                      "client_encoding", NULL};
+	const char *vals[] = {"10", dsn, NULL, "UTF8", NULL};
 	char app[64];
 	PGconn *c;
 
@@ -111,7 +123,7 @@ PGconn *db_connect(const char *dsn, const char *job, char *err,
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, db_notice, NULL);
-	if (db_exec(c, "SET DateStyle = ISO", err, errlen) != 0) {
+	if (db_exec(c, db_session_sql, err, errlen) != 0) {
 		PQfinish(c);
 		return NULL;
 	}

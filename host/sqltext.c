@@ -150,6 +150,59 @@ char *sqltext_ident_quote(PGconn *conn, const char *text)
 	return out;
 }
 
+/* Length of the UTF-8 character at p (1 to 4), or 0 when p does not start
+ * a valid one (stray continuation byte, overlong form, surrogate, beyond
+ * U+10FFFF, or cut short by the end of the text). */
+static size_t sqltext_utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* 0 when text is valid UTF-8, else the 1-based offset of the first byte
+ * that is not. */
+size_t sqltext_utf8_bad(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	while (*p) {
+		size_t n = sqltext_utf8_len(p);
+		if (n == 0)
+			return (size_t)(p - (const unsigned char *)text) + 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* True when c may stand in a dollar-quote tag or continue a name in
+ * PostgreSQL's lexer: a letter, '_', or any byte of a multibyte character
+ * (digits too, but not first). */
+static int sqltext_tag_char(char c)
+{
+	return isalpha((unsigned char)c) || c == '_' ||
+	       (unsigned char)c >= 0x80;
+}
+
 /* Length of a dollar-quote tag ("$tag$" or "$$") starting at p, or 0 when
  * p does not start one (e.g. a parameter like $1). */
 static size_t sqltext_dollar_tag(const char *p)
@@ -160,7 +213,7 @@ static size_t sqltext_dollar_tag(const char *p)
 		return 0;
 	if (isdigit((unsigned char)p[1]))
 		return 0;
-	while (isalnum((unsigned char)p[i]) || p[i] == '_')
+	while (sqltext_tag_char(p[i]) || isdigit((unsigned char)p[i]))
 		i++;
 	return p[i] == '$' ? i + 1 : 0;
 }
@@ -173,15 +226,78 @@ static int sqltext_name_char(char c)
 	       (unsigned char)c >= 0x80;
 }
 
+/* The closing quote of the string or quoted name opened by the quote at
+ * p (a doubled quote stays inside), reading a backslash as escaping the
+ * next byte when esc; NULL when it is not closed. */
+static const char *sqltext_quote_end(const char *p, int esc)
+{
+	char q = *p;
+
+	for (p++; *p; p++) {
+		if (esc && *p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == q && p[1] == q) {
+			p++;
+			continue;
+		}
+		if (*p == q)
+			return p;
+	}
+	return NULL;
+}
+
+/* Finds the end of the string or quoted name opened at p (text is the
+ * whole condition).  Only a lone E before the quote makes an escape
+ * string for sure; any other string must end at the same place whether or
+ * not backslashes escape, since standard_conforming_strings = off (a
+ * server, database or role setting) makes them escape.  Returns the
+ * closing quote, or NULL with a message saying what to fix. */
+static const char *sqltext_quoted(const char *text, const char *p,
+                                  char *err, size_t errlen)
+{
+	size_t off = (size_t)(p - text) + 1;
+	int lone_e = *p == '\'' && p > text && (p[-1] == 'E' || p[-1] == 'e') &&
+	             (p == text + 1 || !sqltext_name_char(p[-2]));
+	const char *plain = sqltext_quote_end(p, 0);
+	const char *esc = sqltext_quote_end(p, *p == '\'');
+	const char *end = lone_e ? esc : plain;
+
+	if (end == NULL) {
+		snprintf(err, errlen, "condition has an unclosed %s starting "
+		         "at character %zu", *p == '\'' ? "string" : "quoted name",
+		         off);
+		return NULL;
+	}
+	if (!lone_e && plain != esc) {
+		snprintf(err, errlen, "condition's string at character %zu ends "
+		         "elsewhere when backslashes escape (as they do with "
+		         "standard_conforming_strings = off): write '' for a "
+		         "quote inside a string, or E'...' with \\' and \\\\",
+		         off);
+		return NULL;
+	}
+	return end;
+}
+
 /* Accepts text only when it can be placed inside "AND (...)" as one
- * boolean expression: not empty, no ';', no comments, parentheses
- * balanced, every string, name and dollar quote closed.  Returns 0, or -1
- * with a message naming the offending character's offset and the fix. */
+ * boolean expression, read the same way whatever the server's settings:
+ * valid UTF-8, not empty, no ';', no comments, parentheses balanced, every
+ * string, name and dollar quote closed, no string whose end depends on
+ * backslash escapes.  Returns 0, or -1 with a message naming the offending
+ * character's offset and the fix. */
 int sqltext_expr_check(const char *text, char *err, size_t errlen)
 {
 	const char *p = text;
 	int depth = 0, blank = 1;
+	size_t bad = sqltext_utf8_bad(text);
 
+	if (bad) {
+		snprintf(err, errlen, "condition has a byte that is not valid "
+		         "UTF-8 at character %zu: write the file in UTF-8", bad);
+		return -1;
+	}
 	for (; *p; p++) {
 		size_t off = (size_t)(p - text) + 1;
 		size_t tag;
@@ -189,39 +305,16 @@ int sqltext_expr_check(const char *text, char *err, size_t errlen)
 		if (!isspace((unsigned char)*p))
 			blank = 0;
 		if (*p == '\'' || *p == '"') {
-			char q = *p;
-			int esc = (q == '\'' && p > text &&
-			           (p[-1] == 'E' || p[-1] == 'e') &&
-			           (p == text + 1 || !sqltext_name_char(p[-2])));
-			for (p++; *p; p++) {
-				if (esc && *p == '\\' && p[1]) {
-					p++;
-					continue;
-				}
-				if (*p == q && p[1] == q) {
-					p++;
-					continue;
-				}
-				if (*p == q)
-					break;
-			}
-			if (*p == '\0') {
-				snprintf(err, errlen, "condition has an unclosed "
-				         "%s starting at character %zu",
-				         q == '\'' ? "string" : "quoted name", off);
+			if ((p = sqltext_quoted(text, p, err, errlen)) == NULL)
 				return -1;
-			}
 		} else if ((tag = sqltext_dollar_tag(p)) > 0) {
-			const char *end;
-			char t[80];
-			if (tag >= sizeof(t))
-				tag = sizeof(t) - 1;
-			memcpy(t, p, tag);
-			t[tag] = '\0';
-			end = strstr(p + tag, t);
-			if (end == NULL) {
+			const char *end = p + tag;
+			while (*end && strncmp(end, p, tag) != 0)
+				end++;
+			if (*end == '\0') {
 				snprintf(err, errlen, "condition has an unclosed "
-				         "dollar quote %s at character %zu", t, off);
+				         "dollar quote %.*s at character %zu",
+				         (int)(tag < 64 ? tag : 64), p, off);
 				return -1;
 			}
 			p = end + tag - 1;

@@ -318,8 +318,41 @@ static void expr_escape_string_needs_a_lone_e(void **state)
 {
 	(void)state;
 	expr_ok("s = e'\\\\'");
-	expr_bad("_E'\\' ; DROP TABLE users; SELECT '\\' AS x --'", "';'");
-	expr_bad("x$e'\\' ; DROP TABLE users; SELECT '\\' AS x --'", "';'");
+	expr_bad("_E'\\' ; DROP TABLE users; SELECT '\\' AS x --'",
+	         "standard_conforming_strings");
+	expr_bad("x$e'\\' ; DROP TABLE users; SELECT '\\' AS x --'",
+	         "standard_conforming_strings");
+}
+
+/* With standard_conforming_strings off (a server, database or role
+ * setting) a backslash escapes a quote in a plain string too: text whose
+ * strings end elsewhere when backslashes escape is refused, so no setting
+ * can move text out of the parentheses. */
+static void expr_refuses_strings_that_end_elsewhere_with_escapes(void **state)
+{
+	(void)state;
+	expr_bad("v::text = 'p\\'q' ) OR (true) OR ( v::text = 'r\\'s'",
+	         "standard_conforming_strings");
+	expr_bad("path = 'C:\\'", "string at character 8");
+	expr_bad("v = 1E'\\' ) OR (true) OR (v = '", "string at character 7");
+	expr_bad("v = xE'\\' ) OR (true) OR (v = '", "string at character 7");
+	expr_ok("path = 'C:\\temp'");
+	expr_ok("path = E'C:\\\\'");
+	expr_ok("path LIKE 'C:\\\\%'");
+	expr_ok("s = E'it\\'s'");
+	expr_ok("s = U&'d\\0061t' AND t = 'x'");
+}
+
+/* A dollar-quote tag may hold any non-ASCII letter, as PostgreSQL reads
+ * it; bytes that are not UTF-8 are refused (the check could not tell where
+ * a character ends). */
+static void expr_reads_dollar_tags_and_bytes_as_the_server_does(void **state)
+{
+	(void)state;
+	expr_ok("x = $\xc3\xa9$ ) OR (true) OR ( $\xc3\xa9$");
+	expr_bad("x = $\xc3\xa9$ ; $\xc3\xa9$ ; x", "';'");
+	expr_bad("x = 'a\xff' OR true", "not valid UTF-8 at character 7");
+	expr_bad("x = '\xc3' OR true", "not valid UTF-8");
 }
 
 static void expr_refuses_comments(void **state)
@@ -451,6 +484,8 @@ int main(void)
 		cmocka_unit_test(expr_refuses_escaping_its_parentheses),
 		cmocka_unit_test(expr_dollar_inside_a_name_opens_no_quote),
 		cmocka_unit_test(expr_escape_string_needs_a_lone_e),
+		cmocka_unit_test(expr_refuses_strings_that_end_elsewhere_with_escapes),
+		cmocka_unit_test(expr_reads_dollar_tags_and_bytes_as_the_server_does),
 		cmocka_unit_test(expr_refuses_comments),
 		cmocka_unit_test(expr_refuses_unclosed_quotes),
 		cmocka_unit_test(expr_refuses_empty_and_blank),

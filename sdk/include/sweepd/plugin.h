@@ -238,7 +238,11 @@ typedef struct sweep_api {
 	/* --- database --- */
 
 	/* The run's PostgreSQL connection, owned by the host; never close it.
-	 * Open from init() to teardown(), with DateStyle ISO.  In init() and
+	 * Open from init() to teardown(), in UTF-8 with
+	 * standard_conforming_strings on, transform_null_equals off,
+	 * DateStyle ISO and IntervalStyle postgres whatever the server,
+	 * database or role set (do not change them: conditions checked at
+	 * load time must lex as they were checked).  In init() and
 	 * run(): idle, autocommit; run() must return with no transaction
 	 * open (the host rolls back and fails the run otherwise).  In
 	 * dry_run(): inside a READ ONLY transaction that the host always
