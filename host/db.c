@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "isotime.h"
 #include "log.h"
+#include "report.h"
 
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const db_migrations[DB_SCHEMA_VERSION] = {
@@ -98,7 +99,8 @@ static const char db_session_sql[] =
  * conninfo string or URI; "" reads the PG* variables), named
  * "sweepd/JOB" in pg_stat_activity, in UTF-8 with db_session_sql's
  * settings, giving up after 10 s unless dsn sets its own connect_timeout.
- * Returns it (the caller PQfinish()es it), or NULL with the reason in
+ * In a run's process its backend is reported to the supervisor (so that
+ * the run's database work can end with the run).  Returns it (the caller PQfinish()es it), or NULL with the reason in
  * err. */
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen)
@@ -127,6 +129,7 @@ PGconn *db_connect(const char *dsn, const char *job, char *err,
 		PQfinish(c);
 		return NULL;
 	}
+	report_backend(PQbackendPID(c));
 	return c;
 }
 
@@ -322,7 +325,9 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
 }
 
 /* Records an outcome the run's own process could not: status ("timeout",
- * "crashed") and error, for a run that has not recorded its end. */
+ * "crashed") and error, for a run that has not recorded its end or that
+ * recorded only the stop or failure the supervisor's verdict explains (a
+ * statement cancelled at its timeout). */
 int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
                    const char *error, char *err, size_t errlen)
 {
@@ -333,7 +338,7 @@ int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
 	return db_command(c, "UPDATE " DB_SCHEMA ".runs SET status = $2, error"
 	                  " = $3, finished_at = coalesce(finished_at,"
 	                  " clock_timestamp()) WHERE id = $1 AND status IN"
-	                  " ('running', 'stopped')", 3, args,
+	                  " ('running', 'stopped', 'failed')", 3, args,
 	                  "recording the run's outcome", err, errlen);
 }
 
@@ -372,6 +377,46 @@ int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen)
 	else
 		db_error(res, c, "locking the job", err, errlen);
 	PQclear(res);
+	return rc;
+}
+
+/* Cancels the running statement of (or, with terminate, ends) each of the
+ * n backends pids that still serves a session of job (application_name
+ * "sweepd/JOB": a pid the server has since given to another session is
+ * left alone).  Returns how many were signalled, or -1 with err set. */
+int db_backends_signal(PGconn *c, const int *pids, size_t n, const char *job,
+                       bool terminate, char *err, size_t errlen)
+{
+	buf list = BUF_INIT, app = BUF_INIT;
+	const char *args[2];
+	PGresult *res;
+	size_t i;
+	int rc = -1;
+
+	buf_puts(&list, "{");
+	for (i = 0; i < n; i++)
+		buf_printf(&list, "%s%d", i ? "," : "", pids[i]);
+	buf_puts(&list, "}");
+	buf_printf(&app, "sweepd/%s", job);
+	args[0] = buf_str(&list);
+	args[1] = buf_str(&app);
+	res = PQexecParams(c, terminate
+	                   ? "SELECT count(*) FILTER (WHERE pg_terminate_backend("
+	                     "pid)) FROM pg_stat_activity WHERE pid = ANY($1::int[])"
+	                     " AND application_name = left($2, 63)"
+	                   : "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))"
+	                     " FROM pg_stat_activity WHERE pid = ANY($1::int[])"
+	                     " AND application_name = left($2, 63)"
+	                     " AND state <> 'idle'",
+	                   2, NULL, args, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = atoi(PQgetvalue(res, 0, 0));
+	else
+		db_error(res, c, terminate ? "ending the run's backends"
+		         : "cancelling the run's statements", err, errlen);
+	PQclear(res);
+	buf_free(&list);
+	buf_free(&app);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "dirlist.h"
 #include "duration.h"
 #include "params.h"
+#include "size.h"
 #include "tz.h"
 
 struct jobs {
@@ -20,7 +21,8 @@ struct jobs {
 
 static const char *const jobs_keys[] = {"name", "plugin", "schedule",
                                         "timezone", "timeout", "enabled",
-                                        "retries", "catch_up"};
+                                        "retries", "catch_up",
+                                        "memory_limit"};
 #define JOBS_NKEYS (sizeof(jobs_keys) / sizeof(jobs_keys[0]))
 
 /* Frees one job. */
@@ -51,6 +53,20 @@ static int jobs_name_ok(const char *name)
 		      *p == '.'))
 			return 0;
 	return 1;
+}
+
+/* Reads the [job] section's resource bounds (memory_limit, default from
+ * s) into j; problems go to d. */
+static void jobs_read_limits(job *j, const settings *s, const conf_file *f,
+                             const conf_section *sec, diag *d)
+{
+	const conf_entry *e;
+	char err[256];
+
+	j->memory_limit = s->memory_limit;
+	if ((e = conf_entry_find(sec, "memory_limit")) != NULL &&
+	    size_parse(e->value, &j->memory_limit, err, sizeof(err)) != 0)
+		diag_add(d, f->path, e->line, "memory_limit: %s", err);
 }
 
 /* Reads the [job] section of f into j; problems go to d. */
@@ -153,6 +169,7 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	}
 	j->line = sec->line;
 	jobs_read_header(j, f, sec, d);
+	jobs_read_limits(j, s, f, sec, d);
 	j->name = strdup(conf_entry_find(sec, "name") ?
 	                 conf_entry_find(sec, "name")->value : stem);
 	if (j->name == NULL || j->file == NULL || j->timezone == NULL) {

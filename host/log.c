@@ -48,6 +48,16 @@ int log_parse_format(const char *text, log_format *format)
 	return 0;
 }
 
+/* Where log lines go: standard error, unless a run's child process keeps
+ * the daemon's standard error for them while its own goes to a pipe. */
+static int log_fd = STDERR_FILENO;
+
+/* Makes log lines go to fd. */
+void log_set_fd(int fd)
+{
+	log_fd = fd;
+}
+
 /* Appends a logfmt value, quoted when it holds a space, '=', a quote or
  * a control character, or is empty. */
 static void log_logfmt_value(buf *b, const char *v)
@@ -105,7 +115,7 @@ void log_line(int level, const char *event, const char *const *kv,
 		}
 		buf_puts(&b, "\n");
 	}
-	if (!b.oom && write(STDERR_FILENO, b.data, b.len) < 0) {
+	if (!b.oom && write(log_fd, b.data, b.len) < 0) {
 		/* standard error is gone: nowhere left to report it */
 	}
 	buf_free(&b);

@@ -19,6 +19,7 @@ typedef enum log_format {
 #define LOG_MAX_PAIRS 32
 
 void log_configure(int min_level, log_format format);
+void log_set_fd(int fd);
 int log_parse_level(const char *text, int *level);
 int log_parse_format(const char *text, log_format *format);
 void log_line(int level, const char *event, const char *const *kv,

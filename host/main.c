@@ -16,6 +16,8 @@
 #include "params.h"
 #include "result.h"
 #include "runner.h"
+#include "supervise.h"
+#include "db.h"
 #include "sched.h"
 #include "settings.h"
 #include "status.h"
@@ -39,14 +41,6 @@ typedef enum command {
 	CMD_DRY_RUN,
 	CMD_STATUS
 } command;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -76,9 +70,14 @@ static void usage(FILE *out)
 	"  --json             machine-readable output\n"
 	"  --log-level L      debug, info, warn or error (env SWEEPD_LOG_LEVEL)\n"
 	"  --log-format F     logfmt or json (env SWEEPD_LOG_FORMAT)\n"
-	"  --max-concurrent N runs at once (env SWEEPD_MAX_CONCURRENT; 4)\n"
+	"  --max-concurrent N runs at once (env SWEEPD_MAX_CONCURRENT; 0: one\n"
+	"                     per job, no other bound)\n"
 	"  --stop-grace D     from asking a run to stop to killing it\n"
 	"                     (env SWEEPD_STOP_GRACE; 10s)\n"
+	"  --memory-limit S   default memory_limit of a job's run\n"
+	"                     (env SWEEPD_MEMORY_LIMIT; 1GiB, 0: none)\n"
+	"  --timeout D        with --run/--dry-run: the run's timeout, in\n"
+	"                     place of the job's\n"
 	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
 	"                     30d)\n"
 	"\n"
@@ -287,30 +286,53 @@ static int flush_out(buf *b)
 	return EXIT_OK;
 }
 
-/* --run JOB and --dry-run JOB. */
+/* The CLI's own database session, opened when a run needs it ended or
+ * recorded (a crash, a timeout); the supervisor's sup_db_fn. */
+static PGconn *cli_db(void *arg)
+{
+	static PGconn *c;
+	const settings *s = arg;
+	char err[1024];
+
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+		return c;
+	PQfinish(c);
+	c = db_connect(s->dsn, NULL, err, sizeof(err));
+	if (c == NULL)
+		log_msg(SWEEP_LOG_WARN, "database unavailable", "error", err,
+		        LOG_END);
+	return c;
+}
+
+/* Prints that no job is called name, with the closest name if any. */
+static void no_such_job(const jobs *js, const settings *s, const char *name)
+{
+	const char **names = calloc(jobs_count(js) + 1, sizeof(*names));
+	const char *hint = NULL;
+	size_t i;
+
+	for (i = 0; names && i < jobs_count(js); i++)
+		names[i] = jobs_at(js, i)->name;
+	if (names)
+		hint = suggest_closest(name, names, jobs_count(js));
+	fprintf(stderr, "sweepd: no job named '%s' in %s%s%s%s\n", name,
+	        s->conf_dir, hint ? "; did you mean '" : " (sweepd "
+	        "--list-jobs shows them)", hint ? hint : "",
+	        hint ? "'?" : "");
+	free(names);
+}
+
+/* --run JOB and --dry-run JOB: the run goes in a supervised child process
+ * (as in the daemon), with the job's timeout unless timeout_ms >= 0. */
 static int run_job(const jobs *js, const diag *d, const settings *s,
-                   const char *name, bool dry_run, bool json, buf *out)
+                   const char *name, bool dry_run, bool json,
+                   int64_t timeout_ms, buf *out)
 {
 	const job *j = jobs_find(js, name);
-	struct sigaction sa;
-	runner_opts opts;
-	result r;
-	int rc;
+	sup_opts o;
 
 	if (j == NULL) {
-		const char **names = calloc(jobs_count(js) + 1, sizeof(*names));
-		const char *hint = NULL;
-		size_t i;
-
-		for (i = 0; names && i < jobs_count(js); i++)
-			names[i] = jobs_at(js, i)->name;
-		if (names)
-			hint = suggest_closest(name, names, jobs_count(js));
-		fprintf(stderr, "sweepd: no job named '%s' in %s%s%s%s\n", name,
-		        s->conf_dir, hint ? "; did you mean '" : " (sweepd "
-		        "--list-jobs shows them)", hint ? hint : "",
-		        hint ? "'?" : "");
-		free(names);
+		no_such_job(js, s, name);
 		return EXIT_USAGE;
 	}
 	if (j->nerrors > 0) {
@@ -325,24 +347,89 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	if (!j->enabled)
 		log_msg(SWEEP_LOG_WARN, "job is disabled; running it because "
 		        "asked", "job", name, LOG_END);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	memset(&opts, 0, sizeof(opts));
-	opts.dry_run = dry_run;
-	opts.report_fd = -1;
-	rc = runner_run(j, s, &opts, &stop_requested, &r) == RUNNER_OK
-	     ? EXIT_OK : EXIT_JOB_FAILED;
-	if (json)
-		result_json(&r, out);
-	else
-		result_text(&r, out);
-	result_free(&r);
-	return rc;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = dry_run;
+	o.timeout_ms = timeout_ms >= 0 ? timeout_ms : j->timeout_ms;
+	o.memory_limit = j->memory_limit;
+	o.render = json ? SUP_RENDER_JSON : SUP_RENDER_TEXT;
+	o.db = cli_db;
+	o.arg = (void *)s;
+	return sup_foreground(j, s, &o, out) == RUNNER_OK ? EXIT_OK
+	       : EXIT_JOB_FAILED;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct cli_args {
+	settings_cli cli;
+	command cmd;
+	const char *job_name;
+	bool json;
+	time_t now;             /* --now, else the time sweepd started */
+	int64_t timeout_ms;     /* --timeout; -1: the job's */
+} cli_args;
+
+/* Sets a->cmd to next, refusing a second command.  0, or EXIT_USAGE. */
+static int set_command(cli_args *a, command next)
+{
+	if (a->cmd != CMD_NONE) {
+		fprintf(stderr, "sweepd: give one command at a time\n");
+		return EXIT_USAGE;
+	}
+	a->cmd = next;
+	return 0;
+}
+
+/* Takes one option c with its argument arg into a.  Returns -1 to go on,
+ * or the exit status to end with (--help, --version, a bad option). */
+static int parse_option(cli_args *a, int c, const char *arg)
+{
+	char err[256];
+
+	switch (c) {
+	case 'c': a->cli.conf_dir = arg; return -1;
+	case 'd': a->cli.dsn = arg; return -1;
+	case 'p': a->cli.plugin_dir = arg; return -1;
+	case 'j': a->json = true; return -1;
+	case 'l': a->cli.log_level = arg; return -1;
+	case 'f': a->cli.log_format = arg; return -1;
+	case 'm': a->cli.max_concurrent = arg; return -1;
+	case 'g': a->cli.stop_grace = arg; return -1;
+	case 'k': a->cli.history_keep = arg; return -1;
+	case 'M': a->cli.memory_limit = arg; return -1;
+	case 'n':
+		if (isotime_parse(arg, &a->now) == 0)
+			return -1;
+		fprintf(stderr, "sweepd: --now '%s' is not an ISO 8601 instant "
+		        "(e.g. 2026-03-29T00:59:00Z)\n", arg);
+		return EXIT_USAGE;
+	case 't':
+		if (duration_parse(arg, &a->timeout_ms, err, sizeof(err)) == 0)
+			return -1;
+		fprintf(stderr, "sweepd: --timeout: %s\n", err);
+		return EXIT_USAGE;
+	case 'S': return set_command(a, CMD_STATUS) ? EXIT_USAGE : -1;
+	case 'P': return set_command(a, CMD_LIST_PLUGINS) ? EXIT_USAGE : -1;
+	case 'J': return set_command(a, CMD_LIST_JOBS) ? EXIT_USAGE : -1;
+	case 'C': return set_command(a, CMD_CHECK) ? EXIT_USAGE : -1;
+	case 'R':
+	case 'D':
+		a->job_name = arg;
+		return set_command(a, c == 'R' ? CMD_RUN : CMD_DRY_RUN)
+		       ? EXIT_USAGE : -1;
+	case 'h': usage(stdout); return EXIT_OK;
+	case 'V':
+		printf("sweepd %s (plugin ABI %d.%d)\n", SWEEPD_VERSION,
+		       SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
+		return EXIT_OK;
+	default:
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+}
+
+/* Parses the command line into a.  Returns -1 to go on, or the exit
+ * status to end with. */
+static int parse_args(int argc, char **argv, cli_args *a)
 {
 	static const struct option longopts[] = {
 		{"conf-dir", required_argument, NULL, 'c'},
@@ -354,6 +441,8 @@ int main(int argc, char **argv)
 		{"max-concurrent", required_argument, NULL, 'm'},
 		{"stop-grace", required_argument, NULL, 'g'},
 		{"history-keep", required_argument, NULL, 'k'},
+		{"memory-limit", required_argument, NULL, 'M'},
+		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
 		{"list-plugins", no_argument, NULL, 'P'},
@@ -365,134 +454,121 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	settings_cli cli;
+	int c, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->now = time(NULL);
+	a->timeout_ms = -1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if ((rc = parse_option(a, c, optarg)) >= 0)
+			return rc;
+	if (a->cmd == CMD_STATUS && optind < argc)
+		a->job_name = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "sweepd: unexpected argument '%s'\n",
+		        argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* --check: every problem, then a count; EXIT_USAGE when there is one. */
+static int check(const jobs *js, const loader *l, const diag *d, bool json,
+                 buf *out)
+{
+	if (json) {
+		buf_printf(out, "{\"ok\":%s,\"jobs\":%zu,\"plugins\":%zu,"
+		           "\"problems\":", d->count ? "false" : "true",
+		           jobs_count(js), loader_count(l));
+		problems_json(d, out);
+		buf_puts(out, "}\n");
+	} else {
+		print_problems(d, NULL);
+		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s\n",
+		           jobs_count(js), jobs_count(js) == 1 ? "" : "s",
+		           loader_count(l), loader_count(l) == 1 ? "" : "s",
+		           d->count, d->count == 1 ? "" : "s");
+	}
+	return d->count ? EXIT_USAGE : EXIT_OK;
+}
+
+/* --status [JOB]. */
+static int status(const jobs *js, const settings *s, const cli_args *a,
+                  buf *out)
+{
+	char err[1024];
+	int rc;
+
+	if (a->job_name && jobs_find(js, a->job_name) == NULL)
+		log_msg(SWEEP_LOG_WARN, "no such job in the configuration",
+		        "job", a->job_name, LOG_END);
+	rc = status_report(js, s, a->job_name, a->now, a->json, out, err,
+	                   sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "sweepd: %s\n", err);
+	return rc < 0 ? EXIT_JOB_FAILED : rc;
+}
+
+/* Runs the command a names over the loaded configuration. */
+static int command_run(const cli_args *a, const settings *s, loader *l,
+                       const jobs *js, diag *d, buf *out)
+{
+	switch (a->cmd) {
+	case CMD_LIST_PLUGINS:
+		print_problems(d, NULL);
+		list_plugins(l, js, a->json, out);
+		return EXIT_OK;
+	case CMD_LIST_JOBS:
+		list_jobs(js, d, a->now, a->json, out);
+		return EXIT_OK;
+	case CMD_STATUS:
+		return status(js, s, a, out);
+	case CMD_CHECK:
+		return check(js, l, d, a->json, out);
+	case CMD_RUN:
+	case CMD_DRY_RUN:
+		return run_job(js, d, s, a->job_name, a->cmd == CMD_DRY_RUN,
+		               a->json, a->timeout_ms, out);
+	case CMD_NONE:
+		break;
+	}
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	cli_args a;
 	settings s;
 	diag d = DIAG_INIT;
 	loader *l = NULL;
 	jobs *js = NULL;
 	buf out = BUF_INIT;
-	command cmd = CMD_NONE;
-	const char *job_name = NULL;
-	bool json = false;
-	time_t now = time(NULL);
-	int c, rc = EXIT_USAGE;
-	char err[1024];
+	int rc = parse_args(argc, argv, &a);
 
-	memset(&cli, 0, sizeof(cli));
-	memset(&s, 0, sizeof(s));
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		command next = CMD_NONE;
-
-		switch (c) {
-		case 'c': cli.conf_dir = optarg; break;
-		case 'd': cli.dsn = optarg; break;
-		case 'p': cli.plugin_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'l': cli.log_level = optarg; break;
-		case 'f': cli.log_format = optarg; break;
-		case 'm': cli.max_concurrent = optarg; break;
-		case 'g': cli.stop_grace = optarg; break;
-		case 'k': cli.history_keep = optarg; break;
-		case 'n':
-			if (isotime_parse(optarg, &now) != 0) {
-				fprintf(stderr, "sweepd: --now '%s' is not an ISO "
-				        "8601 instant (e.g. 2026-03-29T00:59:00Z)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'S': next = CMD_STATUS; break;
-		case 'P': next = CMD_LIST_PLUGINS; break;
-		case 'J': next = CMD_LIST_JOBS; break;
-		case 'C': next = CMD_CHECK; break;
-		case 'R': next = CMD_RUN; job_name = optarg; break;
-		case 'D': next = CMD_DRY_RUN; job_name = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V':
-			printf("sweepd %s (plugin ABI %d.%d)\n", SWEEPD_VERSION,
-			       SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		if (next != CMD_NONE && cmd != CMD_NONE) {
-			fprintf(stderr, "sweepd: give one command at a time\n");
-			return EXIT_USAGE;
-		}
-		if (next != CMD_NONE)
-			cmd = next;
-	}
-	if (cmd == CMD_STATUS && optind < argc)
-		job_name = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "sweepd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (settings_load(&cli, &s, &d) != 0 && cmd != CMD_CHECK) {
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+	if (settings_load(&a.cli, &s, &d) != 0 && a.cmd != CMD_CHECK) {
 		print_problems(&d, NULL);
 		goto out;
 	}
 	log_configure(s.log_level, s.log_format);
-	if (cmd == CMD_NONE) {
+	if (a.cmd == CMD_NONE) {
 		rc = sched_run(&s) == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
-	l = loader_new();
-	if (l == NULL)
+	if ((l = loader_new()) == NULL)
 		goto out;
-	if (cmd == CMD_LIST_PLUGINS || cmd == CMD_CHECK) {
+	if (a.cmd == CMD_LIST_PLUGINS || a.cmd == CMD_CHECK) {
 		loader_scan(l, s.conf_dir, &d);
 		loader_scan(l, s.plugin_dir, &d);
 	}
-	js = jobs_load(&s, l, &d);
-	if (js == NULL) {
+	if ((js = jobs_load(&s, l, &d)) == NULL) {
 		print_problems(&d, NULL);
 		goto out;
 	}
-	switch (cmd) {
-	case CMD_LIST_PLUGINS:
-		print_problems(&d, NULL);
-		list_plugins(l, js, json, &out);
-		rc = EXIT_OK;
-		break;
-	case CMD_LIST_JOBS:
-		list_jobs(js, &d, now, json, &out);
-		rc = EXIT_OK;
-		break;
-	case CMD_STATUS:
-		if (job_name && jobs_find(js, job_name) == NULL)
-			log_msg(SWEEP_LOG_WARN, "no such job in the configuration",
-			        "job", job_name, LOG_END);
-		rc = status_report(js, &s, job_name, now, json, &out, err,
-		                   sizeof(err)) == 0 ? EXIT_OK : EXIT_JOB_FAILED;
-		if (rc != EXIT_OK)
-			fprintf(stderr, "sweepd: %s\n", err);
-		break;
-	case CMD_CHECK:
-		if (json) {
-			buf_printf(&out, "{\"ok\":%s,\"jobs\":%zu,\"plugins\":%zu,"
-			           "\"problems\":", d.count ? "false" : "true",
-			           jobs_count(js), loader_count(l));
-			problems_json(&d, &out);
-			buf_puts(&out, "}\n");
-		} else {
-			print_problems(&d, NULL);
-			buf_printf(&out, "%zu job%s, %zu plugin%s, %zu problem%s\n",
-			           jobs_count(js), jobs_count(js) == 1 ? "" : "s",
-			           loader_count(l), loader_count(l) == 1 ? "" : "s",
-			           d.count, d.count == 1 ? "" : "s");
-		}
-		rc = d.count ? EXIT_USAGE : EXIT_OK;
-		break;
-	case CMD_RUN:
-	case CMD_DRY_RUN:
-		rc = run_job(js, &d, &s, job_name, cmd == CMD_DRY_RUN, json, &out);
-		break;
-	case CMD_NONE:
-		break;
-	}
+	rc = command_run(&a, &s, l, js, &d, &out);
 	if (out.len && flush_out(&out) != EXIT_OK && rc == EXIT_OK)
 		rc = EXIT_JOB_FAILED;
 out:

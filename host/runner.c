@@ -14,6 +14,7 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "report.h"
 
 /* Longest wait between two attempts. */
 #define RUNNER_MAX_BACKOFF_MS 60000
@@ -54,15 +55,18 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 		result_fail(r, err);
 		return;
 	}
+	report_phase("init");
 	if (p->init(api, h, &state, &msg) != 0) {
 		runner_plugin_error(r, "init", msg);
 		goto out;
 	}
 	msg = NULL;
+	report_phase(h->dry_run ? "dry_run" : "run");
 	if ((h->dry_run ? p->dry_run : p->run)(api, h, state, &msg) != 0)
 		runner_plugin_error(r, h->dry_run ? "dry_run" : "run", msg);
 	else
 		free(msg);
+	report_phase("teardown");
 	p->teardown(api, h, state);
 out:
 	if (h->dry_run) {
@@ -74,20 +78,6 @@ out:
 		result_fail(r, "the plugin returned with a transaction open; "
 		            "it was rolled back");
 	}
-}
-
-/* Writes "RUN_ID\n" to fd (-1: nowhere), for the scheduler to know which
- * history row to complete if this process dies. */
-static void runner_report(int fd, int64_t run_id)
-{
-	char line[32];
-	int n;
-
-	if (fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "%" PRId64 "\n", run_id);
-	if (write(fd, line, (size_t)n) != n)
-		log_msg(SWEEP_LOG_WARN, "cannot report the run id", LOG_END);
 }
 
 /* Sleeps until the wall-clock instant at (0: none), or until a stop is
@@ -145,7 +135,7 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		}
 		if (r->run_id == 0)
 			return RUNNER_NOT_CLAIMED;
-		runner_report(o->report_fd, r->run_id);
+		report_run_id(r->run_id);
 		runner_wait(o->scheduled_at, stop);
 		if (*stop) {
 			r->stopped = true;
@@ -173,6 +163,20 @@ fail:
 	return RUNNER_FAILED;
 }
 
+/* A statement cancelled because the run was asked to stop (the
+ * supervisor cancels the run's statements with its stop request) ends the
+ * run as stopped, not failed: the cancelled batch rolled back. */
+static void runner_cancelled(const sweep_host *h, result *r,
+                             const volatile sig_atomic_t *stop)
+{
+	if (r->success || !*stop || strcmp(h->sqlstate, "57014") != 0)
+		return;
+	r->success = true;
+	free(r->error);
+	r->error = NULL;
+	result_message(r, "stopped: the statement running was cancelled");
+}
+
 /* One attempt: prepare the session, then call the plugin.  Sets
  * *transient when the failure may pass when tried again. */
 static runner_outcome runner_attempt(runner_session *ss, const job *j,
@@ -197,6 +201,7 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	        j->plugin->desc->name, "version", j->plugin->desc->version,
 	        LOG_END);
 	runner_call(j, &h, r);
+	runner_cancelled(&h, r, stop);
 	if (r->success && *stop)
 		r->stopped = true;
 	*transient = !r->success && (PQstatus(ss->conn) != CONNECTION_OK ||

@@ -25,7 +25,6 @@ typedef struct runner_opts {
 	bool dry_run;           /* report only; changes and records nothing */
 	time_t scheduled_at;    /* the tick this run is for; 0: run now */
 	int retries;            /* transient failures tried again */
-	int report_fd;          /* -1, or a pipe that gets "RUN_ID\n" */
 	bool catch_up;          /* the tick was missed: run it only if the job
 	                           ran before and the tick did not */
 	bool schema_ready;      /* sweepd's schema is known to be current */

@@ -1,12 +1,11 @@
 /* sched: the daemon.  Sleeps until the next due instant, starts each due
- * run in a child process, enforces timeouts and the concurrency bound,
+ * run under the supervisor (supervise.h: a child process with its timeout,
+ * output capture and recorded ending), keeps the concurrency bound,
  * reloads conf.d on SIGHUP and stops cleanly on SIGTERM/SIGINT.
  *
- * The parent never runs plugin code: it only forks.  A child runs one tick
- * of one job through the runner (which claims the tick in the database, so
- * that a tick runs once across hosts, and takes the job's advisory lock)
- * and reports its history row's id through a pipe, so that the parent can
- * record a timeout or a crash that the child could not. */
+ * The parent never runs plugin code.  A child runs one tick of one job
+ * through the runner, which claims the tick in the database (so that a
+ * tick runs once across hosts) and takes the job's advisory lock. */
 #include "sched.h"
 
 #include <errno.h>
@@ -32,6 +31,7 @@
 #include "loader.h"
 #include "log.h"
 #include "runner.h"
+#include "supervise.h"
 #include "tz.h"
 
 /* How often finished history rows older than history_keep are deleted. */
@@ -58,26 +58,16 @@ typedef struct sched_job {
 	bool catch_up;          /* pending is a tick missed during downtime */
 } sched_job;
 
-/* A running child: one tick of one job. */
-typedef struct sched_child {
-	pid_t pid;
-	char *job;              /* name (the job may be reloaded meanwhile) */
-	time_t tick;
-	int report_fd;          /* read end of the child's run-id pipe */
-	int64_t run_id;
-	bool ended;             /* the runner returned ("end" reported) */
-	int64_t deadline_ms;    /* monotonic: ask to stop at this time */
-	int64_t kill_ms;        /* monotonic: SIGKILL at this time; 0: not yet */
-	bool timed_out;
-} sched_child;
 
 typedef struct sched {
 	const settings *s;
 	sched_gen *gens;
 	sched_job *jobs;
 	size_t njobs;
-	sched_child *children;  /* max_concurrent of them at most */
-	size_t nchildren;
+	sup_run *runs;          /* running ticks, one per job at most */
+	size_t nruns;
+	size_t capruns;
+	struct pollfd *fds;     /* poll set: signals, timer, runs' pipes */
 	PGconn *db;             /* the parent's own session, lazily opened */
 	int sigfd;
 	int timerfd;
@@ -86,15 +76,6 @@ typedef struct sched {
 	                           children need not */
 	time_t next_prune;
 } sched;
-
-/* Stop flag of a child process, set by its SIGTERM/SIGINT handler. */
-static volatile sig_atomic_t sched_child_stop;
-
-static void sched_on_stop(int sig)
-{
-	(void)sig;
-	sched_child_stop = 1;
-}
 
 /* The parent's database session, (re)connected when needed; NULL when the
  * database does not answer (logged), so that callers skip what they
@@ -184,14 +165,14 @@ static sched_job *sched_find(sched *sc, const char *name)
 	return NULL;
 }
 
-/* The running child of the job called name, or NULL. */
-static sched_child *sched_running(sched *sc, const char *name)
+/* The running tick of the job called name, or NULL. */
+static sup_run *sched_running(sched *sc, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sc->nchildren; i++)
-		if (strcmp(sc->children[i].job, name) == 0)
-			return &sc->children[i];
+	for (i = 0; i < sc->nruns; i++)
+		if (strcmp(sc->runs[i].job, name) == 0)
+			return &sc->runs[i];
 	return NULL;
 }
 
@@ -291,42 +272,6 @@ static void sched_skip(sched *sc, const job *j, time_t tick,
 		        "error", err, LOG_END);
 }
 
-/* The child's side of a run: one tick of j through the runner, then the
- * process ends with the runner's outcome as its status.  _exit(), not
- * exit(): the parent's atexit handlers and stdio buffers are not ours. */
-static void sched_child_main(sched *sc, const job *j, time_t tick,
-                             bool catch_up, int fd)
-{
-	struct sigaction sa;
-	sigset_t none;
-	runner_opts o = {false, tick, j->retries, fd, catch_up,
-	                 sc->schema_ready};
-	result r;
-	runner_outcome rc;
-
-	close(sc->sigfd);
-	close(sc->timerfd);
-	if (sc->db != NULL)
-		close(PQsocket(sc->db));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sched_on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	tz_restore();
-	rc = runner_run(j, sc->s, &o, &sched_child_stop, &r);
-	result_free(&r);
-	if (write(fd, "end\n", 4) != 4)
-		rc = RUNNER_FAILED;
-	close(fd);
-	_exit((int)rc);
-}
-
 /* Milliseconds of the wall clock. */
 static int64_t sched_now_ms(void)
 {
@@ -336,59 +281,79 @@ static int64_t sched_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts the pending tick of sj in a child process. */
+/* The parent's session for the supervisor (a sup_db_fn). */
+static PGconn *sched_sup_db(void *arg)
+{
+	return sched_db(arg);
+}
+
+/* In a run's child: closes what the daemon holds (signals, timer, its
+ * session's socket without ending the session, other runs' pipes). */
+static void sched_child_close(void *arg)
+{
+	sched *sc = arg;
+	size_t i;
+
+	close(sc->sigfd);
+	close(sc->timerfd);
+	if (sc->db != NULL)
+		close(PQsocket(sc->db));
+	for (i = 0; i < sc->nruns; i++) {
+		close(sc->runs[i].report_fd);
+		close(sc->runs[i].out_fd);
+		close(sc->runs[i].err_fd);
+	}
+}
+
+/* Starts the pending tick of sj under the supervisor. */
 static void sched_start(sched *sc, sched_job *sj)
 {
-	sched_child *c = &sc->children[sc->nchildren];
-	int fds[2];
-	pid_t pid;
-	int64_t ahead;
+	const job *j = sj->job;
+	sup_run *r;
+	sup_opts o;
 	char at[ISOTIME_LEN];
 
+	if (sc->nruns == sc->capruns) {
+		size_t cap = sc->capruns ? 2 * sc->capruns : 8;
+		sup_run *v = realloc(sc->runs, cap * sizeof(*v));
+		struct pollfd *f = realloc(sc->fds, (2 + 3 * cap) * sizeof(*f));
+		if (v != NULL)
+			sc->runs = v;
+		if (f != NULL)
+			sc->fds = f;
+		if (v == NULL || f == NULL) {
+			log_msg(SWEEP_LOG_ERROR, "cannot start run: out of memory",
+			        "job", j->name, LOG_END);
+			return;
+		}
+		sc->capruns = cap;
+	}
+	memset(&o, 0, sizeof(o));
+	o.tick = sj->pending;
+	o.catch_up = sj->catch_up;
+	o.schema_ready = sc->schema_ready;
+	o.retries = j->retries;
+	o.timeout_ms = j->timeout_ms;
+	o.memory_limit = j->memory_limit;
+	o.child_close = sched_child_close;
+	o.db = sched_sup_db;
+	o.arg = sc;
+	r = &sc->runs[sc->nruns];
 	sched_tick_text(sj->pending, at, sizeof(at));
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		log_msg(SWEEP_LOG_ERROR, "cannot start run", "job", sj->job->name,
-		        "error", strerror(errno), LOG_END);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_msg(SWEEP_LOG_ERROR, "cannot start run", "job", sj->job->name,
-		        "error", strerror(errno), LOG_END);
-		close(fds[0]);
-		close(fds[1]);
-		return;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		sched_child_main(sc, sj->job, sj->pending, sj->catch_up,
-		                 fds[1]);
-	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	memset(c, 0, sizeof(*c));
-	c->pid = pid;
-	c->job = strdup(sj->job->name);
-	c->tick = sj->pending;
-	c->report_fd = fds[0];
-	/* The timeout counts from the tick, which may be up to
-	 * SCHED_LEAD_MS ahead. */
-	ahead = (int64_t)sj->pending * 1000 - sched_now_ms();
-	c->deadline_ms = sj->job->timeout_ms > 0
-	                 ? api_now_ms() + (ahead > 0 ? ahead : 0) +
-	                   sj->job->timeout_ms : 0;
-	sc->nchildren++;
 	sj->pending = 0;
 	sj->catch_up = false;
-	log_msg(SWEEP_LOG_DEBUG, "run started", "job", sj->job->name, "tick", at,
+	if (sup_start(r, j, sc->s, &o) != 0)
+		return;
+	sc->nruns++;
+	log_msg(SWEEP_LOG_DEBUG, "run started", "job", j->name, "tick", at,
 	        LOG_END);
 }
 
 /* Starts pending ticks, oldest first, while there are free slots. */
 static void sched_start_pending(sched *sc)
 {
-	while (!sc->stopping &&
-	       sc->nchildren < (size_t)sc->s->max_concurrent) {
+	while (!sc->stopping && (sc->s->max_concurrent == 0 ||
+	       sc->nruns < (size_t)sc->s->max_concurrent)) {
 		sched_job *oldest = NULL;
 		size_t i;
 
@@ -497,126 +462,74 @@ static void sched_catch_up(sched *sc, time_t now)
 	PQclear(ticks);
 }
 
-/* Reads what a child reported: its run id once it claimed the tick, and
- * "end" once the runner returned (a plugin that calls exit() never gets
- * there). */
-static void sched_read_report(sched_child *c)
-{
-	char text[64];
-	ssize_t n = read(c->report_fd, text, sizeof(text) - 1);
-
-	if (n <= 0)
-		return;
-	text[n] = '\0';
-	c->run_id = strtoll(text, NULL, 10);
-	c->ended = strstr(text, "end\n") != NULL;
-}
-
-/* Records how the child c ended, given its wait status. */
-static void sched_outcome(sched *sc, sched_child *c, int status)
-{
-	char at[ISOTIME_LEN], err[1024], why[128];
-	const char *state = NULL;
-	PGconn *db;
-
-	sched_read_report(c);
-	sched_tick_text(c->tick, at, sizeof(at));
-	if (WIFSIGNALED(status)) {
-		state = c->timed_out ? DB_TIMEOUT : sc->stopping ? DB_STOPPED
-		                                                 : DB_CRASHED;
-		snprintf(why, sizeof(why), "%s: killed by signal %d (%s)",
-		         c->timed_out ? "timed out" : sc->stopping ? "stopped"
-		         : "crashed", WTERMSIG(status),
-		         strsignal(WTERMSIG(status)));
-	} else if (c->timed_out) {
-		state = DB_TIMEOUT;
-		snprintf(why, sizeof(why), "timed out: stopped after its timeout");
-	} else if (WEXITSTATUS(status) == RUNNER_NOT_CLAIMED) {
-		log_msg(SWEEP_LOG_DEBUG, "tick run by another sweepd", "job",
-		        c->job, "tick", at, LOG_END);
-		return;
-	} else if (!c->ended) {
-		state = DB_CRASHED;
-		snprintf(why, sizeof(why), "crashed: the run's process exited "
-		         "with status %d before the run ended",
-		         WEXITSTATUS(status));
-	}
-	if (state == NULL)
-		return;
-	log_msg(SWEEP_LOG_ERROR, "run ended abnormally", "job", c->job, "tick",
-	        at, "status", state, "error", why, LOG_END);
-	if (c->run_id == 0)
-		return;
-	db = sched_db(sc);
-	if (db != NULL && db_run_outcome(db, c->run_id, state, why, err,
-	                                 sizeof(err)) != 0)
-		log_msg(SWEEP_LOG_WARN, "outcome not recorded", "job", c->job,
-		        "error", err, LOG_END);
-}
-
-/* Reaps every child that ended. */
+/* Reaps every run whose child ended (the supervisor records how). */
 static void sched_reap(sched *sc)
 {
-	int status;
-	pid_t pid;
+	size_t i = 0;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		size_t i;
+	while (i < sc->nruns) {
+		sup_run *r = &sc->runs[i];
 
-		for (i = 0; i < sc->nchildren; i++)
-			if (sc->children[i].pid == pid)
-				break;
-		if (i == sc->nchildren)
+		if (!sup_reap(r)) {
+			i++;
 			continue;
-		sched_outcome(sc, &sc->children[i], status);
-		close(sc->children[i].report_fd);
-		free(sc->children[i].job);
-		sc->children[i] = sc->children[--sc->nchildren];
+		}
+		if (r->state == NULL && r->rep.ended &&
+		    r->rep.outcome == RUNNER_NOT_CLAIMED) {
+			char at[ISOTIME_LEN];
+			sched_tick_text(r->tick, at, sizeof(at));
+			log_msg(SWEEP_LOG_DEBUG, "tick run by another sweepd",
+			        "job", r->job, "tick", at, LOG_END);
+		}
+		sup_free(r);
+		sc->runs[i] = sc->runs[--sc->nruns];
 	}
 }
 
-/* Asks children past their deadline (or all, when stopping) to stop
- * between batches, and kills those that outlived the grace period. */
+/* Applies every run's timeout and stop_grace (asking all to stop when the
+ * daemon is stopping). */
 static void sched_enforce(sched *sc)
 {
 	int64_t now = api_now_ms();
 	size_t i;
 
-	for (i = 0; i < sc->nchildren; i++) {
-		sched_child *c = &sc->children[i];
-
-		if (c->kill_ms == 0 &&
-		    (sc->stopping || (c->deadline_ms && now >= c->deadline_ms))) {
-			c->timed_out = !sc->stopping;
-			c->kill_ms = now + sc->s->stop_grace_ms;
-			kill(c->pid, SIGTERM);
-			log_msg(SWEEP_LOG_WARN, c->timed_out ? "run timed out; "
-			        "stopping it" : "stopping run", "job", c->job,
-			        LOG_END);
-		} else if (c->kill_ms && now >= c->kill_ms) {
-			kill(c->pid, SIGKILL);
-			c->kill_ms = INT64_MAX;
-		}
+	for (i = 0; i < sc->nruns; i++) {
+		if (sc->stopping)
+			sup_stop(&sc->runs[i], SUP_STOP_ASKED);
+		sup_enforce(&sc->runs[i], now);
 	}
 }
 
-/* Milliseconds poll() may sleep before a child's deadline or kill time:
- * -1 for no limit. */
+/* Milliseconds poll() may sleep before a run's deadline: -1 for none. */
 static int sched_poll_ms(const sched *sc)
 {
 	int64_t now = api_now_ms(), wait = -1;
 	size_t i;
 
-	for (i = 0; i < sc->nchildren; i++) {
-		const sched_child *c = &sc->children[i];
-		int64_t at = c->kill_ms ? c->kill_ms : c->deadline_ms;
+	for (i = 0; i < sc->nruns; i++) {
+		int64_t at = sup_wake_at(&sc->runs[i]);
 
-		if (at == 0 || at == INT64_MAX)
+		if (at == 0)
 			continue;
 		if (wait < 0 || at - now < wait)
 			wait = at - now < 0 ? 0 : at - now;
 	}
 	return wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+/* Fills the poll set: signals, timer, and every run's pipes; returns its
+ * size. */
+static nfds_t sched_pollset(sched *sc)
+{
+	nfds_t n = 2;
+	size_t i;
+
+	sc->fds[0].fd = sc->sigfd;
+	sc->fds[1].fd = sc->timerfd;
+	sc->fds[0].events = sc->fds[1].events = POLLIN;
+	for (i = 0; i < sc->nruns; i++)
+		n += sup_pollfds(&sc->runs[i], sc->fds + n);
+	return n;
 }
 
 /* Arms the timer SCHED_LEAD_MS before the earliest due tick (none while
@@ -697,11 +610,10 @@ static void sched_free(sched *sc)
 	sc->jobs = NULL;
 	sc->njobs = 0;
 	sched_collect(sc);
-	for (i = 0; i < sc->nchildren; i++) {
-		close(sc->children[i].report_fd);
-		free(sc->children[i].job);
-	}
-	free(sc->children);
+	for (i = 0; i < sc->nruns; i++)
+		sup_free(&sc->runs[i]);
+	free(sc->runs);
+	free(sc->fds);
 	PQfinish(sc->db);
 	if (sc->sigfd >= 0)
 		close(sc->sigfd);
@@ -727,9 +639,8 @@ static int sched_setup(sched *sc)
 		        strerror(errno), LOG_END);
 		return -1;
 	}
-	sc->children = calloc((size_t)sc->s->max_concurrent,
-	                      sizeof(*sc->children));
-	return sc->children ? 0 : -1;
+	sc->fds = calloc(2, sizeof(*sc->fds));
+	return sc->fds ? 0 : -1;
 }
 
 /* Runs the scheduler in the foreground until SIGTERM or SIGINT, then stops
@@ -764,16 +675,18 @@ int sched_run(const settings *s)
 	        s->conf_dir, LOG_END);
 	sched_catch_up(&sc, now);
 	sched_prune(&sc, now);
-	while (!sc.stopping || sc.nchildren > 0) {
-		struct pollfd fds[2] = {{sc.sigfd, POLLIN, 0},
-		                        {sc.timerfd, POLLIN, 0}};
+	while (!sc.stopping || sc.nruns > 0) {
 		uint64_t expirations;
+		size_t i;
 
 		sched_start_pending(&sc);
 		sched_enforce(&sc);
 		sched_arm(&sc);
-		if (poll(fds, 2, sched_poll_ms(&sc)) < 0 && errno != EINTR)
+		if (poll(sc.fds, sched_pollset(&sc), sched_poll_ms(&sc)) < 0 &&
+		    errno != EINTR)
 			break;
+		for (i = 0; i < sc.nruns; i++)
+			sup_read(&sc.runs[i]);
 		if (read(sc.timerfd, &expirations, sizeof(expirations)) < 0 &&
 		    errno == ECANCELED)
 			log_msg(SWEEP_LOG_INFO, "system clock changed", LOG_END);

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "duration.h"
 #include "params.h"
+#include "size.h"
 
 #ifndef SWEEPD_DEFAULT_CONF_DIR
 #define SWEEPD_DEFAULT_CONF_DIR "/etc/sweepd/conf.d"
@@ -28,8 +29,9 @@ typedef enum settings_kind {
 	SETTINGS_PATH,          /* char *, relative to the conf dir in the file */
 	SETTINGS_LEVEL,         /* int log level */
 	SETTINGS_FORMAT,        /* log_format */
-	SETTINGS_COUNT,         /* int64_t, at least 1 */
-	SETTINGS_DURATION       /* int64_t milliseconds */
+	SETTINGS_COUNT,         /* int64_t, at least 0 */
+	SETTINGS_DURATION,      /* int64_t milliseconds */
+	SETTINGS_SIZE           /* int64_t bytes */
 } settings_kind;
 
 /* Every setting of [sweepd]: key, environment variable(s), option, kind,
@@ -61,6 +63,9 @@ static const struct settings_def {
 	{"history_keep", "SWEEPD_HISTORY_KEEP", NULL, "--history-keep",
 	 SETTINGS_DURATION, offsetof(settings_cli, history_keep),
 	 offsetof(settings, history_keep_ms)},
+	{"memory_limit", "SWEEPD_MEMORY_LIMIT", NULL, "--memory-limit",
+	 SETTINGS_SIZE, offsetof(settings_cli, memory_limit),
+	 offsetof(settings, memory_limit)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -110,7 +115,8 @@ static int settings_defaults(settings *s)
 {
 	s->log_level = SWEEP_LOG_INFO;
 	s->log_format = LOG_FORMAT_LOGFMT;
-	s->max_concurrent = 4;
+	s->max_concurrent = 0;
+	s->memory_limit = SETTINGS_DEFAULT_MEMORY_LIMIT;
 	s->stop_grace_ms = 10000;
 	s->history_keep_ms = INT64_C(30) * 86400000;
 	s->dsn = strdup("");
@@ -151,9 +157,15 @@ static void settings_set(settings *s, const struct settings_def *def,
 			         "or json", text);
 		return;
 	case SETTINGS_COUNT:
-		if (params_parse_int(text, &n) != 0 || n < 1)
+		if (params_parse_int(text, &n) != 0 || n < 0)
 			diag_add(d, origin, line, "%s: '%s' must be a whole number "
-			         "of at least 1", def->key, text);
+			         "(0: no bound)", def->key, text);
+		else
+			*(int64_t *)base = n;
+		return;
+	case SETTINGS_SIZE:
+		if (size_parse(text, &n, err, sizeof(err)) != 0)
+			diag_add(d, origin, line, "%s: %s", def->key, err);
 		else
 			*(int64_t *)base = n;
 		return;

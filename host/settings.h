@@ -9,6 +9,9 @@
 #include "diag.h"
 #include "log.h"
 
+/* memory_limit of a job that sets none, unless [sweepd] says otherwise. */
+#define SETTINGS_DEFAULT_MEMORY_LIMIT (INT64_C(1) << 30)
+
 /* File, inside the configuration directory, that holds [sweepd]. */
 #define SETTINGS_FILE "sweepd.ini"
 
@@ -22,6 +25,7 @@ typedef struct settings_cli {
 	const char *max_concurrent;
 	const char *stop_grace;
 	const char *history_keep;
+	const char *memory_limit;
 } settings_cli;
 
 typedef struct settings {
@@ -30,9 +34,11 @@ typedef struct settings {
 	char *plugin_dir;
 	int log_level;
 	log_format log_format;
-	int64_t max_concurrent; /* runs at once in the scheduler */
+	int64_t max_concurrent; /* runs at once in the scheduler; 0: no bound
+	                           but one run per job */
 	int64_t stop_grace_ms;  /* from "stop" to SIGKILL for a run */
 	int64_t history_keep_ms;/* age past which history rows are pruned */
+	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);

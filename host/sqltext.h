@@ -18,7 +18,6 @@ void sqltext_parts_free(char **parts, size_t nparts);
 char *sqltext_parts_quote(PGconn *conn, char *const *parts, size_t from,
                           size_t to);
 char *sqltext_ident_quote(PGconn *conn, const char *text);
-size_t sqltext_utf8_bad(const char *text);
 int sqltext_expr_check(const char *text, char *err, size_t errlen);
 
 #endif

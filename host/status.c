@@ -50,6 +50,34 @@ static void status_json_field(buf *b, const PGresult *res, int i, int col)
 		buf_json_string(b, PQgetvalue(res, i, col));
 }
 
+/* "STATUS: ERROR" for a failure, or ERROR alone when it already starts
+ * with the status ("crashed in run: signal 11 ...").  Returns out. */
+static const char *status_failure(const char *state, const char *error,
+                                  char *out, size_t len)
+{
+	const char *word = strcmp(state, "timeout") == 0 ? "timed out" : state;
+
+	if (strncmp(error, word, strlen(word)) == 0)
+		snprintf(out, len, "%s", error);
+	else
+		snprintf(out, len, "%s: %s", state, error);
+	return out;
+}
+
+/* True when row i's last run did not succeed: failed, crashed, timed out
+ * or abandoned (skipped, stopped and running are not failures). */
+static bool status_failed(const PGresult *res, int i)
+{
+	static const char *const bad[] = {"failed", "crashed", "timeout",
+	                                  "abandoned"};
+	size_t k;
+
+	for (k = 0; i >= 0 && k < sizeof(bad) / sizeof(bad[0]); k++)
+		if (strcmp(PQgetvalue(res, i, ST_STATUS), bad[k]) == 0)
+			return true;
+	return false;
+}
+
 /* Appends one job: name, then its history row i (-1: none) and next run. */
 static void status_one(buf *b, const char *name, const PGresult *res, int i,
                        const char *next, bool json, bool first)
@@ -66,6 +94,7 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		ST_FAIL_STATUS}, {"last_failure_error", ST_FAIL_ERROR},
 	};
 	size_t k;
+	char why[1024];
 
 	if (json) {
 		buf_puts(b, first ? "{\"job\":" : ",{\"job\":");
@@ -99,15 +128,19 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 	}
 	buf_printf(b, "  next run:     %s\n", *next ? next : "none");
 	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT))
-		buf_printf(b, "  last failure: %s, %s: %s\n",
+		buf_printf(b, "  last failure: %s, %s\n",
 		           PQgetvalue(res, i, ST_FAIL_AT),
-		           PQgetvalue(res, i, ST_FAIL_STATUS),
-		           PQgetvalue(res, i, ST_FAIL_ERROR));
+		           status_failure(PQgetvalue(res, i, ST_FAIL_STATUS),
+		                          PQgetvalue(res, i, ST_FAIL_ERROR),
+		                          why, sizeof(why)));
 }
 
 /* Appends to out the status of every configured job, or of the job
- * called only (which may have history but no file any more).  Returns 0,
- * or -1 with err set when the history cannot be read. */
+ * called only (which may have history but no file any more).  Returns 0
+ * when every job shown last ran well (or never ran), 1 when one's last
+ * run failed, crashed, timed out or was abandoned, 2 when only names no
+ * job, configured or recorded; -1 with err set when the history cannot be
+ * read. */
 int status_report(const jobs *js, const settings *s, const char *only,
                   time_t now, bool json, buf *out, char *err, size_t errlen)
 {
@@ -115,7 +148,7 @@ int status_report(const jobs *js, const settings *s, const char *only,
 	PGresult *res = NULL;
 	char next[ISOTIME_LEN];
 	size_t i;
-	int shown = 0, rc = -1;
+	int shown = 0, rc = -1, failed = 0;
 
 	if (c == NULL || db_migrate(c, err, errlen) != 0 ||
 	    (res = db_status(c, only, err, errlen)) == NULL)
@@ -124,20 +157,24 @@ int status_report(const jobs *js, const settings *s, const char *only,
 		buf_puts(out, "[");
 	for (i = 0; i < jobs_count(js); i++) {
 		const job *j = jobs_at(js, i);
+		int row;
 
 		if (only && strcmp(only, j->name) != 0)
 			continue;
+		row = status_row(res, j->name);
+		failed |= status_failed(res, row);
 		status_next_run(j, now, next, sizeof(next));
-		status_one(out, j->name, res, status_row(res, j->name), next,
-		           json, shown++ == 0);
+		status_one(out, j->name, res, row, next, json, shown++ == 0);
 	}
 	/* A job no longer configured that has history (db_status gave its
 	 * one row). */
-	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0)
+	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0) {
+		failed |= status_failed(res, 0);
 		status_one(out, only, res, 0, "", json, shown++ == 0);
+	}
 	if (json)
 		buf_puts(out, "]\n");
-	rc = 0;
+	rc = only && shown == 0 ? 2 : failed ? 1 : 0;
 out:
 	PQclear(res);
 	PQfinish(c);

@@ -82,7 +82,6 @@ runner_outcome tu_world_run(tu_world *w, bool dry, result *r)
 
 	memset(&o, 0, sizeof(o));
 	o.dry_run = dry;
-	o.report_fd = -1;
 	return runner_run(jobs_find(w->js, w->job), &w->s, &o, &no_stop, r);
 }
 

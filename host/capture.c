@@ -1,0 +1,108 @@
+/* capture: a run's output as log lines.  Each line is logged with the
+ * job, run and stream; bytes that are not UTF-8 and control characters
+ * are escaped as \xNN, so the log stays valid logfmt or JSON whatever a
+ * plugin writes. */
+#include "capture.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "utf8.h"
+
+/* Starts capturing the output of a run of job (kept by the caller). */
+void capture_init(capture *c, const char *job)
+{
+	memset(c, 0, sizeof(*c));
+	c->job = job;
+	c->out.name = "stdout";
+	c->err.name = "stderr";
+}
+
+/* Appends text to out with every byte that is not printable UTF-8 (a
+ * control character, DEL, or not UTF-8 at all) written as \xNN. */
+static void capture_escape(buf *out, const buf *text)
+{
+	const unsigned char *p = (const unsigned char *)buf_str(text);
+	const unsigned char *end = p + text->len;
+
+	while (p < end) {
+		size_t n = *p ? utf8_len(p) : 0;
+
+		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+			if (*p == '\t') {
+				buf_append(out, "\t", 1);
+			} else {
+				char hex[8];
+				snprintf(hex, sizeof(hex), "\\x%02x", *p);
+				buf_puts(out, hex);
+			}
+			p++;
+			continue;
+		}
+		buf_append(out, (const char *)p, n);
+		p += n;
+	}
+}
+
+/* Logs the line held by s (if any) and empties it; once the run's budget
+ * is spent, counts it as dropped instead and says so once. */
+static void capture_emit(capture *c, capture_stream *s)
+{
+	buf text = BUF_INIT;
+	char dropped[32];
+
+	if (s->line.len == 0)
+		return;
+	if (c->logged >= CAPTURE_RUN_MAX) {
+		c->dropped += s->line.len;
+		buf_reset(&s->line);
+		if (c->truncated)
+			return;
+		c->truncated = true;
+		snprintf(dropped, sizeof(dropped), "%d", CAPTURE_RUN_MAX);
+		log_msg(SWEEP_LOG_WARN, "output truncated", "job", c->job,
+		        "run", c->run, "stream", s->name, "logged_bytes",
+		        dropped, LOG_END);
+		return;
+	}
+	c->logged += s->line.len;
+	capture_escape(&text, &s->line);
+	log_msg(SWEEP_LOG_INFO, "output", "job", c->job, "run", c->run,
+	        "stream", s->name, "text", buf_str(&text), LOG_END);
+	buf_free(&text);
+	buf_reset(&s->line);
+}
+
+/* Takes n bytes the run wrote to stream s: every complete line is
+ * logged, a line longer than CAPTURE_LINE_MAX is logged in pieces. */
+void capture_feed(capture *c, capture_stream *s, const char *data, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			capture_emit(c, s);
+			continue;
+		}
+		if (data[i] == '\r' && s->line.len == 0)
+			continue;
+		buf_append(&s->line, data + i, 1);
+		if (s->line.len >= CAPTURE_LINE_MAX)
+			capture_emit(c, s);
+	}
+}
+
+/* Logs what is left of both streams (lines the run did not end). */
+void capture_flush(capture *c)
+{
+	capture_emit(c, &c->out);
+	capture_emit(c, &c->err);
+}
+
+/* Frees what c holds. */
+void capture_free(capture *c)
+{
+	buf_free(&c->out.line);
+	buf_free(&c->err.line);
+}

@@ -1,0 +1,47 @@
+/* report: the one protocol between a run's child process and the
+ * supervisor that started it.  The child writes short lines to a pipe as
+ * the run goes (its history row, each database backend it opens, the
+ * plugin phase it enters, what the user should see, and its end); the
+ * supervisor reads them, so that it knows what to record, which backends
+ * to cancel and where a crash happened, even when the child dies. */
+#ifndef SWEEPD_REPORT_H
+#define SWEEPD_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Most backends one run reports (its session and parallel sessions). */
+#define REPORT_MAX_BACKENDS 32
+
+/* ---- child side: every call is a no-op until report_attach() ---- */
+
+void report_attach(int fd);
+void report_run_id(int64_t run_id);
+void report_backend(int pid);
+void report_phase(const char *phase);
+void report_output(const buf *text);
+void report_end(int outcome);
+
+/* ---- supervisor side ---- */
+
+/* What a child reported so far. */
+typedef struct report {
+	int64_t run_id;            /* 0: no history row (yet) */
+	int backends[REPORT_MAX_BACKENDS];
+	size_t nbackends;
+	char phase[16];            /* "" before init; init, run, dry_run,
+	                              teardown */
+	bool ended;                /* the runner returned */
+	int outcome;               /* a runner_outcome, once ended */
+	buf output;                /* what the CLI prints, once ended */
+	buf pending;               /* bytes not yet parsed */
+} report;
+
+void report_init(report *r);
+int report_feed(report *r, const char *data, size_t n);
+void report_free(report *r);
+
+#endif
