@@ -140,6 +140,9 @@ static void seed_003_message_cleanup(void **state)
 	(void)state;
 	out = run("message-cleanup");
 	assert_contains(out, "\"counters\":{\"deleted\":1200}");
+	/* The seed's own result, {success, deleted_count, timestamp}. */
+	assert_contains(out, "\"success\":true");
+	assert_contains(out, "\"deleted_count\":1200");
 	assert_contains(out, "\"timestamp\":\"");
 	free(out);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages"), 800);
