@@ -441,6 +441,8 @@ static int sql_run(const sweep_api *api, sweep_host *h, void *state,
 	sweep_batch_options(api, h, &spec);
 	if (describe_alone(api, h, st, &spec, errmsg) != 0)
 		return -1;
+	if (st->audit)
+		api->count(h, "audited", 0); /* shown even when none */
 	if (st->repeat && st->max_repeats == 0 && !st->returns_rows)
 		rc = api->batch_loop(h, &spec, &stats, errmsg);
 	else
