@@ -22,7 +22,10 @@
  * statement's transaction, so a record exists exactly when its change
  * does.  For that the statement is run as
  * `WITH sweep_rows AS (statement) SELECT r.*, to_jsonb(r) ...`, so its own
- * WITH, if any, may hold queries only.
+ * WITH, if any, may hold queries only.  api->audit writes one record per
+ * call, a round trip each (20000 rows: 4 s against 70 ms unaudited, on
+ * the test machine), held inside the transaction: audited statements
+ * want small slices (repeat with a batch_size in the hundreds).
  *
  * The dry run, inside the host's READ ONLY transaction, runs
  * dry_run_statement (a query, with the same parameters) and reports its row
