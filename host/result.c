@@ -112,11 +112,26 @@ void result_counters_json(const result *r, buf *b)
 	buf_puts(b, "}");
 }
 
+/* The value of the counter name, 0 when the run has none. */
+static int64_t result_counter_value(const result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return r->counters[i].value;
+	return 0;
+}
+
 /* Appends the result as one JSON object:
  * {"job","dry_run","success","stopped","status","run_id","counters",
- *  "message","error","sample","errors","batches","longest_batch_ms",
- *  "started","finished","duration_ms","timestamp"} (status from
- *  result_status(); timestamp = started, as seed jobs report). */
+ *  "deleted_count","message","error","sample","errors","batches",
+ *  "longest_batch_ms","started","finished","duration_ms","timestamp"}
+ * (status from result_status()).  success, deleted_count and timestamp
+ * are the result the seed jobs documented ({success, deleted_count,
+ * timestamp}), for every job alike: deleted_count is the "deleted"
+ * counter (0 when the run has none: a dry run, or a plugin counting
+ * other things), timestamp the run's end, as finished. */
 void result_json(const result *r, buf *b)
 {
 	char started[ISOTIME_LEN], finished[ISOTIME_LEN];
@@ -134,6 +149,8 @@ void result_json(const result *r, buf *b)
 		buf_printf(b, ",\"run_id\":%lld", (long long)r->run_id);
 	buf_puts(b, ",\"counters\":");
 	result_counters_json(r, b);
+	buf_printf(b, ",\"deleted_count\":%lld",
+	           (long long)result_counter_value(r, "deleted"));
 	buf_puts(b, ",\"message\":");
 	buf_json_string(b, r->message);
 	buf_puts(b, ",\"error\":");
@@ -154,7 +171,7 @@ void result_json(const result *r, buf *b)
 	           (long long)r->batches, (long long)r->longest_batch_ms);
 	buf_printf(b, ",\"started\":\"%s\",\"finished\":\"%s\","
 	           "\"duration_ms\":%lld,\"timestamp\":\"%s\"}\n", started,
-	           finished, (long long)result_duration_ms(r), started);
+	           finished, (long long)result_duration_ms(r), finished);
 }
 
 /* Appends the result for people: a status line, then counters, message,

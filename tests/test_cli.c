@@ -151,6 +151,107 @@ static void failing_job_exits_1_with_the_reason(void **state)
 	free(dir);
 }
 
+/* The text of expr over the JSON document json (as j), computed by
+ * PostgreSQL's own jsonb parser, so a document that is not valid JSON
+ * fails the test; "(null)" for SQL NULL.  New string. */
+static char *json_eval(PGconn *db, const char *json, const char *expr)
+{
+	const char *values[1] = {json};
+	char sql[512];
+	PGresult *res;
+	char *v;
+
+	snprintf(sql, sizeof(sql), "SELECT (%s)::text FROM (SELECT $1::jsonb"
+	         " AS j) x", expr);
+	res = PQexecParams(db, sql, 1, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s on %s: %s", expr, json, PQerrorMessage(db));
+	v = strdup(PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	assert_non_null(v);
+	return v;
+}
+
+/* Asserts that expr over the JSON document json is want. */
+#define assert_json(db, json, expr, want)                                   \
+	do {                                                                \
+		char *got_ = json_eval(db, json, expr);                     \
+		if (strcmp(got_, want) != 0)                                \
+			fail_msg("%s is %s, not %s, in %s", expr, got_,     \
+			         want, json);                               \
+		free(got_);                                                 \
+	} while (0)
+
+/* Asserts the seed's result shape {success, deleted_count, timestamp} at
+ * the top of a --run --json result, beside today's keys: success a
+ * boolean, deleted_count the "deleted" counter (0 without one), timestamp
+ * the run's end in ISO 8601 UTC. */
+static void assert_seed_shape(PGconn *db, const char *json,
+                              const char *success, const char *deleted)
+{
+	assert_json(db, json, "jsonb_typeof(j->'success')", "boolean");
+	assert_json(db, json, "j->>'success'", success);
+	assert_json(db, json, "jsonb_typeof(j->'deleted_count')", "number");
+	assert_json(db, json, "j->>'deleted_count'", deleted);
+	assert_json(db, json, "j->>'deleted_count' = coalesce(j->'counters'"
+	            "->>'deleted', '0')", "true");
+	assert_json(db, json, "j->>'timestamp' ~ '^\\d{4}-\\d\\d-\\d\\dT"
+	            "\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z$'", "true");
+	assert_json(db, json, "j->>'timestamp' = j->>'finished'", "true");
+	assert_json(db, json, "(j->>'timestamp')::timestamptz >="
+	            " (j->>'started')::timestamptz", "true");
+	/* Today's keys stay. */
+	assert_json(db, json, "j ?& array['job', 'dry_run', 'stopped',"
+	            " 'status', 'counters', 'message', 'error', 'sample',"
+	            " 'errors', 'batches', 'longest_batch_ms', 'started',"
+	            " 'finished', 'duration_ms']", "true");
+}
+
+static void run_json_has_the_seed_result_shape_for_every_job(void **state)
+{
+	PGconn *db = tu_db();
+	char *schema = tu_schema(db, "cli_shape"), *dir = tu_tempdir(), *out;
+	char text[1024];
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
+	       " '2 days' * (g %% 2) AS at FROM generate_series(1, 7) g", schema);
+	snprintf(text, sizeof(text), "[job]\nname = shape-del\nplugin ="
+	         " age_delete\n[params]\ntable = %s.t\ntime_column = at\n"
+	         "older_than = 1d\n", schema);
+	tu_write(dir, "del.ini", text);
+	snprintf(text, sizeof(text), "[job]\nname = shape-sql\nplugin = sql\n"
+	         "[params]\nstatement = UPDATE %s.t SET id = id\n", schema);
+	tu_write(dir, "sql.ini", text);
+	tu_write(dir, "gone.ini", "[job]\nname = shape-gone\nplugin ="
+	         " age_delete\n[params]\ntable = no_such_table\n"
+	         "time_column = t\nolder_than = 1d\n");
+	/* A deleting job: 4 of the 7 rows are two days old. */
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run shape-del 2>/dev/null", dir), 0);
+	assert_seed_shape(db, out, "true", "4");
+	free(out);
+	/* A job that deletes nothing: deleted_count 0. */
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run shape-sql 2>/dev/null", dir), 0);
+	assert_seed_shape(db, out, "true", "0");
+	assert_json(db, out, "j->'counters'->>'affected'", "3");
+	free(out);
+	/* A failed run has the shape too. */
+	assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir %s"
+	                        " --plugin-dir " SWEEPD_PLUGIN_DIR " --json"
+	                        " --run shape-gone 2>/dev/null", dir), 1);
+	assert_seed_shape(db, out, "false", "0");
+	free(out);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
+}
+
 static void broken_job_is_refused_by_run(void **state)
 {
 	char *dir = tu_tempdir(), *out, *err, *expect;
@@ -325,6 +426,7 @@ int main(void)
 		cmocka_unit_test(list_plugins_shows_options_and_users),
 		cmocka_unit_test(unknown_job_exits_2_with_a_suggestion),
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),
+		cmocka_unit_test(run_json_has_the_seed_result_shape_for_every_job),
 		cmocka_unit_test(broken_job_is_refused_by_run),
 		cmocka_unit_test(sigint_stops_between_batches_keeping_committed_ones),
 		cmocka_unit_test(sigint_stops_parallel_sessions_keeping_committed_ones),

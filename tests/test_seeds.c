@@ -23,16 +23,36 @@ static PGconn *fresh(void)
 }
 
 /* Runs the shipped job; returns its --json result (caller frees) after
- * checking it succeeded. */
-static char *run(const char *job)
+ * checking it succeeded, and sets *log to its logfmt log (caller frees)
+ * unless log is NULL. */
+static char *run_log(const char *job, char **log)
 {
 	char *out;
 
-	if (tu_run(&out, NULL, SWEEPD_BIN " --conf-dir " CONF " --json --run"
-	           " %s 2>/dev/null", job) != 0)
+	if (tu_run(&out, log, SWEEPD_BIN " --conf-dir " CONF " --log-format"
+	           " logfmt --json --run %s%s", job, log ? "" : " 2>/dev/null")
+	    != 0)
 		fail_msg("sweepd --run %s failed: %s", job, out);
 	assert_contains(out, "\"success\":true");
 	return out;
+}
+
+/* run_log() without the log. */
+static char *run(const char *job)
+{
+	return run_log(job, NULL);
+}
+
+/* How many times needle occurs in hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
 }
 
 /* Audit records the job's last run wrote to sweepd.audit. */
@@ -140,6 +160,9 @@ static void seed_003_message_cleanup(void **state)
 	(void)state;
 	out = run("message-cleanup");
 	assert_contains(out, "\"counters\":{\"deleted\":1200}");
+	/* The seed's own result, {success, deleted_count, timestamp}. */
+	assert_contains(out, "\"success\":true");
+	assert_contains(out, "\"deleted_count\":1200");
 	assert_contains(out, "\"timestamp\":\"");
 	free(out);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM messages"), 800);
@@ -306,22 +329,54 @@ static void seed_004_finalize_deletions_delete(void **state)
 	PQfinish(db);
 }
 
+/* Karma of member id as the votes give it. */
+static long long karma_of(PGconn *db, int id)
+{
+	return tu_sql_int(db, "SELECT coalesce(sum(value), 0) FROM bazaar.votes"
+	                  " WHERE target_user_id = %d", id);
+}
+
 static void seed_004_recalculate_karma(void **state)
 {
 	PGconn *db = fresh();
-	long long drifted;
-	char *out, expect[64];
+	long long drifted, three;
+	char *out, *log, expect[96];
 
 	(void)state;
+	/* Two stale values besides the zeros: member 3's, and member 60's,
+	 * who has no vote. */
+	tu_sql(db, "UPDATE bazaar.members SET karma = 7 WHERE id = 3;"
+	       " UPDATE bazaar.members SET karma = 5 WHERE id = 60");
+	three = karma_of(db, 3);
+	assert_true(three != 7 && karma_of(db, 60) == 0);
 	drifted = tu_sql_int(db, "SELECT count(*) FROM bazaar.members m WHERE"
 	                     " karma IS DISTINCT FROM (SELECT coalesce(sum(value),"
 	                     " 0) FROM bazaar.votes v WHERE v.target_user_id ="
 	                     " m.id)");
 	assert_true(drifted > 0);
-	out = run("recalculate-karma");
+	out = run_log("recalculate-karma", &log);
 	snprintf(expect, sizeof(expect), "\"affected\":%lld", drifted);
 	assert_contains(out, expect);
+	snprintf(expect, sizeof(expect), "\"audited\":%lld", drifted);
+	assert_contains(out, expect);
 	free(out);
+	/* The seed logs karma changes: one line per changed member. */
+	assert_int_equal(occurrences(log, "level=info event=row "), drifted);
+	snprintf(expect, sizeof(expect), " member_id=3 old_karma=7"
+	         " new_karma=%lld\n", three);
+	assert_contains(log, expect);
+	assert_contains(log, " member_id=60 old_karma=5 new_karma=0\n");
+	free(log);
+	/* And sweepd.audit keeps them, queryable. */
+	assert_int_equal(audited(db, "recalculate-karma"), drifted);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.audit WHERE"
+	                            " run_id = (SELECT max(id) FROM sweepd.runs"
+	                            " WHERE job = 'recalculate-karma') AND"
+	                            " action = 'karma_recalculated' AND"
+	                            " table_name = 'bazaar.members' AND data ="
+	                            " jsonb_build_object('member_id', 3,"
+	                            " 'old_karma', 7, 'new_karma', %lld)",
+	                            three), 1);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members m"
 	                            " WHERE karma IS DISTINCT FROM (SELECT"
 	                            " coalesce(sum(value), 0) FROM bazaar.votes v"

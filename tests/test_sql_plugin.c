@@ -254,6 +254,172 @@ static void lock_timeout_applies_to_each_transaction(void **state)
 	assert_int_equal(ITEMS(w, "n <> 0"), 0);
 }
 
+/* Runs the world's job with the real binary, --run --json; returns what
+ * it logged (caller frees) after checking it succeeded. */
+static char *binary_run_log(world *w)
+{
+	char *out, *err;
+
+	if (tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s --plugin-dir "
+	           SWEEPD_PLUGIN_DIR " --log-format logfmt --json --run %s",
+	           w->dir, w->job) != 0)
+		fail_msg("sweepd --run failed: %s %s", out, err);
+	free(out);
+	return err;
+}
+
+/* How many times needle occurs in hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void returned_rows_are_logged_with_their_columns(void **state)
+{
+	world *w = *state;
+	char *log;
+
+	world_data(w);
+	world_job(w, "statement = UPDATE S.items SET n = n + 1 WHERE id <= 4\n"
+	          "  RETURNING id, n - 1 AS old_n, n AS new_n, note\n");
+	log = binary_run_log(w);
+	/* One info line per returned row, its columns as key=value pairs. */
+	assert_int_equal(occurrences(log, "level=info event=row "), 4);
+	assert_contains(log, " id=1 old_n=0 new_n=1 note=NULL\n");
+	assert_contains(log, " id=3 old_n=0 new_n=1 note=\"item 3\"\n");
+	assert_int_equal(occurrences(log, "rows not logged"), 0);
+	free(log);
+	assert_int_equal(ITEMS(w, "n = 1"), 4);
+}
+
+static void rows_past_log_rows_are_counted_in_one_line(void **state)
+{
+	world *w = *state;
+	char *log;
+
+	world_data(w);
+	/* 1234 rows in slices of 500: 3 logged of each, the rest counted. */
+	world_job(w, "repeat = true\nbatch_size = 500\nlog_rows = 3\n"
+	          "statement = UPDATE S.items SET needs_fix = false\n"
+	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
+	          "  ORDER BY id LIMIT $1) RETURNING id\n");
+	log = binary_run_log(w);
+	assert_int_equal(occurrences(log, "event=row "), 9);
+	assert_int_equal(occurrences(log, "level=info event=\"rows not logged\""),
+	                 3);
+	assert_contains(log, "logged=3 not_logged=497 ");
+	assert_contains(log, "logged=3 not_logged=231 ");
+	/* The first slice's first rows. */
+	assert_contains(log, " id=1\n");
+	assert_contains(log, " id=5\n");
+	free(log);
+	assert_int_equal(ITEMS(w, "needs_fix"), 0);
+}
+
+/* Audit records of the world's job: count of those matching cond. */
+#define AUDITED(w, cond) \
+	tu_sql_int((w)->db, "SELECT count(*) FROM sweepd.audit WHERE job ="  \
+	           " '%s' AND " cond, (w)->job)
+
+static void audit_returning_records_every_returned_row(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "repeat = true\nbatch_size = 100\nlog_rows = 1\n"
+	          "audit_returning = true\naudit_action = fixed\n"
+	          "audit_table = S.items\n"
+	          "statement = UPDATE S.items SET needs_fix = false, n = n + 1\n"
+	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
+	          "  ORDER BY id LIMIT $1) RETURNING id, n - 1 AS old_n, n,"
+	          " note\n");
+	tu_world_run_ok(w, false, &r);
+	assert_int_equal(tu_counter(&r, "affected"), 1234);
+	assert_int_equal(tu_counter(&r, "audited"), 1234);
+	assert_int_equal(tu_counter(&r, "repetitions"), 14);
+	assert_true(r.run_id > 0);
+	/* One record per changed row, of this run, with the row's columns
+	 * typed as JSON. */
+	assert_int_equal(AUDITED(w, "true"), 1234);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND run_id = %lld AND"
+	                            " action = 'fixed' AND table_name ="
+	                            " '%s.items'", w->job,
+	                            (long long)r.run_id, w->schema), 1234);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT data->'id')"
+	                            " FROM sweepd.audit WHERE job = '%s' AND"
+	                            " jsonb_typeof(data->'id') = 'number' AND"
+	                            " data->'old_n' = '0' AND data->'n' = '1'",
+	                            w->job), 1234);
+	assert_int_equal(AUDITED(w, "data = '{\"id\": 1, \"n\": 1, \"old_n\": 0,"
+	                         " \"note\": null}'"), 1);
+	assert_int_equal(AUDITED(w, "data->>'note' = 'item 3'"), 1);
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n = 1"), 1234);
+}
+
+static void a_failed_commit_takes_its_audit_records_back(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	/* A deferred unique check fails at COMMIT, after the records. */
+	tu_sql(w->db, "CREATE TABLE %s.u (k int UNIQUE DEFERRABLE INITIALLY"
+	       " DEFERRED); INSERT INTO %s.u VALUES (1), (2), (3)", w->schema,
+	       w->schema);
+	world_job(w, "audit_returning = true\naudit_table = S.u\n"
+	          "statement = UPDATE S.u SET k = 1 WHERE k > 1 RETURNING k\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "committing");
+	assert_contains(r.error, "SQLSTATE 23505");
+	assert_int_equal(tu_counter(&r, "audited"), 0);
+	result_free(&r);
+	assert_int_equal(AUDITED(w, "true"), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.u WHERE"
+	                            " k = 1", w->schema), 1);
+}
+
+static void audit_returning_needs_a_statement_returning_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_job(w, "audit_returning = true\naudit_table = S.items\n"
+	          "statement = UPDATE S.items SET n = n + 1\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "audit_returning = true but the statement "
+	                "returns no rows");
+	assert_contains(r.error, "RETURNING");
+	result_free(&r);
+	/* The dry run says so too, before anything ran. */
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_FAILED);
+	assert_contains(r.error, "audit_returning = true but the statement "
+	                "returns no rows");
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n <> 0"), 0);
+	world_job(w, "audit_returning = true\n"
+	          "statement = UPDATE S.items SET n = n + 1 RETURNING id\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "audit_table is unset");
+	result_free(&r);
+	world_job(w, "audit_table = S.items\n"
+	          "statement = UPDATE S.items SET n = n + 1 RETURNING id\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "audit_table is set but audit_returning");
+	result_free(&r);
+	assert_int_equal(ITEMS(w, "n <> 0"), 0);
+	assert_int_equal(AUDITED(w, "true"), 0);
+}
+
 static void options_are_checked_by_init(void **state)
 {
 	world *w = *state;
@@ -282,6 +448,11 @@ int main(void)
 		T(a_dry_run_statement_that_writes_is_refused),
 		T(a_failing_statement_fails_with_the_server_message),
 		T(lock_timeout_applies_to_each_transaction),
+		T(returned_rows_are_logged_with_their_columns),
+		T(rows_past_log_rows_are_counted_in_one_line),
+		T(audit_returning_records_every_returned_row),
+		T(a_failed_commit_takes_its_audit_records_back),
+		T(audit_returning_needs_a_statement_returning_rows),
 		T(options_are_checked_by_init),
 #undef T
 	};
