@@ -1,32 +1,48 @@
 /*
- * orphan_files: deletes the files under a directory that no row of the
- * database mentions any more, once they are older than a given age, each
- * with its row in a table of uploaded files when there is one.
+ * orphan_files: deletes the uploaded files that no row of the database
+ * mentions any more, once they are older than a given age, in one of two
+ * modes.
+ *
+ * With file_table (the records mode) the table's rows drive the run, as an
+ * application that records its uploads would: a record is an orphan when
+ * its time_column is strictly before now minus older_than (the cutoff,
+ * computed once per run by the database), it meets `where`, and no column
+ * of `references` holds its path.  Such a record goes with its file; a
+ * record whose file does not exist goes too, counted apart
+ * ("missing_files").  A file that has no record is never touched, whatever
+ * its age, and a file's own mtime plays no part.  Records are taken by
+ * path, in path order, batch_size at a time: a file goes only when every
+ * record naming it goes, else it stays with them ("shared").  A record
+ * whose time_column is NULL never goes.
+ *
+ * Without file_table (the walk mode) the directory is walked: a regular
+ * file is a candidate when its path relative to directory matches
+ * `pattern` and its mtime is strictly before now minus older_than (now
+ * taken once per run), and an orphan when no column of `references` holds
+ * its path.
+ *
+ * In both, `pattern` is an fnmatch(3) glob on the path relative to
+ * directory, without FNM_PATHNAME or FNM_PERIOD ("*" also matches "/" and
+ * a leading dot, so the default "*" takes every file), and the path a
+ * column holds is path_prefix, then that relative path.
  *
  * Only `directory` itself is opened by its path, with O_NOFOLLOW, in init.
- * The walk goes down from that descriptor one name at a time with
- * openat(O_NOFOLLOW | O_DIRECTORY) and fdopendir(), so a symbolic link is
- * never followed, no name is ".." and nothing outside directory is reached.
- * Every entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW): a symbolic
- * link, socket, pipe or device is left alone and counted "skipped".
- *
- * A regular file is a candidate when its path relative to directory
- * matches `pattern` (fnmatch(3) without FNM_PATHNAME or FNM_PERIOD: "*"
- * also matches "/" and a leading dot, so the default "*" takes every file)
- * and its mtime is strictly before now minus older_than (now taken once per
- * run).  A candidate is an orphan when no column of `references` holds its
- * path (path_prefix, then the relative path), which one query checks, and
- * when, with `where`, every file_table row of it meets that condition.
+ * Everything below it is reached from that descriptor one name at a time
+ * with openat(O_NOFOLLOW | O_DIRECTORY), entering a directory only when it
+ * is still the one fstatat(AT_SYMLINK_NOFOLLOW) saw, so a symbolic link is
+ * never followed and nothing outside directory is reached.  A symbolic
+ * link, socket, pipe or device is left alone and counted "skipped", and so
+ * is a record naming one (or naming a directory, or a path through a
+ * link).  A record's relative path that is empty, absolute, holds a ".."
+ * part or ends in "/" is reported as a failed item and left alone with its
+ * file.  Directories are never removed, even when they end up empty.
  *
  * Each candidate is checked and, when an orphan, deleted in a transaction
- * of its own: the check, the deletion of its file_table rows (and their
- * audit records), a last fstatat() that it is still the same old regular
- * file, unlinkat() relative to its parent directory, then COMMIT.  When its
- * row cannot go or the file cannot be unlinked, the transaction rolls back,
- * the file is reported as a failed item and the run goes on with the
- * others.  After every batch_size candidates the run pauses batch_pause.
- * Directories are never removed, even when they end up empty, and rows of
- * file_table whose file does not exist are left alone.
+ * of its own (its records and their audit records, the file's audit
+ * record, unlinkat() relative to its parent directory, then COMMIT); when
+ * a part of it fails, the transaction rolls back, the candidate is
+ * reported as a failed item and the run goes on with the others.  After
+ * every batch_size candidates the run pauses batch_pause.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* st_mtim, O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC */
@@ -70,36 +86,68 @@ typedef struct orphan_state {
 	int64_t older_than_ms;
 	int64_t batch_size;
 	int64_t pause_ms;
-	int64_t lock_ms;         /* lock_timeout of a file's transaction */
+	int64_t lock_ms;         /* lock_timeout of a candidate's transaction */
 	int64_t stmt_ms;         /* statement_timeout of it */
-	const char *file_table_name; /* as written, for audit; NULL: none */
-	bool audit_rows;         /* delete_sql returns an audit object */
 	bool audit_files;
-	char *check_sql;         /* $1 is the path: referenced, excluded,
-	                            rows in file_table */
-	char *delete_sql;        /* $1 is the path: one row per deleted row
-	                            (where met, audit object); NULL: none */
+	char *check_sql;         /* walk: $1 the path: referenced.  Records:
+	                            $1 the path, $2 the cutoff: referenced,
+	                            shared (a record of it stays), records */
+	/* The records mode; all NULL (false) in the walk mode. */
+	const char *file_table_name; /* as written, for audit; host-owned */
+	bool audit_rows;         /* delete_sql returns an audit object */
+	char *next_sql;          /* $1 the cutoff, $2 the last path taken
+	                            (NULL: none yet), $3 how many: the next
+	                            paths, in order, of records older than the
+	                            cutoff that meet where */
+	char *delete_sql;        /* $1 the path, $2 the cutoff: one row per
+	                            deleted record: whether it is still an
+	                            orphan, then its audit object */
 } orphan_state;
 
-/* One walk over the directory, by run or dry_run. */
+/* One pass of a run or dry run, over the directory (walk mode) or over the
+ * records of file_table. */
 typedef struct walk {
 	const sweep_api *api;
 	sweep_host *h;
 	const orphan_state *st;
 	bool dry;
-	struct timespec cutoff;  /* a file must be older than this */
+	struct timespec cutoff;  /* walk: a file must be older than this */
+	char *cutoff_text;       /* records: a record must be older than this,
+	                            as the database wrote it */
 	char *path;              /* path_prefix, then the relative path */
 	size_t plen;             /* length of path_prefix */
 	size_t cap;
 	int64_t checked;         /* candidates checked against the database */
-	int64_t files, rows, bytes; /* deleted, or that would be */
+	int64_t files, bytes;    /* deleted, or that would be */
+	int64_t rows, missing;   /* records deleted (or that would be), and
+	                            paths of them whose file was missing */
 	bool stopped;
 } walk;
 
-/* Has the server parse and analyse sql (one text parameter, $1) without
- * running it, as PREPARE does (the statement is deallocated again), so that
- * a wrong name or condition fails init, not every file.  Returns 0, or -1
- * with *errmsg set. */
+/* What a record's path names under directory (file_find). */
+typedef enum found {
+	FOUND_FILE,  /* a regular file */
+	FOUND_NONE,  /* nothing: a part of the path does not exist */
+	FOUND_OTHER, /* a link, directory, device...: never touched */
+	FOUND_ERROR, /* could not be looked at: reported as a failed item */
+	FOUND_DIR    /* (file_find's own) a directory on the way, entered */
+} found;
+
+/* A record's file as file_find found it. */
+typedef struct record_file {
+	char *parts;      /* the relative path, split in place at '/' */
+	const char *name; /* its last part, in parts */
+	int dfd;          /* the directory holding it; -1: none open */
+	struct stat sb;   /* the file's, when FOUND_FILE */
+} record_file;
+
+/* Outcomes of records_take. */
+enum { TAKEN, KEPT, TAKE_FAILED };
+
+/* Has the server parse and analyse sql (its parameters typed by their
+ * casts) without running it, as PREPARE does (the statement is deallocated
+ * again), so that a wrong name or condition fails init, not every file.
+ * Returns 0, or -1 with *errmsg set. */
 static int sql_check(const sweep_api *api, sweep_host *h, const char *sql,
                      const char *what, char **errmsg)
 {
@@ -152,6 +200,28 @@ static PGresult *column_get(const sweep_api *api, sweep_host *h,
 		res = NULL;
 	}
 	api->free(what);
+	return res;
+}
+
+/* column_get() for a column whose type category must be cat: NULL with
+ * *errmsg set to "option = text: column is of type T; it must NEED" when
+ * it is not. */
+static PGresult *column_typed(const sweep_api *api, sweep_host *h,
+                              const char *table, const char *column,
+                              const char *option, const char *text,
+                              const char *cat, const char *need,
+                              char **errmsg)
+{
+	PGresult *res;
+
+	res = column_get(api, h, table, column, option, text, errmsg);
+	if (res && strcmp(PQgetvalue(res, 0, 1), cat) != 0) {
+		*errmsg = api->mprintf("%s = %s: column is of type %s; it must "
+		                       "%s", option, text, PQgetvalue(res, 0, 3),
+		                       need);
+		PQclear(res);
+		res = NULL;
+	}
 	return res;
 }
 
@@ -300,70 +370,131 @@ static void state_free(const sweep_api *api, orphan_state *st)
 	if (st->root_fd >= 0)
 		close(st->root_fd);
 	api->free(st->check_sql);
+	api->free(st->next_sql);
 	api->free(st->delete_sql);
 	free(st);
 }
 
-/* Checks the file table options and builds, from them, the check's
- * "excluded" and row count expressions and the delete statement into
- * *excluded, *nrows and st->delete_sql; sets *ft_oid and *ft_column (the
- * table's oid and the quoted path column, for references_sql).  Without
- * file_table, sets "false" and "0" and leaves the rest NULL.  Returns 0,
- * or -1 with *errmsg set.  Everything set but *ft_column (host-owned) is
- * freed with api->free. */
-static int file_table_sql(const sweep_api *api, sweep_host *h,
-                          orphan_state *st, char **excluded, char **nrows,
-                          char **ft_oid, const char **ft_column,
-                          char **errmsg)
+/* Checks that the options of the records mode go together: file_table
+ * with file_path_column and time_column; where, audit_columns and
+ * time_column only with file_table.  Returns 0, or -1 with *errmsg set. */
+static int records_options(const sweep_api *api, sweep_host *h,
+                           char **errmsg)
+{
+	bool table = api->opt_isset(h, "file_table");
+	const char *const *cols;
+	const char *lone = NULL;
+
+	if (table != api->opt_isset(h, "file_path_column")) {
+		*errmsg = api->mprintf("file_table and file_path_column go "
+		                       "together: set both or neither");
+		return -1;
+	}
+	if (table && !api->opt_isset(h, "time_column")) {
+		*errmsg = api->mprintf("time_column: with file_table, name the "
+		                       "column of file_table holding each "
+		                       "record's time (e.g. created_at); a "
+		                       "record goes once it is older than "
+		                       "older_than");
+		return -1;
+	}
+	if (table)
+		return 0;
+	if (api->opt_isset(h, "where"))
+		lone = "where";
+	else if (api->opt_list(h, "audit_columns", &cols) > 0)
+		lone = "audit_columns";
+	else if (api->opt_isset(h, "time_column"))
+		lone = "time_column";
+	if (lone) {
+		*errmsg = api->mprintf("%s applies to the rows of file_table: "
+		                       "set file_table, file_path_column and "
+		                       "time_column", lone);
+		return -1;
+	}
+	return 0;
+}
+
+/* Builds the statements of the records mode from the quoted table, path
+ * column (column), time column (time), where (NULL: none) and audit object
+ * (NULL: none): st->next_sql, st->delete_sql and *extra, the check's
+ * "shared" and "records" columns.  Returns 0, or -1 when out of memory.
+ * *extra is freed with api->free. */
+static int records_statements(const sweep_api *api, orphan_state *st,
+                              const char *table, const char *column,
+                              const char *time, const char *where,
+                              const char *audit, char **extra)
+{
+	char *orphan;
+
+	/* A record goes when this holds ($2: the cutoff); NULL: it stays. */
+	orphan = api->mprintf("coalesce(%s < $2::timestamptz AND (%s), false)",
+	                      time, where ? where : "true");
+	if (!orphan)
+		return -1;
+	st->next_sql = api->mprintf("SELECT %s FROM %s WHERE %s IS NOT NULL"
+	                            " AND %s < $1::timestamptz"
+	                            " AND coalesce((%s), false)"
+	                            " AND ($2::text IS NULL OR %s > $2::text)"
+	                            " GROUP BY 1 ORDER BY 1 LIMIT $3::int8",
+	                            column, table, column, time,
+	                            where ? where : "true", column);
+	*extra = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s = $1::text"
+	                      " AND NOT %s), (SELECT count(*) FROM %s WHERE"
+	                      " %s = $1::text)", table, column, orphan, table,
+	                      column);
+	st->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1::text "
+	                              "RETURNING %s%s%s", table, column,
+	                              orphan, audit ? ", " : "",
+	                              audit ? audit : "");
+	api->free(orphan);
+	return st->next_sql && *extra && st->delete_sql ? 0 : -1;
+}
+
+/* Checks the options of the records mode and, with file_table, the types
+ * of its path and time columns, then builds its statements (see
+ * records_statements) and sets *ft_oid and *ft_column to the table's oid
+ * and quoted path column, for references_sql.  Without file_table sets
+ * nothing.  Returns 0, or -1 with *errmsg set.  *extra and *ft_oid are
+ * freed with api->free; *ft_column is host-owned. */
+static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
+                       char **extra, char **ft_oid, const char **ft_column,
+                       char **errmsg)
 {
 	const char *table = api->opt_ident(h, "file_table");
 	const char *column = api->opt_ident(h, "file_path_column");
-	const char *colname = api->opt_string(h, "file_path_column");
-	const char *where = api->opt_string(h, "where");
+	const char *time = api->opt_ident(h, "time_column");
 	const char *const *cols;
 	const char *audit = NULL;
+	PGresult *res = NULL, *tres = NULL;
 	char *err = NULL;
-	PGresult *res = NULL;
 	size_t ncols;
 	int rc = -1;
 
-	ncols = api->opt_list(h, "audit_columns", &cols);
-	if (api->opt_isset(h, "file_table") != (colname != NULL)) {
-		*errmsg = api->mprintf("file_table and file_path_column go "
-		                       "together: set both or neither");
+	if (records_options(api, h, errmsg) != 0)
 		goto out;
-	}
-	if (!colname && (where || ncols > 0)) {
-		*errmsg = api->mprintf("%s applies to the rows of file_table: "
-		                       "set file_table and file_path_column",
-		                       where ? "where" : "audit_columns");
-		goto out;
-	}
-	if (!colname) {
-		*excluded = api->mprintf("false");
-		*nrows = api->mprintf("0");
-		if (!*excluded || !*nrows) {
-			*errmsg = api->mprintf("out of memory");
-			goto out;
-		}
+	if (!api->opt_isset(h, "file_table")) {
 		rc = 0;
 		goto out;
 	}
-	if (!table || !column) {
-		*errmsg = api->mprintf("cannot quote file_table and "
-		                       "file_path_column: out of memory");
+	if (!table || !column || !time) {
+		*errmsg = api->mprintf("cannot quote file_table, "
+		                       "file_path_column and time_column: out "
+		                       "of memory");
 		goto out;
 	}
-	res = column_get(api, h, table, column, "file_path_column", colname,
-	                 errmsg);
+	res = column_typed(api, h, table, column, "file_path_column",
+	                   api->opt_string(h, "file_path_column"), "S",
+	                   "hold paths as text", errmsg);
 	if (!res)
 		goto out;
-	if (strcmp(PQgetvalue(res, 0, 1), "S") != 0) {
-		*errmsg = api->mprintf("file_path_column = %s: column is of "
-		                       "type %s; it must hold paths as text",
-		                       colname, PQgetvalue(res, 0, 3));
+	tres = column_typed(api, h, table, time, "time_column",
+	                    api->opt_string(h, "time_column"), "D",
+	                    "be a timestamp or a date (the record's time)",
+	                    errmsg);
+	if (!tres)
 		goto out;
-	}
+	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (ncols > 0 &&
 	    !(audit = api->json_object(h, cols, ncols, NULL, &err))) {
 		*errmsg = api->mprintf("audit_columns: %s",
@@ -373,27 +504,37 @@ static int file_table_sql(const sweep_api *api, sweep_host *h,
 	st->audit_rows = audit != NULL;
 	*ft_oid = api->mprintf("%s", PQgetvalue(res, 0, 0));
 	*ft_column = column;
-	if (where)
-		*excluded = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s = "
-		                         "$1::text AND NOT coalesce((%s), "
-		                         "false))", table, column, where);
-	else
-		*excluded = api->mprintf("false");
-	*nrows = api->mprintf("(SELECT count(*) FROM %s WHERE %s = $1::text)",
-	                      table, column);
-	st->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1::text "
-	                              "RETURNING coalesce((%s), false)%s%s",
-	                              table, column, where ? where : "true",
-	                              audit ? ", " : "", audit ? audit : "");
-	if (!*ft_oid || !*excluded || !*nrows || !st->delete_sql) {
+	if (!*ft_oid || records_statements(api, st, table, column, time,
+	                                   api->opt_string(h, "where"), audit,
+	                                   extra) != 0) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
 	rc = 0;
 out:
 	PQclear(res);
+	PQclear(tres);
 	api->free(err);
 	return rc;
+}
+
+/* Has the server check the statements of the run (check_sql, and in the
+ * records mode next_sql and delete_sql).  Returns 0, or -1 with *errmsg
+ * set. */
+static int statements_check(const sweep_api *api, sweep_host *h,
+                            const orphan_state *st, char **errmsg)
+{
+	if (sql_check(api, h, st->check_sql, "checking references and where",
+	              errmsg) != 0)
+		return -1;
+	if (!st->next_sql)
+		return 0;
+	if (sql_check(api, h, st->next_sql, "checking file_table, "
+	              "time_column and where", errmsg) != 0 ||
+	    sql_check(api, h, st->delete_sql, "checking file_table, where "
+	              "and audit_columns", errmsg) != 0)
+		return -1;
+	return 0;
 }
 
 /* Reads and checks the options, opens the directory and builds the
@@ -403,7 +544,7 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
                        char **errmsg)
 {
 	orphan_state *st;
-	char *refs = NULL, *excluded = NULL, *nrows = NULL, *ft_oid = NULL;
+	char *refs = NULL, *extra = NULL, *ft_oid = NULL;
 	const char *ft_column = NULL;
 	int rc = -1;
 
@@ -431,38 +572,30 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 	}
 	if (st->batch_size <= 0) {
 		*errmsg = api->mprintf("batch_size = %" PRId64 ": must be "
-		                       "greater than 0 (files per batch, "
+		                       "greater than 0 (candidates per batch, "
 		                       "e.g. 500)", st->batch_size);
 		goto out;
 	}
-	if (directory_open(api, st, errmsg) != 0)
-		goto out;
-	if (file_table_sql(api, h, st, &excluded, &nrows, &ft_oid, &ft_column,
-	                   errmsg) != 0 ||
+	if (directory_open(api, st, errmsg) != 0 ||
+	    records_sql(api, h, st, &extra, &ft_oid, &ft_column, errmsg) != 0 ||
 	    references_sql(api, h, ft_oid, ft_column, &refs, errmsg) != 0)
 		goto out;
-	if (st->delete_sql)
+	if (st->next_sql)
 		st->file_table_name = api->opt_string(h, "file_table");
-
-	st->check_sql = api->mprintf("SELECT %s, %s, %s", refs, excluded,
-	                             nrows);
+	st->check_sql = api->mprintf("SELECT %s%s%s", refs, extra ? ", " : "",
+	                             extra ? extra : "");
 	if (!st->check_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	if (sql_check(api, h, st->check_sql, "checking references and "
-	              "where", errmsg) != 0 ||
-	    (st->delete_sql && sql_check(api, h, st->delete_sql,
-	                                 "checking file_table, where and "
-	                                 "audit_columns", errmsg) != 0))
+	if (statements_check(api, h, st, errmsg) != 0)
 		goto out;
 	*state = st;
 	st = NULL;
 	rc = 0;
 out:
 	api->free(refs);
-	api->free(excluded);
-	api->free(nrows);
+	api->free(extra);
 	api->free(ft_oid);
 	state_free(api, st);
 	return rc;
@@ -499,14 +632,6 @@ static void item_failed(walk *w, const char *what, const char *reason)
 	                       reason ? ": " : "", reason ? reason : "");
 	w->api->error_item(w->h, text ? text : what);
 	w->api->free(text);
-}
-
-/* True when the file's mtime is strictly before the cutoff. */
-static bool is_old(const walk *w, const struct stat *sb)
-{
-	return sb->st_mtim.tv_sec < w->cutoff.tv_sec ||
-	       (sb->st_mtim.tv_sec == w->cutoff.tv_sec &&
-	        sb->st_mtim.tv_nsec < w->cutoff.tv_nsec);
 }
 
 /* Sets *out to s as a JSON string, quotes included.  Returns 0, or -1 when
@@ -566,120 +691,192 @@ out:
 	return rc;
 }
 
-/* Checks the current candidate against the database inside the dry run's
- * transaction and counts what run would do with it: "referenced",
- * "excluded", or "would_delete" with its rows and bytes and a sample line.
- * A failed check is reported as a failed item and rolled back to the
- * dry run's savepoint.  Returns 0, or -1 with *errmsg set when that fails
- * (the connection is lost). */
-static int dry_visit(walk *w, int dfd, const char *name,
-                     const struct stat *sb, char **errmsg)
+/* True when field (row, col) of res is the boolean true. */
+static bool is_true(const PGresult *res, int row, int col)
 {
-	const sweep_api *api = w->api;
-	const char *const params[1] = { w->path };
-	PGresult *res;
-	char *err = NULL;
-	int64_t rows;
+	return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}
 
-	(void)dfd;
-	(void)name;
-	res = api->query(w->h, w->st->check_sql, 1, params,
-	                 "checking references", &err);
+/* Counts one file that went (or, dry, would go) with its size. */
+static void file_count(walk *w, int64_t bytes)
+{
+	w->files++;
+	w->bytes += bytes;
+	w->api->count(w->h, w->dry ? "would_delete" : "deleted", 1);
+	w->api->count(w->h, w->dry ? "would_free_bytes" : "bytes_freed",
+	              bytes);
+}
+
+/* Begins the transaction of one candidate, with the job's timeouts and
+ * its constraints checked at once: a deferred foreign key to a record
+ * then fails the DELETE, before the file is unlinked, not the COMMIT.
+ * Returns 0, or -1 with *errmsg set and no transaction open. */
+static int txn_begin(walk *w, char **errmsg)
+{
+	PGresult *res;
+
+	if (w->api->begin(w->h, w->st->lock_ms, w->st->stmt_ms, errmsg) != 0)
+		return -1;
+	res = w->api->query(w->h, "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL,
+	                    "starting a transaction", errmsg);
 	if (!res) {
-		item_failed(w, err ? err : "checking references failed", NULL);
-		api->free(err);
-		res = api->query(w->h, "ROLLBACK TO SAVEPOINT orphan_files", 0,
-		                 NULL, "rolling back a failed check", errmsg);
-		if (!res)
-			return -1;
-		PQclear(res);
-		return 0;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-		api->count(w->h, "referenced", 1);
-	} else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-		api->count(w->h, "excluded", 1);
-	} else {
-		rows = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-		w->files++;
-		w->rows += rows;
-		w->bytes += sb->st_size;
-		api->count(w->h, "would_delete", 1);
-		api->count(w->h, "would_delete_rows", rows);
-		api->count(w->h, "would_free_bytes", sb->st_size);
-		api->sample(w->h, w->path + w->plen);
+		PQclear(PQexec(w->api->db(w->h), "ROLLBACK"));
+		return -1;
 	}
 	PQclear(res);
 	return 0;
 }
 
-/* Deletes the current candidate if it is an orphan, in one transaction:
- * check the references and where, delete the file_table rows with their
- * audit records, check the file is still the same old regular file,
- * unlink it relative to its directory dfd, COMMIT.  Counts "referenced",
- * "excluded", "too_new" (changed since the walk saw it), or "deleted",
- * "rows_deleted" and "bytes_freed".  A file that fails is rolled back,
+/* Rolls back the candidate's transaction, taking the audited audit
+ * records it wrote off the count (the host counted them).  Returns 0, or
+ * -1 with *errmsg set when the rollback failed. */
+static int txn_rollback(walk *w, int64_t audited, char **errmsg)
+{
+	PGresult *res;
+
+	if (audited > 0)
+		w->api->count(w->h, "audited", -audited);
+	res = w->api->query(w->h, "ROLLBACK", 0, NULL, "ROLLBACK", errmsg);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Commits the candidate's transaction (the current path).  unlinked: its
+ * file is already gone; rows: the records it deleted.  Returns 0, or -1
+ * with *errmsg set, saying what stays done on disk, when COMMIT failed. */
+static int txn_commit(walk *w, bool unlinked, int64_t rows, char **errmsg)
+{
+	const char *rel = w->path + w->plen;
+	char *err = NULL;
+	PGresult *res;
+
+	res = w->api->query(w->h, "COMMIT", 0, NULL, "COMMIT", &err);
+	if (res) {
+		PQclear(res);
+		return 0;
+	}
+	if (unlinked && rows > 0)
+		*errmsg = w->api->mprintf("%s: the file is deleted but the "
+		                          "deletion of its %" PRId64 " record(s) "
+		                          "did not commit; the next run deletes "
+		                          "them as records without a file: %s",
+		                          rel, rows, err ? err : "failed");
+	else if (unlinked)
+		*errmsg = w->api->mprintf("%s: the file is deleted but its "
+		                          "audit record did not commit: %s", rel,
+		                          err ? err : "failed");
+	else
+		*errmsg = w->api->mprintf("%s: %s", rel, err ? err : "COMMIT "
+		                          "failed");
+	w->api->free(err);
+	return -1;
+}
+
+/* Ends whatever transaction a failure left open on the connection. */
+static void txn_clear(walk *w)
+{
+	PGconn *db = w->api->db(w->h);
+
+	if (PQstatus(db) == CONNECTION_OK &&
+	    PQtransactionStatus(db) != PQTRANS_IDLE)
+		PQclear(PQexec(db, "ROLLBACK"));
+}
+
+/* Runs check_sql with params for the current candidate inside the dry
+ * run's transaction, setting *res to its result (the caller PQclear()s
+ * it), or to NULL when it failed: then the candidate is reported as a
+ * failed item and the transaction rolled back to the dry run's savepoint.
+ * Returns 0, or -1 with *errmsg set when that fails too (the connection
+ * is lost). */
+static int dry_check(walk *w, int nparams, const char *const *params,
+                     PGresult **res, char **errmsg)
+{
+	const sweep_api *api = w->api;
+	PGresult *done;
+	char *err = NULL;
+
+	*res = api->query(w->h, w->st->check_sql, nparams, params,
+	                  "checking references", &err);
+	if (*res)
+		return 0;
+	item_failed(w, err ? err : "checking references failed", NULL);
+	api->free(err);
+	done = api->query(w->h, "ROLLBACK TO SAVEPOINT orphan_files", 0, NULL,
+	                  "rolling back a failed check", errmsg);
+	if (!done)
+		return -1;
+	PQclear(done);
+	return 0;
+}
+
+/* ---- The walk mode: the files under directory. ---- */
+
+/* True when the file's mtime is strictly before the cutoff. */
+static bool is_old(const walk *w, const struct stat *sb)
+{
+	return sb->st_mtim.tv_sec < w->cutoff.tv_sec ||
+	       (sb->st_mtim.tv_sec == w->cutoff.tv_sec &&
+	        sb->st_mtim.tv_nsec < w->cutoff.tv_nsec);
+}
+
+/* Checks the current walked file against the database inside the dry
+ * run's transaction and counts what run would do with it: "referenced",
+ * or "would_delete" with its bytes and a sample line.  Returns 0, or -1
+ * with *errmsg set when the run cannot go on (see dry_check). */
+static int dry_visit(walk *w, int dfd, const char *name,
+                     const struct stat *sb, char **errmsg)
+{
+	const char *const params[1] = { w->path };
+	PGresult *res;
+
+	(void)dfd;
+	(void)name;
+	if (dry_check(w, 1, params, &res, errmsg) != 0)
+		return -1;
+	if (!res)
+		return 0;
+	if (is_true(res, 0, 0)) {
+		w->api->count(w->h, "referenced", 1);
+	} else {
+		file_count(w, sb->st_size);
+		w->api->sample(w->h, w->path + w->plen);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Deletes the current walked file if it is an orphan, in one transaction:
+ * check the references, write its audit record, check it is still the
+ * same old regular file, unlink it relative to its directory dfd, COMMIT.
+ * Counts "referenced", "too_new" (changed since the walk saw it), or
+ * "deleted" and "bytes_freed".  A file that fails is rolled back,
  * reported as a failed item and kept.  Returns 0, or -1 with *errmsg set
  * when the run cannot go on (connection lost, COMMIT failed). */
 static int delete_visit(walk *w, int dfd, const char *name,
                         const struct stat *sb, char **errmsg)
 {
 	const sweep_api *api = w->api;
-	const orphan_state *st = w->st;
 	const char *const params[1] = { w->path };
-	PGconn *db = api->db(w->h);
-	PGresult *res = NULL, *done;
+	PGresult *res = NULL;
 	struct stat now;
 	char *err = NULL;
-	const char *what = NULL;
-	int64_t rows = 0, audited = 0;
-	int i, rc = -1;
+	const char *what = "checking references";
+	int64_t audited = 0;
+	int rc = -1;
 
-	if (api->begin(w->h, st->lock_ms, st->stmt_ms, errmsg) != 0)
+	if (txn_begin(w, errmsg) != 0)
 		goto out;
-	/* A deferred foreign key to a row fails the DELETE, before the file
-	 * is unlinked, not the COMMIT. */
-	done = api->query(w->h, "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL,
-	                  "starting a transaction", errmsg);
-	if (!done)
-		goto out;
-	PQclear(done);
-	what = "checking references";
-	res = api->query(w->h, st->check_sql, 1, params, what, &err);
+	res = api->query(w->h, w->st->check_sql, 1, params, what, &err);
 	if (!res)
 		goto failed;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0 ||
-	    strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-		api->count(w->h, strcmp(PQgetvalue(res, 0, 0), "t") == 0
-		           ? "referenced" : "excluded", 1);
+	if (is_true(res, 0, 0)) {
+		api->count(w->h, "referenced", 1);
 		goto rollback;
 	}
-	PQclear(res);
-	res = NULL;
-	if (st->delete_sql) {
-		what = "deleting its row";
-		res = api->query(w->h, st->delete_sql, 1, params, what, &err);
-		if (!res)
-			goto failed;
-		rows = PQntuples(res);
-		for (i = 0; i < rows; i++) {
-			/* A row changed by someone else since the check
-			 * no longer meets where: keep the file. */
-			if (strcmp(PQgetvalue(res, i, 0), "t") != 0) {
-				api->count(w->h, "excluded", 1);
-				goto rollback;
-			}
-		}
-		what = "writing its audit record";
-		for (i = 0; st->audit_rows && i < rows; i++) {
-			if (api->audit(w->h, "deleted", st->file_table_name,
-			               PQgetvalue(res, i, 1), &err) != 0)
-				goto failed;
-			audited++;
-		}
-	}
 	what = "writing its audit record";
-	if (st->audit_files) {
+	if (w->st->audit_files) {
 		if (audit_file(w, sb, &err) != 0)
 			goto failed;
 		audited++;
@@ -695,37 +892,17 @@ static int delete_visit(walk *w, int dfd, const char *name,
 		item_failed(w, "cannot delete the file", strerror(errno));
 		goto rollback;
 	}
-	done = api->query(w->h, "COMMIT", 0, NULL, "COMMIT", &err);
-	if (!done) {
-		*errmsg = api->mprintf("%s: the file is deleted but the "
-		                       "deletion of its %" PRId64 " row(s) did "
-		                       "not commit: %s", w->path + w->plen,
-		                       rows, err ? err : "failed");
+	if (txn_commit(w, true, 0, errmsg) != 0)
 		goto out;
-	}
-	PQclear(done);
-	w->files++;
-	w->rows += rows;
-	w->bytes += now.st_size;
-	api->count(w->h, "deleted", 1);
-	api->count(w->h, "rows_deleted", rows);
-	api->count(w->h, "bytes_freed", now.st_size);
+	file_count(w, now.st_size);
 	rc = 0;
 	goto out;
 failed:
 	item_failed(w, err ? err : what, NULL);
 rollback:
-	/* The host counted the audit records of this transaction. */
-	if (audited > 0)
-		api->count(w->h, "audited", -audited);
-	done = api->query(w->h, "ROLLBACK", 0, NULL, "ROLLBACK", errmsg);
-	if (done)
-		rc = 0;
-	PQclear(done);
+	rc = txn_rollback(w, audited, errmsg);
 out:
-	if (PQstatus(db) == CONNECTION_OK &&
-	    PQtransactionStatus(db) != PQTRANS_IDLE)
-		PQclear(PQexec(db, "ROLLBACK"));
+	txn_clear(w);
 	PQclear(res);
 	api->free(err);
 	return rc;
@@ -873,9 +1050,393 @@ out:
 	return rc;
 }
 
-/* Prepares w for a walk of the run (or dry run when dry): the cutoff,
- * now minus older_than, and the path buffer holding path_prefix.  Returns
- * 0, or -1 with *errmsg set. */
+/* ---- The records mode: the rows of file_table. ---- */
+
+/* Why the relative path rel of a record cannot name a file inside
+ * directory, or NULL when it can: it is empty or absolute, a part of it
+ * is "..", or its last part is empty or "." (it names a directory). */
+static const char *path_refused(const char *rel)
+{
+	const char *part = rel, *slash;
+
+	if (!*rel)
+		return "the path is empty";
+	if (*rel == '/')
+		return "the path is absolute";
+	for (;;) {
+		slash = strchr(part, '/');
+		if (strncmp(part, "..", 2) == 0 &&
+		    (part[2] == '/' || part[2] == '\0'))
+			return "the path goes up with '..'";
+		if (!slash)
+			break;
+		part = slash + 1;
+	}
+	if (!*part || strcmp(part, ".") == 0)
+		return "the path names a directory";
+	return NULL;
+}
+
+/* Reports the current path as a failed item, what failed on errno.
+ * Returns FOUND_ERROR. */
+static found look_failed(walk *w, const char *what)
+{
+	item_failed(w, what, strerror(errno));
+	return FOUND_ERROR;
+}
+
+/* Goes down from rf->dfd into its entry part, which must be a directory,
+ * never through a link: fstatat(AT_SYMLINK_NOFOLLOW) first, then
+ * openat(O_NOFOLLOW | O_DIRECTORY), kept only when it is still the
+ * directory seen.  Returns FOUND_DIR with rf->dfd the new directory, or
+ * what the path names when it ends there: FOUND_NONE when part does not
+ * exist or is not a directory, FOUND_OTHER for a link (or a directory
+ * replaced since), FOUND_ERROR when it cannot be looked at. */
+static found part_enter(walk *w, record_file *rf, const char *part)
+{
+	struct stat seen, opened;
+	int fd;
+
+	if (fstatat(rf->dfd, part, &seen, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT || errno == ENOTDIR
+		       ? FOUND_NONE : look_failed(w, "cannot look at the path");
+	if (S_ISLNK(seen.st_mode))
+		return FOUND_OTHER;
+	if (!S_ISDIR(seen.st_mode))
+		return FOUND_NONE; /* no file can be below it */
+	fd = openat(rf->dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	            O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? FOUND_NONE
+		       : errno == ELOOP || errno == ENOTDIR ? FOUND_OTHER
+		       : look_failed(w, "cannot open a directory of the path");
+	if (fstat(fd, &opened) != 0 || opened.st_dev != seen.st_dev ||
+	    opened.st_ino != seen.st_ino) {
+		close(fd);
+		return FOUND_OTHER; /* replaced (by a link, say) since */
+	}
+	close(rf->dfd);
+	rf->dfd = fd;
+	return FOUND_DIR;
+}
+
+/* Looks up a record's relative path rel (which path_refused accepted)
+ * under directory, from its descriptor one part at a time, never following
+ * a link ("" and "." parts stay where they are, as the kernel does).
+ * Fills *rf, which record_file_close() frees whatever this returns:
+ * FOUND_FILE with rf->dfd, rf->name and rf->sb set for a regular file;
+ * FOUND_NONE when it does not exist (only ENOENT and ENOTDIR say so: a part
+ * that cannot be read is FOUND_ERROR, never "missing"); FOUND_OTHER for
+ * anything else; FOUND_ERROR, reported as a failed item. */
+static found file_find(walk *w, const char *rel, record_file *rf)
+{
+	char *part, *slash;
+	found f;
+
+	memset(rf, 0, sizeof *rf);
+	rf->dfd = openat(w->st->root_fd, ".", O_RDONLY | O_DIRECTORY |
+	                 O_CLOEXEC);
+	if (rf->dfd < 0)
+		return look_failed(w, "cannot open directory");
+	rf->parts = strdup(rel);
+	if (!rf->parts) {
+		item_failed(w, "out of memory", NULL);
+		return FOUND_ERROR;
+	}
+	for (part = rf->parts; (slash = strchr(part, '/')); part = slash + 1) {
+		*slash = '\0';
+		if (!*part || strcmp(part, ".") == 0)
+			continue;
+		f = part_enter(w, rf, part);
+		if (f != FOUND_DIR)
+			return f;
+	}
+	rf->name = part;
+	if (fstatat(rf->dfd, part, &rf->sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT || errno == ENOTDIR
+		       ? FOUND_NONE : look_failed(w, "cannot look at the file");
+	return S_ISREG(rf->sb.st_mode) ? FOUND_FILE : FOUND_OTHER;
+}
+
+/* Closes and frees what file_find left in rf. */
+static void record_file_close(record_file *rf)
+{
+	if (rf->dfd >= 0)
+		close(rf->dfd);
+	rf->dfd = -1;
+	free(rf->parts);
+	rf->parts = NULL;
+}
+
+/* Counts the rows records of the current path that went (or, dry, would
+ * go): with their file, found as f (FOUND_FILE, of size sb->st_size), or
+ * without it (FOUND_NONE: "missing_files"). */
+static void record_count(walk *w, found f, const struct stat *sb,
+                         int64_t rows)
+{
+	w->rows += rows;
+	w->api->count(w->h, w->dry ? "would_delete_rows" : "rows_deleted",
+	              rows);
+	if (f == FOUND_FILE) {
+		file_count(w, sb->st_size);
+		return;
+	}
+	w->missing++;
+	w->api->count(w->h, "missing_files", 1);
+}
+
+/* In the candidate's open transaction, checks that no references column
+ * holds the current path and that every record of it is an orphan, then
+ * deletes those records, writing their audit records (*audited counts
+ * them).  Returns TAKEN with *rows set; KEPT when they stay, counted
+ * "referenced" or "shared" (a record of the path stays, or one changed
+ * since the check), or uncounted when they went meanwhile; TAKE_FAILED with
+ * *err (or *what) saying why. */
+static int records_take(walk *w, int64_t *rows, int64_t *audited,
+                        char **err, const char **what)
+{
+	const sweep_api *api = w->api;
+	const char *const params[2] = { w->path, w->cutoff_text };
+	PGresult *res;
+	int rc, i, n;
+
+	*what = "checking references";
+	res = api->query(w->h, w->st->check_sql, 2, params, *what, err);
+	if (!res)
+		return TAKE_FAILED;
+	rc = is_true(res, 0, 0) || is_true(res, 0, 1) ? KEPT : TAKEN;
+	if (rc == KEPT)
+		api->count(w->h, is_true(res, 0, 0) ? "referenced" : "shared",
+		           1);
+	PQclear(res);
+	if (rc == KEPT)
+		return KEPT;
+	*what = "deleting its records";
+	res = api->query(w->h, w->st->delete_sql, 2, params, *what, err);
+	if (!res)
+		return TAKE_FAILED;
+	n = PQntuples(res);
+	rc = n > 0 ? TAKEN : KEPT;
+	for (i = 0; i < n && rc == TAKEN; i++)
+		if (!is_true(res, i, 0)) {
+			api->count(w->h, "shared", 1);
+			rc = KEPT;
+		}
+	*what = "writing its audit record";
+	for (i = 0; rc == TAKEN && w->st->audit_rows && i < n; i++) {
+		if (api->audit(w->h, "deleted", w->st->file_table_name,
+		               PQgetvalue(res, i, 1), err) != 0)
+			rc = TAKE_FAILED;
+		else
+			(*audited)++;
+	}
+	*rows = n;
+	PQclear(res);
+	return rc;
+}
+
+/* Deletes the records of the current path (relative path rel) when they
+ * are orphans, with their file, in one transaction: records_take, then the
+ * file looked up under directory (file_find), its audit record, unlinkat()
+ * and COMMIT.  Records whose file does not exist go alone
+ * ("missing_files"); records naming a link, a directory or anything but a
+ * regular file stay ("skipped").  When a part fails, the transaction rolls
+ * back and the records and the file both stay, reported as a failed item.
+ *
+ * The file is unlinked before COMMIT.  If the unlink fails, nothing is
+ * committed: the records still name their file, both stay, and the next
+ * run tries again.  If COMMIT fails after the unlink, the records are left
+ * naming a file that is gone, and the next run deletes them as records
+ * without a file.  The other order (COMMIT, then unlink) would leave, when
+ * the unlink fails or the process dies between the two, a file without a
+ * record, which this mode never touches again.
+ *
+ * Returns 0, or -1 with *errmsg set when the run cannot go on (connection
+ * lost, COMMIT failed). */
+static int record_delete(walk *w, const char *rel, char **errmsg)
+{
+	record_file rf = { .dfd = -1 };
+	const char *what = NULL;
+	char *err = NULL;
+	int64_t rows = 0, audited = 0;
+	found f;
+	int rc = -1, k;
+
+	if (txn_begin(w, errmsg) != 0)
+		goto out;
+	k = records_take(w, &rows, &audited, &err, &what);
+	if (k == TAKE_FAILED)
+		goto failed;
+	if (k == KEPT)
+		goto rollback;
+	f = file_find(w, rel, &rf);
+	if (f == FOUND_OTHER)
+		w->api->count(w->h, "skipped", 1);
+	if (f == FOUND_OTHER || f == FOUND_ERROR)
+		goto rollback;
+	what = "writing its audit record";
+	if (f == FOUND_FILE && w->st->audit_files) {
+		if (audit_file(w, &rf.sb, &err) != 0)
+			goto failed;
+		audited++;
+	}
+	if (f == FOUND_FILE && unlinkat(rf.dfd, rf.name, 0) != 0) {
+		item_failed(w, "cannot delete the file", strerror(errno));
+		goto rollback;
+	}
+	if (txn_commit(w, f == FOUND_FILE, rows, errmsg) != 0)
+		goto out;
+	record_count(w, f, &rf.sb, rows);
+	rc = 0;
+	goto out;
+failed:
+	item_failed(w, err ? err : what, NULL);
+rollback:
+	rc = txn_rollback(w, audited, errmsg);
+out:
+	txn_clear(w);
+	record_file_close(&rf);
+	w->api->free(err);
+	return rc;
+}
+
+/* Checks the records of the current path (relative path rel) inside the
+ * dry run's transaction and counts what record_delete would do with them,
+ * in the same order and with the same counters ("would_delete",
+ * "would_delete_rows" and "would_free_bytes" for what it would delete),
+ * adding a sample line: the relative path, followed by " (no file)" when
+ * the file is missing.  Returns 0, or -1 with *errmsg set when the run
+ * cannot go on (see dry_check). */
+static int record_dry(walk *w, const char *rel, char **errmsg)
+{
+	const sweep_api *api = w->api;
+	const char *const params[2] = { w->path, w->cutoff_text };
+	record_file rf = { .dfd = -1 };
+	PGresult *res;
+	char *line = NULL;
+	found f;
+
+	if (dry_check(w, 2, params, &res, errmsg) != 0)
+		return -1;
+	if (!res)
+		return 0;
+	if (is_true(res, 0, 0) || is_true(res, 0, 1)) {
+		api->count(w->h, is_true(res, 0, 0) ? "referenced" : "shared",
+		           1);
+		PQclear(res);
+		return 0;
+	}
+	f = file_find(w, rel, &rf);
+	if (f == FOUND_OTHER)
+		api->count(w->h, "skipped", 1);
+	if (f == FOUND_FILE || f == FOUND_NONE) {
+		record_count(w, f, &rf.sb, strtoll(PQgetvalue(res, 0, 2),
+		                                   NULL, 10));
+		if (f == FOUND_NONE)
+			line = api->mprintf("%s (no file)", rel);
+		api->sample(w->h, line ? line : rel);
+	}
+	api->free(line);
+	PQclear(res);
+	record_file_close(&rf);
+	return 0;
+}
+
+/* Looks at one path of file_table's candidates: counts it "examined", then
+ * "unmatched" when it does not start with path_prefix or the rest, its
+ * relative path, does not match pattern; reports a relative path that
+ * cannot name a file inside directory as a failed item; else sets w->path
+ * to it and hands the relative path to visit.  Returns 0, or -1 with
+ * *errmsg set when the run must end. */
+static int record_visit(walk *w, const char *path,
+                        int (*visit)(walk *, const char *, char **),
+                        char **errmsg)
+{
+	const char *why, *rel;
+
+	w->api->count(w->h, "examined", 1);
+	if (strncmp(path, w->st->path_prefix, w->plen) != 0) {
+		w->api->count(w->h, "unmatched", 1);
+		return 0;
+	}
+	if (path_set(w, 0, path, false) != 0) {
+		*errmsg = w->api->mprintf("out of memory");
+		return -1;
+	}
+	rel = w->path + w->plen;
+	if (fnmatch(w->st->pattern, rel, 0) != 0) {
+		w->api->count(w->h, "unmatched", 1);
+		return 0;
+	}
+	why = path_refused(rel);
+	if (why) {
+		item_failed(w, "not a file inside directory, left alone", why);
+		return 0;
+	}
+	return visit(w, rel, errmsg);
+}
+
+/* Hands every candidate path of file_table (records older than the cutoff
+ * meeting where) to visit, in path order, batch_size at a time: each batch
+ * is one query for the paths after the last one taken, so a path is taken
+ * once even while records go.  Pauses batch_pause between batches of a
+ * run.  Stops between paths when a stop is requested (w->stopped).
+ * Returns 0, or -1 with *errmsg set. */
+static int records_walk(walk *w, int (*visit)(walk *, const char *, char **),
+                        char **errmsg)
+{
+	const sweep_api *api = w->api;
+	const char *params[3];
+	char limit[24], *last = NULL;
+	PGresult *res = NULL;
+	int i, n, rc = -1;
+
+	snprintf(limit, sizeof limit, "%" PRId64, w->st->batch_size);
+	do {
+		params[0] = w->cutoff_text;
+		params[1] = last;
+		params[2] = limit;
+		res = api->query(w->h, w->st->next_sql, 3, params, "finding "
+		                 "the records older than the cutoff", errmsg);
+		if (!res)
+			goto out;
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			if (api->should_stop(w->h)) {
+				w->stopped = true;
+				goto done;
+			}
+			if (record_visit(w, PQgetvalue(res, i, 0), visit,
+			                 errmsg) != 0)
+				goto out;
+		}
+		w->checked += n;
+		api->progress(w->h, w->checked, -1);
+		free(last);
+		last = n > 0 ? strdup(PQgetvalue(res, n - 1, 0)) : NULL;
+		if (n > 0 && !last) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+		if (n == w->st->batch_size && !w->dry)
+			api->pause(w->h, w->st->pause_ms);
+	} while (n == w->st->batch_size);
+done:
+	rc = 0;
+out:
+	PQclear(res);
+	free(last);
+	return rc;
+}
+
+/* ---- The run and the dry run. ---- */
+
+/* Prepares w for a pass of the run (or dry run when dry): the cutoff (in
+ * the walk mode now minus older_than by the clock, in the records mode as
+ * the database computes it) and the path buffer holding path_prefix.
+ * Returns 0, or -1 with *errmsg set; walk_free() frees w either way. */
 static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
                      const orphan_state *st, bool dry, char **errmsg)
 {
@@ -891,6 +1452,9 @@ static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
 		w->cutoff.tv_sec--;
 		w->cutoff.tv_nsec += 1000000000L;
 	}
+	if (st->next_sql && sweep_cutoff(api, h, st->older_than_ms,
+	                                 &w->cutoff_text, errmsg) != 0)
+		return -1;
 	w->plen = strlen(st->path_prefix);
 	if (path_set(w, 0, st->path_prefix, false) != 0) {
 		*errmsg = api->mprintf("out of memory");
@@ -899,56 +1463,89 @@ static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
-/* Creates the counters of a walk at 0, so that a result shows them all. */
-static void counters_init(const sweep_api *api, sweep_host *h, bool dry)
+/* Frees what walk_init allocated in w. */
+static void walk_free(walk *w)
 {
-	static const char *const common[] = { "examined", "unmatched",
-	                                      "too_new", "referenced",
-	                                      "skipped" };
-	static const char *const run[] = { "deleted", "rows_deleted",
-	                                   "bytes_freed" };
-	static const char *const dry_run[] = { "would_delete",
-	                                       "would_delete_rows",
-	                                       "would_free_bytes" };
-	size_t i;
-
-	for (i = 0; i < sizeof common / sizeof *common; i++)
-		api->count(h, common[i], 0);
-	for (i = 0; i < 3; i++)
-		api->count(h, dry ? dry_run[i] : run[i], 0);
+	free(w->path);
+	if (w->api)
+		w->api->free(w->cutoff_text);
 }
 
-/* Deletes the orphans under directory, each with its rows, and sets the
- * result's message.  Returns 0, or -1 with *errmsg set; files deleted
- * before an error stay deleted and counted. */
+/* Creates the counters of a pass at 0, so that a result shows them all. */
+static void counters_init(const walk *w)
+{
+	static const char *const files[] = { "examined", "unmatched",
+	                                     "too_new", "referenced",
+	                                     "skipped", NULL };
+	static const char *const records[] = { "examined", "unmatched",
+	                                       "referenced", "shared",
+	                                       "skipped", "missing_files",
+	                                       NULL };
+	static const char *const run[] = { "deleted", "bytes_freed",
+	                                   "rows_deleted" };
+	static const char *const dry_run[] = { "would_delete",
+	                                       "would_free_bytes",
+	                                       "would_delete_rows" };
+	const char *const *names = w->st->next_sql ? records : files;
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		w->api->count(w->h, names[i], 0);
+	for (i = 0; i < (w->st->next_sql ? 3u : 2u); i++)
+		w->api->count(w->h, w->dry ? dry_run[i] : run[i], 0);
+}
+
+/* Sets the result's message from what the pass w did (or would do). */
+static int result_message(const walk *w, char **errmsg)
+{
+	const sweep_api *api = w->api;
+	const char *verb = w->dry ? "would delete" : "deleted";
+	const char *stop = w->stopped ? " (stopped early on request)" : "";
+	char *msg;
+
+	if (w->st->next_sql)
+		msg = api->mprintf("%s %" PRId64 " orphaned files (%" PRId64
+		                   " bytes) and %" PRId64 " records, %" PRId64
+		                   " of them without its file, under %s%s",
+		                   verb, w->files, w->bytes, w->rows,
+		                   w->missing, w->st->directory, stop);
+	else
+		msg = api->mprintf("%s %" PRId64 " orphaned files (%" PRId64
+		                   " bytes) under %s%s", verb, w->files,
+		                   w->bytes, w->st->directory, stop);
+	if (!msg) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	api->message(w->h, msg);
+	api->free(msg);
+	return 0;
+}
+
+/* Deletes the orphans, by file_table's records or by walking the
+ * directory, and sets the result's message.  Returns 0, or -1 with
+ * *errmsg set; what was deleted before an error stays deleted and
+ * counted. */
 static int orphan_run(const sweep_api *api, sweep_host *h, void *state,
                       char **errmsg)
 {
 	const orphan_state *st = state;
 	walk w;
-	char *msg = NULL;
 	int rc = -1;
 
 	if (walk_init(&w, api, h, st, false, errmsg) != 0)
 		goto out;
-	counters_init(api, h, false);
-	if (walk_tree(&w, delete_visit, errmsg) != 0)
+	counters_init(&w);
+	if (st->next_sql ? records_walk(&w, record_delete, errmsg) != 0
+	                 : walk_tree(&w, delete_visit, errmsg) != 0)
 		goto out;
-	msg = api->mprintf("deleted %" PRId64 " orphaned files (%" PRId64
-	                   " bytes) and %" PRId64 " rows under %s%s", w.files,
-	                   w.bytes, w.rows, st->directory,
-	                   w.stopped ? " (stopped early on request)" : "");
-	if (!msg) {
-		*errmsg = api->mprintf("out of memory");
+	if (result_message(&w, errmsg) != 0)
 		goto out;
-	}
 	api->log(h, SWEEP_LOG_INFO, "deleted", "directory", st->directory,
 	         "stopped", w.stopped ? "true" : "false", SWEEP_LOG_END);
-	api->message(h, msg);
 	rc = 0;
 out:
-	api->free(msg);
-	free(w.path);
+	walk_free(&w);
 	return rc;
 }
 
@@ -972,35 +1569,27 @@ static int dry_setup(const sweep_api *api, sweep_host *h,
 }
 
 /* Reports what run would delete, changing nothing in the database or on
- * disk (the walk only opens, reads and stats): the counters, the relative
- * paths of the files that would go as samples, and a message.  Returns 0,
+ * disk (files are only opened, read and looked at): the counters, the
+ * relative paths of what would go as samples, and a message.  Returns 0,
  * or -1 with *errmsg set. */
 static int orphan_dry_run(const sweep_api *api, sweep_host *h, void *state,
                           char **errmsg)
 {
 	const orphan_state *st = state;
 	walk w;
-	char *msg = NULL;
 	int rc = -1;
 
 	if (walk_init(&w, api, h, st, true, errmsg) != 0)
 		goto out;
-	counters_init(api, h, true);
-	if (dry_setup(api, h, st, errmsg) != 0 ||
-	    walk_tree(&w, dry_visit, errmsg) != 0)
+	counters_init(&w);
+	if (dry_setup(api, h, st, errmsg) != 0)
 		goto out;
-	msg = api->mprintf("would delete %" PRId64 " orphaned files (%" PRId64
-	                   " bytes) and %" PRId64 " rows under %s", w.files,
-	                   w.bytes, w.rows, st->directory);
-	if (!msg) {
-		*errmsg = api->mprintf("out of memory");
+	if (st->next_sql ? records_walk(&w, record_dry, errmsg) != 0
+	                 : walk_tree(&w, dry_visit, errmsg) != 0)
 		goto out;
-	}
-	api->message(h, msg);
-	rc = 0;
+	rc = result_message(&w, errmsg);
 out:
-	api->free(msg);
-	free(w.path);
+	walk_free(&w);
 	return rc;
 }
 
@@ -1019,7 +1608,8 @@ static const sweep_option orphan_options[] = {
 	  "fnmatch glob on the path relative to directory, where * also "
 	  "matches / and dotfiles (e.g. avatars/*.png)" },
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
-	  "delete only files whose mtime is before now minus this age" },
+	  "age past which an orphan goes: a record's time_column with "
+	  "file_table, else a file's mtime" },
 	{ "references", SWEEP_OPT_LIST, SWEEP_OPT_REQUIRED, NULL,
 	  "columns holding file paths, as table.column or schema.table.column "
 	  "(text or text[]); a file any row mentions is kept" },
@@ -1027,16 +1617,21 @@ static const sweep_option orphan_options[] = {
 	  "text stored before the relative path in references and "
 	  "file_path_column (e.g. uploads/)" },
 	{ "file_table", SWEEP_OPT_IDENT, 0, NULL,
-	  "table with one row per uploaded file, deleted with its file "
-	  "(with file_path_column)" },
+	  "table with one row per uploaded file (with file_path_column and "
+	  "time_column): its old unreferenced rows go with their files and a "
+	  "file without a row is never touched; unset: the directory is "
+	  "walked" },
 	{ "file_path_column", SWEEP_OPT_IDENT, 0, NULL,
 	  "column of file_table holding the file's path (with file_table)" },
+	{ "time_column", SWEEP_OPT_IDENT, 0, NULL,
+	  "column of file_table holding each record's time, e.g. created_at "
+	  "(with file_table): a record goes once older than older_than" },
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
-	  "condition on file_table rows: a file goes only when each of its "
-	  "rows meets it" },
+	  "condition on file_table rows: only records meeting it go, and a "
+	  "file only when every record naming it goes" },
 	{ "batch_size", SWEEP_OPT_INT, 0, "500",
-	  "files checked against the database between two pauses; each "
-	  "file goes in a short transaction of its own" },
+	  "records (or files) checked against the database between two "
+	  "pauses; each goes in a short transaction of its own" },
 	SWEEP_BATCH_OPTIONS,
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns of file_table written to one audit record per deleted row" },
@@ -1048,9 +1643,10 @@ static const sweep_option orphan_options[] = {
 static const sweep_plugin orphan_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "orphan_files",
-	.version = "1.0.0",
-	.description = "deletes old files under a directory that no row "
-	               "references, each with its row, never following a link",
+	.version = "1.1.0",
+	.description = "deletes old uploaded files that no row references: "
+	               "by file_table's records when set, else by walking "
+	               "the directory; never follows a link",
 	.options = orphan_options,
 	.init = orphan_init,
 	.run = orphan_run,

@@ -78,20 +78,17 @@ summary=()
 failed=()
 
 # Runs job JOB (shown) and records its line of the summary: TABLE's rows
-# before the run ("files" for the files job), the rows the run changed
-# (its deleted, anonymized, affected or parents counter), the rest
+# before the run, the rows the run changed (its rows_deleted, deleted,
+# anonymized, affected or parents counter), the rest
 # ("kept": not deleted, or for the update jobs not changed), and its audit
 # records (sweepd.audit, plus care.audit_log for
 # scheduled-deletion).
 run_job() {
 	local job=$1 table=$2 examined changed audit
-	if [[ $table == files ]]; then
-		examined=$(find /tmp/sweepd-demo/uploads -type f | wc -l)
-	else
-		examined=$(value "SELECT count(*) FROM $table")
-	fi
+	examined=$(value "SELECT count(*) FROM $table")
 	show build/sweepd --conf-dir conf.d --run "$job" || failed+=("$job")
-	changed=$(value "SELECT coalesce((counters->>'deleted')::int8,
+	changed=$(value "SELECT coalesce((counters->>'rows_deleted')::int8,
+		(counters->>'deleted')::int8,
 		(counters->>'anonymized')::int8, (counters->>'affected')::int8,
 		(counters->>'parents')::int8, 0) FROM sweepd.runs
 		WHERE job = '$job' ORDER BY id DESC LIMIT 1")
@@ -140,7 +137,7 @@ run_job cleanup-invitations bazaar.invitations
 run_job cleanup-push-tokens bazaar.push_tokens
 run_job anonymize-audit-logs bazaar.audit_logs
 run_job delete-audit-logs bazaar.audit_logs
-run_job cleanup-orphaned-files files
+run_job cleanup-orphaned-files bazaar.uploaded_files
 run_job finalize-deletions-anonymize bazaar.members
 run_job finalize-deletions-delete bazaar.members
 run_job recalculate-karma bazaar.members

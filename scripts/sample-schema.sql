@@ -261,17 +261,21 @@ SELECT 1 + n % 60, format('10.0.%s.%s', n / 250, n % 250), 'Mozilla/5.0',
                                                  'step', 1))),
        now() - interval '10 days' * n - interval '1 hour'
 FROM generate_series(0, 145) AS n;
--- Uploaded files (the demo creates them on disk, see scripts/demo.sh):
--- avatars of members with n % 10 = 0 and images of projects with n % 5 = 0
--- are referenced; the orphans/... files are not; all 40 days old but
--- orphans/new-*.bin, 1 day old.
+-- Uploaded files (scripts/sample-uploads.sh creates them on disk): avatars
+-- of members with n % 10 = 0 and images of projects with n % 5 = 0 are
+-- referenced; the orphans/... records are not.  All recorded 40 days ago
+-- but orphans/new-*.bin, recorded 1 day ago; orphans/gone-*.bin have no
+-- file, outside-link is a symlink.
 INSERT INTO bazaar.uploaded_files (path, created_at)
-SELECT p, now() - interval '40 days'
-FROM (SELECT format('avatars/%s.png', n) FROM generate_series(10, 60, 10) n
-      UNION ALL SELECT format('projects/%s.jpg', n) FROM generate_series(5, 40, 5) n
-      UNION ALL SELECT format('orphans/old-%s.bin', n) FROM generate_series(1, 5) n
-      UNION ALL SELECT format('orphans/new-%s.bin', n) FROM generate_series(1, 3) n
-     ) f(p);
+SELECT p, now() - interval '1 day' * d
+FROM (SELECT format('avatars/%s.png', n), 40 FROM generate_series(10, 60, 10) n
+      UNION ALL SELECT format('projects/%s.jpg', n), 40 FROM generate_series(5, 40, 5) n
+      UNION ALL SELECT format('orphans/old-%s.bin', n), 40 FROM generate_series(1, 5) n
+      UNION ALL SELECT format('orphans/touched-%s.bin', n), 40 FROM generate_series(1, 2) n
+      UNION ALL SELECT format('orphans/new-%s.bin', n), 1 FROM generate_series(1, 3) n
+      UNION ALL SELECT format('orphans/gone-%s.bin', n), 40 FROM generate_series(1, 2) n
+      UNION ALL SELECT 'outside-link', 40
+     ) f(p, d);
 
 COMMIT;
 

@@ -1,6 +1,8 @@
 /* orphan_files against the real PostgreSQL and a real scratch directory:
  * the real plugin .so, loaded by the real loader and run by the host's
- * runner as sweepd --run does, and once through the real binary. */
+ * runner as sweepd --run does, and once through the real binary.  Both
+ * modes: without file_table the directory is walked; with it the records
+ * of file_table drive the run and no file without a record is touched. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -158,23 +160,36 @@ static void world_job(world *w, const char *params)
 	tu_world_load(w->t, text);
 }
 
-/* A job over root with references users.avatar and projects.images and
- * file table uploads(path), older_than 30d, plus extra lines. */
-static void world_std_job(world *w, const char *extra)
+/* A directory-walk job (no file_table) over root with references
+ * users.avatar and projects.images, older_than 30d, plus extra lines. */
+static void world_walk_job(world *w, const char *extra)
 {
 	const char *s = w->t->schema;
 	char text[2048];
 
 	snprintf(text, sizeof(text),
 	         "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.avatar, %s.projects.images\n"
-	         "file_table = %s.uploads\nfile_path_column = path\n%s",
-	         w->root, s, s, s, extra);
+	         "references = %s.users.avatar, %s.projects.images\n%s",
+	         w->root, s, s, extra);
 	world_job(w, text);
 }
 
+/* A record-driven job: the walk job's lines plus file table
+ * uploads(path), timed by created_at, plus extra lines. */
+static void world_rec_job(world *w, const char *extra)
+{
+	const char *s = w->t->schema;
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	         "file_table = %s.uploads\nfile_path_column = path\n"
+	         "time_column = created_at\n%s", s, extra);
+	world_walk_job(w, text);
+}
+
 /* A new world (tu_world prefix "orphan") with empty tables users(avatar),
- * projects(images) and uploads(path, kind) and empty root and outside. */
+ * projects(images) and uploads(path, kind, created_at) and empty root and
+ * outside. */
 static int world_setup(void **state)
 {
 	world *w = calloc(1, sizeof(*w));
@@ -190,7 +205,9 @@ static int world_setup(void **state)
 	       " avatar varchar(200));"
 	       "CREATE TABLE %s.projects (id int PRIMARY KEY, images text[]);"
 	       "CREATE TABLE %s.uploads (id int PRIMARY KEY,"
-	       " path text NOT NULL, kind text DEFAULT 'image')", s, s, s);
+	       " path text NOT NULL, kind text DEFAULT 'image',"
+	       " created_at timestamptz DEFAULT now() - interval '40 days')",
+	       s, s, s);
 	*state = w;
 	return 0;
 }
@@ -240,6 +257,15 @@ static char *upload_ids(world *w)
 	                   " ORDER BY id), '') FROM %s.uploads", w->t->schema);
 }
 
+/* Fails unless the ids of uploads are expect ("1,2,3"). */
+static void assert_ids(world *w, const char *expect)
+{
+	char *ids = upload_ids(w);
+
+	assert_string_equal(ids, expect);
+	free(ids);
+}
+
 /* The rows sweepd recorded of the world's job in sweepd.table. */
 static long long recorded(world *w, const char *table)
 {
@@ -247,34 +273,50 @@ static long long recorded(world *w, const char *table)
 	                  " '%s'", table, w->t->job);
 }
 
-/* The standard data: files and rows covering every case of the standard
- * job, whose run must delete exactly 4 files (10 bytes) and 2 rows. */
-static void std_data(world *w)
+/* Adds the record (id, path) to uploads, created age seconds ago (age < 0:
+ * a NULL time). */
+static void record(world *w, int id, const char *path, long age)
 {
-	put(w->root, "old-orphan.png", "12345", OLD);         /* row 1: goes */
-	put(w->root, "a/b/c/deep-orphan.bin", "xyz", OLD);    /* no row: goes */
-	put(w->root, "avatars/kept.png", "avatar", OLD);      /* users */
-	put(w->root, "projects/cover.png", "cover", OLD);     /* projects */
-	put(w->root, "new-orphan.png", "new", NEW);           /* too new */
-	put(w->root, "edge-older.png", "ab", 30 * DAY + 120); /* row 5: goes */
-	put(w->root, "edge-younger.png", "cd", 30 * DAY - 120);
-	put(w->root, "empty.png", "", OLD);                   /* goes */
+	if (age < 0)
+		tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path, created_at)"
+		       " VALUES (%d, '%s', NULL)", w->t->schema, id, path);
+	else
+		tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path, created_at)"
+		       " VALUES (%d, '%s', now() - interval '%ld seconds')",
+		       w->t->schema, id, path, age);
+}
+
+/* Makes users reference avatars/kept.png and projects reference
+ * projects/cover.png (among NULLs and other paths). */
+static void references(world *w)
+{
 	tu_sql(w->t->db,
-	       "INSERT INTO %s.uploads (id, path) VALUES (1, 'old-orphan.png'),"
-	       " (2, 'avatars/kept.png'), (3, 'projects/cover.png'),"
-	       " (4, 'new-orphan.png'), (5, 'edge-older.png'),"
-	       " (6, 'edge-younger.png'), (7, 'missing.png');"
 	       "INSERT INTO %s.users VALUES (1, 'avatars/kept.png'), (2, NULL);"
 	       "INSERT INTO %s.projects VALUES"
 	       " (1, '{other.png,projects/cover.png}'), (2, NULL)",
-	       w->t->schema, w->t->schema, w->t->schema);
+	       w->t->schema, w->t->schema);
 }
 
-/* Checks the world after the standard data went through a real run. */
-static void assert_std_outcome(world *w)
-{
-	char *ids = upload_ids(w);
+/* ---- Without file_table: the directory walk. ---- */
 
+/* The standard files of the walk: every case of the walk job, whose run
+ * must delete exactly 4 files (10 bytes). */
+static void walk_data(world *w)
+{
+	put(w->root, "old-orphan.png", "12345", OLD);         /* goes */
+	put(w->root, "a/b/c/deep-orphan.bin", "xyz", OLD);    /* goes */
+	put(w->root, "avatars/kept.png", "avatar", OLD);      /* users */
+	put(w->root, "projects/cover.png", "cover", OLD);     /* projects */
+	put(w->root, "new-orphan.png", "new", NEW);           /* too new */
+	put(w->root, "edge-older.png", "ab", 30 * DAY + 120); /* goes */
+	put(w->root, "edge-younger.png", "cd", 30 * DAY - 120);
+	put(w->root, "empty.png", "", OLD);                   /* goes */
+	references(w);
+}
+
+/* Checks the world after walk_data went through a real run. */
+static void assert_walk_outcome(world *w)
+{
 	assert_false(exists(w->root, "old-orphan.png"));
 	assert_false(exists(w->root, "a/b/c/deep-orphan.bin"));
 	assert_false(exists(w->root, "edge-older.png"));
@@ -284,23 +326,20 @@ static void assert_std_outcome(world *w)
 	assert_content(w->root, "new-orphan.png", "new");
 	assert_content(w->root, "edge-younger.png", "cd");
 	assert_true(exists(w->root, "a/b/c")); /* directories stay */
-	assert_string_equal(ids, "2,3,4,6,7");
-	free(ids);
 }
 
-static void deletes_old_orphans_with_their_rows(void **state)
+static void walk_deletes_old_unreferenced_files(void **state)
 {
 	world *w = *state;
 	result r;
 
-	std_data(w);
+	walk_data(w);
 	/* Small batches with a pause and timeouts: every path of a batch. */
-	world_std_job(w, "batch_size = 2\nbatch_pause = 1ms\n"
-	              "lock_timeout = 2s\nstatement_timeout = 10s\n");
+	world_walk_job(w, "batch_size = 2\nbatch_pause = 1ms\n"
+	               "lock_timeout = 2s\nstatement_timeout = 10s\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "examined"), 8);
 	assert_int_equal(tu_counter(&r, "deleted"), 4);
-	assert_int_equal(tu_counter(&r, "rows_deleted"), 2);
 	assert_int_equal(tu_counter(&r, "bytes_freed"), 10);
 	assert_int_equal(tu_counter(&r, "referenced"), 2);
 	assert_int_equal(tu_counter(&r, "too_new"), 2);
@@ -308,10 +347,9 @@ static void deletes_old_orphans_with_their_rows(void **state)
 	assert_int_equal(tu_counter(&r, "unmatched"), 0);
 	assert_int_equal(counter(&r, "errors"), -1);
 	assert_int_equal(counter(&r, "audited"), -1);
-	assert_contains(r.message, "deleted 4 orphaned files (10 bytes) and 2 "
-	                "rows");
+	assert_contains(r.message, "deleted 4 orphaned files (10 bytes) under");
 	result_free(&r);
-	assert_std_outcome(w);
+	assert_walk_outcome(w);
 	/* A second run finds nothing more to do. */
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 0);
@@ -335,7 +373,7 @@ static void a_reference_from_either_table_keeps_the_file(void **state)
 	       "INSERT INTO %s.users VALUES (1, 'r/first-only'), (2, 'r/both');"
 	       "INSERT INTO %s.projects VALUES (1, '{r/second-only}'),"
 	       " (2, '{zzz,r/both}'), (3, '{}')", w->t->schema, w->t->schema);
-	world_std_job(w, "");
+	world_walk_job(w, "");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "referenced"), 3);
 	assert_int_equal(tu_counter(&r, "deleted"), 3);
@@ -348,32 +386,23 @@ static void a_reference_from_either_table_keeps_the_file(void **state)
 	assert_false(exists(w->root, "r/second"));
 }
 
-static void path_prefix_is_matched_before_the_relative_path(void **state)
+static void walk_path_prefix_is_matched_before_the_path(void **state)
 {
 	world *w = *state;
 	result r;
-	char *ids;
 
 	put(w->root, "p/kept.png", "k", OLD);
 	put(w->root, "p/gone.png", "g", OLD);
 	put(w->root, "p/bare.png", "b", OLD);
-	tu_sql(w->t->db,
-	       "INSERT INTO %s.users VALUES (1, '/files/p/kept.png'),"
-	       " (2, 'p/bare.png');"
-	       "INSERT INTO %s.uploads (id, path) VALUES"
-	       " (1, '/files/p/gone.png'), (2, 'p/gone.png')",
-	       w->t->schema, w->t->schema);
-	world_std_job(w, "path_prefix = /files/\n");
+	tu_sql(w->t->db, "INSERT INTO %s.users VALUES"
+	       " (1, '/files/p/kept.png'), (2, 'p/bare.png')", w->t->schema);
+	world_walk_job(w, "path_prefix = /files/\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 2);
-	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
 	result_free(&r);
 	assert_content(w->root, "p/kept.png", "k");
 	assert_false(exists(w->root, "p/gone.png"));
 	assert_false(exists(w->root, "p/bare.png"));
-	ids = upload_ids(w);
-	assert_string_equal(ids, "2");
-	free(ids);
 }
 
 static void pattern_limits_the_files_considered(void **state)
@@ -386,7 +415,7 @@ static void pattern_limits_the_files_considered(void **state)
 	put(w->root, ".hidden.tmp", "3", OLD);   /* and matches a dot */
 	put(w->root, "keep.png", "4", OLD);
 	put(w->root, "deep/keep.tmpx", "5", OLD);
-	world_std_job(w, "pattern = *.tmp\n");
+	world_walk_job(w, "pattern = *.tmp\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "examined"), 5);
 	assert_int_equal(tu_counter(&r, "unmatched"), 2);
@@ -401,7 +430,7 @@ static void pattern_limits_the_files_considered(void **state)
 	/* A pattern naming a subdirectory takes what lies below it. */
 	put(w->root, "cache/a/b/c.bin", "6", OLD);
 	put(w->root, "cached.bin", "7", OLD);
-	world_std_job(w, "pattern = cache/*\n");
+	world_walk_job(w, "pattern = cache/*\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	result_free(&r);
@@ -413,7 +442,7 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 {
 	world *w = *state;
 	result r;
-	char *target, *ids;
+	char *target;
 
 	put(w->outside, "secret.txt", "secret", OLD);
 	put(w->outside, "sub/old.bin", "outside", OLD);
@@ -422,8 +451,6 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 	link_to(w->root, "d/link-dir", w->outside); /* to a directory outside */
 	link_to(w->root, "dangling", "/nonexistent/sweepd-test");
 	link_to(w->root, "d/up", "..");
-	tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path) VALUES"
-	       " (1, 'link-file'), (2, 'd/link-dir/secret.txt')", w->t->schema);
 	put(w->root, "real/orphan.bin", "x", OLD);
 	{
 		char *fifo = tu_path(w->root, "real/fifo");
@@ -431,7 +458,7 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 		set_age(fifo, OLD, false);
 		free(fifo);
 	}
-	world_std_job(w, "");
+	world_walk_job(w, "");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "skipped"), 5);
 	assert_int_equal(tu_counter(&r, "examined"), 1);
@@ -445,35 +472,37 @@ static void symbolic_links_are_never_followed_nor_deleted(void **state)
 	assert_link(w->root, "dangling", "/nonexistent/sweepd-test");
 	assert_link(w->root, "d/up", "..");
 	assert_true(exists(w->root, "real/fifo"));
-	ids = upload_ids(w);
-	assert_string_equal(ids, "1,2");
-	free(ids);
 	free(target);
 }
 
-static void dry_run_counts_samples_and_changes_nothing(void **state)
+/* md5 of every row of uploads, users and projects: the database part of
+ * "nothing changed". */
+static char *db_digest(world *w)
+{
+	const char *s = w->t->schema;
+
+	return tu_sql_text(w->t->db, "SELECT md5(concat("
+	        " (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.uploads t),"
+	        " (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.users t),"
+	        " (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.projects t)"
+	        "))", s, s, s);
+}
+
+static void walk_dry_run_counts_samples_and_changes_nothing(void **state)
 {
 	world *w = *state;
-	const char *s = w->t->schema;
 	result r;
 	char *files_before, *files_after, *db_before, *db_after;
-#define MD5_SQL                                                            \
-	"SELECT md5(concat("                                               \
-	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.uploads t),"\
-	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.users t),"  \
-	" (SELECT string_agg(t::text, ',' ORDER BY id) FROM %s.projects t)"\
-	"))"
 
-	std_data(w);
+	walk_data(w);
 	link_to(w->root, "link-file", w->outside);
-	world_std_job(w, "audit_columns = id, path\naudit_files = true\n"
-	              "lock_timeout = 2s\nstatement_timeout = 10s\n"
-	              "batch_size = 1\nbatch_pause = 1s\n");
+	world_walk_job(w, "audit_files = true\n"
+	               "lock_timeout = 2s\nstatement_timeout = 10s\n"
+	               "batch_size = 1\nbatch_pause = 1s\n");
 	files_before = tree(w);
-	db_before = tu_sql_text(w->t->db, MD5_SQL, s, s, s);
+	db_before = db_digest(w);
 	tu_world_run_ok(w->t, true, &r);
 	assert_int_equal(tu_counter(&r, "would_delete"), 4);
-	assert_int_equal(tu_counter(&r, "would_delete_rows"), 2);
 	assert_int_equal(tu_counter(&r, "would_free_bytes"), 10);
 	assert_int_equal(tu_counter(&r, "referenced"), 2);
 	assert_int_equal(tu_counter(&r, "too_new"), 2);
@@ -485,10 +514,10 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	assert_true(sampled(&r, "edge-older.png"));
 	assert_true(sampled(&r, "empty.png"));
 	assert_contains(r.message, "would delete 4 orphaned files (10 bytes) "
-	                "and 2 rows");
+	                "under");
 	result_free(&r);
 	files_after = tree(w);
-	db_after = tu_sql_text(w->t->db, MD5_SQL, s, s, s);
+	db_after = db_digest(w);
 	assert_string_equal(files_before, files_after);
 	assert_string_equal(db_before, db_after);
 	assert_int_equal(recorded(w, "audit"), 0);
@@ -497,81 +526,435 @@ static void dry_run_counts_samples_and_changes_nothing(void **state)
 	free(files_after);
 	free(db_before);
 	free(db_after);
-#undef MD5_SQL
 }
 
-static void audit_records_equal_deleted_rows_and_files(void **state)
+static void walk_audits_each_deleted_file(void **state)
 {
 	world *w = *state;
 	result r;
 	char *got;
 
-	std_data(w);
-	world_std_job(w, "audit_columns = id, path\naudit_files = true\n");
+	walk_data(w);
+	world_walk_job(w, "audit_files = true\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 4);
-	assert_int_equal(tu_counter(&r, "rows_deleted"), 2);
-	assert_int_equal(tu_counter(&r, "audited"), 6);
-	/* Exactly the deleted rows and files, each once. */
-	got = tu_sql_text(w->t->db, "SELECT count(*) FROM sweepd.audit WHERE"
-	                  " job = '%s' AND ((action = 'deleted' AND"
-	                  " table_name = '%s.uploads' AND"
-	                  " (data->>'id', data->>'path') IN"
-	                  " (('1', 'old-orphan.png'), ('5', 'edge-older.png')))"
-	                  " OR (action = 'deleted_file' AND table_name = '%s'"
-	                  " AND data->>'path' IN ('old-orphan.png',"
+	assert_int_equal(tu_counter(&r, "audited"), 4);
+	result_free(&r);
+	/* Exactly the deleted files, each once. */
+	got = tu_sql_text(w->t->db, "SELECT count(DISTINCT data->>'path') FROM"
+	                  " sweepd.audit WHERE job = '%s' AND action ="
+	                  " 'deleted_file' AND table_name = '%s' AND"
+	                  " data->>'path' IN ('old-orphan.png',"
 	                  " 'a/b/c/deep-orphan.bin', 'edge-older.png',"
 	                  " 'empty.png') AND (data->>'bytes')::int8 ="
 	                  " length(CASE data->>'path' WHEN 'old-orphan.png'"
 	                  " THEN '12345' WHEN 'a/b/c/deep-orphan.bin' THEN"
 	                  " 'xyz' WHEN 'edge-older.png' THEN 'ab' ELSE '' END)"
 	                  " AND (data->>'mtime')::timestamptz < now() -"
-	                  " interval '30 days'))", w->t->job, w->t->schema,
-	                  w->root);
-	assert_string_equal(got, "6");
+	                  " interval '30 days'", w->t->job, w->root);
+	assert_string_equal(got, "4");
 	free(got);
-	assert_int_equal(recorded(w, "audit"), 6);
-	result_free(&r);
-	assert_std_outcome(w);
+	assert_int_equal(recorded(w, "audit"), 4);
+	assert_walk_outcome(w);
 }
 
-static void where_keeps_files_whose_rows_fail_it(void **state)
+/* ---- With file_table: the records drive the run. ---- */
+
+/* The standard records and files: every case of the record job, whose
+ * run must delete exactly 5 files (12 bytes) and 6 records, 1 of them a
+ * record whose file was already gone. */
+static void rec_data(world *w)
+{
+	put(w->root, ".gitkeep", "", OLD);                   /* no record */
+	put(w->root, "exports/report-2026-10.csv", "a,b\n", OLD);
+	put(w->root, "stray.bin", "stray", OLD);             /* no record */
+	put(w->root, "old-orphan.png", "12345", OLD);
+	record(w, 1, "old-orphan.png", OLD);                 /* goes */
+	put(w->root, "touched.png", "tt", DAY);              /* touched */
+	record(w, 2, "touched.png", OLD);                    /* goes */
+	put(w->root, "fresh-record.png", "fr", OLD);
+	record(w, 3, "fresh-record.png", DAY);               /* stays */
+	put(w->root, "avatars/kept.png", "avatar", OLD);
+	record(w, 4, "avatars/kept.png", OLD);               /* users */
+	put(w->root, "projects/cover.png", "cover", OLD);
+	record(w, 5, "projects/cover.png", OLD);             /* projects */
+	record(w, 6, "missing.png", OLD);                    /* goes */
+	record(w, 7, "missing-new.png", DAY);                /* stays */
+	put(w->root, "a/b/c/deep.bin", "xyz", OLD);
+	record(w, 8, "a/b/c/deep.bin", OLD);                 /* goes */
+	put(w->root, "null-time.png", "nt", OLD);
+	record(w, 9, "null-time.png", -1);                   /* stays */
+	put(w->root, "edge-older.png", "ab", OLD);
+	record(w, 10, "edge-older.png", 30 * DAY + 120);     /* goes */
+	put(w->root, "edge-younger.png", "cd", OLD);
+	record(w, 11, "edge-younger.png", 30 * DAY - 120);   /* stays */
+	put(w->root, "empty.png", "", OLD);
+	record(w, 12, "empty.png", OLD);                     /* goes */
+	references(w);
+}
+
+/* Checks the world after rec_data went through a real run. */
+static void assert_rec_outcome(world *w)
+{
+	assert_content(w->root, ".gitkeep", "");
+	assert_content(w->root, "exports/report-2026-10.csv", "a,b\n");
+	assert_content(w->root, "stray.bin", "stray");
+	assert_false(exists(w->root, "old-orphan.png"));
+	assert_false(exists(w->root, "touched.png"));
+	assert_content(w->root, "fresh-record.png", "fr");
+	assert_content(w->root, "avatars/kept.png", "avatar");
+	assert_content(w->root, "projects/cover.png", "cover");
+	assert_false(exists(w->root, "a/b/c/deep.bin"));
+	assert_true(exists(w->root, "a/b/c")); /* directories stay */
+	assert_content(w->root, "null-time.png", "nt");
+	assert_false(exists(w->root, "edge-older.png"));
+	assert_content(w->root, "edge-younger.png", "cd");
+	assert_false(exists(w->root, "empty.png"));
+	assert_ids(w, "3,4,5,7,9,11");
+}
+
+static void records_go_with_their_files(void **state)
 {
 	world *w = *state;
 	result r;
-	char *ids;
+
+	rec_data(w);
+	/* Small batches with a pause and timeouts: every path of a batch. */
+	world_rec_job(w, "batch_size = 2\nbatch_pause = 1ms\n"
+	              "lock_timeout = 2s\nstatement_timeout = 10s\n");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 8);
+	assert_int_equal(tu_counter(&r, "deleted"), 5);
+	assert_int_equal(tu_counter(&r, "bytes_freed"), 12);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 6);
+	assert_int_equal(tu_counter(&r, "missing_files"), 1);
+	assert_int_equal(tu_counter(&r, "referenced"), 2);
+	assert_int_equal(tu_counter(&r, "skipped"), 0);
+	assert_int_equal(tu_counter(&r, "unmatched"), 0);
+	assert_int_equal(counter(&r, "too_new"), -1);
+	assert_int_equal(counter(&r, "errors"), -1);
+	assert_int_equal(counter(&r, "audited"), -1);
+	assert_contains(r.message, "deleted 5 orphaned files (12 bytes) and 6 "
+	                "records, 1 of them without its file, under");
+	result_free(&r);
+	assert_rec_outcome(w);
+	/* A second run finds nothing more to do. */
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 2);
+	assert_int_equal(tu_counter(&r, "deleted"), 0);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 0);
+	assert_int_equal(tu_counter(&r, "missing_files"), 0);
+	result_free(&r);
+	assert_rec_outcome(w);
+}
+
+static void files_without_a_record_are_never_touched(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, ".gitkeep", "", OLD);
+	put(w->root, "exports/report-2026-10.csv", "month,total\n", OLD);
+	put(w->root, "deep/er/stray.bin", "stray", OLD);
+	put(w->root, "gone.png", "g", OLD);
+	record(w, 1, "gone.png", OLD);
+	world_rec_job(w, "");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 1);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	result_free(&r);
+	assert_content(w->root, ".gitkeep", "");
+	assert_content(w->root, "exports/report-2026-10.csv", "month,total\n");
+	assert_content(w->root, "deep/er/stray.bin", "stray");
+	assert_false(exists(w->root, "gone.png"));
+	assert_ids(w, "");
+}
+
+static void a_record_without_its_file_goes_counted_apart(void **state)
+{
+	world *w = *state;
+	result r;
+
+	record(w, 1, "never-written.png", OLD);
+	record(w, 2, "sub/dir/never.png", OLD);  /* no such directory */
+	put(w->root, "file.png", "f", OLD);
+	record(w, 3, "file.png/below", OLD);     /* a file is no directory */
+	record(w, 4, "fresh-missing.png", NEW);  /* too new: stays */
+	world_rec_job(w, "audit_columns = id\naudit_files = true\n");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "missing_files"), 3);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 3);
+	assert_int_equal(tu_counter(&r, "deleted"), 0);
+	assert_int_equal(tu_counter(&r, "bytes_freed"), 0);
+	/* The records' audit records; no file was deleted. */
+	assert_int_equal(tu_counter(&r, "audited"), 3);
+	result_free(&r);
+	assert_ids(w, "4");
+	assert_content(w->root, "file.png", "f");
+	assert_int_equal(tu_sql_int(w->t->db, "SELECT count(*) FROM"
+	                            " sweepd.audit WHERE job = '%s' AND action"
+	                            " = 'deleted' AND data->>'id' IN ('1', '2',"
+	                            " '3')", w->t->job), 3);
+}
+
+static void a_fresh_file_of_an_old_record_goes(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "touched-yesterday.png", "t", DAY);
+	put(w->root, "written-now.png", "n", 0);
+	record(w, 1, "touched-yesterday.png", OLD);
+	record(w, 2, "written-now.png", OLD);
+	world_rec_job(w, "");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 2);
+	result_free(&r);
+	assert_false(exists(w->root, "touched-yesterday.png"));
+	assert_false(exists(w->root, "written-now.png"));
+	assert_ids(w, "");
+}
+
+static void an_old_file_of_a_fresh_record_stays(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "old-file.png", "o", OLD);
+	put(w->root, "null-time.png", "n", OLD);
+	record(w, 1, "old-file.png", DAY);
+	record(w, 2, "null-time.png", -1);
+	world_rec_job(w, "");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "examined"), 0);
+	assert_int_equal(tu_counter(&r, "deleted"), 0);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 0);
+	result_free(&r);
+	assert_content(w->root, "old-file.png", "o");
+	assert_content(w->root, "null-time.png", "n");
+	assert_ids(w, "1,2");
+}
+
+static void referenced_records_stay_with_their_files(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "avatars/kept.png", "a", OLD);
+	put(w->root, "projects/cover.png", "c", OLD);
+	put(w->root, "avatars/kept", "prefix", OLD); /* a prefix: goes */
+	record(w, 1, "avatars/kept.png", OLD);
+	record(w, 2, "projects/cover.png", OLD);
+	record(w, 3, "avatars/kept", OLD);
+	record(w, 4, "other.png", OLD);        /* referenced, no file */
+	references(w);
+	world_rec_job(w, "");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "referenced"), 3);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "missing_files"), 0);
+	result_free(&r);
+	assert_content(w->root, "avatars/kept.png", "a");
+	assert_content(w->root, "projects/cover.png", "c");
+	assert_false(exists(w->root, "avatars/kept"));
+	assert_ids(w, "1,2,4");
+}
+
+/* Adds to rec_data a record of a link and of a path escaping the
+ * directory: one skipped, one failed item. */
+static void rec_data_unsafe(world *w)
+{
+	put(w->outside, "secret.txt", "secret", OLD);
+	link_to(w->root, "link.png", w->outside);
+	record(w, 20, "link.png", OLD);
+	record(w, 21, "../escape.png", OLD);
+}
+
+static void record_dry_run_counts_as_the_run_and_changes_nothing(void **st)
+{
+	static const char *const same[][2] = {
+		{ "examined", "examined" }, { "referenced", "referenced" },
+		{ "skipped", "skipped" }, { "unmatched", "unmatched" },
+		{ "missing_files", "missing_files" }, { "errors", "errors" },
+		{ "would_delete", "deleted" },
+		{ "would_delete_rows", "rows_deleted" },
+		{ "would_free_bytes", "bytes_freed" },
+	};
+	world *w = *st;
+	result dry, r;
+	char *files_before, *files_after, *db_before, *db_after;
+	size_t i;
+
+	rec_data(w);
+	rec_data_unsafe(w);
+	world_rec_job(w, "audit_columns = id, path\naudit_files = true\n"
+	              "lock_timeout = 2s\nstatement_timeout = 10s\n"
+	              "batch_size = 1\nbatch_pause = 1s\n");
+	files_before = tree(w);
+	db_before = db_digest(w);
+	tu_world_run_ok(w->t, true, &dry);
+	files_after = tree(w);
+	db_after = db_digest(w);
+	assert_string_equal(files_before, files_after);
+	assert_string_equal(db_before, db_after);
+	assert_int_equal(recorded(w, "audit"), 0);
+	assert_int_equal(recorded(w, "runs"), 0);
+	assert_int_equal(tu_counter(&dry, "would_delete"), 5);
+	assert_int_equal(tu_counter(&dry, "would_delete_rows"), 6);
+	assert_int_equal(tu_counter(&dry, "would_free_bytes"), 12);
+	assert_int_equal(tu_counter(&dry, "missing_files"), 1);
+	assert_int_equal(tu_counter(&dry, "skipped"), 1);
+	assert_int_equal(tu_counter(&dry, "errors"), 1);
+	assert_int_equal(counter(&dry, "deleted"), -1);
+	assert_int_equal(dry.nsamples, 6);
+	assert_true(sampled(&dry, "old-orphan.png"));
+	assert_true(sampled(&dry, "touched.png"));
+	assert_true(sampled(&dry, "a/b/c/deep.bin"));
+	assert_true(sampled(&dry, "missing.png (no file)"));
+	assert_contains(dry.message, "would delete 5 orphaned files (12 bytes)"
+	                " and 6 records, 1 of them without its file, under");
+
+	/* The run then does what the dry run said. */
+	world_rec_job(w, "audit_columns = id, path\naudit_files = true\n");
+	tu_world_run_ok(w->t, false, &r);
+	for (i = 0; i < sizeof same / sizeof *same; i++)
+		if (tu_counter(&dry, same[i][0]) != tu_counter(&r, same[i][1]))
+			fail_msg("dry run %s = %lld, run %s = %lld", same[i][0],
+			         tu_counter(&dry, same[i][0]), same[i][1],
+			         tu_counter(&r, same[i][1]));
+	/* 6 records and 5 files. */
+	assert_int_equal(tu_counter(&r, "audited"), 11);
+	assert_int_equal(recorded(w, "audit"), 11);
+	result_free(&dry);
+	result_free(&r);
+	free(files_before);
+	free(files_after);
+	free(db_before);
+	free(db_after);
+}
+
+static void a_record_path_escaping_the_directory_is_refused(void **state)
+{
+	world *w = *state;
+	result r;
+	char *up, *abs, *target;
+	size_t i;
+	bool named;
+
+	put(w->outside, "secret.txt", "secret", OLD);
+	put(w->outside, "sub/old.bin", "outside", OLD);
+	up = tu_path("..", strrchr(w->outside, '/') + 1); /* ../outside */
+	abs = tu_path(w->outside, "secret.txt");
+	target = tu_path(up, "secret.txt");
+	record(w, 1, target, OLD);                      /* ../x/secret.txt */
+	record(w, 2, abs, OLD);                         /* absolute */
+	record(w, 3, "d/../../escape.txt", OLD);
+	record(w, 4, "dir/", OLD);                      /* names no file */
+	record(w, 5, "", OLD);
+	/* Links are never followed: skipped, kept with their records. */
+	link_to(w->root, "link-file", abs);
+	link_to(w->root, "d/link-dir", w->outside);
+	record(w, 6, "link-file", OLD);
+	record(w, 7, "d/link-dir/sub/old.bin", OLD);
+	put(w->root, "dir/real.bin", "x", OLD);         /* a directory */
+	record(w, 8, "dir", OLD);
+	record(w, 9, "dir/real.bin", OLD);              /* goes */
+	world_rec_job(w, "");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "errors"), 5);
+	assert_int_equal(tu_counter(&r, "skipped"), 3);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "missing_files"), 0);
+	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
+	for (i = 0, named = false; i < r.nerrors; i++)
+		if (strstr(r.errors[i], "d/../../escape.txt: not a file inside "
+		           "directory"))
+			named = true;
+	if (!named)
+		fail_msg("no error names d/../../escape.txt (%zu errors%s%s)",
+		         r.nerrors, r.nerrors ? ", first: " : "",
+		         r.nerrors ? r.errors[0] : "");
+	result_free(&r);
+	assert_content(w->outside, "secret.txt", "secret");
+	assert_content(w->outside, "sub/old.bin", "outside");
+	assert_link(w->root, "link-file", abs);
+	assert_link(w->root, "d/link-dir", w->outside);
+	assert_true(exists(w->root, "dir"));
+	assert_false(exists(w->root, "dir/real.bin"));
+	assert_ids(w, "1,2,3,4,5,6,7,8");
+	free(up);
+	free(abs);
+	free(target);
+}
+
+static void record_path_prefix_and_pattern(void **state)
+{
+	world *w = *state;
+	result r;
+
+	put(w->root, "p/kept.png", "k", OLD);
+	put(w->root, "p/gone.png", "g", OLD);
+	put(w->root, "p/bare.png", "b", OLD);
+	put(w->root, "p/skip.txt", "s", OLD);
+	record(w, 1, "/files/p/kept.png", OLD);
+	record(w, 2, "/files/p/gone.png", OLD);
+	record(w, 3, "p/bare.png", OLD);        /* not under the prefix */
+	record(w, 4, "/files/p/skip.txt", OLD); /* not the pattern */
+	record(w, 5, "/files/p/none.png", OLD); /* no file */
+	tu_sql(w->t->db, "INSERT INTO %s.users VALUES"
+	       " (1, '/files/p/kept.png')", w->t->schema);
+	world_rec_job(w, "path_prefix = /files/\npattern = *.png\n");
+	tu_world_run_ok(w->t, false, &r);
+	assert_int_equal(tu_counter(&r, "unmatched"), 2);
+	assert_int_equal(tu_counter(&r, "referenced"), 1);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "missing_files"), 1);
+	result_free(&r);
+	assert_content(w->root, "p/kept.png", "k");
+	assert_false(exists(w->root, "p/gone.png"));
+	assert_content(w->root, "p/bare.png", "b");
+	assert_content(w->root, "p/skip.txt", "s");
+	assert_ids(w, "1,3,4");
+}
+
+static void where_narrows_the_records_and_a_shared_file_stays(void **state)
+{
+	world *w = *state;
+	result r;
 
 	put(w->root, "w/keep.png", "1", OLD);
 	put(w->root, "w/null.png", "2", OLD);
 	put(w->root, "w/go.png", "3", OLD);
-	put(w->root, "w/norow.png", "4", OLD);
 	put(w->root, "w/mixed.png", "5", OLD);
-	tu_sql(w->t->db, "INSERT INTO %s.uploads VALUES"
-	       " (1, 'w/keep.png', 'keep'),"
-	       " (2, 'w/null.png', NULL), (3, 'w/go.png', 'image'),"
-	       " (4, 'w/mixed.png', 'image'), (5, 'w/mixed.png', 'keep')",
-	       w->t->schema);
-	world_std_job(w, "where = kind <> 'keep'\n");
+	put(w->root, "w/young.png", "6", OLD);
+	tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path, kind) VALUES"
+	       " (1, 'w/keep.png', 'keep'), (2, 'w/null.png', NULL),"
+	       " (3, 'w/go.png', 'image'),"
+	       " (4, 'w/mixed.png', 'image'), (5, 'w/mixed.png', 'keep'),"
+	       " (6, 'w/young.png', 'image')", w->t->schema);
+	/* Record 7 names young.png too, but is a day old. */
+	record(w, 7, "w/young.png", DAY);
+	world_rec_job(w, "where = kind <> 'keep'\n");
 	tu_world_run_ok(w->t, false, &r);
-	assert_int_equal(tu_counter(&r, "excluded"), 3);
-	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	/* go, mixed (4) and young (6) are candidates. */
+	assert_int_equal(tu_counter(&r, "examined"), 3);
+	assert_int_equal(tu_counter(&r, "shared"), 2);
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	assert_int_equal(tu_counter(&r, "rows_deleted"), 1);
 	result_free(&r);
 	assert_content(w->root, "w/keep.png", "1");
 	assert_content(w->root, "w/null.png", "2");
 	assert_content(w->root, "w/mixed.png", "5");
+	assert_content(w->root, "w/young.png", "6");
 	assert_false(exists(w->root, "w/go.png"));
-	assert_false(exists(w->root, "w/norow.png"));
-	ids = upload_ids(w);
-	assert_string_equal(ids, "1,2,4,5");
-	free(ids);
+	assert_ids(w, "1,2,4,5,6,7");
 }
 
-static void a_row_that_cannot_go_keeps_its_file_and_the_rest_goes(void **state)
+static void a_record_that_cannot_go_keeps_its_file(void **state)
 {
 	world *w = *state;
 	result r;
-	char *ids;
 
 	/* A deferred foreign key: without SET CONSTRAINTS ALL IMMEDIATE it
 	 * would fail at COMMIT, after the file is gone. */
@@ -580,25 +963,73 @@ static void a_row_that_cannot_go_keeps_its_file_and_the_rest_goes(void **state)
 	       w->t->schema);
 	put(w->root, "t/held.png", "held", OLD);
 	put(w->root, "t/free.png", "free", OLD);
-	tu_sql(w->t->db, "INSERT INTO %s.uploads (id, path) VALUES"
-	       " (1, 't/held.png'), (2, 't/free.png');"
-	       "INSERT INTO %s.thumbs VALUES (1)", w->t->schema, w->t->schema);
-	world_std_job(w, "audit_columns = id\naudit_files = true\n");
+	record(w, 1, "t/held.png", OLD);
+	record(w, 2, "t/free.png", OLD);
+	tu_sql(w->t->db, "INSERT INTO %s.thumbs VALUES (1)", w->t->schema);
+	world_rec_job(w, "audit_columns = id\naudit_files = true\n");
 	tu_world_run_ok(w->t, false, &r);
 	assert_int_equal(tu_counter(&r, "deleted"), 1);
 	assert_int_equal(tu_counter(&r, "errors"), 1);
 	assert_int_equal(tu_counter(&r, "audited"), 2);
 	assert_int_equal(r.nerrors, 1);
-	assert_contains(r.errors[0], "t/held.png: deleting its row");
+	assert_contains(r.errors[0], "t/held.png: deleting its records");
 	assert_contains(r.errors[0], "foreign key");
 	result_free(&r);
 	assert_content(w->root, "t/held.png", "held");
 	assert_false(exists(w->root, "t/free.png"));
-	ids = upload_ids(w);
-	assert_string_equal(ids, "1");
-	free(ids);
+	assert_ids(w, "1");
 	/* The held file's audit records were rolled back with it. */
 	assert_int_equal(recorded(w, "audit"), 2);
+}
+
+/* Makes unlinking base/rel fail (on) or work again (off): an immutable
+ * file for root, whom permissions do not stop, else a read-only parent
+ * directory.  Returns false when that cannot be done here. */
+static bool unlink_blocked(const char *base, const char *rel, bool on)
+{
+	char *path = tu_path(base, rel), *dir = strdup(path);
+	bool done;
+
+	assert_non_null(dir);
+	*strrchr(dir, '/') = '\0';
+	if (geteuid() == 0)
+		done = tu_run(NULL, NULL, "chattr %si '%s' 2>/dev/null",
+		              on ? "+" : "-", path) == 0;
+	else
+		done = chmod(dir, on ? 0555 : 0755) == 0;
+	free(path);
+	free(dir);
+	return done;
+}
+
+static void an_unlink_that_fails_keeps_the_record(void **state)
+{
+	world *w = *state;
+	result r;
+	bool ok;
+
+	put(w->root, "ro/held.png", "held", OLD);
+	put(w->root, "free.png", "free", OLD);
+	record(w, 1, "ro/held.png", OLD);
+	record(w, 2, "free.png", OLD);
+	world_rec_job(w, "audit_files = true\n");
+	if (!unlink_blocked(w->root, "ro/held.png", true))
+		skip();
+	/* Unblocked before any check can end the test. */
+	ok = tu_world_run(w->t, false, &r) == RUNNER_OK && r.success;
+	assert_true(unlink_blocked(w->root, "ro/held.png", false));
+	if (!ok)
+		fail_msg("run failed: %s", r.error ? r.error : "(no error)");
+	assert_int_equal(tu_counter(&r, "deleted"), 1);
+	assert_int_equal(tu_counter(&r, "errors"), 1);
+	/* The held file's audit record was rolled back with its record. */
+	assert_int_equal(tu_counter(&r, "audited"), 1);
+	assert_contains(r.errors[0], "ro/held.png: cannot delete the file");
+	result_free(&r);
+	assert_content(w->root, "ro/held.png", "held");
+	assert_false(exists(w->root, "free.png"));
+	assert_ids(w, "1");
+	assert_int_equal(recorded(w, "audit"), 1);
 }
 
 static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
@@ -610,10 +1041,13 @@ static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
 
 	tu_sql(w->t->db,
 	       "CREATE TABLE %s.\"odd\"\"name\" (\"made at\" text);"
-	       "CREATE TABLE %s.\"up loads\" (id int, \"file path\" text);"
+	       "CREATE TABLE %s.\"up loads\" (id int, \"file path\" text,"
+	       " \"uploaded at\" timestamp);"
 	       "INSERT INTO %s.\"odd\"\"name\" VALUES ('q/kept');"
-	       "INSERT INTO %s.\"up loads\" VALUES (1, 'q/gone'),"
-	       " (2, 'q/kept')", s, s, s, s);
+	       "INSERT INTO %s.\"up loads\" VALUES"
+	       " (1, 'q/gone', localtimestamp - interval '40 days'),"
+	       " (2, 'q/kept', localtimestamp - interval '40 days')",
+	       s, s, s, s);
 	put(w->root, "q/kept", "k", OLD);
 	put(w->root, "q/gone", "g", OLD);
 	snprintf(text, sizeof(text),
@@ -621,6 +1055,7 @@ static void quoted_names_with_quotes_and_spaces_are_safe(void **state)
 	         "references = %s.odd\"name.made at, \"%s\".\"odd\"\"name\"."
 	         "\"made at\"\nfile_table = %s.up loads\n"
 	         "file_path_column = file path\n"
+	         "time_column = uploaded at\n"
 	         "audit_columns = id, file path\n",
 	         w->root, s, s, s);
 	world_job(w, text);
@@ -655,7 +1090,8 @@ static void where_with_a_semicolon_is_refused_at_load(void **state)
 	         "directory = %s\nolder_than = 30d\n"
 	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
 	         "file_path_column = path\n"
-	         "where = kind = 'x'; DROP TABLE %s.users\n",
+	         "where = kind = 'x'; DROP TABLE %s.users\n"
+	         "time_column = created_at\n",
 	         w->t->job, w->root, s, s, s);
 	tu_world_load_diag(w->t, text);
 	file = tu_path(w->t->dir, "job.ini");
@@ -725,41 +1161,61 @@ static void init_refuses_a_relative_or_unsafe_directory(void **state)
 
 static void init_refuses_bad_references_and_file_table(void **state)
 {
+	static const struct {
+		const char *params; /* $S: the schema */
+		const char *expect;
+	} cases[] = {
+		{ "references = $S.users.nope\n", "has no column \"nope\"" },
+		{ "references = avatar\n",
+		  "references: 'avatar' is not table.column" },
+		{ "references = $S.users.id\n", "column is of type integer" },
+		{ "references = $S.nosuch.path\n", "does not exist" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "time_column = created_at\n",
+		  "file_table and file_path_column go together" },
+		{ "references = $S.uploads.path\nfile_table = $S.uploads\n"
+		  "file_path_column = path\ntime_column = created_at\n",
+		  "this is file_table's file_path_column" },
+		{ "references = $S.users.avatar\nwhere = kind = 'x'\n",
+		  "where applies to the rows of file_table" },
+		{ "references = $S.users.avatar\ntime_column = created_at\n",
+		  "time_column applies to the rows of file_table" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "file_path_column = path\n",
+		  "time_column: with file_table, name the column of file_table "
+		  "holding each record's time" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "file_path_column = path\ntime_column = kind\n",
+		  "time_column = kind: column is of type text; it must be a "
+		  "timestamp or a date" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "file_path_column = path\ntime_column = nope\n",
+		  "time_column = nope: table" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "file_path_column = path\ntime_column = created_at\n"
+		  "where = no_such_column = 1\n", "no_such_column" },
+	};
 	world *w = *state;
 	char text[2048];
+	const char *p;
+	size_t i, n;
 
 	put(w->root, "old.bin", "x", OLD);
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.nope\n", w->root, w->t->schema);
-	expect_refused(w, text, "has no column \"nope\"");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = avatar\n", w->root);
-	expect_refused(w, text, "references: 'avatar' is not table.column");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.id\n", w->root, w->t->schema);
-	expect_refused(w, text, "column is of type integer");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.nosuch.path\n", w->root, w->t->schema);
-	expect_refused(w, text, "does not exist");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.avatar\nfile_table = %s.uploads\n",
-	         w->root, w->t->schema, w->t->schema);
-	expect_refused(w, text, "file_table and file_path_column go together");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.uploads.path\nfile_table = %s.uploads\n"
-	         "file_path_column = path\n", w->root, w->t->schema,
-	         w->t->schema);
-	expect_refused(w, text, "this is file_table's file_path_column");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.avatar\nwhere = kind = 'x'\n",
-	         w->root, w->t->schema);
-	expect_refused(w, text, "where applies to the rows of file_table");
-	snprintf(text, sizeof(text), "directory = %s\nolder_than = 30d\n"
-	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
-	         "file_path_column = path\nwhere = no_such_column = 1\n",
-	         w->root, w->t->schema, w->t->schema);
-	expect_refused(w, text, "no_such_column");
+	record(w, 1, "old.bin", OLD);
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		n = (size_t)snprintf(text, sizeof(text), "directory = %s\n"
+		                     "older_than = 30d\n", w->root);
+		for (p = cases[i].params; *p && n + 100 < sizeof(text); p++)
+			if (strncmp(p, "$S", 2) == 0)
+				n += (size_t)snprintf(text + n, sizeof(text) - n,
+				                      "%s", w->t->schema), p++;
+			else
+				text[n++] = *p;
+		text[n] = '\0';
+		expect_refused(w, text, cases[i].expect);
+	}
 	assert_content(w->root, "old.bin", "x");
+	assert_ids(w, "1");
 }
 
 static void the_binary_dry_runs_and_runs_the_job(void **state)
@@ -767,15 +1223,16 @@ static void the_binary_dry_runs_and_runs_the_job(void **state)
 	world *w = *state;
 	char *out, *err;
 
-	std_data(w);
-	world_std_job(w, "");
+	rec_data(w);
+	world_rec_job(w, "");
 	assert_int_equal(tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s"
 	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
 	                        " --json --dry-run %s", w->t->dir, w->t->job),
 	                 0);
-	assert_contains(out, "\"would_delete\":4");
-	assert_contains(out, "\"would_delete_rows\":2");
-	assert_contains(out, "\"a/b/c/deep-orphan.bin\"");
+	assert_contains(out, "\"would_delete\":5");
+	assert_contains(out, "\"would_delete_rows\":6");
+	assert_contains(out, "\"missing_files\":1");
+	assert_contains(out, "\"a/b/c/deep.bin\"");
 	assert_true(exists(w->root, "old-orphan.png"));
 	free(out);
 	free(err);
@@ -783,27 +1240,38 @@ static void the_binary_dry_runs_and_runs_the_job(void **state)
 	                        " --plugin-dir " SWEEPD_PLUGIN_DIR
 	                        " --json --run %s", w->t->dir, w->t->job),
 	                 0);
-	assert_contains(out, "\"deleted\":4");
-	assert_contains(out, "\"rows_deleted\":2");
-	assert_contains(out, "\"bytes_freed\":10");
+	assert_contains(out, "\"deleted\":5");
+	assert_contains(out, "\"rows_deleted\":6");
+	assert_contains(out, "\"missing_files\":1");
+	assert_contains(out, "\"bytes_freed\":12");
 	free(out);
 	free(err);
-	assert_std_outcome(w);
+	assert_rec_outcome(w);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
-		T(deletes_old_orphans_with_their_rows),
+		T(walk_deletes_old_unreferenced_files),
 		T(a_reference_from_either_table_keeps_the_file),
-		T(path_prefix_is_matched_before_the_relative_path),
+		T(walk_path_prefix_is_matched_before_the_path),
 		T(pattern_limits_the_files_considered),
 		T(symbolic_links_are_never_followed_nor_deleted),
-		T(dry_run_counts_samples_and_changes_nothing),
-		T(audit_records_equal_deleted_rows_and_files),
-		T(where_keeps_files_whose_rows_fail_it),
-		T(a_row_that_cannot_go_keeps_its_file_and_the_rest_goes),
+		T(walk_dry_run_counts_samples_and_changes_nothing),
+		T(walk_audits_each_deleted_file),
+		T(records_go_with_their_files),
+		T(files_without_a_record_are_never_touched),
+		T(a_record_without_its_file_goes_counted_apart),
+		T(a_fresh_file_of_an_old_record_goes),
+		T(an_old_file_of_a_fresh_record_stays),
+		T(referenced_records_stay_with_their_files),
+		T(record_dry_run_counts_as_the_run_and_changes_nothing),
+		T(a_record_path_escaping_the_directory_is_refused),
+		T(record_path_prefix_and_pattern),
+		T(where_narrows_the_records_and_a_shared_file_stays),
+		T(a_record_that_cannot_go_keeps_its_file),
+		T(an_unlink_that_fails_keeps_the_record),
 		T(quoted_names_with_quotes_and_spaces_are_safe),
 		T(where_with_a_semicolon_is_refused_at_load),
 		T(init_refuses_a_relative_or_unsafe_directory),

@@ -263,28 +263,53 @@ static bool exists(const char *path)
 static void seed_004_cleanup_orphaned_files(void **state)
 {
 	PGconn *db = fresh();
+	long long due, total;
 	char *out;
 
 	(void)state;
 	assert_int_equal(tu_run(NULL, NULL, "bash " SWEEPD_SOURCE_DIR
 	                        "/scripts/sample-uploads.sh " UPLOADS), 0);
+	/* The seed's orphans: records older than 30 days that no member
+	 * (avatar) or project (image) references. */
+	due = tu_sql_int(db, "SELECT count(*) FROM bazaar.uploaded_files f"
+	                 " WHERE created_at < now() - interval '30 days'"
+	                 " AND NOT EXISTS (SELECT 1 FROM bazaar.members m"
+	                 " WHERE m.avatar_path = f.path) AND NOT EXISTS"
+	                 " (SELECT 1 FROM bazaar.projects p WHERE"
+	                 " p.image_path = f.path)");
+	total = tu_sql_int(db, "SELECT count(*) FROM bazaar.uploaded_files");
+	/* 5 old, 2 touched yesterday, 2 without a file, 1 link. */
+	assert_int_equal(due, 10);
 	out = run("cleanup-orphaned-files");
-	assert_contains(out, "\"deleted\":6");
+	assert_contains(out, "\"deleted\":7");
+	assert_contains(out, "\"missing_files\":2");
+	assert_contains(out, "\"rows_deleted\":9");
+	assert_contains(out, "\"skipped\":1");
 	free(out);
 	assert_false(exists(UPLOADS "/orphans/old-1.bin"));
 	assert_false(exists(UPLOADS "/orphans/old-5.bin"));
-	assert_false(exists(UPLOADS "/stray.tmp"));
+	/* Age is the record's: an old record's file touched yesterday goes,
+	 * a day-old record's 40-day-old file stays. */
+	assert_false(exists(UPLOADS "/orphans/touched-1.bin"));
 	assert_true(exists(UPLOADS "/orphans/new-1.bin"));
 	assert_true(exists(UPLOADS "/avatars/10.png"));
 	assert_true(exists(UPLOADS "/projects/40.jpg"));
+	/* Files without a record are never touched. */
+	assert_true(exists(UPLOADS "/.gitkeep"));
+	assert_true(exists(UPLOADS "/exports/report-2026-10.csv"));
+	assert_true(exists(UPLOADS "/stray.tmp"));
 	/* The link to a file outside stays, and so does that file. */
 	assert_true(exists(UPLOADS "/outside-link"));
 	assert_true(exists("/tmp/sweepd-demo/outside.txt"));
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
 	                            " bazaar.uploaded_files WHERE path LIKE"
-	                            " 'orphans/old-%%'"), 0);
+	                            " 'orphans/old-%%' OR path LIKE"
+	                            " 'orphans/touched-%%' OR path LIKE"
+	                            " 'orphans/gone-%%'"), 0);
+	/* All the orphans but the link's record went. */
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
-	                            " bazaar.uploaded_files"), 17);
+	                            " bazaar.uploaded_files"),
+	                 total - (due - 1));
 	PQfinish(db);
 }
 
