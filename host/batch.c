@@ -241,7 +241,7 @@ static void batch_lanes_open(batch_walk *w)
  * more. */
 static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 {
-	char what[64], err[1024];
+	char what[64], err[1024], why[128];
 
 	w->done = true;
 	if (w->error != NULL)
@@ -254,12 +254,10 @@ static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 		         w->stats.batches + 1);
 	api_failed(w->h, res);
 	db_error(res, lane->conn, what, err, sizeof(err));
-	if (isolate_row_error(res) && w->iso.failed >= ISOLATE_MAX_ROWS)
-		w->error = api_table()->mprintf("%s; %d rows failed before it "
-		                                "in this run, so the failure "
-		                                "is taken as the statement's, "
-		                                "not a row's", err,
-		                                ISOLATE_MAX_ROWS);
+	if (isolate_capped(&w->iso, res, why, sizeof(why)))
+		w->error = api_table()->mprintf("%s; %s, so the failure is "
+		                                "taken as the statement's, not "
+		                                "a row's", err, why);
 	else
 		w->error = api_table()->mprintf("%s", err);
 }
@@ -483,6 +481,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 	w.iso.ops.run = batch_piece;
 	w.iso.ops.go_on = batch_go_on;
 	w.iso.ops.arg = &w;
+	w.iso.went = &w.stats.rows;
 	batch_lanes_open(&w);
 	for (;;) {
 		for (i = 0; i < w.nlanes && !w.done; i++) {

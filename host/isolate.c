@@ -91,11 +91,34 @@ static void isolate_record(isolate *iso, isolate_tid t, const PGresult *res)
 	iso->failed++;
 }
 
+/* True when res failed for a row's data but the loop has met its cap of
+ * failed rows, so that the failure is taken as the statement's; why then
+ * says so, for the run's error. */
+bool isolate_capped(const isolate *iso, const PGresult *res, char *why,
+                    size_t len)
+{
+	if (!isolate_row_error(res))
+		return false;
+	if (iso->failed >= ISOLATE_MAX_ROWS)
+		snprintf(why, len, "%d rows failed before it in this run",
+		         ISOLATE_MAX_ROWS);
+	else if (iso->failed >= ISOLATE_MAX_ROWS_NONE_WENT &&
+	         (iso->went == NULL || *iso->went == 0))
+		snprintf(why, len, "%d rows failed before it in this run and "
+		         "none went", ISOLATE_MAX_ROWS_NONE_WENT);
+	else
+		return false;
+	return true;
+}
+
 /* True when a piece that failed with res is to be taken apart further:
  * a row's failure, and the loop has not met its cap of failed rows. */
 static bool isolate_more(const isolate *iso, const PGresult *res)
 {
-	return isolate_row_error(res) && iso->failed < ISOLATE_MAX_ROWS;
+	char why[128];
+
+	return isolate_row_error(res) &&
+	       !isolate_capped(iso, res, why, sizeof(why));
 }
 
 static PGresult *isolate_halves(isolate *iso, const isolate_tid *t,

@@ -14,6 +14,9 @@
 /* Rows one batch loop records as failed before it takes a further such
  * failure as the statement's own and fails the run. */
 #define ISOLATE_MAX_ROWS 1000
+/* The same while no row of the loop went (a `where` dividing by zero
+ * fails for every row: that is the statement's failure). */
+#define ISOLATE_MAX_ROWS_NONE_WENT 20
 
 /* A tuple id (block, offset) as one number that orders as tids do. */
 typedef uint64_t isolate_tid;
@@ -44,12 +47,15 @@ typedef struct isolate {
 	const char *relation; /* the table walked, as SQL text; borrowed */
 	int64_t nblocks;      /* its size when the loop started */
 	isolate_ops ops;
+	const int64_t *went;  /* rows the loop changed so far; borrowed */
 	PGconn *conn;         /* the session of the batch being taken apart */
 	char *key_sql;        /* a row's key by its ctid; owned, or NULL */
 	int64_t failed;       /* rows recorded as failed */
 } isolate;
 
 bool isolate_row_error(const PGresult *res);
+bool isolate_capped(const isolate *iso, const PGresult *res, char *why,
+                    size_t len);
 void isolate_tid_text(isolate_tid t, char *out, size_t len);
 PGresult *isolate_batch(isolate *iso, PGconn *conn, isolate_tid lo,
                         isolate_tid hi, PGresult *failed);

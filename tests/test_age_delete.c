@@ -328,6 +328,12 @@ static void a_failing_batch_in_parallel_sessions_fails_the_run(void **state)
 	assert_false(r.success);
 	assert_non_null(strstr(r.error, "division by zero"));
 	assert_non_null(strstr(r.error, "(session "));
+	/* Every row fails alike: after a few the failure is the statement's
+	 * (the where), not each row's. */
+	assert_contains(r.error, "20 rows failed before it in this run and"
+	                " none went, so the failure is taken as the"
+	                " statement's");
+	assert_int_equal(tu_counter(&r, "errors"), 20);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712);
