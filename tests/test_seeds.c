@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -99,6 +100,21 @@ static void seed_001_batch_cleanup_pending(void **state)
 	PQfinish(db);
 }
 
+/* Waits until the server has ended every session of job's last run: its
+ * job lock goes only then, and a run started before would be skipped. */
+static void gone(PGconn *db, const char *job)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (tu_sql_int(db, "SELECT count(*) FROM pg_stat_activity WHERE"
+		               " application_name = 'sweepd/%s'", job) == 0)
+			return;
+		usleep(50 * 1000);
+	}
+	fail_msg("the sessions of %s's last run are still open", job);
+}
+
 /* Seed 001's failure: one pending user referenced by a foreign key made
  * the batch, then the run, fail, and every other due row stayed, hour
  * after hour.  Now that row fails alone: the others go with their audit
@@ -144,6 +160,7 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 		                            " sweepd.runs) AND status = 'failed'"
 		                            " AND (counters->>'errors')::int = 1"),
 		                 1);
+		gone(db, "batch-cleanup-pending");
 	}
 	PQfinish(db);
 }
