@@ -8,7 +8,13 @@
  * row's data again is halved again, and a piece of one tuple that fails is
  * that row's failure: an error item of the run, the row left as it was.
  * One batch costs a few statements per failing row and halving level;
- * nothing at all while no batch fails. */
+ * nothing at all while no batch fails.
+ *
+ * Not every such failure is a row's: a probe of the statement over no row
+ * comes first (a statement trigger that raises, a parameter of the wrong
+ * type fail there too), and a loop that has recorded ISOLATE_MAX_ROWS
+ * failed rows, or ISOLATE_MAX_ROWS_NONE_WENT with no row gone, takes the
+ * next failure as the statement's.  Those fail the loop as before. */
 #include "isolate.h"
 
 #include <inttypes.h>
@@ -169,7 +175,8 @@ static PGresult *isolate_halves(isolate *iso, const isolate_tid *t,
 }
 
 /* Lists the tuples of [lo, hi) in tid order into a new array *t (freed by
- * the caller) of *n.  NULL, or the failed listing (the caller's). */
+ * the caller) of *n.  NULL (*t NULL when out of memory), or the failed
+ * listing (the caller's). */
 static PGresult *isolate_list(isolate *iso, isolate_tid lo, isolate_tid hi,
                               isolate_tid **t, size_t *n)
 {
@@ -187,12 +194,13 @@ static PGresult *isolate_list(isolate *iso, isolate_tid lo, isolate_tid hi,
 	isolate_tid_text(hi, b, sizeof(b));
 	sql = api_table()->mprintf("SELECT ctid FROM %s WHERE ctid >= $1 AND"
 	                           " ctid < $2 ORDER BY ctid", iso->relation);
-	res = PQexecParams(iso->conn, sql ? sql : "out of memory", 2, types,
-	                   args, NULL, NULL, 0);
+	if (sql == NULL)
+		return NULL;
+	res = PQexecParams(iso->conn, sql, 2, types, args, NULL, NULL, 0);
 	free(sql);
 	if (!isolate_ok(res))
 		return res;
-	*t = calloc((size_t)PQntuples(res) + 1, sizeof(**t));
+	*t = malloc(((size_t)PQntuples(res) + 1) * sizeof(**t));
 	for (k = 0; *t != NULL && k < PQntuples(res); k++)
 		if (sscanf(PQgetvalue(res, k, 0), "(%llu,%u)", &block,
 		           &off) == 2)
@@ -203,7 +211,7 @@ static PGresult *isolate_list(isolate *iso, isolate_tid lo, isolate_tid hi,
 
 /* Takes apart [lo, hi), one page or the table's open end, which failed
  * with failed (owned), over the tuples it holds.  NULL, or a failure of
- * another kind (the caller's). */
+ * another kind (the caller's; failed itself when out of memory). */
 static PGresult *isolate_rows(isolate *iso, isolate_tid lo, isolate_tid hi,
                               PGresult *failed)
 {
@@ -215,6 +223,8 @@ static PGresult *isolate_rows(isolate *iso, isolate_tid lo, isolate_tid hi,
 		PQclear(failed);
 		return res;
 	}
+	if (t == NULL)
+		return failed;
 	res = isolate_halves(iso, t, 0, n, lo, hi, failed);
 	free(t);
 	return res;

@@ -531,6 +531,40 @@ static void a_statement_that_fails_for_every_batch_fails_the_run(void **state)
 	assert_int_equal(rows_between(w, 1, 1211), 1211);
 }
 
+static void a_failed_row_without_a_primary_key_is_named_by_ctid(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[1024], *tid;
+
+	tu_sql(w->db, "CREATE TABLE %s.codes (code text UNIQUE);"
+	       "CREATE TABLE %s.used (code text REFERENCES %s.codes (code));"
+	       "CREATE TABLE %s.gone (code text);"
+	       "INSERT INTO %s.codes VALUES ('a'), ('b'), ('c');"
+	       "INSERT INTO %s.gone VALUES ('a'), ('b'), ('c');"
+	       "INSERT INTO %s.used VALUES ('b')", w->schema, w->schema,
+	       w->schema, w->schema, w->schema, w->schema, w->schema);
+	tid = tu_sql_text(w->db, "SELECT ctid::text FROM %s.codes WHERE code ="
+	                  " 'b'", w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.codes\nkey_column = code\n"
+	         "ref_table = %s.gone\nref_column = code\n", w->job,
+	         w->schema, w->schema);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "1 of 3 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	assert_int_equal(r.nerrors, 1);
+	snprintf(text, sizeof(text), "row {\"ctid\": \"%s\"}: update or"
+	         " delete on table \"codes\" violates foreign key", tid);
+	assert_contains(r.errors[0], text);
+	result_free(&r);
+	free(tid);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.codes",
+	                            w->schema), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +586,7 @@ int main(void)
 		T(rows_failing_for_their_data_fail_alone_in_parallel),
 		T(a_row_mid_way_in_one_big_batch_fails_alone),
 		T(a_statement_that_fails_for_every_batch_fails_the_run),
+		T(a_failed_row_without_a_primary_key_is_named_by_ctid),
 #undef T
 	};
 
