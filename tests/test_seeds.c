@@ -100,8 +100,9 @@ static void seed_001_batch_cleanup_pending(void **state)
 	PQfinish(db);
 }
 
-/* Waits until the server has ended every session of job's last run: its
- * job lock goes only then, and a run started before would be skipped. */
+/* Waits until the server has ended every session of job's last run (this
+ * test's or the one before): its job lock goes only then, and a run
+ * started before would be skipped. */
 static void gone(PGconn *db, const char *job)
 {
 	int i;
@@ -134,6 +135,7 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 	       " REFERENCES oneqlick.pending_users);"
 	       "INSERT INTO oneqlick.invites VALUES (42)");
 	for (i = 0; i < 2; i++) {
+		gone(db, "batch-cleanup-pending");
 		assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir "
 		                        CONF " --json --run"
 		                        " batch-cleanup-pending 2>/dev/null"), 1);
@@ -160,7 +162,6 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 		                            " sweepd.runs) AND status = 'failed'"
 		                            " AND (counters->>'errors')::int = 1"),
 		                 1);
-		gone(db, "batch-cleanup-pending");
 	}
 	PQfinish(db);
 }
