@@ -1,5 +1,7 @@
 /* batch: the batched-statement loop of the plugin services: one statement
- * per batch, each its own short transaction, until the work is done. */
+ * per batch, each its own short transaction, until the work is done.  A
+ * heap-range batch that fails for one row's data is taken apart (isolate.c)
+ * so that the row fails alone. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -11,6 +13,7 @@
 #include "api.h"
 #include "buf.h"
 #include "db.h"
+#include "isolate.h"
 #include "log.h"
 
 /* A heap-range batch is sized to change about batch_rows rows and to last
@@ -20,9 +23,6 @@
 #define BATCH_MAX_GROWTH 4
 /* Rows per page assumed for a table PostgreSQL has no statistics for. */
 #define BATCH_DEFAULT_DENSITY 50.0
-/* The highest block number a tid can name: a range ending here is open. */
-#define BATCH_OPEN_END "(4294967295,0)"
-
 /* Parameter types the host binds: $1 int8, $2 and $3 tid. */
 #define BATCH_INT8OID 20
 #define BATCH_TIDOID 27
@@ -119,6 +119,7 @@ typedef struct batch_lane {
 	int number;         /* 1-based, for messages */
 	bool busy;          /* a batch was sent and its result not read */
 	int64_t pages;      /* length of that batch's range, then the next's */
+	isolate_tid lo, hi; /* that batch's range */
 	int64_t t0;         /* when it was sent, api_now_ms() */
 } batch_lane;
 
@@ -137,6 +138,8 @@ typedef struct batch_walk {
 	bool done;            /* nothing more to hand out */
 	sweep_batch_stats stats;
 	char *error;          /* first failure (host-allocated), or NULL */
+	isolate iso;          /* taking failed batches apart */
+	batch_lane *isolating;/* the lane whose batch is taken apart */
 } batch_walk;
 
 /* Checks spec and builds the statement and its parameters into w.  0, or
@@ -238,7 +241,7 @@ static void batch_lanes_open(batch_walk *w)
  * more. */
 static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 {
-	char what[64], err[1024];
+	char what[64], err[1024], why[128];
 
 	w->done = true;
 	if (w->error != NULL)
@@ -251,7 +254,37 @@ static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 		         w->stats.batches + 1);
 	api_failed(w->h, res);
 	db_error(res, lane->conn, what, err, sizeof(err));
-	w->error = api_table()->mprintf("%s", err);
+	if (isolate_capped(&w->iso, res, why, sizeof(why)))
+		w->error = api_table()->mprintf("%s; %s, so the failure is "
+		                                "taken as the statement's, not "
+		                                "a row's", err, why);
+	else
+		w->error = api_table()->mprintf("%s", err);
+}
+
+/* Buffers for the host's parameters of one batch. */
+typedef struct batch_args {
+	char limit[32];
+	char lo[ISOLATE_TID_LEN];
+	char hi[ISOLATE_TID_LEN];
+} batch_args;
+
+/* Binds the host's parameters of a heap-range batch over the tids
+ * [lo, hi) into w->values, held in a: $1 what max_rows leaves (NULL
+ * without a cap), $2 and $3 the range. */
+static void batch_bind_range(batch_walk *w, isolate_tid lo, isolate_tid hi,
+                             batch_args *a)
+{
+	w->values[0] = NULL;
+	if (w->spec.max_rows > 0) {
+		snprintf(a->limit, sizeof(a->limit), "%" PRId64,
+		         w->spec.max_rows - w->stats.rows);
+		w->values[0] = a->limit;
+	}
+	isolate_tid_text(lo, a->lo, sizeof(a->lo));
+	isolate_tid_text(hi, a->hi, sizeof(a->hi));
+	w->values[1] = a->lo;
+	w->values[2] = a->hi;
 }
 
 /* Sends the next batch on lane: the next heap range, or the statement
@@ -260,31 +293,24 @@ static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 static void batch_send(batch_walk *w, batch_lane *lane)
 {
 	const sweep_batch *spec = &w->spec;
-	char limit[32], lo_tid[40], hi_tid[40];
 	int64_t left = spec->max_rows - w->stats.rows;
+	batch_args a;
 
-	w->values[0] = limit;
 	if (spec->mode == SWEEP_BATCH_HEAP_RANGES) {
-		if (spec->max_rows > 0)
-			snprintf(limit, sizeof(limit), "%" PRId64, left);
-		else
-			w->values[0] = NULL;
-		snprintf(lo_tid, sizeof(lo_tid), "(%" PRId64 ",0)", w->next_lo);
-		snprintf(hi_tid, sizeof(hi_tid), "(%" PRId64 ",0)",
-		         w->next_lo + lane->pages);
-		w->values[1] = lo_tid;
-		w->values[2] = hi_tid;
+		lane->lo = ISOLATE_TID(w->next_lo, 0);
 		w->next_lo += lane->pages;
+		lane->hi = ISOLATE_TID(w->next_lo, 0);
 		if (w->next_lo >= w->heap.nblocks) {
-			w->values[2] = BATCH_OPEN_END;
+			lane->hi = ISOLATE_TID_END;
 			w->done = true;
 		}
+		batch_bind_range(w, lane->lo, lane->hi, &a);
 	} else {
-		snprintf(limit, sizeof(limit), "%" PRId64,
+		batch_bind_range(w, ISOLATE_TID(0, 0), ISOLATE_TID_END, &a);
+		snprintf(a.limit, sizeof(a.limit), "%" PRId64,
 		         spec->max_rows > 0 && left < spec->batch_rows
 		         ? left : spec->batch_rows);
-		w->values[1] = "(0,0)";
-		w->values[2] = BATCH_OPEN_END;
+		w->values[0] = a.limit;
 	}
 	lane->t0 = api_now_ms();
 	if (!PQsendQueryParams(lane->conn, w->sql, w->nvalues, w->types,
@@ -333,27 +359,20 @@ static batch_lane *batch_wait(batch_walk *w)
 	}
 }
 
-/* Reads the result of lane's batch and counts what it changed; the next
- * range of the lane is sized from it. */
-static void batch_finish(batch_walk *w, batch_lane *lane)
+/* True when res is a statement's success. */
+static bool batch_ok(const PGresult *res)
+{
+	return PQresultStatus(res) == PGRES_COMMAND_OK ||
+	       PQresultStatus(res) == PGRES_TUPLES_OK;
+}
+
+/* Counts a committed batch that changed n rows in ms milliseconds, and
+ * marks the loop done when that was the last one it needed. */
+static void batch_count(batch_walk *w, int64_t n, int64_t ms)
 {
 	sweep_host *h = w->h;
 	const sweep_batch *spec = &w->spec;
-	PGresult *res = PQgetResult(lane->conn), *more;
-	int64_t ms = api_now_ms() - lane->t0, n = 0;
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
-	          PQresultStatus(res) == PGRES_TUPLES_OK;
 
-	if (ok)
-		n = strtoll(PQcmdTuples(res), NULL, 10);
-	else
-		batch_fail(w, lane, res);
-	PQclear(res);
-	while ((more = PQgetResult(lane->conn)) != NULL)
-		PQclear(more);
-	lane->busy = false;
-	if (!ok)
-		return;
 	w->stats.batches++;
 	w->stats.rows += n;
 	if (ms > w->stats.longest_ms)
@@ -366,9 +385,70 @@ static void batch_finish(batch_walk *w, batch_lane *lane)
 	if ((spec->max_rows > 0 && w->stats.rows >= spec->max_rows) ||
 	    (spec->mode == SWEEP_BATCH_UNTIL_EMPTY && n == 0))
 		w->done = true;
-	if (spec->mode == SWEEP_BATCH_HEAP_RANGES)
-		lane->pages = batch_next_pages(lane->pages, n, ms,
-		                               spec->batch_rows);
+}
+
+/* isolate_ops.run: runs the loop's statement over [lo, hi) on the lane
+ * whose batch is taken apart, and counts it when it went and lo < hi. */
+static PGresult *batch_piece(void *arg, isolate_tid lo, isolate_tid hi)
+{
+	batch_walk *w = arg;
+	int64_t t0 = api_now_ms();
+	batch_args a;
+	PGresult *res;
+
+	batch_bind_range(w, lo, hi, &a);
+	res = PQexecParams(w->isolating->conn, w->sql, w->nvalues, w->types,
+	                   w->values, NULL, NULL, 0);
+	if (lo < hi && batch_ok(res))
+		batch_count(w, strtoll(PQcmdTuples(res), NULL, 10),
+		            api_now_ms() - t0);
+	return res;
+}
+
+/* isolate_ops.go_on: false once a stop is requested (the loop then ends
+ * as stopped) or max_rows is reached. */
+static bool batch_go_on(void *arg)
+{
+	batch_walk *w = arg;
+
+	if (*w->h->stop) {
+		w->stats.stopped = true;
+		w->done = true;
+		return false;
+	}
+	return w->spec.max_rows == 0 || w->stats.rows < w->spec.max_rows;
+}
+
+/* Reads the result of lane's batch and counts what it changed; the next
+ * range of the lane is sized from it.  A heap-range batch that failed is
+ * taken apart when the failure may be one row's (isolate_batch); any
+ * other failure is the loop's. */
+static void batch_finish(batch_walk *w, batch_lane *lane)
+{
+	const sweep_batch *spec = &w->spec;
+	PGresult *res = PQgetResult(lane->conn), *more;
+	int64_t ms = api_now_ms() - lane->t0, n;
+
+	while ((more = PQgetResult(lane->conn)) != NULL)
+		PQclear(more);
+	lane->busy = false;
+	if (batch_ok(res)) {
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+		batch_count(w, n, ms);
+		if (spec->mode == SWEEP_BATCH_HEAP_RANGES)
+			lane->pages = batch_next_pages(lane->pages, n, ms,
+			                               spec->batch_rows);
+	} else if (spec->mode == SWEEP_BATCH_HEAP_RANGES &&
+	           PQstatus(lane->conn) == CONNECTION_OK) {
+		w->isolating = lane;
+		res = isolate_batch(&w->iso, lane->conn, lane->lo, lane->hi,
+		                    res);
+		if (res != NULL)
+			batch_fail(w, lane, res);
+	} else {
+		batch_fail(w, lane, res);
+	}
+	PQclear(res);
 }
 
 /* See sweep_api.batch_loop in sweepd/plugin.h. */
@@ -395,6 +475,13 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&
 	    batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0)
 		goto out;
+	w.iso.h = h;
+	w.iso.relation = w.spec.relation;
+	w.iso.nblocks = w.heap.nblocks;
+	w.iso.ops.run = batch_piece;
+	w.iso.ops.go_on = batch_go_on;
+	w.iso.ops.arg = &w;
+	w.iso.went = &w.stats.rows;
 	batch_lanes_open(&w);
 	for (;;) {
 		for (i = 0; i < w.nlanes && !w.done; i++) {
@@ -426,6 +513,9 @@ out:
 	for (i = 1; i < w.nlanes; i++)
 		PQfinish(w.lanes[i].conn);
 	h->result->batches += w.stats.batches;
+	h->batch_rows += w.stats.rows;
+	h->failed_rows += w.iso.failed;
+	isolate_free(&w.iso);
 	if (w.stats.longest_ms > h->result->longest_batch_ms)
 		h->result->longest_batch_ms = w.stats.longest_ms;
 	if (w.stats.stopped)

@@ -36,6 +36,23 @@ static void runner_plugin_error(result *r, const char *what, char *msg)
 	free(msg);
 }
 
+/* Fails r, whose plugin returned success, when the batch loops of its
+ * run h left rows that failed for their own data (listed in the result's
+ * errors): "N of M rows failed; see errors", as cascade_delete fails a run
+ * with failed parents.  The rest of the work is done and committed; the
+ * failure is not retried (the rows fail the same way until someone
+ * fixes them). */
+static void runner_items_failed(const sweep_host *h, result *r)
+{
+	char text[128];
+
+	if (h->failed_rows == 0)
+		return;
+	snprintf(text, sizeof(text), "%" PRId64 " of %" PRId64 " rows failed;"
+	         " see errors", h->failed_rows, h->failed_rows + h->batch_rows);
+	result_fail(r, text);
+}
+
 /* Calls init, then run or dry_run, then teardown.  A dry run executes
  * inside a READ ONLY transaction in a session whose transactions default to
  * read-only, and is always rolled back: a plugin cannot change data in a
@@ -64,8 +81,10 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 	report_phase(h->dry_run ? "dry_run" : "run");
 	if ((h->dry_run ? p->dry_run : p->run)(api, h, state, &msg) != 0)
 		runner_plugin_error(r, h->dry_run ? "dry_run" : "run", msg);
-	else
+	else {
 		free(msg);
+		runner_items_failed(h, r);
+	}
 	report_phase("teardown");
 	p->teardown(api, h, state);
 out:

@@ -328,6 +328,12 @@ static void a_failing_batch_in_parallel_sessions_fails_the_run(void **state)
 	assert_false(r.success);
 	assert_non_null(strstr(r.error, "division by zero"));
 	assert_non_null(strstr(r.error, "(session "));
+	/* Every row fails alike: after a few the failure is the statement's
+	 * (the where), not each row's. */
+	assert_contains(r.error, "20 rows failed before it in this run and"
+	                " none went, so the failure is taken as the"
+	                " statement's");
+	assert_int_equal(tu_counter(&r, "errors"), 20);
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 1712);
@@ -371,6 +377,39 @@ static void a_view_or_a_missing_table_is_refused_with_its_name(void **state)
 	                            w->schema), 1712);
 }
 
+static void a_row_refused_by_a_trigger_fails_alone_within_max_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w, 0);
+	tu_sql(w->db,
+	       "CREATE FUNCTION %s.hold() RETURNS trigger LANGUAGE plpgsql"
+	       " AS $$ BEGIN IF OLD.id = 10 THEN RAISE EXCEPTION"
+	       " 'event %% is on legal hold', OLD.id; END IF; RETURN OLD;"
+	       " END $$;"
+	       "CREATE TRIGGER hold BEFORE DELETE ON %s.events FOR EACH ROW"
+	       " EXECUTE FUNCTION %s.hold()", w->schema, w->schema, w->schema);
+	world_job(w, "max_rows = 100\nbatch_size = 30\naudit_columns = id\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "1 of 101 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "deleted"), 100);
+	assert_int_equal(tu_counter(&r, "audited"), 100);
+	assert_int_equal(tu_counter(&r, "errors"), 1);
+	assert_int_equal(r.nerrors, 1);
+	assert_string_equal(r.errors[0], "row {\"id\": 10}: event 10 is on"
+	                    " legal hold (SQLSTATE P0001)");
+	result_free(&r);
+	/* The 100 oldest deletable rows went, 10 stayed, max_rows held. */
+	assert_int_equal(rows_between(w, 1, 101), 1);
+	assert_int_equal(rows_between(w, 10, 10), 1);
+	assert_int_equal(rows_between(w, 102, 1712), 1611);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND (data->>'id')::int"
+	                            " BETWEEN 1 AND 101 AND data->>'id' <> '10'",
+	                            w->job), 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +427,7 @@ int main(void)
 		T(parallel_goes_on_when_sessions_cannot_connect),
 		T(a_failing_batch_in_parallel_sessions_fails_the_run),
 		T(a_view_or_a_missing_table_is_refused_with_its_name),
+		T(a_row_refused_by_a_trigger_fails_alone_within_max_rows),
 #undef T
 	};
 

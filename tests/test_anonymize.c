@@ -608,6 +608,44 @@ static void the_binary_runs_and_dry_runs_the_job(void **state)
 	assert_int_equal(logs_count(w, DUE " AND " ANONYMIZED), 1001);
 }
 
+/* Issue 15, point 3: a row whose UPDATE breaks a check constraint fails
+ * alone; the other rows are anonymized with their audit records. */
+static void a_row_failing_a_check_is_left_and_listed_alone(void **state)
+{
+	world *w = *state;
+	result r;
+	int i, first7;
+
+	world_data(w, 1);
+	tu_sql(w->db, "ALTER TABLE %s.logs ADD CONSTRAINT keep_ip CHECK (ip IS"
+	       " NOT NULL OR id NOT IN (7, 500))", w->schema);
+	world_job(w, "set_null = ip\nwhere = kind = 'x'\nbatch_size = 100\n"
+	          "audit_columns = id\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "2 of 1001 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "anonymized"), 999);
+	assert_int_equal(tu_counter(&r, "audited"), 999);
+	assert_int_equal(tu_counter(&r, "errors"), 2);
+	assert_int_equal(r.nerrors, 2);
+	for (i = 0; i < 2; i++)
+		assert_contains(r.errors[i], "new row for relation \"logs\""
+		                " violates check constraint \"keep_ip\""
+		                " (SQLSTATE 23514)");
+	/* Each names its row by primary key, in heap order. */
+	first7 = strncmp(r.errors[0], "row {\"id\": 7}: ", 15) == 0;
+	assert_contains(r.errors[first7 ? 0 : 1], "row {\"id\": 7}: ");
+	assert_contains(r.errors[first7 ? 1 : 0], "row {\"id\": 500}: ");
+	result_free(&r);
+	assert_int_equal(logs_count(w, DUE " AND ip IS NULL"), 999);
+	assert_int_equal(logs_count(w, "e.id IN (7, 500) AND e.ip = '10.0.' ||"
+	                            " e.id"), 2);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND data->>'id' NOT IN"
+	                            " ('7', '500')", w->job), 999);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 999);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +664,7 @@ int main(void)
 		T(jobs_that_cannot_work_are_refused_in_init),
 		T(lock_timeout_applies_to_each_batch),
 		T(the_binary_runs_and_dry_runs_the_job),
+		T(a_row_failing_a_check_is_left_and_listed_alone),
 #undef T
 	};
 

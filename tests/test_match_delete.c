@@ -373,6 +373,198 @@ static void missing_mode_in_parallel_sessions_deletes_the_same_rows(void **state
 	assert_int_equal(tu_world_sessions(w), 2);
 }
 
+/* Makes three due pending rows (with ignore_case) fail their DELETE for
+ * their own data: 5 and 700 are referenced by a foreign key of
+ * schema.holds, and a trigger refuses 300. */
+static void world_holds(world *w)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.holds (pending_id bigint REFERENCES"
+	       " %s.pending_users (id));"
+	       "INSERT INTO %s.holds VALUES (5), (700);"
+	       "CREATE FUNCTION %s.refuse() RETURNS trigger LANGUAGE plpgsql"
+	       " AS $$ BEGIN IF OLD.id = 300 THEN RAISE EXCEPTION"
+	       " 'pending user %% is under review', OLD.id; END IF;"
+	       " RETURN OLD; END $$;"
+	       "CREATE TRIGGER refuse BEFORE DELETE ON %s.pending_users"
+	       " FOR EACH ROW EXECUTE FUNCTION %s.refuse()",
+	       w->schema, w->schema, w->schema, w->schema, w->schema,
+	       w->schema);
+}
+
+/* Fails the test unless one of r's errors holds both a and b. */
+static void assert_error_item(const result *r, const char *a, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < r->nerrors; i++)
+		if (strstr(r->errors[i], a) && strstr(r->errors[i], b))
+			return;
+	fail_msg("no error item with \"%s\" and \"%s\" among %zu (first: %s)",
+	         a, b, r->nerrors, r->nerrors ? r->errors[0] : "none");
+}
+
+/* Runs the job of a world_holds() world and checks that the three rows
+ * failed alone: every other due row went with its audit record, the
+ * three stayed without one, the errors name each by key with the
+ * server's reason, and the run says how many failed. */
+static void assert_three_failed_alone(world *w)
+{
+	result r;
+
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_false(r.success);
+	assert_contains(r.error, "3 of 801 rows failed; see errors");
+	assert_contains(r.message, "deleted 798 rows");
+	assert_int_equal(tu_counter(&r, "deleted"), 798);
+	assert_int_equal(tu_counter(&r, "audited"), 798);
+	assert_int_equal(tu_counter(&r, "errors"), 3);
+	assert_int_equal(r.nerrors, 3);
+	assert_error_item(&r, "row {\"id\": 5}: update or delete on table"
+	                  " \"pending_users\" violates foreign key constraint",
+	                  "(SQLSTATE 23503)");
+	assert_error_item(&r, "row {\"id\": 700}: update or delete on table",
+	                  "(SQLSTATE 23503)");
+	assert_error_item(&r, "row {\"id\": 300}: pending user 300 is under"
+	                  " review", "(SQLSTATE P0001)");
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 800), 3);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
+	                            " %s.pending_users WHERE id IN (5, 300, 700)",
+	                            w->schema), 3);
+	assert_int_equal(rows_between(w, 801, 1211), 410);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 798);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " a JOIN %s.pending_users p ON p.id ="
+	                            " (a.data->>'id')::bigint WHERE a.job ="
+	                            " '%s'", w->schema, w->job), 0);
+}
+
+static void rows_failing_for_their_data_fail_alone(void **state)
+{
+	world *w = *state;
+
+	world_data(w);
+	world_holds(w);
+	world_job(w, "ignore_case = true\naudit_columns = id, email\n");
+	assert_three_failed_alone(w);
+}
+
+static void rows_failing_for_their_data_fail_alone_in_parallel(void **state)
+{
+	world *w = *state;
+	char extra[256];
+
+	world_data(w);
+	world_holds(w);
+	tu_world_seen(w);
+	snprintf(extra, sizeof(extra), "ignore_case = true\nparallel = 2\n"
+	         "audit_columns = id, email\n"
+	         "where = %s.seen(pg_backend_pid())\n", w->schema);
+	world_job(w, extra);
+	assert_three_failed_alone(w);
+	assert_int_equal(tu_world_sessions(w), 2);
+}
+
+static void a_row_mid_way_in_one_big_batch_fails_alone(void **state)
+{
+	world *w = *state;
+	result r;
+	long long mid;
+	char text[1024];
+
+	world_data(w);
+	/* The due row in the middle of the heap is held by a foreign key;
+	 * batch_size covers the whole table in one batch. */
+	mid = tu_sql_int(w->db, "SELECT id FROM %s.pending_users WHERE id <="
+	                 " 800 ORDER BY ctid OFFSET 400 LIMIT 1", w->schema);
+	tu_sql(w->db, "CREATE TABLE %s.holds (pending_id bigint REFERENCES"
+	       " %s.pending_users (id)); INSERT INTO %s.holds VALUES (%lld)",
+	       w->schema, w->schema, w->schema, mid);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.pending_users\nkey_column = email\n"
+	         "ref_table = %s.users\nref_column = email\n"
+	         "ignore_case = true\nbatch_size = 100000\n"
+	         "audit_columns = id\n", w->job, w->schema, w->schema);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "1 of 801 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "deleted"), 800);
+	assert_int_equal(tu_counter(&r, "audited"), 800);
+	assert_int_equal(tu_counter(&r, "errors"), 1);
+	assert_int_equal(r.nerrors, 1);
+	assert_contains(r.errors[0], "violates foreign key constraint");
+	/* Halving the failed batch: a few statements per level, not one per
+	 * row. */
+	assert_true(r.batches <= 30);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 800), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM"
+	                            " %s.pending_users WHERE id = %lld",
+	                            w->schema, mid), 1);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 800);
+}
+
+static void a_statement_that_fails_for_every_batch_fails_the_run(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	/* A statement trigger refuses every DELETE: no row is to blame, so
+	 * the run fails at once, as before, and names no row. */
+	tu_sql(w->db,
+	       "CREATE FUNCTION %s.frozen() RETURNS trigger LANGUAGE plpgsql"
+	       " AS $$ BEGIN RAISE EXCEPTION 'pending_users is frozen'; END $$;"
+	       "CREATE TRIGGER frozen BEFORE DELETE ON %s.pending_users"
+	       " FOR EACH STATEMENT EXECUTE FUNCTION %s.frozen()",
+	       w->schema, w->schema, w->schema);
+	world_job(w, "ignore_case = true\n");
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "pending_users is frozen (SQLSTATE P0001)");
+	assert_int_equal(r.nerrors, 0);
+	assert_int_equal(r.batches, 0);
+	result_free(&r);
+	assert_int_equal(rows_between(w, 1, 1211), 1211);
+}
+
+static void a_failed_row_without_a_primary_key_is_named_by_ctid(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[1024], *tid;
+
+	tu_sql(w->db, "CREATE TABLE %s.codes (code text UNIQUE);"
+	       "CREATE TABLE %s.used (code text REFERENCES %s.codes (code));"
+	       "CREATE TABLE %s.gone (code text);"
+	       "INSERT INTO %s.codes VALUES ('a'), ('b'), ('c');"
+	       "INSERT INTO %s.gone VALUES ('a'), ('b'), ('c');"
+	       "INSERT INTO %s.used VALUES ('b')", w->schema, w->schema,
+	       w->schema, w->schema, w->schema, w->schema, w->schema);
+	tid = tu_sql_text(w->db, "SELECT ctid::text FROM %s.codes WHERE code ="
+	                  " 'b'", w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = match_delete\n[params]\n"
+	         "table = %s.codes\nkey_column = code\n"
+	         "ref_table = %s.gone\nref_column = code\n", w->job,
+	         w->schema, w->schema);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "1 of 3 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "deleted"), 2);
+	assert_int_equal(r.nerrors, 1);
+	snprintf(text, sizeof(text), "row {\"ctid\": \"%s\"}: update or"
+	         " delete on table \"codes\" violates foreign key", tid);
+	assert_contains(r.errors[0], text);
+	result_free(&r);
+	free(tid);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.codes",
+	                            w->schema), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +582,11 @@ int main(void)
 		T(a_where_with_a_semicolon_is_refused_at_load),
 		T(a_failing_batch_fails_the_run_with_the_server_message),
 		T(missing_mode_in_parallel_sessions_deletes_the_same_rows),
+		T(rows_failing_for_their_data_fail_alone),
+		T(rows_failing_for_their_data_fail_alone_in_parallel),
+		T(a_row_mid_way_in_one_big_batch_fails_alone),
+		T(a_statement_that_fails_for_every_batch_fails_the_run),
+		T(a_failed_row_without_a_primary_key_is_named_by_ctid),
 #undef T
 	};
 

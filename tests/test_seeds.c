@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -116,6 +117,72 @@ static void seed_001_batch_cleanup_pending(void **state)
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM oneqlick.users"),
 	                 500);
 	assert_int_equal(audited(db, "batch-cleanup-pending"), 100);
+	PQfinish(db);
+}
+
+/* Waits until the server has ended every session of job's last run (this
+ * test's or the one before): its job lock goes only then, and a run
+ * started before would be skipped. */
+static void gone(PGconn *db, const char *job)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (tu_sql_int(db, "SELECT count(*) FROM pg_stat_activity WHERE"
+		               " application_name = 'sweepd/%s'", job) == 0)
+			return;
+		usleep(50 * 1000);
+	}
+	fail_msg("the sessions of %s's last run are still open", job);
+}
+
+/* Seed 001's failure: one pending user referenced by a foreign key made
+ * the batch, then the run, fail, and every other due row stayed, hour
+ * after hour.  Now that row fails alone: the others go with their audit
+ * records, the run names the row and its reason and exits 1, and the
+ * next run does the same without going round. */
+static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
+{
+	PGconn *db = fresh();
+	const char *item = "\"errors\":[\"row {\\\"pending_user_id\\\": 42}:"
+	                   " update or delete on table \\\"pending_users\\\""
+	                   " violates foreign key constraint";
+	char *out;
+	int i;
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE oneqlick.invites (pending_user_id bigint"
+	       " REFERENCES oneqlick.pending_users);"
+	       "INSERT INTO oneqlick.invites VALUES (42)");
+	for (i = 0; i < 2; i++) {
+		gone(db, "batch-cleanup-pending");
+		assert_int_equal(tu_run(&out, NULL, SWEEPD_BIN " --conf-dir "
+		                        CONF " --json --run"
+		                        " batch-cleanup-pending 2>/dev/null"), 1);
+		assert_contains(out, "\"success\":false");
+		assert_contains(out, "\"status\":\"failed\"");
+		assert_contains(out, i == 0 ? "\"deleted\":99" : "\"deleted\":0");
+		assert_contains(out, "\"errors\":1");
+		assert_contains(out, i == 0 ? "\"error\":\"1 of 100 rows failed;"
+		                " see errors\"" : "\"error\":\"1 of 1 rows"
+		                " failed; see errors\"");
+		assert_contains(out, item);
+		assert_contains(out, "(SQLSTATE 23503)\"]");
+		free(out);
+		assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+		                            " oneqlick.pending_users"), 201);
+		assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM"
+		                            " oneqlick.pending_users WHERE"
+		                            " pending_user_id = 42"), 1);
+		assert_int_equal(audited(db, "batch-cleanup-pending"),
+		                 i == 0 ? 99 : 0);
+		assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.runs"
+		                            " WHERE job = 'batch-cleanup-pending'"
+		                            " AND id = (SELECT max(id) FROM"
+		                            " sweepd.runs) AND status = 'failed'"
+		                            " AND (counters->>'errors')::int = 1"),
+		                 1);
+	}
 	PQfinish(db);
 }
 
@@ -414,6 +481,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_000_cleanup_unverified_users),
 		cmocka_unit_test(seed_001_batch_cleanup_pending),
+		cmocka_unit_test(seed_001_a_pending_user_held_by_a_foreign_key),
 		cmocka_unit_test(seed_002_scheduled_deletion),
 		cmocka_unit_test(seed_003_message_cleanup),
 		cmocka_unit_test(seed_004_cleanup_invitations),
