@@ -380,6 +380,19 @@ int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen)
 	return rc;
 }
 
+/* Releases the lock db_job_lock() took, so that the next run of job can
+ * take it at once (the server would drop it only once the backend has
+ * exited, after the client left).  A failure is harmless: ending the
+ * session releases it too. */
+void db_job_unlock(PGconn *c, const char *job)
+{
+	const char *args[1] = {job};
+
+	PQclear(PQexecParams(c, "SELECT pg_advisory_unlock(hashtextextended("
+	                     "'sweepd.job:' || $1, 0))", 1, NULL, args, NULL,
+	                     NULL, 0));
+}
+
 /* Cancels the running statement of (or, with terminate, ends) each of the
  * n backends pids that still serves a session of job (application_name
  * "sweepd/JOB": a pid the server has since given to another session is

@@ -41,6 +41,7 @@ int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
 int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
                     const char *reason, char *err, size_t errlen);
 int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen);
+void db_job_unlock(PGconn *c, const char *job);
 int db_backends_signal(PGconn *c, const int *pids, size_t n, const char *job,
                        bool terminate, char *err, size_t errlen);
 int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen);

@@ -39,17 +39,29 @@ static void runner_plugin_error(result *r, const char *what, char *msg)
 /* Fails r, whose plugin returned success, when the batch loops of its
  * run h left rows that failed for their own data (listed in the result's
  * errors): "N of M rows failed; see errors", as cascade_delete fails a run
- * with failed parents.  The rest of the work is done and committed; the
+ * with failed parents; likewise a run whose plugin listed failed items
+ * itself ("N items failed; see errors"), so that every plugin's run with
+ * failed items fails the same way (a dry run only lists them).  The rest of the work is done and committed; the
  * failure is not retried (the rows fail the same way until someone
  * fixes them). */
 static void runner_items_failed(const sweep_host *h, result *r)
 {
 	char text[128];
+	int64_t items = 0;
+	size_t i;
 
-	if (h->failed_rows == 0)
+	for (i = 0; i < r->ncounters; i++)
+		if (strcmp(r->counters[i].name, "errors") == 0)
+			items = r->counters[i].value;
+	if (h->failed_rows > 0)
+		snprintf(text, sizeof(text), "%" PRId64 " of %" PRId64 " rows "
+		         "failed; see errors", h->failed_rows,
+		         h->failed_rows + h->batch_rows);
+	else if (items > 0 && !h->dry_run)
+		snprintf(text, sizeof(text), "%" PRId64 " item%s failed; see "
+		         "errors", items, items == 1 ? "" : "s");
+	else
 		return;
-	snprintf(text, sizeof(text), "%" PRId64 " of %" PRId64 " rows failed;"
-	         " see errors", h->failed_rows, h->failed_rows + h->batch_rows);
 	result_fail(r, text);
 }
 
@@ -291,6 +303,8 @@ out:
 		        o->dry_run ? "dry-run finished" : "run finished", "job",
 		        j->name, "status", result_status(r), "error", r->error,
 		        LOG_END);
+	if (ss.locked && PQstatus(ss.conn) == CONNECTION_OK)
+		db_job_unlock(ss.conn, j->name);
 	PQfinish(ss.conn);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * job through the real loader and runner, as sweepd --run does. */
 #include "testworld.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,23 @@ void tu_world_run_ok(tu_world *w, bool dry, result *r)
 {
 	if (tu_world_run(w, dry, r) != RUNNER_OK || !r->success)
 		fail_msg("run failed: %s", r->error ? r->error : "(no error)");
+}
+
+/* Runs the world's job as tu_world_run() does, failing the test unless
+ * the run failed for exactly n failed items, and nothing else: "N items
+ * failed; see errors". */
+void tu_world_run_items(tu_world *w, bool dry, result *r, long long n)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "%lld item%s failed; see errors", n,
+	         n == 1 ? "" : "s");
+	if (tu_world_run(w, dry, r) != RUNNER_FAILED || r->success ||
+	    r->error == NULL || strcmp(r->error, want) != 0)
+		fail_msg("expected the run to fail with \"%s\", got %s: %s",
+		         want, r->success ? "success" : "failure",
+		         r->error ? r->error : "(no error)");
+	assert_int_equal(tu_counter(r, "errors"), n);
 }
 
 /* tu_world_run_ok(), then the value of r's counter (which must exist). */

@@ -33,6 +33,7 @@ void tu_world_load_diag(tu_world *w, const char *text);
 void tu_world_load(tu_world *w, const char *text);
 runner_outcome tu_world_run(tu_world *w, bool dry, result *r);
 void tu_world_run_ok(tu_world *w, bool dry, result *r);
+void tu_world_run_items(tu_world *w, bool dry, result *r, long long n);
 long long tu_world_run_count(tu_world *w, bool dry, result *r,
                              const char *counter);
 long long tu_counter(const result *r, const char *name);
