@@ -45,6 +45,13 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job, scheduled_at)"
 	" WHERE scheduled_at IS NOT NULL;"
 	"CREATE INDEX runs_started ON " DB_SCHEMA ".runs (started_at);",
+	/* 3: the truth about runs whose process is gone.  A run records the
+	 * backend that holds its job's lock; a tick whose run was abandoned
+	 * no longer claims it, so another sweepd can run it. */
+	"ALTER TABLE " DB_SCHEMA ".runs ADD COLUMN backend_pid integer;"
+	"DROP INDEX " DB_SCHEMA ".runs_tick;"
+	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job, scheduled_at)"
+	" WHERE " DB_CLAIMS ";",
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
@@ -263,12 +270,12 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 	args[4] = scheduled_at ? o.at : NULL;
 	args[5] = if_known ? "t" : "f";
 	res = PQexecParams(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid, "
-	                   "kind, scheduled_at, started_at) SELECT $1, $2, $3, "
-	                   "$4, $5, greatest(clock_timestamp(), $5) "
-	                   "WHERE NOT $6::bool OR EXISTS (SELECT 1 FROM "
-	                   DB_SCHEMA ".runs WHERE job = $1) "
-	                   "ON CONFLICT (job, scheduled_at) WHERE scheduled_at "
-	                   "IS NOT NULL DO NOTHING RETURNING id", 6, NULL, args,
+	                   "kind, scheduled_at, started_at, backend_pid) SELECT"
+	                   " $1, $2, $3, $4, $5, greatest(clock_timestamp(), $5),"
+	                   " pg_backend_pid() WHERE NOT $6::bool OR EXISTS"
+	                   " (SELECT 1 FROM " DB_SCHEMA ".runs WHERE job = $1) "
+	                   "ON CONFLICT (job, scheduled_at) WHERE " DB_CLAIMS
+	                   " DO NOTHING RETURNING id", 6, NULL, args,
 	                   NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		*run_id = PQntuples(res) == 1
@@ -354,8 +361,9 @@ int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
 	return db_command(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid,"
 	                  " kind, scheduled_at, status, finished_at, message)"
 	                  " VALUES ($1, $2, $3, 'scheduled', $4, 'skipped',"
-	                  " clock_timestamp(), $5) ON CONFLICT (job, scheduled_at)"
-	                  " WHERE scheduled_at IS NOT NULL DO NOTHING", 5, args,
+	                  " clock_timestamp(), $5) ON CONFLICT (job, scheduled_at) WHERE "
+	                  DB_CLAIMS
+	                  " DO NOTHING", 5, args,
 	                  "recording a skipped tick", err, errlen);
 }
 
@@ -481,7 +489,7 @@ PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
 		"   ORDER BY r.started_at DESC LIMIT 1) l"
 		" LEFT JOIN LATERAL (SELECT * FROM " DB_SCHEMA ".runs r"
 		"   WHERE r.job = j.job AND r.status IN ('failed', 'timeout',"
-		"   'crashed') ORDER BY r.started_at DESC LIMIT 1) f ON true"
+		"   'crashed', 'abandoned') ORDER BY r.started_at DESC LIMIT 1) f ON true"
 		" ORDER BY j.job", 1, NULL, args, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		db_error(res, c, "reading the run history", err, errlen);
@@ -493,13 +501,15 @@ PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
 
 /* One row per job with history, ordered by job in byte order (for a
  * binary search with strcmp): job, and the epoch seconds of its latest
- * scheduled tick (NULL when it only ever ran by hand).  The caller
+ * claimed tick (NULL when it only ever ran by hand; an abandoned or
+ * released tick does not count: it did not run).  The caller
  * PQclear()s it; NULL with err set on error. */
 PGresult *db_last_ticks(PGconn *c, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(c, "SELECT job, extract(epoch FROM"
-	                       " max(scheduled_at))::int8 FROM " DB_SCHEMA ".runs"
-	                       " GROUP BY job ORDER BY job COLLATE \"C\"");
+	                       " max(scheduled_at) FILTER (WHERE " DB_CLAIMS
+	                       "))::int8 FROM " DB_SCHEMA ".runs GROUP BY job"
+	                       " ORDER BY job COLLATE \"C\"");
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		db_error(res, c, "reading the last ticks", err, errlen);

@@ -15,7 +15,12 @@
 /* Schema that holds sweepd's own tables. */
 #define DB_SCHEMA "sweepd"
 /* Version of that schema this host creates and migrates to. */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
+/* SQL condition of a history row that claims its tick: a scheduled row
+ * whose run was neither abandoned (its process died) nor released (its
+ * daemon stopped before the tick). */
+#define DB_CLAIMS "scheduled_at IS NOT NULL AND status NOT IN" \
+	" ('abandoned', 'released')"
 
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen);
@@ -30,6 +35,7 @@ int db_migrate(PGconn *c, char *err, size_t errlen);
 #define DB_STOPPED "stopped"
 #define DB_TIMEOUT "timeout"
 #define DB_CRASHED "crashed"
+#define DB_ABANDONED "abandoned"
 
 int db_run_begin(PGconn *c, const char *job, const char *kind,
                  time_t scheduled_at, bool if_known, int64_t *run_id,

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abandon.h"
 #include "api.h"
 #include "cron.h"
 #include "db.h"
@@ -36,6 +37,8 @@
 
 /* How often finished history rows older than history_keep are deleted. */
 #define SCHED_PRUNE_EVERY 3600
+/* How often runs whose process is gone are looked for (abandon.h). */
+#define SCHED_SWEEP_EVERY 60
 /* A run starts this long before its tick: its process connects and claims
  * the tick meanwhile, then waits for the instant itself, so the plugin
  * starts on time rather than a connection later. */
@@ -75,6 +78,7 @@ typedef struct sched {
 	bool schema_ready;      /* the parent has migrated the schema once:
 	                           children need not */
 	time_t next_prune;
+	time_t next_sweep;
 } sched;
 
 /* The parent's database session, (re)connected when needed; NULL when the
@@ -420,6 +424,52 @@ static int sched_tick_row(const PGresult *ticks, const char *name)
 	return -1;
 }
 
+/* Seconds back from now in which a missed tick of j is still run: its
+ * catch_up, by default its period; 0: none. */
+static int64_t sched_window(const job *j, time_t now)
+{
+	if (j->catch_up_ms >= 0)
+		return j->catch_up_ms / 1000;
+	return j->cron ? cron_period(j->cron, j->timezone, now) : 0;
+}
+
+/* Queues again the tick t whose run was abandoned (its daemon died), when
+ * its job is here, idle, enabled and the tick within its catch-up
+ * window: the tick is not lost to the other daemons. */
+static void sched_requeue(sched *sc, const abandon_tick *t, time_t now)
+{
+	sched_job *sj = sched_find(sc, t->job);
+
+	if (sj == NULL || t->tick == 0 || sj->pending || !sj->job->enabled ||
+	    sched_running(sc, t->job) != NULL ||
+	    now - t->tick > sched_window(sj->job, now))
+		return;
+	sj->pending = t->tick;
+	sj->catch_up = false;
+}
+
+/* Marks the runs whose process is gone abandoned (abandon.h), on any
+ * host, and queues their ticks again; every SCHED_SWEEP_EVERY. */
+static void sched_sweep(sched *sc, time_t now)
+{
+	abandon_tick *ticks;
+	char err[1024];
+	PGconn *db;
+	size_t n, i;
+
+	sc->next_sweep = now + SCHED_SWEEP_EVERY;
+	if ((db = sched_db(sc)) == NULL)
+		return;
+	if (abandon_sweep(db, &ticks, &n, err, sizeof(err)) != 0) {
+		log_msg(SWEEP_LOG_WARN, "abandoned runs not looked for",
+		        "error", err, LOG_END);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		sched_requeue(sc, &ticks[i], now);
+	abandon_ticks_free(ticks, n);
+}
+
 /* Queues, once, the last tick of each job missed while no sweepd ran,
  * when it lies within the job's catch_up window (default: its period).
  * Only a job that ran before and not at that tick is queued, as read from
@@ -438,9 +488,7 @@ static void sched_catch_up(sched *sc, time_t now)
 		        "error", err, LOG_END);
 	for (i = 0; i < sc->njobs; i++) {
 		const job *j = sc->jobs[i].job;
-		int64_t window = j->catch_up_ms >= 0 ? j->catch_up_ms / 1000
-		                 : (j->cron ? cron_period(j->cron, j->timezone,
-		                                          now) : 0);
+		int64_t window = sched_window(j, now);
 		time_t prev;
 		int row;
 
@@ -540,7 +588,8 @@ static nfds_t sched_pollset(sched *sc)
 static void sched_arm(sched *sc)
 {
 	struct itimerspec its;
-	int64_t at_ms = (int64_t)sc->next_prune * 1000;
+	int64_t at_ms = (int64_t)(sc->next_prune < sc->next_sweep
+	                          ? sc->next_prune : sc->next_sweep) * 1000;
 	size_t i;
 
 	for (i = 0; i < sc->njobs && !sc->stopping; i++)
@@ -673,6 +722,7 @@ int sched_run(const settings *s)
 	snprintf(n, sizeof(n), "%zu", sc.njobs);
 	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
 	        s->conf_dir, LOG_END);
+	sched_sweep(&sc, now);
 	sched_catch_up(&sc, now);
 	sched_prune(&sc, now);
 	while (!sc.stopping || sc.nruns > 0) {
@@ -695,6 +745,8 @@ int sched_run(const settings *s)
 		now = time(NULL);
 		if (!sc.stopping)
 			sched_due(&sc, sched_now_ms());
+		if (now >= sc.next_sweep)
+			sched_sweep(&sc, now);
 		if (now >= sc.next_prune)
 			sched_prune(&sc, now);
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abandon.h"
 #include "cron.h"
 #include "db.h"
 #include "isotime.h"
@@ -135,6 +136,19 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		                          why, sizeof(why)));
 }
 
+/* Marks the runs whose process is gone abandoned before showing them, so
+ * --status never shows a dead run as running.  0, or -1 with err set. */
+static int status_sweep(PGconn *c, char *err, size_t errlen)
+{
+	abandon_tick *ticks;
+	size_t n;
+
+	if (abandon_sweep(c, &ticks, &n, err, errlen) != 0)
+		return -1;
+	abandon_ticks_free(ticks, n);
+	return 0;
+}
+
 /* Appends to out the status of every configured job, or of the job
  * called only (which may have history but no file any more).  Returns 0
  * when every job shown last ran well (or never ran), 1 when one's last
@@ -151,6 +165,7 @@ int status_report(const jobs *js, const settings *s, const char *only,
 	int shown = 0, rc = -1, failed = 0;
 
 	if (c == NULL || db_migrate(c, err, errlen) != 0 ||
+	    status_sweep(c, err, errlen) != 0 ||
 	    (res = db_status(c, only, err, errlen)) == NULL)
 		goto out;
 	if (json)
