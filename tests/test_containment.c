@@ -33,7 +33,7 @@
 #define WAIT_S 20
 #define STOP_WAIT_S 30
 /* A CLI run still going after this long is killed by the test as hung. */
-#define GUARD_S 20
+#define GUARD_S 15
 /* stop_grace (--stop-grace) and timeout of the runs that hang. */
 #define GRACE_S 1
 #define TIMEOUT_S 2
