@@ -50,6 +50,29 @@ enum { AB_ID, AB_JOB, AB_HOST, AB_PID, AB_LOCK_FREE, AB_OLD };
 	" left('sweepd/' || a.job, 63) AND s.backend_start <="            \
 	" a.started_at) FROM a"
 
+/* Whether process pid of this host has ended: it does not exist, or it
+ * is a zombie that its new parent has not reaped yet (a run's process
+ * killed with its parent is reaped by init, in its own time). */
+static bool abandon_dead(long pid)
+{
+	char path[64], stat[256], *p;
+	FILE *fp;
+	size_t n;
+
+	if (pid <= 0)
+		return false;
+	if (kill((pid_t)pid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return errno == ENOENT;
+	n = fread(stat, 1, sizeof(stat) - 1, fp);
+	fclose(fp);
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* Whether the running row i is gone, with the reason in why. */
 static bool abandon_gone(const PGresult *res, int i, const char *me,
                          char *why, size_t len)
@@ -58,7 +81,7 @@ static bool abandon_gone(const PGresult *res, int i, const char *me,
 	long pid = strtol(PQgetvalue(res, i, AB_PID), NULL, 10);
 
 	if (strcmp(host, me) == 0) {
-		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!abandon_dead(pid))
 			return false;
 		snprintf(why, len, "abandoned: its process (pid %ld on %s) is "
 		         "gone", pid, host);

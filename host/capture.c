@@ -5,6 +5,7 @@
 #include "capture.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -45,33 +46,58 @@ static void capture_escape(buf *out, const buf *text)
 	}
 }
 
-/* Logs the line held by s (if any) and empties it; once the run's budget
- * is spent, counts it as dropped instead and says so once. */
+/* Length of the longest start of text (escaped, so ASCII but for whole
+ * UTF-8 characters) of at most max bytes that ends on a character. */
+static size_t capture_cut(const char *text, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)text[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/* Logs one piece of a line of s. */
+static void capture_log(capture *c, const capture_stream *s,
+                        const char *text, size_t len)
+{
+	char *piece = strndup(text, len);
+
+	log_msg(SWEEP_LOG_INFO, "output", "job", c->job, "run", c->run,
+	        "stream", s->name, "text", piece ? piece : "(out of memory)",
+	        LOG_END);
+	free(piece);
+}
+
+/* Logs the line held by s (if any) and empties it, escaped, in pieces of
+ * at most CAPTURE_LINE_MAX bytes; once the run's budget of logged text
+ * is spent, drops it instead and says so once. */
 static void capture_emit(capture *c, capture_stream *s)
 {
 	buf text = BUF_INIT;
-	char dropped[32];
+	size_t off = 0;
 
 	if (s->line.len == 0)
 		return;
-	if (c->logged >= CAPTURE_RUN_MAX) {
-		c->dropped += s->line.len;
-		buf_reset(&s->line);
-		if (c->truncated)
-			return;
+	capture_escape(&text, &s->line);
+	buf_reset(&s->line);
+	while (off < text.len && c->logged < CAPTURE_RUN_MAX) {
+		size_t n = capture_cut(buf_str(&text) + off, text.len - off,
+		                       CAPTURE_LINE_MAX);
+		capture_log(c, s, buf_str(&text) + off, n);
+		c->logged += n;
+		off += n;
+	}
+	if (off < text.len && !c->truncated) {
+		char logged[32];
+
 		c->truncated = true;
-		snprintf(dropped, sizeof(dropped), "%d", CAPTURE_RUN_MAX);
+		snprintf(logged, sizeof(logged), "%zu", c->logged);
 		log_msg(SWEEP_LOG_WARN, "output truncated", "job", c->job,
 		        "run", c->run, "stream", s->name, "logged_bytes",
-		        dropped, LOG_END);
-		return;
+		        logged, LOG_END);
 	}
-	c->logged += s->line.len;
-	capture_escape(&text, &s->line);
-	log_msg(SWEEP_LOG_INFO, "output", "job", c->job, "run", c->run,
-	        "stream", s->name, "text", buf_str(&text), LOG_END);
 	buf_free(&text);
-	buf_reset(&s->line);
 }
 
 /* Takes n bytes the run wrote to stream s: every complete line is

@@ -10,9 +10,10 @@
 
 #include "buf.h"
 
-/* Longest output line logged; the rest of a longer line starts a new one. */
+/* Longest output line logged (escaped); the rest of a longer line starts
+ * a new one. */
 #define CAPTURE_LINE_MAX 1024
-/* Output logged per run; past it, one "output truncated" line. */
+/* Output logged per run (escaped); past it, one "output truncated" line. */
 #define CAPTURE_RUN_MAX (64 * 1024)
 
 /* What a run wrote to one of its streams, not yet logged. */
@@ -26,8 +27,7 @@ typedef struct capture {
 	const char *job;
 	char run[24];              /* "" until the run id is known */
 	capture_stream out, err;
-	size_t logged;             /* bytes logged so far */
-	size_t dropped;            /* bytes past CAPTURE_RUN_MAX */
+	size_t logged;             /* escaped bytes logged so far */
 	bool truncated;            /* the truncation line was written */
 } capture;
 

@@ -128,7 +128,9 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 			           PQgetvalue(res, i, ST_ERROR));
 	}
 	buf_printf(b, "  next run:     %s\n", *next ? next : "none");
-	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT))
+	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT) &&
+	    strcmp(PQgetvalue(res, i, ST_FAIL_AT),
+	           PQgetvalue(res, i, ST_STARTED)) != 0)
 		buf_printf(b, "  last failure: %s, %s\n",
 		           PQgetvalue(res, i, ST_FAIL_AT),
 		           status_failure(PQgetvalue(res, i, ST_FAIL_STATUS),
