@@ -315,7 +315,6 @@ static const sweep_option age_options[] = {
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
 	  "delete rows whose time_column is before now() minus this age "
 	  "(e.g. 30d, 6mo, 3y: months and years on the calendar)" },
-	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "extra condition a row must also meet to be deleted" },
 	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
@@ -328,6 +327,7 @@ static const sweep_option age_options[] = {
 	  "no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns written to one audit record per deleted row" },
+	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ NULL, 0, 0, NULL, NULL }
 };
 

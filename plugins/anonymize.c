@@ -736,7 +736,6 @@ static const sweep_option anon_options[] = {
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
 	  "anonymize rows whose time_column is before now() minus this age "
 	  "(e.g. 1y, 6mo, 30d: months and years on the calendar)" },
-	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "extra condition a row must also meet to be anonymized" },
 	{ "set_null", SWEEP_OPT_LIST, 0, NULL,
@@ -756,6 +755,7 @@ static const sweep_option anon_options[] = {
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns recorded, as they were before the change, in one audit "
 	  "record per anonymized row, e.g. id" },
+	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ NULL, 0, 0, NULL, NULL }
 };
 

@@ -293,7 +293,7 @@ static void date_rows_go_by_the_stated_zone(void **state)
 	}
 }
 
-static void a_column_of_another_type_is_refused(void **state)
+static void a_column_of_another_type_or_none_is_refused(void **state)
 {
 	world *w = *state;
 	char text[512];
@@ -311,8 +311,17 @@ static void a_column_of_another_type_is_refused(void **state)
 	assert_contains(r.error, "is of type bigint: an age needs "
 	                "timestamptz, timestamp or date");
 	result_free(&r);
-	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nums",
-	                            w->schema), 1);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\n\n[params]\n"
+	         "table = %s.nums\ntime_column = made at\nolder_than = 1d\n"
+	         "set_null = stamp\n", w->job, w->schema);
+	tu_world_load(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "column \"made at\" of");
+	assert_contains(r.error, "nums\" does not exist");
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.nums"
+	                            " WHERE stamp IS NOT NULL", w->schema), 1);
 }
 
 static void an_unknown_naive_timezone_is_refused_at_its_line(void **state)
@@ -552,7 +561,7 @@ int main(void)
 		T(naive_rows_go_by_utc_whatever_the_role_zone),
 		T(naive_timezone_names_the_zone_of_the_rows),
 		T(date_rows_go_by_the_stated_zone),
-		T(a_column_of_another_type_is_refused),
+		T(a_column_of_another_type_or_none_is_refused),
 		T(an_unknown_naive_timezone_is_refused_at_its_line),
 		T(an_ambiguous_age_is_refused_at_its_line),
 		T(years_and_months_are_counted_on_the_calendar),

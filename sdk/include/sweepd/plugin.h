@@ -561,33 +561,33 @@ static inline int sweep_age_cutoff(const sweep_api *api, sweep_host *h,
                                 wall-clock time in the job's zone */
 
 /* Sets *kind to how column (quoted SQL) of relation (quoted SQL, a table
- * or view) is compared with a cutoff, from its type (a domain by its base
- * type).  Call it once per run, in init.  Returns 0, or -1 with *errmsg
- * set when the relation or column does not exist or is of another type
- * than timestamptz, timestamp or date. */
+ * or view) is compared with a cutoff, from its type in the catalog (a
+ * domain by its base type), taking no lock on the relation: a table locked
+ * by a migration does not hold up init.  Call it once per run, in init.
+ * Returns 0, or -1 with *errmsg set when the relation or column does not
+ * exist or is of another type than timestamptz, timestamp or date. */
 static inline int sweep_time_kind(const sweep_api *api, sweep_host *h,
                                   const char *relation, const char *column,
                                   int *kind, char **errmsg)
 {
-	char *sql = api->mprintf(
-		"SELECT format_type(coalesce(nullif(t.typbasetype, 0), t.oid),"
-		" NULL) FROM pg_type t WHERE t.oid = pg_typeof((SELECT %s FROM"
-		" %s LIMIT 0))::oid", column, relation);
+	const char *const params[2] = {relation, column};
 	PGresult *res;
 	const char *type;
 	int rc = -1;
 
-	if (sql == NULL) {
-		*errmsg = api->mprintf("%s", "out of memory");
-		return -1;
-	}
-	res = api->query(h, sql, 0, NULL, "finding the time column's type",
-	                 errmsg);
-	api->free(sql);
+	res = api->query(h,
+		"SELECT format_type(coalesce(nullif(t.typbasetype, 0), t.oid),"
+		" NULL) FROM pg_attribute a JOIN pg_type t ON t.oid ="
+		" a.atttypid WHERE a.attrelid = $1::regclass AND a.attname ="
+		" (parse_ident($2))[1] AND a.attnum > 0 AND NOT a.attisdropped",
+		2, params, "finding the time column's type", errmsg);
 	if (res == NULL)
 		return -1;
-	type = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "unknown";
-	if (strcmp(type, "timestamp with time zone") == 0) {
+	type = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL;
+	if (type == NULL) {
+		*errmsg = api->mprintf("column %s of %s does not exist",
+		                       column, relation);
+	} else if (strcmp(type, "timestamp with time zone") == 0) {
 		*kind = SWEEP_TIME_INSTANT;
 		rc = 0;
 	} else if (strcmp(type, "timestamp without time zone") == 0 ||
