@@ -105,6 +105,13 @@ static int64_t api_opt_duration_ms(sweep_host *h, const char *key)
 	return v ? v->num : 0;
 }
 
+static const char *api_opt_interval(sweep_host *h, const char *key)
+{
+	const param_value *v = api_value(h, key, SWEEP_OPT_DURATION);
+
+	return v ? v->interval : NULL;
+}
+
 static size_t api_opt_list(sweep_host *h, const char *key,
                            const char *const **items)
 {
@@ -470,6 +477,7 @@ static const sweep_api api_services = {
 	.begin = api_begin,
 	.pause = api_pause,
 	.set_timeouts = api_set_timeouts,
+	.opt_interval = api_opt_interval,
 };
 
 /* The services table every plugin receives; static, never freed. */

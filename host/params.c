@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "duration.h"
 #include "sqltext.h"
+#include "tz.h"
 
 struct param_set {
 	param_value *values;   /* one per declared option, in its order */
@@ -30,6 +31,7 @@ const char *params_type_name(int type)
 	case SWEEP_OPT_LIST: return "list";
 	case SWEEP_OPT_IDENT: return "identifier";
 	case SWEEP_OPT_SQL_EXPR: return "sql-condition";
+	case SWEEP_OPT_TIMEZONE: return "timezone";
 	default: return "unknown";
 	}
 }
@@ -108,6 +110,25 @@ oom:
 	return -1;
 }
 
+/* Parses a duration into out: its milliseconds and its PostgreSQL
+ * interval text, calendar units kept. */
+static int params_parse_duration(const char *text, param_value *out,
+                                 char *err, size_t errlen)
+{
+	duration_span d;
+	char interval[128];
+
+	if (duration_parse_span(text, &d, err, errlen) != 0)
+		return -1;
+	duration_interval(&d, interval, sizeof(interval));
+	out->num = duration_span_ms(&d);
+	if ((out->interval = strdup(interval)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parses text as a value of opt's type into out (cleared first; free with
  * params_value_clear()).  Returns 0, or -1 with a message that says what
  * the value must look like. */
@@ -148,7 +169,7 @@ int params_parse_value(const sweep_option *opt, const char *text,
 		         "false", text);
 		return -1;
 	case SWEEP_OPT_DURATION:
-		return duration_parse(text, &out->num, err, errlen);
+		return params_parse_duration(text, out, err, errlen);
 	case SWEEP_OPT_LIST:
 		return params_parse_list(text, out, err, errlen);
 	case SWEEP_OPT_IDENT:
@@ -158,6 +179,12 @@ int params_parse_value(const sweep_option *opt, const char *text,
 		return 0;
 	case SWEEP_OPT_SQL_EXPR:
 		return sqltext_expr_check(text, err, errlen);
+	case SWEEP_OPT_TIMEZONE:
+		if (tz_valid(text))
+			return 0;
+		snprintf(err, errlen, "unknown time zone '%s'; use an IANA "
+		         "name such as UTC or Europe/Berlin", text);
+		return -1;
 	default:
 		snprintf(err, errlen, "option '%s' has unknown type %d",
 		         opt->key, (int)opt->type);
@@ -174,6 +201,7 @@ void params_value_clear(param_value *v)
 		free(v->items[i]);
 	free(v->items);
 	free(v->text);
+	free(v->interval);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -19,6 +19,7 @@ typedef struct param_value {
 	int line;                  /* line it was given on; 0: default */
 	char *text;                /* as written */
 	int64_t num;               /* INT, BOOL (0/1), DURATION (ms) */
+	char *interval;            /* DURATION as PostgreSQL interval text */
 	char **items;              /* LIST items */
 	size_t nitems;
 } param_value;

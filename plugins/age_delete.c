@@ -2,10 +2,13 @@
  * age_delete: deletes the rows of one table whose time column is older than
  * a given age, optionally narrowed by an extra condition, in short batches.
  *
- * The cutoff is computed once per run by the database (now() - older_than),
- * so every batch of the run compares against the same instant.  A row goes
+ * The cutoff is computed once per run by the database (now() - older_than,
+ * its years, months and days counted on the calendar of naive_timezone), so
+ * every batch of the run compares against the same instant.  A row goes
  * when time_column < cutoff, strictly: a row exactly at the cutoff stays, and
- * a row whose time column is NULL never goes.
+ * a row whose time column is NULL never goes.  A time_column without a time
+ * zone (timestamp, date) is read as wall-clock time in naive_timezone
+ * (default UTC), whatever TimeZone the session has (SDK 1.5 ages).
  *
  * The host's batch loop walks the table's heap in ranges of blocks; each
  * batch is one DELETE restricted to its range ($2, $3), which PostgreSQL runs
@@ -32,7 +35,9 @@ typedef struct age_state {
 	const char *table;       /* quoted; host-owned */
 	const char *table_name;  /* as written, for messages and audit */
 	const char *time_column; /* quoted; host-owned */
-	int64_t older_than_ms;
+	const char *zone;        /* naive_timezone; host-owned */
+	char *older_run;         /* time_column older than $4, the cutoff */
+	char *older_dry;         /* the same against $1 */
 	int64_t batch_size;
 	int64_t max_rows;        /* 0: no cap */
 	int32_t parallel;        /* sessions deleting at once */
@@ -50,9 +55,33 @@ static void state_free(const sweep_api *api, age_state *st)
 	if (!st)
 		return;
 	api->free(st->filter);
+	api->free(st->older_run);
+	api->free(st->older_dry);
 	api->free(st->delete_sql);
 	api->free(st->count_sql);
 	free(st);
+}
+
+/* Finds how st's time column compares with the cutoff (its type) and
+ * builds that test for the batches ($4) and the dry run ($1).  Returns 0,
+ * or -1 with *errmsg set. */
+static int older_build(const sweep_api *api, sweep_host *h, age_state *st,
+                       char **errmsg)
+{
+	int kind;
+
+	if (sweep_time_kind(api, h, st->table, st->time_column, &kind,
+	                    errmsg) != 0)
+		return -1;
+	st->older_run = sweep_age_condition(api, h, kind, st->time_column,
+	                                    st->zone, 4);
+	st->older_dry = sweep_age_condition(api, h, kind, st->time_column,
+	                                    st->zone, 1);
+	if (!st->older_run || !st->older_dry) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 /* Reads and checks the options and builds the statements of the run into
@@ -75,7 +104,7 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st->table = api->opt_ident(h, "table");
 	st->table_name = api->opt_string(h, "table");
 	st->time_column = api->opt_ident(h, "time_column");
-	st->older_than_ms = api->opt_duration_ms(h, "older_than");
+	st->zone = api->opt_string(h, "naive_timezone");
 	st->batch_size = api->opt_int(h, "batch_size");
 	st->max_rows = api->opt_int(h, "max_rows");
 	if (!st->table || !st->time_column) {
@@ -95,7 +124,8 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		                       st->max_rows);
 		goto out;
 	}
-	if (sweep_parallel(api, h, &st->parallel, errmsg) != 0)
+	if (sweep_parallel(api, h, &st->parallel, errmsg) != 0 ||
+	    older_build(api, h, st, errmsg) != 0)
 		goto out;
 	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (ncols > 0) {
@@ -118,17 +148,17 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		st->delete_sql = api->mprintf(
 			"DELETE FROM %s WHERE ctid = ANY (ARRAY("
 			"SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
-			" AND %s < $4::timestamptz%s LIMIT $1))%s",
-			st->table, st->table, st->time_column, st->filter,
+			" AND %s%s LIMIT $1))%s",
+			st->table, st->table, st->older_run, st->filter,
 			returning);
 	else
 		st->delete_sql = api->mprintf(
 			"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
-			" AND %s < $4::timestamptz%s%s",
-			st->table, st->time_column, st->filter, returning);
+			" AND %s%s%s",
+			st->table, st->older_run, st->filter, returning);
 	st->count_sql = api->mprintf(
-		"SELECT count(*) FROM %s WHERE %s < $1::timestamptz%s",
-		st->table, st->time_column, st->filter);
+		"SELECT count(*) FROM %s WHERE %s%s",
+		st->table, st->older_dry, st->filter);
 	if (!st->delete_sql || !st->count_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -170,7 +200,8 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 	int rc = -1;
 
 	sweep_batch_options(api, h, &spec);
-	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
+	if (sweep_age_cutoff(api, h, "older_than", st->zone, SWEEP_AGE_NOW,
+	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
 	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
@@ -212,7 +243,8 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	int i, limit = SAMPLE_ROWS;
 	int rc = -1;
 
-	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
+	if (sweep_age_cutoff(api, h, "older_than", st->zone, SWEEP_AGE_NOW,
+	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
 	res = api->query(h, st->count_sql, 1, params, "counting rows",
@@ -233,9 +265,8 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 		goto out;
 	if (st->max_rows > 0 && st->max_rows < limit)
 		limit = (int)st->max_rows;
-	sql = api->mprintf("SELECT %s FROM %s WHERE %s < $1::timestamptz%s"
-	                   " ORDER BY %s LIMIT %d",
-	                   keys, st->table, st->time_column, st->filter,
+	sql = api->mprintf("SELECT %s FROM %s WHERE %s%s ORDER BY %s LIMIT %d",
+	                   keys, st->table, st->older_dry, st->filter,
 	                   st->time_column, limit);
 	if (!sql) {
 		*errmsg = api->mprintf("out of memory");
@@ -282,7 +313,8 @@ static const sweep_option age_options[] = {
 	  "column dating each row (timestamptz, timestamp or date); "
 	  "rows where it is NULL are kept" },
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
-	  "delete rows whose time_column is before now() minus this age" },
+	  "delete rows whose time_column is before now() minus this age "
+	  "(e.g. 30d, 6mo, 3y: months and years on the calendar)" },
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "extra condition a row must also meet to be deleted" },
 	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
@@ -295,6 +327,7 @@ static const sweep_option age_options[] = {
 	  "no cap" },
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns written to one audit record per deleted row" },
+	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ NULL, 0, 0, NULL, NULL }
 };
 

@@ -11,10 +11,13 @@
  * key is matched exactly (case included): stripping "email" keeps
  * "user_email" and "Email".  Values that are not objects stay as they are.
  *
- * The cutoff is computed once per run by the database (now() - older_than),
+ * The cutoff is computed once per run by the database (now() - older_than,
+ * its years, months and days counted on the calendar of naive_timezone),
  * so every batch of the run compares against the same instant.  A row is
  * anonymized when time_column < cutoff, strictly: a row exactly at the
- * cutoff stays, and a row whose time column is NULL is never touched.
+ * cutoff stays, and a row whose time column is NULL is never touched.  A
+ * time_column without a time zone (timestamp, date) is read as wall-clock
+ * time in naive_timezone (default UTC), whatever the session's TimeZone.
  *
  * Idempotent: a row that is already anonymized (every set_null column NULL,
  * every set column equal to its value, no stripped key left anywhere in
@@ -89,7 +92,9 @@ typedef struct anon_state {
 	const char *table_name;  /* as written, for messages and audit */
 	const char *time_column; /* quoted; host-owned */
 	const char *json_column; /* quoted, or NULL; host-owned */
-	int64_t older_than_ms;
+	const char *zone;        /* naive_timezone; host-owned */
+	char *older_run;         /* time_column older than $4, the cutoff */
+	char *older_dry;         /* the same against $1 */
 	int64_t batch_size;
 	size_t nnull;            /* set_null columns */
 	char **null_columns;     /* nnull quoted names (PQfreemem) */
@@ -362,6 +367,28 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 	return sql;
 }
 
+/* Finds how st's time column compares with the cutoff (its type) and
+ * builds that test for the batches ($4) and the dry run ($1).  Returns 0,
+ * or -1 with *errmsg set. */
+static int older_build(const sweep_api *api, sweep_host *h, anon_state *st,
+                       char **errmsg)
+{
+	int kind;
+
+	if (sweep_time_kind(api, h, st->table, st->time_column, &kind,
+	                    errmsg) != 0)
+		return -1;
+	st->older_run = sweep_age_condition(api, h, kind, st->time_column,
+	                                    st->zone, 4);
+	st->older_dry = sweep_age_condition(api, h, kind, st->time_column,
+	                                    st->zone, 1);
+	if (!st->older_run || !st->older_dry) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Builds the batch UPDATE, the dry run's count and sample statements into
  * st; the sample names rows by the audit columns, else by the primary key,
  * else by ctid.  Returns 0, or -1 with *errmsg set. */
@@ -376,8 +403,10 @@ static int statements_build(const sweep_api *api, sweep_host *h,
 
 	pending_run = pending_sql(api, st, 5);
 	pending_dry = pending_sql(api, st, 2);
-	range = api->mprintf("ctid >= $2 AND ctid < $3 AND %s < $4::timestamptz"
-	                     "%s", st->time_column, st->filter);
+	if (older_build(api, h, st, errmsg) != 0)
+		goto out;
+	range = api->mprintf("ctid >= $2 AND ctid < $3 AND %s%s",
+	                     st->older_run, st->filter);
 	if (st->audit_object) {
 		/* The rows are locked and their old values read first; the
 		 * UPDATE joins them by ctid, inside the same heap range. */
@@ -403,16 +432,16 @@ static int statements_build(const sweep_api *api, sweep_host *h,
 	if (pending_dry) {
 		st->count_sql = api->mprintf(
 			"SELECT count(*), count(*) FILTER (WHERE %s) FROM %s"
-			" WHERE %s < $1::timestamptz%s", pending_dry,
-			st->table, st->time_column, st->filter);
+			" WHERE %s%s", pending_dry, st->table,
+			st->older_dry, st->filter);
 		if (!keys)
 			keys = api->key_object(h, st->table, NULL, errmsg);
 		if (!keys)
 			goto out;
 		st->sample_sql = api->mprintf(
-			"SELECT %s FROM %s WHERE %s < $1::timestamptz%s AND %s"
+			"SELECT %s FROM %s WHERE %s%s AND %s"
 			" ORDER BY %s LIMIT %d", keys, st->table,
-			st->time_column, st->filter, pending_dry,
+			st->older_dry, st->filter, pending_dry,
 			st->time_column, SAMPLE_ROWS);
 	}
 	if (!st->update_sql || !st->count_sql || !st->sample_sql) {
@@ -463,6 +492,8 @@ static void state_free(const sweep_api *api, anon_state *st)
 	free(st->set_values);
 	api->free(st->keys);
 	api->free(st->filter);
+	api->free(st->older_run);
+	api->free(st->older_dry);
 	api->free(st->update_sql);
 	api->free(st->count_sql);
 	api->free(st->sample_sql);
@@ -492,7 +523,7 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 	st->table = api->opt_ident(h, "table");
 	st->table_name = api->opt_string(h, "table");
 	st->time_column = api->opt_ident(h, "time_column");
-	st->older_than_ms = api->opt_duration_ms(h, "older_than");
+	st->zone = api->opt_string(h, "naive_timezone");
 	st->batch_size = api->opt_int(h, "batch_size");
 	if (!st->table || !st->time_column) {
 		*errmsg = quote_failed(api, db, "table or time_column");
@@ -594,7 +625,8 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
 		if (!res)
 			goto out;
 	}
-	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
+	if (sweep_age_cutoff(api, h, "older_than", st->zone, SWEEP_AGE_NOW,
+	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {
@@ -644,7 +676,8 @@ static int anon_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	int i, nparams = 1 + (int)st->nset;
 	int rc = -1;
 
-	if (sweep_cutoff(api, h, st->older_than_ms, &cutoff, errmsg) != 0)
+	if (sweep_age_cutoff(api, h, "older_than", st->zone, SWEEP_AGE_NOW,
+	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
 	params = params_new(st, cutoff);
 	if (!params) {
@@ -701,7 +734,8 @@ static const sweep_option anon_options[] = {
 	  "column dating each row (timestamptz, timestamp or date); "
 	  "rows where it is NULL are kept as they are" },
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
-	  "anonymize rows whose time_column is before now() minus this age" },
+	  "anonymize rows whose time_column is before now() minus this age "
+	  "(e.g. 1y, 6mo, 30d: months and years on the calendar)" },
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "extra condition a row must also meet to be anonymized" },
 	{ "set_null", SWEEP_OPT_LIST, 0, NULL,
@@ -721,6 +755,7 @@ static const sweep_option anon_options[] = {
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns recorded, as they were before the change, in one audit "
 	  "record per anonymized row, e.g. id" },
+	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ NULL, 0, 0, NULL, NULL }
 };
 

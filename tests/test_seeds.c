@@ -284,7 +284,7 @@ static void seed_004_anonymize_audit_logs(void **state)
 	/* Older than a year: no user, IP, agent, nor PII at any depth. */
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
 	                            " WHERE created_at < now() - interval"
-	                            " '365 days' AND (user_id IS NOT NULL OR"
+	                            " '1 year' AND (user_id IS NOT NULL OR"
 	                            " ip_address IS NOT NULL OR user_agent IS NOT"
 	                            " NULL OR metadata::text ~"
 	                            " '\"(email|name|phone|address)\"')"), 0);
@@ -315,7 +315,7 @@ static void seed_004_delete_audit_logs(void **state)
 	                 110);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
 	                            " WHERE created_at < now() - interval"
-	                            " '1095 days'"), 0);
+	                            " '3 years'"), 0);
 	PQfinish(db);
 }
 

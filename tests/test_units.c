@@ -78,7 +78,7 @@ static void duration_unknown_unit_is_refused(void **state)
 
 	(void)state;
 	parse_bad("5x", err, sizeof(err));
-	assert_contains(err, "'5x' needs a unit (ms, s, m, h, d or w)");
+	assert_contains(err, "'5x' needs a unit (ms, s, m, h, d, w, mo or y)");
 }
 
 static void duration_empty_is_refused(void **state)
@@ -114,6 +114,88 @@ static void duration_overflow_is_refused(void **state)
 	/* each term fits, their sum does not */
 	parse_bad("5000000000000000000ms5000000000000000000ms", err,
 	          sizeof(err));
+	assert_contains(err, "too long");
+}
+
+/* A year is 365.25 days and a month 30 days when a calendar duration
+ * must be one number of milliseconds: PostgreSQL's own convention
+ * (extract(epoch FROM interval '1 year') is 31557600). */
+#define MS_Y (36525 * MS_D / 100)
+
+static void duration_calendar_units_in_milliseconds(void **state)
+{
+	(void)state;
+	assert_true(parse_ok("6mo") == 180 * MS_D);
+	assert_true(parse_ok("1y") == MS_Y);
+	assert_true(parse_ok("3y") == 3 * MS_Y);
+	assert_true(parse_ok("1y6mo") == MS_Y + 180 * MS_D);
+	/* twelve months are a year, as PostgreSQL counts them */
+	assert_true(parse_ok("12mo") == MS_Y);
+	assert_true(parse_ok("1y 2w") == MS_Y + 14 * MS_D);
+}
+
+static void duration_ambiguous_units_name_the_fix(void **state)
+{
+	char err[256];
+
+	(void)state;
+	parse_bad("6M", err, sizeof(err));
+	assert_contains(err, "'6M' is ambiguous");
+	assert_contains(err, "6mo for months or 6m for minutes");
+	parse_bad("1y6m", err, sizeof(err));
+	assert_contains(err, "1y6mo");
+	assert_contains(err, "minutes");
+	parse_bad("6months", err, sizeof(err));
+	assert_contains(err, "write 6mo");
+	parse_bad("3 years", err, sizeof(err));
+	assert_contains(err, "write 3y");
+	parse_bad("15min", err, sizeof(err));
+	assert_contains(err, "write 15m");
+}
+
+/* The PostgreSQL interval text of text, failing when it does not parse. */
+static void interval_is(const char *text, const char *want)
+{
+	duration_span d;
+	char err[256] = "", out[96];
+
+	if (duration_parse_span(text, &d, err, sizeof(err)) != 0)
+		fail_msg("duration '%s' refused: %s", text, err);
+	duration_interval(&d, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void duration_interval_text_keeps_calendar_units(void **state)
+{
+	(void)state;
+	interval_is("3y", "3 years");
+	interval_is("1y", "1 year");
+	interval_is("6mo", "6 mons");
+	interval_is("1mo", "1 mon");
+	interval_is("1y6mo", "1 year 6 mons");
+	interval_is("18mo", "1 year 6 mons");
+	interval_is("30d", "30 days");
+	interval_is("1d", "1 day");
+	interval_is("2w", "14 days");
+	/* hours stay hours: a day is not always 24 of them */
+	interval_is("36h", "36:00:00");
+	interval_is("30d1h", "30 days 01:00:00");
+	interval_is("1h30m15s", "01:30:15");
+	interval_is("250ms", "00:00:00.25");
+	interval_is("1s5ms", "00:00:01.005");
+	interval_is("0s", "00:00:00");
+	interval_is("0", "00:00:00");
+}
+
+static void duration_calendar_overflow_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	/* PostgreSQL keeps months and days in 32 bits */
+	parse_bad("200000000y", err, sizeof(err));
+	assert_contains(err, "too long");
+	parse_bad("3000000000d", err, sizeof(err));
 	assert_contains(err, "too long");
 }
 
@@ -469,6 +551,10 @@ int main(void)
 		cmocka_unit_test(duration_empty_is_refused),
 		cmocka_unit_test(duration_negative_is_refused),
 		cmocka_unit_test(duration_overflow_is_refused),
+		cmocka_unit_test(duration_calendar_units_in_milliseconds),
+		cmocka_unit_test(duration_ambiguous_units_name_the_fix),
+		cmocka_unit_test(duration_interval_text_keeps_calendar_units),
+		cmocka_unit_test(duration_calendar_overflow_is_refused),
 		cmocka_unit_test(duration_format_round_trips),
 		cmocka_unit_test(duration_format_normalises),
 		cmocka_unit_test(ident_plain_and_qualified),

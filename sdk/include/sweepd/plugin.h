@@ -16,6 +16,10 @@
  *        key_object, begin, pause: what every shipped plugin needed
  *   1.4  sweep_batch.parallel: HEAP_RANGES batches in several sessions;
  *        sweep_api.set_timeouts
+ *   1.5  durations in months and years (6mo, 1y); sweep_api.opt_interval;
+ *        SWEEP_OPT_TIMEZONE; ages counted by the database in a stated
+ *        zone: sweep_age_cutoff, sweep_time_kind, sweep_age_condition,
+ *        SWEEP_NAIVE_TIMEZONE_OPTION
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -42,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <libpq-fe.h>
 
@@ -53,7 +59,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 4
+#define SWEEP_ABI_MINOR 5
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -81,11 +87,16 @@ typedef enum sweep_opt_type {
 	SWEEP_OPT_STRING = 1,  /* any text */
 	SWEEP_OPT_INT = 2,     /* signed 64-bit decimal integer */
 	SWEEP_OPT_BOOL = 3,    /* true/false, yes/no, on/off, 1/0 */
-	SWEEP_OPT_DURATION = 4,/* 250ms 90s 15m 36h 30d 2w, or sums: 1h30m */
+	SWEEP_OPT_DURATION = 4,/* 250ms 90s 15m 36h 30d 2w, and since ABI
+	                          1.5 6mo 1y (months, years); or sums:
+	                          1h30m, 1y6mo */
 	SWEEP_OPT_LIST = 5,    /* comma-separated, items trimmed, none empty */
 	SWEEP_OPT_IDENT = 6,   /* SQL name, optionally qualified: schema.table */
-	SWEEP_OPT_SQL_EXPR = 7 /* one SQL boolean expression: no ';', no
+	SWEEP_OPT_SQL_EXPR = 7,/* one SQL boolean expression: no ';', no
 	                          comment, balanced parentheses and quotes */
+	SWEEP_OPT_TIMEZONE = 8 /* ABI 1.5: an IANA time zone name (UTC,
+	                          Europe/Berlin) known to the system's zone
+	                          database; read it with opt_string */
 } sweep_opt_type;
 
 /* Option flags. */
@@ -214,7 +225,10 @@ typedef struct sweep_api {
 	int64_t (*opt_int)(sweep_host *h, const char *key);
 	/* Value of a BOOL option; false when unset with no default. */
 	bool (*opt_bool)(sweep_host *h, const char *key);
-	/* Value of a DURATION option in milliseconds; 0 when unset. */
+	/* Value of a DURATION option in milliseconds; 0 when unset.  Months
+	 * count 30 days and years 365.25 days (twelve months a year), as
+	 * PostgreSQL's extract(epoch FROM interval) counts them: right for a
+	 * timeout, not for an age; ages want opt_interval (ABI 1.5). */
 	int64_t (*opt_duration_ms)(sweep_host *h, const char *key);
 	/* Items of a LIST option: returns their number and sets *items to a
 	 * host-owned array of host-owned strings (NULL when there are none). */
@@ -352,6 +366,15 @@ typedef struct sweep_api {
 	 * Returns 0, or -1 with *errmsg set. */
 	int (*set_timeouts)(sweep_host *h, int64_t lock_timeout_ms,
 	                    int64_t statement_timeout_ms, char **errmsg);
+
+	/* --- ABI 1.5 --- */
+
+	/* A DURATION option as PostgreSQL interval text that keeps its
+	 * calendar units apart, as PostgreSQL prints an interval: "3 years",
+	 * "1 year 6 mons", "30 days", "36:00:00", "30 days 01:00:00",
+	 * "00:00:00.25"; for `$n::interval`, so that PostgreSQL counts months
+	 * and years on the calendar.  NULL when unset.  Host-owned. */
+	const char *(*opt_interval)(sweep_host *h, const char *key);
 } sweep_api;
 
 /*
@@ -440,7 +463,9 @@ static inline void sweep_batch_options(const sweep_api *api, sweep_host *h,
  * computes it, in the session's own timestamptz format so that it reads
  * back exactly: a run compares every batch against this one instant.
  * Returns 0, or -1 with *errmsg set.  *cutoff is freed with api->free.
- * Needs ABI 1.3 (api->query). */
+ * Needs ABI 1.3 (api->query).  An age in months or years, or a time
+ * column without a time zone, wants sweep_age_cutoff() and
+ * sweep_age_condition() (ABI 1.5) instead. */
 static inline int sweep_cutoff(const sweep_api *api, sweep_host *h,
                                int64_t older_than_ms, char **cutoff,
                                char **errmsg)
@@ -462,6 +487,149 @@ static inline int sweep_cutoff(const sweep_api *api, sweep_host *h,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Ages (ABI 1.5).  An age-based plugin declares older_than (DURATION) and
+ * SWEEP_NAIVE_TIMEZONE_OPTION, finds once per run how its time column is
+ * compared (sweep_time_kind), builds its statements with
+ * sweep_age_condition, and computes the run's cutoff with sweep_age_cutoff.
+ * Nothing then depends on the TimeZone of the server, the database, the
+ * role or the session: the zone is the job's naive_timezone (default UTC).
+ */
+
+/* Declaration of the option naming the zone of an age-based plugin: the
+ * zone its time column's values without a time zone (timestamp, date) are
+ * wall-clock times of, and the zone in which the age's days, months and
+ * years are counted.  Read it with api->opt_string(h, "naive_timezone"). */
+#define SWEEP_NAIVE_TIMEZONE_OPTION                                        \
+	{"naive_timezone", SWEEP_OPT_TIMEZONE, 0, "UTC",                   \
+	 "zone of time_column values without a time zone (timestamp, "     \
+	 "date), and in which days, months and years of the age are "      \
+	 "counted; not the session's TimeZone"}
+
+/* from_us of sweep_age_cutoff(): the database's now(). */
+#define SWEEP_AGE_NOW INT64_MIN
+
+/* Sets *cutoff to the instant that is the DURATION option key before
+ * from_us (microseconds since the Unix epoch, or SWEEP_AGE_NOW for the
+ * database's now(), the start of its transaction), as timestamptz text in
+ * the session's format, which reads back exactly: bind it where
+ * sweep_age_condition() put its parameter.  The database counts the
+ * age's years, months and days on the calendar of zone (a year back from
+ * 2028-03-01 is 2027-03-01, 366 days) and its hours, minutes and seconds
+ * as elapsed time.  When cutoff_us is not NULL, sets it to the same
+ * instant in microseconds since the Unix epoch, to compare with clocks
+ * outside the database (file times).  Returns 0, or -1 with *errmsg set
+ * (an unknown zone, an unset key).  *cutoff is freed with api->free. */
+static inline int sweep_age_cutoff(const sweep_api *api, sweep_host *h,
+                                   const char *key, const char *zone,
+                                   int64_t from_us, char **cutoff,
+                                   int64_t *cutoff_us, char **errmsg)
+{
+	char from[24];
+	const char *params[3] = {api->opt_interval(h, key), zone, NULL};
+	PGresult *res;
+
+	if (params[0] == NULL) {
+		*errmsg = api->mprintf("%s: no age given", key);
+		return -1;
+	}
+	if (from_us != SWEEP_AGE_NOW) {
+		snprintf(from, sizeof(from), "%lld", (long long)from_us);
+		params[2] = from;
+	}
+	res = api->query(h,
+		"SELECT c, (extract(epoch FROM c) * 1000000)::int8 FROM ("
+		"SELECT ((f AT TIME ZONE $2) - date_trunc('day', i))"
+		" AT TIME ZONE $2 - (i - date_trunc('day', i)) AS c FROM ("
+		"SELECT $1::interval AS i, coalesce(to_timestamp(0) +"
+		" $3::int8 * interval '1 microsecond', now()) AS f) a) b",
+		3, params, "computing the cutoff", errmsg);
+	if (res == NULL)
+		return -1;
+	*cutoff = api->mprintf("%s", PQgetvalue(res, 0, 0));
+	if (cutoff_us)
+		*cutoff_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	if (*cutoff == NULL) {
+		*errmsg = api->mprintf("%s", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Kinds of time column, by how sweep_age_condition() compares them. */
+#define SWEEP_TIME_INSTANT 1 /* timestamp with time zone: an instant */
+#define SWEEP_TIME_WALL 2    /* timestamp without time zone, date:
+                                wall-clock time in the job's zone */
+
+/* Sets *kind to how column (quoted SQL) of relation (quoted SQL, a table
+ * or view) is compared with a cutoff, from its type in the catalog (a
+ * domain by its base type), taking no lock on the relation: a table locked
+ * by a migration does not hold up init.  Call it once per run, in init.
+ * Returns 0, or -1 with *errmsg set when the relation or column does not
+ * exist or is of another type than timestamptz, timestamp or date. */
+static inline int sweep_time_kind(const sweep_api *api, sweep_host *h,
+                                  const char *relation, const char *column,
+                                  int *kind, char **errmsg)
+{
+	const char *const params[2] = {relation, column};
+	PGresult *res;
+	const char *type;
+	int rc = -1;
+
+	res = api->query(h,
+		"SELECT format_type(coalesce(nullif(t.typbasetype, 0), t.oid),"
+		" NULL) FROM pg_attribute a JOIN pg_type t ON t.oid ="
+		" a.atttypid WHERE a.attrelid = $1::regclass AND a.attname ="
+		" (parse_ident($2))[1] AND a.attnum > 0 AND NOT a.attisdropped",
+		2, params, "finding the time column's type", errmsg);
+	if (res == NULL)
+		return -1;
+	type = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL;
+	if (type == NULL) {
+		*errmsg = api->mprintf("column %s of %s does not exist",
+		                       column, relation);
+	} else if (strcmp(type, "timestamp with time zone") == 0) {
+		*kind = SWEEP_TIME_INSTANT;
+		rc = 0;
+	} else if (strcmp(type, "timestamp without time zone") == 0 ||
+	           strcmp(type, "date") == 0) {
+		*kind = SWEEP_TIME_WALL;
+		rc = 0;
+	} else {
+		*errmsg = api->mprintf("%s of %s is of type %s: an age needs "
+		                       "timestamptz, timestamp or date", column,
+		                       relation, type);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* SQL text true when column (quoted SQL, of the given kind) is older than
+ * the cutoff bound as $param (sweep_age_cutoff()'s text), strictly; never
+ * for NULL:
+ *   SWEEP_TIME_INSTANT  column < $param::timestamptz
+ *   SWEEP_TIME_WALL     column < ($param::timestamptz AT TIME ZONE 'zone')
+ * the latter reading the column as wall-clock time in zone (a date as its
+ * midnight), whatever the session's TimeZone, and still using an index on
+ * the column.  NULL when out of memory; freed with api->free. */
+static inline char *sweep_age_condition(const sweep_api *api, sweep_host *h,
+                                        int kind, const char *column,
+                                        const char *zone, int param)
+{
+	char *lit, *cond;
+
+	if (kind == SWEEP_TIME_INSTANT)
+		return api->mprintf("%s < $%d::timestamptz", column, param);
+	lit = PQescapeLiteral(api->db(h), zone, strlen(zone));
+	if (lit == NULL)
+		return NULL;
+	cond = api->mprintf("%s < ($%d::timestamptz AT TIME ZONE %s)", column,
+	                    param, lit);
+	PQfreemem(lit);
+	return cond;
 }
 
 /* The entry function's type: returns the plugin's static descriptor. */
