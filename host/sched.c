@@ -31,6 +31,7 @@
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
+#include "reload.h"
 #include "runner.h"
 #include "supervise.h"
 #include "tz.h"
@@ -44,29 +45,9 @@
  * starts on time rather than a connection later. */
 #define SCHED_LEAD_MS 200
 
-/* Plugins and jobs loaded together; kept while a scheduled job uses it. */
-typedef struct sched_gen {
-	loader *l;
-	jobs *js;
-	int refs;
-	struct sched_gen *next;
-} sched_gen;
-
-/* A job as the scheduler keeps it. */
-typedef struct sched_job {
-	const job *job;
-	sched_gen *gen;
-	time_t next;            /* next due tick; 0: none (disabled, manual) */
-	time_t pending;         /* due tick waiting for a free slot; 0: none */
-	bool catch_up;          /* pending is a tick missed during downtime */
-} sched_job;
-
-
 typedef struct sched {
 	const settings *s;
-	sched_gen *gens;
-	sched_job *jobs;
-	size_t njobs;
+	reload_set conf;        /* the jobs and the code they run */
 	sup_run *runs;          /* running ticks, one per job at most */
 	size_t nruns;
 	size_t capruns;
@@ -112,63 +93,6 @@ static void sched_tick_text(time_t tick, char *out, size_t len)
 	isotime_format(&ts, out, len);
 }
 
-/* Loads the plugins and jobs of the configuration into a new generation,
- * logging every problem.  NULL when conf.d cannot be read at all. */
-static sched_gen *sched_load(const settings *s)
-{
-	sched_gen *g = calloc(1, sizeof(*g));
-	diag d = DIAG_INIT;
-	size_t i;
-
-	if (g == NULL || (g->l = loader_new()) == NULL) {
-		free(g);
-		return NULL;
-	}
-	g->js = jobs_load(s, g->l, &d);
-	for (i = 0; i < d.count; i++) {
-		char *line = diag_format(&d.items[i]);
-		log_msg(SWEEP_LOG_ERROR, "configuration problem", "problem",
-		        line, LOG_END);
-		free(line);
-	}
-	diag_free(&d);
-	if (g->js == NULL) {
-		loader_free(g->l);
-		free(g);
-		return NULL;
-	}
-	return g;
-}
-
-/* Frees every generation no scheduled job uses. */
-static void sched_collect(sched *sc)
-{
-	sched_gen **p = &sc->gens;
-
-	while (*p != NULL) {
-		sched_gen *g = *p;
-		if (g->refs > 0) {
-			p = &g->next;
-			continue;
-		}
-		*p = g->next;
-		jobs_free(g->js);
-		loader_free(g->l);
-		free(g);
-	}
-}
-
-/* The scheduled job called name, or NULL. */
-static sched_job *sched_find(sched *sc, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sc->njobs; i++)
-		if (strcmp(sc->jobs[i].job->name, name) == 0)
-			return &sc->jobs[i];
-	return NULL;
-}
-
 /* The running tick of the job called name, or NULL. */
 static sup_run *sched_running(sched *sc, const char *name)
 {
@@ -178,85 +102,6 @@ static sup_run *sched_running(sched *sc, const char *name)
 		if (strcmp(sc->runs[i].job, name) == 0)
 			return &sc->runs[i];
 	return NULL;
-}
-
-/* Makes generation g the configuration: each of its sound jobs replaces
- * (or adds) the job of that name; a broken one leaves the job of that name
- * on its last good configuration; jobs whose files are gone are dropped.
- * A job whose schedule did not change keeps its next tick. */
-static int sched_adopt(sched *sc, sched_gen *g, time_t now)
-{
-	size_t n = jobs_count(g->js), i, k = 0;
-	sched_job *v = calloc(n ? n : 1, sizeof(*v));
-
-	if (v == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		const job *j = jobs_at(g->js, i);
-		sched_job *old = sched_find(sc, j->name);
-
-		if (j->nerrors > 0 && old == NULL)
-			continue;
-		if (j->nerrors > 0) {
-			log_msg(SWEEP_LOG_ERROR, "job keeps its last good "
-			        "configuration", "job", j->name, "file", j->file,
-			        LOG_END);
-			v[k] = *old;
-			v[k].gen->refs++;
-			k++;
-			continue;
-		}
-		v[k].job = j;
-		v[k].gen = g;
-		g->refs++;
-		if (old && old->job->schedule && j->schedule &&
-		    strcmp(old->job->schedule, j->schedule) == 0 &&
-		    strcmp(old->job->timezone, j->timezone) == 0 &&
-		    old->job->enabled == j->enabled)
-			v[k].next = old->next;
-		else
-			v[k].next = jobs_next(j, now);
-		v[k].pending = old ? old->pending : 0;
-		v[k].catch_up = old ? old->catch_up : false;
-		k++;
-	}
-	for (i = 0; i < sc->njobs; i++) {
-		size_t m;
-		for (m = 0; m < k; m++)
-			if (strcmp(v[m].job->name, sc->jobs[i].job->name) == 0)
-				break;
-		if (m == k)
-			log_msg(SWEEP_LOG_INFO, "job removed", "job",
-			        sc->jobs[i].job->name, LOG_END);
-		sc->jobs[i].gen->refs--;
-	}
-	free(sc->jobs);
-	sc->jobs = v;
-	sc->njobs = k;
-	sched_collect(sc);
-	return 0;
-}
-
-/* Rescans conf.d (SIGHUP): new, changed and removed files take effect;
- * runs in progress finish on the code they started with. */
-static void sched_reload(sched *sc)
-{
-	sched_gen *g = sched_load(sc->s);
-	char n[32];
-
-	if (g == NULL) {
-		log_msg(SWEEP_LOG_ERROR, "reload failed; keeping the running "
-		        "configuration", "dir", sc->s->conf_dir, LOG_END);
-		return;
-	}
-	g->next = sc->gens;
-	sc->gens = g;
-	if (sched_adopt(sc, g, time(NULL)) != 0) {
-		log_msg(SWEEP_LOG_ERROR, "reload failed: out of memory", LOG_END);
-		return;
-	}
-	snprintf(n, sizeof(n), "%zu", sc->njobs);
-	log_msg(SWEEP_LOG_INFO, "configuration loaded", "jobs", n, LOG_END);
 }
 
 /* Records tick of j as skipped for reason, in the log and the history. */
@@ -310,7 +155,7 @@ static void sched_child_close(void *arg)
 }
 
 /* Starts the pending tick of sj under the supervisor. */
-static void sched_start(sched *sc, sched_job *sj)
+static void sched_start(sched *sc, reload_job *sj)
 {
 	const job *j = sj->job;
 	sup_run *r;
@@ -358,13 +203,13 @@ static void sched_start_pending(sched *sc)
 {
 	while (!sc->stopping && (sc->s->max_concurrent == 0 ||
 	       sc->nruns < (size_t)sc->s->max_concurrent)) {
-		sched_job *oldest = NULL;
+		reload_job *oldest = NULL;
 		size_t i;
 
-		for (i = 0; i < sc->njobs; i++)
-			if (sc->jobs[i].pending &&
-			    (oldest == NULL || sc->jobs[i].pending < oldest->pending))
-				oldest = &sc->jobs[i];
+		for (i = 0; i < sc->conf.njobs; i++)
+			if (sc->conf.jobs[i].pending &&
+			    (oldest == NULL || sc->conf.jobs[i].pending < oldest->pending))
+				oldest = &sc->conf.jobs[i];
 		if (oldest == NULL)
 			return;
 		sched_start(sc, oldest);
@@ -380,8 +225,8 @@ static void sched_due(sched *sc, int64_t now_ms)
 	time_t horizon = (time_t)((now_ms + SCHED_LEAD_MS) / 1000);
 	size_t i;
 
-	for (i = 0; i < sc->njobs; i++) {
-		sched_job *sj = &sc->jobs[i];
+	for (i = 0; i < sc->conf.njobs; i++) {
+		reload_job *sj = &sc->conf.jobs[i];
 		time_t tick;
 
 		if (sj->next == 0 || sj->next > horizon)
@@ -438,7 +283,7 @@ static int64_t sched_window(const job *j, time_t now)
  * window: the tick is not lost to the other daemons. */
 static void sched_requeue(sched *sc, const abandon_tick *t, time_t now)
 {
-	sched_job *sj = sched_find(sc, t->job);
+	reload_job *sj = reload_find(&sc->conf, t->job);
 
 	if (sj == NULL || t->tick == 0 || sj->pending || !sj->job->enabled ||
 	    sched_running(sc, t->job) != NULL ||
@@ -486,14 +331,14 @@ static void sched_catch_up(sched *sc, time_t now)
 	if (db != NULL && (ticks = db_last_ticks(db, err, sizeof(err))) == NULL)
 		log_msg(SWEEP_LOG_WARN, "history unavailable for catch-up",
 		        "error", err, LOG_END);
-	for (i = 0; i < sc->njobs; i++) {
-		const job *j = sc->jobs[i].job;
+	for (i = 0; i < sc->conf.njobs; i++) {
+		const job *j = sc->conf.jobs[i].job;
 		int64_t window = sched_window(j, now);
 		time_t prev;
 		int row;
 
 		if (!j->enabled || j->cron == NULL || window <= 0 ||
-		    (sc->jobs[i].next && sc->jobs[i].next - now <= 1))
+		    (sc->conf.jobs[i].next && sc->conf.jobs[i].next - now <= 1))
 			continue;
 		if (cron_prev(j->cron, j->timezone, now - (time_t)window, now,
 		              &prev) != 0)
@@ -504,8 +349,8 @@ static void sched_catch_up(sched *sc, time_t now)
 			    strtoll(PQgetvalue(ticks, row, 1), NULL, 10) >= prev))
 				continue;
 		}
-		sc->jobs[i].pending = prev;
-		sc->jobs[i].catch_up = true;
+		sc->conf.jobs[i].pending = prev;
+		sc->conf.jobs[i].catch_up = true;
 	}
 	PQclear(ticks);
 }
@@ -592,10 +437,10 @@ static void sched_arm(sched *sc)
 	                          ? sc->next_prune : sc->next_sweep) * 1000;
 	size_t i;
 
-	for (i = 0; i < sc->njobs && !sc->stopping; i++)
-		if (sc->jobs[i].next &&
-		    (int64_t)sc->jobs[i].next * 1000 - SCHED_LEAD_MS < at_ms)
-			at_ms = (int64_t)sc->jobs[i].next * 1000 - SCHED_LEAD_MS;
+	for (i = 0; i < sc->conf.njobs && !sc->stopping; i++)
+		if (sc->conf.jobs[i].next &&
+		    (int64_t)sc->conf.jobs[i].next * 1000 - SCHED_LEAD_MS < at_ms)
+			at_ms = (int64_t)sc->conf.jobs[i].next * 1000 - SCHED_LEAD_MS;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(at_ms / 1000);
 	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000L;
@@ -636,7 +481,7 @@ static void sched_signals(sched *sc)
 		case SIGHUP:
 			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
 			        sc->s->conf_dir, LOG_END);
-			sched_reload(sc);
+			reload_load(&sc->conf, sc->s, time(NULL));
 			break;
 		default:
 			if (!sc->stopping)
@@ -653,12 +498,7 @@ static void sched_free(sched *sc)
 {
 	size_t i;
 
-	for (i = 0; i < sc->njobs; i++)
-		sc->jobs[i].gen->refs--;
-	free(sc->jobs);
-	sc->jobs = NULL;
-	sc->njobs = 0;
-	sched_collect(sc);
+	reload_free(&sc->conf);
 	for (i = 0; i < sc->nruns; i++)
 		sup_free(&sc->runs[i]);
 	free(sc->runs);
@@ -699,7 +539,6 @@ static int sched_setup(sched *sc)
 int sched_run(const settings *s)
 {
 	sched sc;
-	sched_gen *g;
 	time_t now;
 	int rc = -1;
 	char n[32];
@@ -707,19 +546,10 @@ int sched_run(const settings *s)
 	memset(&sc, 0, sizeof(sc));
 	sc.s = s;
 	sc.sigfd = sc.timerfd = -1;
-	if (sched_setup(&sc) != 0)
-		goto out;
-	g = sched_load(s);
-	if (g == NULL) {
-		log_msg(SWEEP_LOG_ERROR, "cannot read the configuration", "dir",
-		        s->conf_dir, LOG_END);
-		goto out;
-	}
-	sc.gens = g;
 	now = time(NULL);
-	if (sched_adopt(&sc, g, now) != 0)
+	if (sched_setup(&sc) != 0 || reload_load(&sc.conf, s, now) != 0)
 		goto out;
-	snprintf(n, sizeof(n), "%zu", sc.njobs);
+	snprintf(n, sizeof(n), "%zu", sc.conf.njobs);
 	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
 	        s->conf_dir, LOG_END);
 	sched_sweep(&sc, now);
