@@ -349,6 +349,21 @@ int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
 	                  "recording the run's outcome", err, errlen);
 }
 
+/* Gives back the tick run_id claimed: status "released", which claims
+ * nothing (DB_CLAIMS), for a run asked to stop before its tick came. */
+int db_run_release(PGconn *c, int64_t run_id, char *err, size_t errlen)
+{
+	char id[32];
+	const char *args[1] = {id};
+
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	return db_command(c, "UPDATE " DB_SCHEMA ".runs SET status ="
+	                  " 'released', finished_at = greatest(clock_timestamp(),"
+	                  " started_at), message = 'stopped before its tick came;"
+	                  " tick given back' WHERE id = $1", 1, args,
+	                  "giving the tick back", err, errlen);
+}
+
 /* Records tick (job, scheduled_at) as skipped for reason, claiming it, so
  * no other host runs it either.  A tick already claimed is left alone. */
 int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,

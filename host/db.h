@@ -44,6 +44,7 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
                size_t errlen);
 int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
                    const char *error, char *err, size_t errlen);
+int db_run_release(PGconn *c, int64_t run_id, char *err, size_t errlen);
 int db_tick_skipped(PGconn *c, const char *job, time_t scheduled_at,
                     const char *reason, char *err, size_t errlen);
 int db_job_lock(PGconn *c, const char *job, char *err, size_t errlen);

@@ -2,7 +2,8 @@
  * is adopted job by job: a sound job replaces (or adds) the job of its
  * name, a broken one keeps the job on its last good configuration, a job
  * whose file is gone is dropped; runs in progress are processes of their
- * own and finish on the code they started with. */
+ * own and finish on the code they started with.  Each job's next instant
+ * is computed again from now. */
 #include "reload.h"
 
 #include <stdio.h>
@@ -98,10 +99,11 @@ static int reload_adopt(reload_set *rs, reload_gen *g, time_t now)
 		v[k].job = j;
 		v[k].gen = g;
 		g->refs++;
-		if (old && old->job->schedule && j->schedule &&
-		    strcmp(old->job->schedule, j->schedule) == 0 &&
-		    strcmp(old->job->timezone, j->timezone) == 0 &&
-		    old->job->enabled == j->enabled)
+		/* Every job's next instant is computed again (after a step of
+		 * the clock, SIGHUP sets it right), but a tick already due and
+		 * not yet handled is kept. */
+		if (old && old->next && old->next <= now &&
+		    jobs_next(j, old->next - 1) == old->next)
 			v[k].next = old->next;
 		else
 			v[k].next = jobs_next(j, now);

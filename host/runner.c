@@ -111,15 +111,23 @@ out:
 	}
 }
 
+/* Sleeps until the wall-clock instant at_ms (milliseconds; 0: none), or
+ * until a stop is requested. */
+static void runner_wait_ms(int64_t at_ms, const volatile sig_atomic_t *stop)
+{
+	struct timespec ts = {(time_t)(at_ms / 1000),
+	                      (long)(at_ms % 1000) * 1000000L};
+
+	while (at_ms > 0 && !*stop &&
+	       clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 /* Sleeps until the wall-clock instant at (0: none), or until a stop is
  * requested. */
 static void runner_wait(time_t at, const volatile sig_atomic_t *stop)
 {
-	struct timespec ts = {at, 0};
-
-	while (at > 0 && !*stop &&
-	       clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	runner_wait_ms((int64_t)at * 1000, stop);
 }
 
 /* Gives ss a working connection for j: keeps the one it has, or opens a
@@ -134,6 +142,56 @@ static int runner_connect(runner_session *ss, const job *j,
 	ss->locked = false;
 	ss->conn = db_connect(s->dsn, j->name, err, errlen);
 	return ss->conn != NULL ? 0 : -1;
+}
+
+/* Claims the run's history row (for a tick: the tick itself).  A tick
+ * another sweepd claimed first is tried again at the tick and a quarter
+ * of a second after it: that sweepd may give it back when it is asked to
+ * stop before the tick (a rolling restart), and then this one runs it.
+ * Returns 1 when claimed (r->run_id set), 0 when not, -1 with err set. */
+static int runner_claim(runner_session *ss, const job *j,
+                        const runner_opts *o,
+                        const volatile sig_atomic_t *stop, result *r,
+                        char *err, size_t errlen)
+{
+	const char *kind = o->scheduled_at ? (o->catch_up ? "catch-up"
+	                                      : "scheduled") : "run";
+	int tries;
+
+	if (!o->schema_ready && db_migrate(ss->conn, err, errlen) != 0)
+		return -1;
+	for (tries = 0; tries < 3; tries++) {
+		if (tries > 0)
+			runner_wait_ms((int64_t)o->scheduled_at * 1000 +
+			               (tries - 1) * 250, stop);
+		if (*stop)
+			return 0;
+		if (db_run_begin(ss->conn, j->name, kind, o->scheduled_at,
+		                 o->catch_up, &r->run_id, err, errlen) != 0)
+			return -1;
+		if (r->run_id != 0 || o->scheduled_at == 0 || o->catch_up)
+			break;
+	}
+	return r->run_id != 0;
+}
+
+/* Gives back the tick of r, claimed but not started because the run was
+ * asked to stop before it: its row becomes "released", which claims
+ * nothing, so the restarted daemon (catch-up) or another sweepd sharing
+ * the database runs the tick. */
+static void runner_release(runner_session *ss, const job *j, result *r)
+{
+	char err[1024];
+
+	if (db_run_release(ss->conn, r->run_id, err, sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "tick not given back", "job", j->name,
+		        "error", err, LOG_END);
+	else
+		log_msg(SWEEP_LOG_INFO, "tick given back: stopped before it "
+		        "came", "job", j->name, LOG_END);
+	r->stopped = true;
+	r->run_id = 0;
+	result_message(r, "stopped before its tick came; tick given back");
 }
 
 /* Connects (again, if the session was lost), claims the run's history
@@ -155,22 +213,18 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 	if (o->dry_run)
 		return RUNNER_OK;
 	if (r->run_id == 0) {
-		if ((!o->schema_ready &&
-		     db_migrate(ss->conn, err, sizeof(err)) != 0) ||
-		    db_run_begin(ss->conn, j->name, o->scheduled_at ? (o->catch_up
-		                 ? "catch-up" : "scheduled") : "run",
-		                 o->scheduled_at, o->catch_up, &r->run_id, err,
-		                 sizeof(err)) != 0) {
+		int claimed = runner_claim(ss, j, o, stop, r, err, sizeof(err));
+
+		if (claimed < 0) {
 			*transient = PQstatus(ss->conn) != CONNECTION_OK;
 			goto fail;
 		}
-		if (r->run_id == 0)
+		if (claimed == 0)
 			return RUNNER_NOT_CLAIMED;
 		report_run_id(r->run_id);
 		runner_wait(o->scheduled_at, stop);
 		if (*stop) {
-			r->stopped = true;
-			result_message(r, "stopped before its tick came");
+			runner_release(ss, j, r);
 			return RUNNER_STOPPED;
 		}
 	}

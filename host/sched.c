@@ -40,10 +40,20 @@
 #define SCHED_PRUNE_EVERY 3600
 /* How often runs whose process is gone are looked for (abandon.h). */
 #define SCHED_SWEEP_EVERY 60
-/* A run starts this long before its tick: its process connects and claims
- * the tick meanwhile, then waits for the instant itself, so the plugin
- * starts on time rather than a connection later. */
+/* A run starts at least this long before its tick: its process connects
+ * and claims the tick meanwhile, then waits for the instant itself, so the
+ * plugin starts on time rather than a connection later.  When many jobs
+ * share an instant the lead grows with their number and the measured
+ * time a run takes to connect and claim (sched_lead()), up to
+ * SCHED_MAX_LEAD_MS and a fifth of the shortest period among them. */
 #define SCHED_LEAD_MS 200
+#define SCHED_MAX_LEAD_MS 3000
+/* A wall clock that moved this far against the monotonic clock between
+ * two wakes was stepped (NTP, a restored snapshot, an operator). */
+#define SCHED_STEP_MS 1000
+/* The loop wakes at least this often, to notice a step no kernel
+ * notification reports (containers, libfaketime). */
+#define SCHED_MAX_SLEEP_MS 60000
 
 typedef struct sched {
 	const settings *s;
@@ -60,6 +70,11 @@ typedef struct sched {
 	                           children need not */
 	time_t next_prune;
 	time_t next_sweep;
+	int64_t lead_ms;        /* how early the next instant's runs start */
+	int64_t claim_ms;       /* average time a run took to connect and
+	                           claim its tick (fork included) */
+	int64_t clock_offset_ms;/* wall minus monotonic clock at the last
+	                           wake, to notice a step */
 } sched;
 
 /* The parent's database session, (re)connected when needed; NULL when the
@@ -222,7 +237,7 @@ static void sched_start_pending(sched *sc)
  * which skips it. */
 static void sched_due(sched *sc, int64_t now_ms)
 {
-	time_t horizon = (time_t)((now_ms + SCHED_LEAD_MS) / 1000);
+	time_t horizon = (time_t)((now_ms + sc->lead_ms) / 1000);
 	size_t i;
 
 	for (i = 0; i < sc->conf.njobs; i++) {
@@ -355,6 +370,18 @@ static void sched_catch_up(sched *sc, time_t now)
 	PQclear(ticks);
 }
 
+/* Notes how long run r took to connect and claim its tick, for the lead
+ * of instants that many jobs share. */
+static void sched_note_claim(sched *sc, const sup_run *r)
+{
+	int64_t took;
+
+	if (r->claimed_ms == 0)
+		return;
+	took = r->claimed_ms - r->started_ms;
+	sc->claim_ms = (7 * sc->claim_ms + took) / 8;
+}
+
 /* Reaps every run whose child ended (the supervisor records how). */
 static void sched_reap(sched *sc)
 {
@@ -367,6 +394,7 @@ static void sched_reap(sched *sc)
 			i++;
 			continue;
 		}
+		sched_note_claim(sc, r);
 		if (r->state == NULL && r->rep.ended &&
 		    r->rep.outcome == RUNNER_NOT_CLAIMED) {
 			char at[ISOTIME_LEN];
@@ -393,21 +421,51 @@ static void sched_enforce(sched *sc)
 	}
 }
 
-/* Milliseconds poll() may sleep before a run's deadline: -1 for none. */
+/* Milliseconds poll() may sleep: until a run's deadline, and never more
+ * than SCHED_MAX_SLEEP_MS. */
 static int sched_poll_ms(const sched *sc)
 {
-	int64_t now = api_now_ms(), wait = -1;
+	int64_t now = api_now_ms(), wait = SCHED_MAX_SLEEP_MS;
 	size_t i;
 
 	for (i = 0; i < sc->nruns; i++) {
 		int64_t at = sup_wake_at(&sc->runs[i]);
 
-		if (at == 0)
-			continue;
-		if (wait < 0 || at - now < wait)
+		if (at != 0 && at - now < wait)
 			wait = at - now < 0 ? 0 : at - now;
 	}
-	return wait > INT32_MAX ? INT32_MAX : (int)wait;
+	return (int)wait;
+}
+
+/* True when the wall clock was stepped since the last call (it moved
+ * against the monotonic clock). */
+static bool sched_clock_stepped(sched *sc)
+{
+	int64_t off = sched_now_ms() - api_now_ms();
+	int64_t moved = off - sc->clock_offset_ms;
+	bool stepped = sc->clock_offset_ms != 0 &&
+	               (moved > SCHED_STEP_MS || moved < -SCHED_STEP_MS);
+
+	sc->clock_offset_ms = off;
+	return stepped;
+}
+
+/* After a step of the wall clock: every job's next instant is computed
+ * again from the new time (backward, no job waits for the time it already
+ * covered; an instant it already ran is claimed in the history, so it
+ * does not run twice), then the catch-up rule runs each job's last missed
+ * tick once (forward). */
+static void sched_clock_step(sched *sc, time_t now)
+{
+	char at[ISOTIME_LEN];
+	size_t i;
+
+	sched_tick_text(now, at, sizeof(at));
+	log_msg(SWEEP_LOG_WARN, "system clock stepped; rescheduling", "now",
+	        at, LOG_END);
+	for (i = 0; i < sc->conf.njobs; i++)
+		sc->conf.jobs[i].next = jobs_next(sc->conf.jobs[i].job, now);
+	sched_catch_up(sc, now);
 }
 
 /* Fills the poll set: signals, timer, and every run's pipes; returns its
@@ -425,7 +483,49 @@ static nfds_t sched_pollset(sched *sc)
 	return n;
 }
 
-/* Arms the timer SCHED_LEAD_MS before the earliest due tick (none while
+/* The earliest next tick of any job; 0: none (or the daemon stops). */
+static time_t sched_first(const sched *sc)
+{
+	time_t first = 0;
+	size_t i;
+
+	for (i = 0; i < sc->conf.njobs && !sc->stopping; i++) {
+		time_t t = sc->conf.jobs[i].next;
+		if (t && (first == 0 || t < first))
+			first = t;
+	}
+	return first;
+}
+
+/* How early the runs of instant at start: SCHED_LEAD_MS, more when many
+ * jobs share it (their number times the average claim time, spread over
+ * the processors), at most SCHED_MAX_LEAD_MS and a fifth of the shortest
+ * period among them (so a run never starts before its job's previous
+ * tick has had most of its period). */
+static int64_t sched_lead(const sched *sc, time_t at)
+{
+	int64_t n = 0, cap = SCHED_MAX_LEAD_MS, lead;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
+
+	for (i = 0; at && i < sc->conf.njobs; i++) {
+		const job *j = sc->conf.jobs[i].job;
+		int64_t period;
+
+		if (sc->conf.jobs[i].next != at)
+			continue;
+		n++;
+		period = j->cron ? cron_period(j->cron, j->timezone, at) : 0;
+		if (period > 0 && period * 1000 / 5 < cap)
+			cap = period * 1000 / 5;
+	}
+	lead = SCHED_LEAD_MS + n * sc->claim_ms / (cpus > 0 ? cpus : 1);
+	if (lead > cap)
+		lead = cap;
+	return lead < SCHED_LEAD_MS ? SCHED_LEAD_MS : lead;
+}
+
+/* Arms the timer the lead before the earliest due tick (none while
  * stopping) or at the pruning time, whichever comes first, as an absolute
  * wall-clock instant that the kernel also fires early when the clock is
  * set, so a clock change is noticed.  Each is an instant the loop acts on
@@ -435,12 +535,11 @@ static void sched_arm(sched *sc)
 	struct itimerspec its;
 	int64_t at_ms = (int64_t)(sc->next_prune < sc->next_sweep
 	                          ? sc->next_prune : sc->next_sweep) * 1000;
-	size_t i;
+	time_t first = sched_first(sc);
 
-	for (i = 0; i < sc->conf.njobs && !sc->stopping; i++)
-		if (sc->conf.jobs[i].next &&
-		    (int64_t)sc->conf.jobs[i].next * 1000 - SCHED_LEAD_MS < at_ms)
-			at_ms = (int64_t)sc->conf.jobs[i].next * 1000 - SCHED_LEAD_MS;
+	sc->lead_ms = sched_lead(sc, first);
+	if (first && (int64_t)first * 1000 - sc->lead_ms < at_ms)
+		at_ms = (int64_t)first * 1000 - sc->lead_ms;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(at_ms / 1000);
 	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000L;
@@ -546,6 +645,9 @@ int sched_run(const settings *s)
 	memset(&sc, 0, sizeof(sc));
 	sc.s = s;
 	sc.sigfd = sc.timerfd = -1;
+	sc.lead_ms = SCHED_LEAD_MS;
+	sc.claim_ms = 30;
+	sched_clock_stepped(&sc);
 	now = time(NULL);
 	if (sched_setup(&sc) != 0 || reload_load(&sc.conf, s, now) != 0)
 		goto out;
@@ -557,6 +659,7 @@ int sched_run(const settings *s)
 	sched_prune(&sc, now);
 	while (!sc.stopping || sc.nruns > 0) {
 		uint64_t expirations;
+		bool stepped;
 		size_t i;
 
 		sched_start_pending(&sc);
@@ -567,12 +670,14 @@ int sched_run(const settings *s)
 			break;
 		for (i = 0; i < sc.nruns; i++)
 			sup_read(&sc.runs[i]);
-		if (read(sc.timerfd, &expirations, sizeof(expirations)) < 0 &&
-		    errno == ECANCELED)
-			log_msg(SWEEP_LOG_INFO, "system clock changed", LOG_END);
+		stepped = read(sc.timerfd, &expirations,
+		               sizeof(expirations)) < 0 && errno == ECANCELED;
+		stepped |= sched_clock_stepped(&sc);
 		sched_signals(&sc);
 		sched_reap(&sc);
 		now = time(NULL);
+		if (stepped && !sc.stopping)
+			sched_clock_step(&sc, now);
 		if (!sc.stopping)
 			sched_due(&sc, sched_now_ms());
 		if (now >= sc.next_sweep)

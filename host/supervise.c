@@ -222,9 +222,11 @@ static void sup_on_report(sup_run *r, const char *data, size_t n)
 	if (report_feed(&r->rep, data, n) != 0)
 		log_msg(SWEEP_LOG_WARN, "unreadable report from a run", "job",
 		        r->job, LOG_END);
-	if (r->rep.run_id)
+	if (r->rep.run_id && r->claimed_ms == 0) {
+		r->claimed_ms = api_now_ms();
 		snprintf(r->cap.run, sizeof(r->cap.run), "%lld",
 		         (long long)r->rep.run_id);
+	}
 	if (!started && r->rep.phase[0] && r->opts.timeout_ms > 0 &&
 	    r->stop == SUP_RUNNING)
 		r->deadline_ms = api_now_ms() + r->opts.timeout_ms;

@@ -69,6 +69,8 @@ typedef struct sup_run {
 	report rep;
 	capture cap;
 	int64_t started_ms;     /* monotonic */
+	int64_t claimed_ms;     /* monotonic: its history row was reported;
+	                           0: not yet */
 	int64_t deadline_ms;    /* monotonic: ask to stop; 0: none */
 	int64_t kill_ms;        /* monotonic: SIGKILL; 0: not yet;
 	                           INT64_MAX: done */
