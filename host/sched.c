@@ -52,8 +52,9 @@
  * two wakes was stepped (NTP, a restored snapshot, an operator). */
 #define SCHED_STEP_MS 1000
 /* The loop wakes at least this often, to notice a step no kernel
- * notification reports (containers, libfaketime). */
-#define SCHED_MAX_SLEEP_MS 60000
+ * notification reports (containers, libfaketime): a step is acted on
+ * within this time and the lead of the tick after it. */
+#define SCHED_MAX_SLEEP_MS 10000
 
 typedef struct sched {
 	const settings *s;

@@ -35,6 +35,12 @@
 #include "size.h"
 #include "tz.h"
 
+/* The plugin's start is reported just before it happens, so its timeout
+ * counts from the report plus this much: a run is never asked to stop
+ * before it ran its timeout, whatever the plugin's first statement took
+ * to reach the server. */
+#define SUP_TIMEOUT_SLACK_MS 50
+
 /* Stop flag of a child process, set by its SIGTERM/SIGINT handler. */
 static volatile sig_atomic_t sup_child_stop;
 
@@ -229,7 +235,8 @@ static void sup_on_report(sup_run *r, const char *data, size_t n)
 	}
 	if (!started && r->rep.phase[0] && r->opts.timeout_ms > 0 &&
 	    r->stop == SUP_RUNNING)
-		r->deadline_ms = api_now_ms() + r->opts.timeout_ms;
+		r->deadline_ms = api_now_ms() + r->opts.timeout_ms +
+		                 SUP_TIMEOUT_SLACK_MS;
 }
 
 /* Reads what is waiting on *fd (closing it at its end) and hands it to

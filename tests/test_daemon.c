@@ -1247,6 +1247,214 @@ static void stopping_daemon_waits_without_spinning(void **state)
 		fail_msg("the stopping daemon used %ld clock ticks in 2.5 s", used);
 }
 
+/* Sets the fake clock of the daemons started with clock_wrapper() to the
+ * real one plus offset seconds. */
+static void set_fake_offset(const char *file, long offset)
+{
+	char text[32];
+	char *dir = strdup(file), *slash;
+
+	assert_non_null(dir);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	snprintf(text, sizeof(text), "%+ld\n", offset);
+	write_file(dir, "offset.new", "%s", text);
+	assert_int_equal(tu_run(NULL, NULL, "mv '%s/offset.new' '%s'", dir,
+	                        file), 0);
+	free(dir);
+}
+
+/* The tick of job's latest successful run (epoch seconds), or 0. */
+static long long last_tick(const char *job)
+{
+	return tu_sql_int(T.db, "SELECT coalesce((SELECT extract(epoch FROM"
+	                  " scheduled_at)::int8 FROM sweepd.runs WHERE " OF_JOB
+	                  " AND status = 'ok' ORDER BY id DESC LIMIT 1), 0)",
+	                  job);
+}
+
+/* 15. A step of the wall clock (libfaketime: the monotonic clock keeps
+ * going, as in a real step) reschedules every job from the new time:
+ * forward 2 h runs the last missed tick once, not a burst; back 1 h does
+ * not stall the job for the hour it already covered and runs no instant
+ * twice; forward 30 s likewise.  The daemon never spins meanwhile. */
+static void clock_steps_reschedule_every_job(void **state)
+{
+	char j[128], *file;
+	static char wrapper[512];
+	daemon_proc *d;
+	long long t0, t1, t2;
+	long before, used;
+
+	(void)state;
+	begin("dmn_step");
+	job_name(j, sizeof(j), "every2");
+	write_testjob("every2.ini", j, "*/2 * * * * *", "", "");
+	file = tu_path(T.conf, "offset");
+	set_fake_offset(file, 0);
+	snprintf(wrapper, sizeof(wrapper), "env LD_PRELOAD=\"$(ls /usr/lib/*/"
+	         "faketime/libfaketime.so.1 | head -n 1)\""
+	         " FAKETIME_TIMESTAMP_FILE='%s' FAKETIME_NO_CACHE=1"
+	         " FAKETIME_DONT_FAKE_MONOTONIC=1"
+	         " ASAN_OPTIONS=verify_asan_link_order=0 ", file);
+	T.wrapper = wrapper;
+	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                 " --stop-grace 1s", T.conf);
+	T.wrapper = NULL;
+	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok'", j);
+	before = cpu_ticks(d->pid);
+
+	/* Forward 2 h: the job goes on from the new time, with at most the
+	 * last missed tick caught up, never the 3600 missed ones. */
+	t0 = last_tick(j);
+	set_fake_offset(file, 7200);
+	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
+	         j, t0 + 7200);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                       OF_JOB " AND scheduled_at > to_timestamp(%lld)"
+	                       " AND scheduled_at < to_timestamp(%lld)", j,
+	                       t0, t0 + 7200 - 10) <= 1);
+
+	/* Back 1 h: the job runs in the hour it already covered. */
+	t1 = last_tick(j);
+	set_fake_offset(file, 3600);
+	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok' AND scheduled_at BETWEEN to_timestamp(%lld)"
+	         " AND to_timestamp(%lld)", j, t1 - 3700, t1 - 3000);
+
+	/* Forward 30 s. */
+	t2 = last_tick(j);
+	set_fake_offset(file, 3630);
+	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
+	         j, t2 + 30);
+	used = cpu_ticks(d->pid) - before;
+	assert_int_equal(daemon_stop(d), 0);
+	wait_log(d, "system clock stepped");
+
+	/* No instant ran twice, and the daemon never spun (a spinning loop
+	 * uses about 100 ticks a second). */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) - count(DISTINCT"
+	                            " scheduled_at) FROM sweepd.runs WHERE "
+	                            OF_JOB " AND status NOT IN ('released',"
+	                            " 'abandoned')", j), 0);
+	if (used > 200)
+		fail_msg("the daemon used %ld clock ticks across three clock"
+		         " steps", used);
+	free(file);
+}
+
+/* The parent's pid of process pid, or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], *text, *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((text = read_text(path)) == NULL)
+		return 0;
+	p = strrchr(text, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = 0;
+	free(text);
+	return (pid_t)ppid;
+}
+
+/* Which of the n daemons d runs the process that claimed job's tick
+ * (epoch seconds); fails the test when none does. */
+static int claimant(daemon_proc **d, int n, const char *job, long long tick)
+{
+	pid_t pid = 0, parent;
+	int k;
+
+	/* The claim comes about 150 ms before the tick; wait up to 50 ms
+	 * before it. */
+	while ((pid = (pid_t)tu_sql_int(T.db, "SELECT coalesce((SELECT pid FROM"
+	                                " sweepd.runs WHERE " OF_JOB " AND"
+	                                " scheduled_at = to_timestamp(%lld)),"
+	                                " 0)", job, tick)) == 0 &&
+	       wall() < (double)tick - 0.05)
+		nap_ms(5);
+	parent = pid ? parent_of(pid) : 0;
+
+	for (k = 0; k < n; k++)
+		if (parent != 0 && d[k]->pid == parent)
+			return k;
+	fail_msg("no daemon's process (pid %d, parent %d) holds the claim of"
+	         " tick %lld", (int)pid, (int)parent, tick);
+	return -1;
+}
+
+/* 16. A rolling restart: two daemons share the database; each in turn is
+ * stopped just before a tick (its run's process has claimed it) and
+ * started again.  An every-second job loses no tick and runs none twice:
+ * a daemon stopped before a tick gives it back, and the other runs it. */
+static void rolling_restart_loses_no_tick(void **state)
+{
+	char j[128];
+	daemon_proc *d[2];
+	long long first, last, ran, distinct, restarted;
+	int round;
+
+	(void)state;
+	begin("dmn_roll");
+	job_name(j, sizeof(j), "roll");
+	write_testjob("roll.ini", j, "* * * * * *", "", "");
+	d[0] = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                    T.conf);
+	d[1] = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                    T.conf);
+	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok'", j);
+	first = last_tick(j);
+	for (round = 0; round < 2; round++) {
+		double now = wall(), at = (double)(long long)now + 0.9;
+		int k;
+
+		if (at < now + 0.05)
+			at += 1;
+		/* SIGTERM 100 ms before a tick to the daemon whose run has
+		 * claimed it (its process waits for the instant). */
+		nap_ms((long)((at - now) * 1000));
+		k = claimant(d, 2, j, (long long)at + 1);
+		assert_int_equal(daemon_stop(d[k]), 0);
+		assert_true(T.nd < MAX_DAEMONS);
+		d[k] = daemon_start("--conf-dir '%s' --plugin-dir "
+		                    SWEEPD_FIXTURE_DIR, T.conf);
+		wait_log(d[k], "scheduler started");
+	}
+	restarted = (long long)wall();
+	wait_for(T.db, "SELECT count(*) >= 3 FROM sweepd.runs WHERE " OF_JOB
+	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
+	         restarted);
+	last = last_tick(j);
+	assert_int_equal(daemon_stop(d[0]), 0);
+	assert_int_equal(daemon_stop(d[1]), 0);
+	ran = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
+	                 " AND status = 'ok' AND scheduled_at BETWEEN"
+	                 " to_timestamp(%lld) AND to_timestamp(%lld)", j, first,
+	                 last);
+	distinct = tu_sql_int(T.db, "SELECT count(DISTINCT scheduled_at) FROM"
+	                      " sweepd.runs WHERE " OF_JOB " AND status = 'ok'"
+	                      " AND scheduled_at BETWEEN to_timestamp(%lld) AND"
+	                      " to_timestamp(%lld)", j, first, last);
+	if (ran != last - first + 1 || distinct != ran) {
+		char *missing = tu_sql_text(T.db, "SELECT coalesce(string_agg("
+		                            "t::text, ', '), '') FROM"
+		                            " generate_series(to_timestamp(%lld),"
+		                            " to_timestamp(%lld), interval '1 s') t"
+		                            " WHERE NOT EXISTS (SELECT 1 FROM"
+		                            " sweepd.runs WHERE " OF_JOB " AND"
+		                            " status = 'ok' AND scheduled_at = t)",
+		                            first, last, j);
+		fail_msg("%lld ticks from %lld to %lld: %lld ran ok, %lld"
+		         " distinct; missing: %s", last - first + 1, first, last,
+		         ran, distinct, missing);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1279,9 +1487,16 @@ int main(void)
 			history_rows_never_finish_before_they_start, teardown),
 		cmocka_unit_test_teardown(timeout_counts_from_the_run_start,
 		                          teardown),
+		cmocka_unit_test_teardown(clock_steps_reschedule_every_job,
+		                          teardown),
+		cmocka_unit_test_teardown(rolling_restart_loses_no_tick,
+		                          teardown),
 		cmocka_unit_test_teardown(stopping_daemon_waits_without_spinning,
 		                          teardown),
 	};
 
+	/* TEST_FILTER=clock* runs the matching tests only. */
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
