@@ -377,6 +377,8 @@ static void batch_count(batch_walk *w, int64_t n, int64_t ms)
 	w->stats.rows += n;
 	if (ms > w->stats.longest_ms)
 		w->stats.longest_ms = ms;
+	if (n > h->result->largest_batch_rows)
+		h->result->largest_batch_rows = n;
 	if (spec->counter)
 		result_count(h->result, spec->counter, n);
 	if (spec->audit_action)
