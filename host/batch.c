@@ -30,6 +30,8 @@
 #define BATCH_MAX_SPAN 64
 /* Rows per page assumed for a table PostgreSQL has no statistics for. */
 #define BATCH_DEFAULT_DENSITY 50.0
+/* Pages sampled for the most rows a page holds. */
+#define BATCH_SAMPLE_PAGES 64
 /* Parameter types the host binds: $1 int8, $2 and $3 tid. */
 #define BATCH_INT8OID 20
 #define BATCH_TIDOID 27
@@ -38,6 +40,7 @@
 typedef struct batch_heap {
 	int64_t nblocks;    /* heap size when the loop started */
 	double density;     /* rows per page PostgreSQL estimates */
+	double fullest;     /* most live rows on a sampled page; 0: none */
 } batch_heap;
 
 /* Reads relation's kind, size and row density; refuses anything without a
@@ -74,6 +77,39 @@ static int batch_heap_open(sweep_host *h, const char *relation,
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* Sets heap->fullest to the most live rows on one of about
+ * BATCH_SAMPLE_PAGES pages of relation picked at random (TABLESAMPLE
+ * SYSTEM reads only those): pg_class's average is no bound on a page's
+ * rows in a heap with empty stretches or without statistics, and a range
+ * is judged by the rows it may hold.  0, or -1 with *errmsg set. */
+static int batch_heap_fullest(sweep_host *h, const char *relation,
+                              batch_heap *heap, char **errmsg)
+{
+	char percent[32], *sql;
+	const char *args[1] = {percent};
+	PGresult *res;
+	double p = heap->nblocks > 0
+		? 100.0 * BATCH_SAMPLE_PAGES / (double)heap->nblocks : 100;
+
+	snprintf(percent, sizeof(percent), "%.6f", p < 100 ? p : 100);
+	sql = api_table()->mprintf("SELECT coalesce(max(n), 0) FROM (SELECT"
+	                           " count(*) AS n FROM %s TABLESAMPLE SYSTEM"
+	                           " ($1::float4) GROUP BY"
+	                           " (ctid::text::point)[0]) AS pages",
+	                           relation);
+	if (sql == NULL) {
+		*errmsg = api_table()->mprintf("batch_loop: out of memory");
+		return -1;
+	}
+	res = api_table()->query(h, sql, 1, args, "sampling pages", errmsg);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	heap->fullest = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return 0;
 }
 
 /* Puts the timeouts the loop set for spec on the run's session back to
@@ -133,7 +169,7 @@ typedef struct batch_walk {
 	bool walked;          /* the last range of the heap was handed out */
 	bool done;            /* nothing more to send */
 	double dense;         /* most rows per page seen: pg_class's average,
-	                         or more in a batch's range */
+	                         a sampled page's, or a batch's range's */
 	bool measured;        /* a batch changed rows over its whole range */
 	bool cap_ignored;     /* the statement changed more rows than $1 */
 	sweep_batch_stats stats;
@@ -637,9 +673,11 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 		goto out;
 	}
 	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&
-	    batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0)
+	    (batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0 ||
+	     batch_heap_fullest(h, w.spec.relation, &w.heap, errmsg) != 0))
 		goto out;
-	w.dense = w.heap.density;
+	w.dense = w.heap.fullest > w.heap.density ? w.heap.fullest
+	                                           : w.heap.density;
 	w.iso.h = h;
 	w.iso.relation = w.spec.relation;
 	w.iso.nblocks = w.heap.nblocks;
