@@ -21,8 +21,17 @@
 #define BATCH_TARGET_MS 50
 /* A range grows at most this many times from one batch to the next. */
 #define BATCH_MAX_GROWTH 4
+/* A batch changes at most this many times batch_rows rows: a range that
+ * may hold more is capped in its statement ($1). */
+#define BATCH_MOST 2
+/* A range spans at most this many times batch_rows rows at the densest
+ * pages seen, so that a range grown over empty pages stays short to scan
+ * where the pages fill again. */
+#define BATCH_MAX_SPAN 64
 /* Rows per page assumed for a table PostgreSQL has no statistics for. */
 #define BATCH_DEFAULT_DENSITY 50.0
+/* Pages sampled for the most rows a page holds. */
+#define BATCH_SAMPLE_PAGES 64
 /* Parameter types the host binds: $1 int8, $2 and $3 tid. */
 #define BATCH_INT8OID 20
 #define BATCH_TIDOID 27
@@ -31,6 +40,7 @@
 typedef struct batch_heap {
 	int64_t nblocks;    /* heap size when the loop started */
 	double density;     /* rows per page PostgreSQL estimates */
+	double fullest;     /* most live rows on a sampled page; 0: none */
 } batch_heap;
 
 /* Reads relation's kind, size and row density; refuses anything without a
@@ -69,20 +79,37 @@ out:
 	return rc;
 }
 
-/* Pages for the next range: enough to change batch_rows rows at the
- * density just seen, no longer than BATCH_TARGET_MS at the speed just
- * seen, at least 1, and at most BATCH_MAX_GROWTH times the last range. */
-static int64_t batch_next_pages(int64_t pages, int64_t rows, int64_t ms,
-                                int64_t batch_rows)
+/* Sets heap->fullest to the most live rows on one of about
+ * BATCH_SAMPLE_PAGES pages of relation picked at random (TABLESAMPLE
+ * SYSTEM reads only those): pg_class's average is no bound on a page's
+ * rows in a heap with empty stretches or without statistics, and a range
+ * is judged by the rows it may hold.  0, or -1 with *errmsg set. */
+static int batch_heap_fullest(sweep_host *h, const char *relation,
+                              batch_heap *heap, char **errmsg)
 {
-	double next = rows > 0 ? (double)batch_rows * (double)pages / (double)rows
-	                       : (double)pages * BATCH_MAX_GROWTH;
+	char percent[32], *sql;
+	const char *args[1] = {percent};
+	PGresult *res;
+	double p = heap->nblocks > 0
+		? 100.0 * BATCH_SAMPLE_PAGES / (double)heap->nblocks : 100;
 
-	if (ms > 0 && next > (double)pages * BATCH_TARGET_MS / (double)ms)
-		next = (double)pages * BATCH_TARGET_MS / (double)ms;
-	if (next > (double)pages * BATCH_MAX_GROWTH)
-		next = (double)pages * BATCH_MAX_GROWTH;
-	return next < 1 ? 1 : (int64_t)next;
+	snprintf(percent, sizeof(percent), "%.6f", p < 100 ? p : 100);
+	sql = api_table()->mprintf("SELECT coalesce(max(n), 0) FROM (SELECT"
+	                           " count(*) AS n FROM %s TABLESAMPLE SYSTEM"
+	                           " ($1::float4) GROUP BY"
+	                           " (ctid::text::point)[0]) AS pages",
+	                           relation);
+	if (sql == NULL) {
+		*errmsg = api_table()->mprintf("batch_loop: out of memory");
+		return -1;
+	}
+	res = api_table()->query(h, sql, 1, args, "sampling pages", errmsg);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	heap->fullest = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return 0;
 }
 
 /* Puts the timeouts the loop set for spec on the run's session back to
@@ -121,6 +148,10 @@ typedef struct batch_lane {
 	int64_t pages;      /* length of that batch's range, then the next's */
 	isolate_tid lo, hi; /* that batch's range */
 	int64_t t0;         /* when it was sent, api_now_ms() */
+	int64_t cap;        /* its row cap (BATCH_MOST * batch_rows), 0: none */
+	bool capped;        /* $1 was that cap, not what max_rows leaves */
+	isolate_tid rest_lo, rest_hi; /* an earlier range's part this lane
+	                                 walks again first; empty: lo >= hi */
 } batch_lane;
 
 /* One call of batch_loop. */
@@ -135,7 +166,12 @@ typedef struct batch_walk {
 	batch_lane lanes[SWEEP_BATCH_MAX_PARALLEL];
 	int nlanes;
 	int64_t next_lo;      /* first block not yet handed to a lane */
-	bool done;            /* nothing more to hand out */
+	bool walked;          /* the last range of the heap was handed out */
+	bool done;            /* nothing more to send */
+	double dense;         /* most rows per page seen: pg_class's average,
+	                         a sampled page's, or a batch's range's */
+	bool measured;        /* a batch changed rows over its whole range */
+	bool cap_ignored;     /* the statement changed more rows than $1 */
 	sweep_batch_stats stats;
 	char *error;          /* first failure (host-allocated), or NULL */
 	isolate iso;          /* taking failed batches apart */
@@ -262,6 +298,84 @@ static void batch_fail(batch_walk *w, batch_lane *lane, const PGresult *res)
 		w->error = api_table()->mprintf("%s", err);
 }
 
+/* Pages holding about rows rows at the densest pages seen; at least 1. */
+static int64_t batch_pages_for(const batch_walk *w, double rows)
+{
+	double pages = rows / w->dense;
+
+	return pages < 1 ? 1 : (int64_t)pages;
+}
+
+/* Pages for a lane's next range after its last one, of pages pages, changed
+ * all the rows it held, rows, in ms: enough for batch_rows rows at that
+ * density, no longer than BATCH_TARGET_MS at that speed, at most
+ * BATCH_MAX_GROWTH times the last and BATCH_MAX_SPAN times batch_rows rows
+ * at the densest pages seen; at least 1.  Longer than BATCH_MOST times
+ * batch_rows rows at the densest pages, its batch is capped (batch_cap);
+ * a range sized by density that would be at most twice that long is cut
+ * to it instead (a plain batch of a little fewer rows costs less than a
+ * capped one), and so is every range once the statement is known to
+ * ignore its cap. */
+static int64_t batch_next_pages(const batch_walk *w, int64_t pages,
+                                int64_t rows, int64_t ms)
+{
+	double batch = (double)w->spec.batch_rows;
+	double most = BATCH_MOST * batch / w->dense;
+	double next = rows > 0 ? batch * (double)pages / (double)rows
+	                       : (double)pages * BATCH_MAX_GROWTH;
+
+	if (ms > 0 && next > (double)pages * BATCH_TARGET_MS / (double)ms)
+		next = (double)pages * BATCH_TARGET_MS / (double)ms;
+	if (next > (double)pages * BATCH_MAX_GROWTH)
+		next = (double)pages * BATCH_MAX_GROWTH;
+	if (next > BATCH_MAX_SPAN * batch / w->dense)
+		next = BATCH_MAX_SPAN * batch / w->dense;
+	if (next > most && (w->cap_ignored || (rows > 0 && next <= 2 * most)))
+		next = most;
+	return next < 1 ? 1 : (int64_t)next;
+}
+
+/* Pages of lane's range in flight, the open end counted to the heap's
+ * size when the loop started; at least 1. */
+static int64_t batch_span(const batch_walk *w, const batch_lane *lane)
+{
+	int64_t first = (int64_t)(lane->lo >> 16);
+	int64_t end = lane->hi == ISOLATE_TID_END ? w->heap.nblocks
+	                                          : (int64_t)(lane->hi >> 16);
+
+	return end > first ? end - first : 1;
+}
+
+/* The row cap of lane's next batch, over its range just chosen: BATCH_MOST
+ * times batch_rows when the range may hold more rows than that (no batch
+ * has yet measured how many rows a page holds, the range is longer than
+ * that many rows at the densest pages seen, or it is the table's open
+ * end, which may have grown), else 0: none.  Never once the statement is
+ * known to ignore its cap. */
+static int64_t batch_cap(const batch_walk *w, const batch_lane *lane)
+{
+	int64_t most = BATCH_MOST * w->spec.batch_rows;
+
+	if (w->cap_ignored)
+		return 0;
+	if (!w->measured || lane->hi == ISOLATE_TID_END ||
+	    (double)batch_span(w, lane) * w->dense > (double)most)
+		return most;
+	return 0;
+}
+
+/* Makes lane walk [lo, hi) of its batch in flight again, from lo, before
+ * any new range, in ranges of batch_rows rows at the densest pages seen:
+ * the batch stopped at its cap, or failed over a range too long to take
+ * apart. */
+static void batch_walk_again(batch_walk *w, batch_lane *lane)
+{
+	if (lane->rest_lo >= lane->rest_hi)
+		lane->rest_hi = lane->hi;
+	lane->rest_lo = lane->lo;
+	lane->pages = batch_pages_for(w, (double)w->spec.batch_rows);
+}
+
 /* Buffers for the host's parameters of one batch. */
 typedef struct batch_args {
 	char limit[32];
@@ -270,26 +384,65 @@ typedef struct batch_args {
 } batch_args;
 
 /* Binds the host's parameters of a heap-range batch over the tids
- * [lo, hi) into w->values, held in a: $1 what max_rows leaves (NULL
- * without a cap), $2 and $3 the range. */
-static void batch_bind_range(batch_walk *w, isolate_tid lo, isolate_tid hi,
-                             batch_args *a)
+ * [lo, hi) with the row cap cap (0: none) into w->values, held in a: $1
+ * the lesser of cap and what max_rows leaves (NULL without either), $2
+ * and $3 the range.  True when $1 is cap. */
+static bool batch_bind_range(batch_walk *w, isolate_tid lo, isolate_tid hi,
+                             int64_t cap, batch_args *a)
 {
+	int64_t left = w->spec.max_rows - w->stats.rows;
+	bool capped = cap > 0 && (w->spec.max_rows == 0 || cap < left);
+
 	w->values[0] = NULL;
-	if (w->spec.max_rows > 0) {
+	if (capped || w->spec.max_rows > 0) {
 		snprintf(a->limit, sizeof(a->limit), "%" PRId64,
-		         w->spec.max_rows - w->stats.rows);
+		         capped ? cap : left);
 		w->values[0] = a->limit;
 	}
 	isolate_tid_text(lo, a->lo, sizeof(a->lo));
 	isolate_tid_text(hi, a->hi, sizeof(a->hi));
 	w->values[1] = a->lo;
 	w->values[2] = a->hi;
+	return capped;
 }
 
-/* Sends the next batch on lane: the next heap range, or the statement
- * again until it changes nothing.  Marks the loop done once the last
- * range is handed out. */
+/* Chooses lane's next range: the next part of what it walks again, else
+ * the next pages of the heap, the last one open-ended (which marks the
+ * heap walked). */
+static void batch_range(batch_walk *w, batch_lane *lane)
+{
+	int64_t end;
+
+	if (lane->rest_lo < lane->rest_hi) {
+		lane->lo = lane->rest_lo;
+		end = (int64_t)(lane->lo >> 16) + lane->pages;
+		if (lane->rest_hi == ISOLATE_TID_END ? end >= w->heap.nblocks
+		    : ISOLATE_TID(end, 0) >= lane->rest_hi)
+			lane->hi = lane->rest_hi;
+		else
+			lane->hi = ISOLATE_TID(end, 0);
+		lane->rest_lo = lane->hi;
+		return;
+	}
+	lane->lo = ISOLATE_TID(w->next_lo, 0);
+	w->next_lo += lane->pages;
+	lane->hi = ISOLATE_TID(w->next_lo, 0);
+	if (w->next_lo >= w->heap.nblocks) {
+		lane->hi = ISOLATE_TID_END;
+		w->walked = true;
+	}
+}
+
+/* True when lane has a batch to send: the statement again (UNTIL_EMPTY),
+ * a range to walk again, or a range of the heap not yet handed out. */
+static bool batch_has_work(const batch_walk *w, const batch_lane *lane)
+{
+	return !w->walked || lane->rest_lo < lane->rest_hi;
+}
+
+/* Sends the next batch on lane: its next heap range (batch_range), capped
+ * when it may hold too many rows (batch_cap), or the statement again until
+ * it changes nothing. */
 static void batch_send(batch_walk *w, batch_lane *lane)
 {
 	const sweep_batch *spec = &w->spec;
@@ -297,16 +450,12 @@ static void batch_send(batch_walk *w, batch_lane *lane)
 	batch_args a;
 
 	if (spec->mode == SWEEP_BATCH_HEAP_RANGES) {
-		lane->lo = ISOLATE_TID(w->next_lo, 0);
-		w->next_lo += lane->pages;
-		lane->hi = ISOLATE_TID(w->next_lo, 0);
-		if (w->next_lo >= w->heap.nblocks) {
-			lane->hi = ISOLATE_TID_END;
-			w->done = true;
-		}
-		batch_bind_range(w, lane->lo, lane->hi, &a);
+		batch_range(w, lane);
+		lane->cap = batch_cap(w, lane);
+		lane->capped = batch_bind_range(w, lane->lo, lane->hi,
+		                                lane->cap, &a);
 	} else {
-		batch_bind_range(w, ISOLATE_TID(0, 0), ISOLATE_TID_END, &a);
+		batch_bind_range(w, ISOLATE_TID(0, 0), ISOLATE_TID_END, 0, &a);
 		snprintf(a.limit, sizeof(a.limit), "%" PRId64,
 		         spec->max_rows > 0 && left < spec->batch_rows
 		         ? left : spec->batch_rows);
@@ -377,6 +526,8 @@ static void batch_count(batch_walk *w, int64_t n, int64_t ms)
 	w->stats.rows += n;
 	if (ms > w->stats.longest_ms)
 		w->stats.longest_ms = ms;
+	if (n > h->result->largest_batch_rows)
+		h->result->largest_batch_rows = n;
 	if (spec->counter)
 		result_count(h->result, spec->counter, n);
 	if (spec->audit_action)
@@ -396,7 +547,7 @@ static PGresult *batch_piece(void *arg, isolate_tid lo, isolate_tid hi)
 	batch_args a;
 	PGresult *res;
 
-	batch_bind_range(w, lo, hi, &a);
+	batch_bind_range(w, lo, hi, 0, &a);
 	res = PQexecParams(w->isolating->conn, w->sql, w->nvalues, w->types,
 	                   w->values, NULL, NULL, 0);
 	if (lo < hi && batch_ok(res))
@@ -419,9 +570,55 @@ static bool batch_go_on(void *arg)
 	return w->spec.max_rows == 0 || w->stats.rows < w->spec.max_rows;
 }
 
+/* Sizes lane's next range from its batch that changed n rows in ms.  A
+ * batch that stopped at its own cap did not finish its range: the lane
+ * walks it again from its start in ranges sized for the densest pages
+ * seen, so that a range grown over pages with no matching rows never
+ * carries its length onto pages full of them. */
+static void batch_resize(batch_walk *w, batch_lane *lane, int64_t n,
+                         int64_t ms)
+{
+	double density = (double)n / (double)batch_span(w, lane);
+	char sent[32], got[32];
+
+	if (density > w->dense)
+		w->dense = density;
+	if (lane->cap > 0 && n > lane->cap && !w->cap_ignored) {
+		w->cap_ignored = true;
+		snprintf(sent, sizeof(sent), "%" PRId64, lane->cap);
+		snprintf(got, sizeof(got), "%" PRId64, n);
+		log_msg(SWEEP_LOG_WARN, "the batch statement does not stop at"
+		        " $1 rows; ranges are kept short instead", "job",
+		        w->h->job->name, "cap", sent, "changed", got, LOG_END);
+	}
+	if (lane->capped && n == lane->cap) {
+		batch_walk_again(w, lane);
+		return;
+	}
+	if (n > 0)
+		w->measured = true;
+	lane->pages = batch_next_pages(w, batch_span(w, lane), n, ms);
+}
+
+/* True when lane's batch, which failed with res, is to be walked again in
+ * shorter ranges rather than taken apart: a row's failure over a range
+ * of several pages that may hold more than BATCH_MOST times batch_rows
+ * rows, whose pieces could change that many at once. */
+static bool batch_too_long_to_split(const batch_walk *w,
+                                    const batch_lane *lane,
+                                    const PGresult *res)
+{
+	int64_t span = batch_span(w, lane);
+
+	return isolate_row_error(res) && span > 1 &&
+	       (double)span * w->dense >
+	       (double)(BATCH_MOST * w->spec.batch_rows);
+}
+
 /* Reads the result of lane's batch and counts what it changed; the next
  * range of the lane is sized from it.  A heap-range batch that failed is
- * taken apart when the failure may be one row's (isolate_batch); any
+ * taken apart when the failure may be one row's (isolate_batch), after
+ * walking it again in shorter ranges when it is too long for that; any
  * other failure is the loop's. */
 static void batch_finish(batch_walk *w, batch_lane *lane)
 {
@@ -436,8 +633,11 @@ static void batch_finish(batch_walk *w, batch_lane *lane)
 		n = strtoll(PQcmdTuples(res), NULL, 10);
 		batch_count(w, n, ms);
 		if (spec->mode == SWEEP_BATCH_HEAP_RANGES)
-			lane->pages = batch_next_pages(lane->pages, n, ms,
-			                               spec->batch_rows);
+			batch_resize(w, lane, n, ms);
+	} else if (spec->mode == SWEEP_BATCH_HEAP_RANGES &&
+	           PQstatus(lane->conn) == CONNECTION_OK &&
+	           batch_too_long_to_split(w, lane, res)) {
+		batch_walk_again(w, lane);
 	} else if (spec->mode == SWEEP_BATCH_HEAP_RANGES &&
 	           PQstatus(lane->conn) == CONNECTION_OK) {
 		w->isolating = lane;
@@ -473,8 +673,11 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 		goto out;
 	}
 	if (w.spec.mode == SWEEP_BATCH_HEAP_RANGES &&
-	    batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0)
+	    (batch_heap_open(h, w.spec.relation, &w.heap, errmsg) != 0 ||
+	     batch_heap_fullest(h, w.spec.relation, &w.heap, errmsg) != 0))
 		goto out;
+	w.dense = w.heap.fullest > w.heap.density ? w.heap.fullest
+	                                           : w.heap.density;
 	w.iso.h = h;
 	w.iso.relation = w.spec.relation;
 	w.iso.nblocks = w.heap.nblocks;
@@ -485,7 +688,7 @@ int batch_loop(sweep_host *h, const sweep_batch *spec, sweep_batch_stats
 	batch_lanes_open(&w);
 	for (;;) {
 		for (i = 0; i < w.nlanes && !w.done; i++) {
-			if (w.lanes[i].busy)
+			if (w.lanes[i].busy || !batch_has_work(&w, &w.lanes[i]))
 				continue;
 			if (*h->stop) {
 				w.stats.stopped = true;

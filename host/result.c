@@ -126,7 +126,8 @@ static int64_t result_counter_value(const result *r, const char *name)
 /* Appends the result as one JSON object:
  * {"job","dry_run","success","stopped","status","run_id","counters",
  *  "deleted_count","message","error","sample","errors","batches",
- *  "longest_batch_ms","started","finished","duration_ms","timestamp"}
+ *  "longest_batch_ms","largest_batch_rows","started","finished",
+ *  "duration_ms","timestamp"}
  * (status from result_status()).  success, deleted_count and timestamp
  * are the result the seed jobs documented ({success, deleted_count,
  * timestamp}), for every job alike: deleted_count is the "deleted"
@@ -167,8 +168,10 @@ void result_json(const result *r, buf *b)
 			buf_puts(b, ",");
 		buf_json_string(b, r->errors[i]);
 	}
-	buf_printf(b, "],\"batches\":%lld,\"longest_batch_ms\":%lld",
-	           (long long)r->batches, (long long)r->longest_batch_ms);
+	buf_printf(b, "],\"batches\":%lld,\"longest_batch_ms\":%lld,"
+	           "\"largest_batch_rows\":%lld", (long long)r->batches,
+	           (long long)r->longest_batch_ms,
+	           (long long)r->largest_batch_rows);
 	buf_printf(b, ",\"started\":\"%s\",\"finished\":\"%s\","
 	           "\"duration_ms\":%lld,\"timestamp\":\"%s\"}\n", started,
 	           finished, (long long)result_duration_ms(r), finished);
@@ -191,8 +194,10 @@ void result_text(const result *r, buf *b)
 		buf_printf(b, "  %-16s %lld\n", r->counters[i].name,
 		           (long long)r->counters[i].value);
 	if (r->batches)
-		buf_printf(b, "  %-16s %lld (longest %lld ms)\n", "batches",
-		           (long long)r->batches, (long long)r->longest_batch_ms);
+		buf_printf(b, "  %-16s %lld (longest %lld ms, largest %lld "
+		           "rows)\n", "batches", (long long)r->batches,
+		           (long long)r->longest_batch_ms,
+		           (long long)r->largest_batch_rows);
 	if (r->message)
 		buf_printf(b, "  message: %s\n", r->message);
 	if (r->error)

@@ -38,6 +38,7 @@ typedef struct result {
 	size_t nerrors;
 	int64_t batches;
 	int64_t longest_batch_ms;
+	int64_t largest_batch_rows; /* most rows one batch changed */
 } result;
 
 void result_init(result *r, const char *job, bool dry_run);

@@ -12,8 +12,9 @@
  *
  * The host's batch loop walks the table's heap in ranges of blocks; each
  * batch is one DELETE restricted to its range ($2, $3), which PostgreSQL runs
- * as a TID Range Scan, in its own transaction.  With max_rows, each batch
- * also stops at the rows the run may still delete ($1).  With audit_columns,
+ * as a TID Range Scan, in its own transaction.  Each batch also stops at
+ * the rows the host lets it delete ($1: what max_rows leaves, or a cap on
+ * a range that may hold too many rows).  With audit_columns,
  * the DELETE returns one jsonb object of those columns per row and the host
  * writes it as an audit record in the same transaction.
  *
@@ -144,18 +145,16 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	if (st->max_rows > 0)
-		st->delete_sql = api->mprintf(
-			"DELETE FROM %s WHERE ctid = ANY (ARRAY("
-			"SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
-			" AND %s%s LIMIT $1))%s",
-			st->table, st->table, st->older_run, st->filter,
-			returning);
-	else
-		st->delete_sql = api->mprintf(
-			"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
-			" AND %s%s%s",
-			st->table, st->older_run, st->filter, returning);
+	/* Without a cap ($1 NULL) the planner folds the OR away: a plain
+	 * TID Range Scan.  With one, the first $1 matching rows of the
+	 * range go. */
+	st->delete_sql = api->mprintf(
+		"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
+		" AND %s%s AND ($1 IS NULL OR ctid = ANY"
+		" (ARRAY(SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
+		" AND %s%s LIMIT $1)))%s",
+		st->table, st->older_run, st->filter, st->table,
+		st->older_run, st->filter, returning);
 	st->count_sql = api->mprintf(
 		"SELECT count(*) FROM %s WHERE %s%s",
 		st->table, st->older_dry, st->filter);

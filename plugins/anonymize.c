@@ -26,7 +26,8 @@
  *
  * The host's batch loop walks the table's heap in ranges of blocks; each
  * batch is one UPDATE restricted to its range ($2, $3), which PostgreSQL
- * runs as a TID Range Scan, in its own transaction.
+ * runs as a TID Range Scan, in its own transaction, stopping at the rows
+ * the host lets it change ($1, when it caps them).
  *
  * Keys at any depth: PostgreSQL has no recursive key delete, so run()
  * first creates the session's own function pg_temp.sweepd_strip(jsonb,
@@ -408,14 +409,16 @@ static int statements_build(const sweep_api *api, sweep_host *h,
 	range = api->mprintf("ctid >= $2 AND ctid < $3 AND %s%s",
 	                     st->older_run, st->filter);
 	if (st->audit_object) {
-		/* The rows are locked and their old values read first; the
-		 * UPDATE joins them by ctid, inside the same heap range. */
+		/* The rows are locked and their old values read first, the
+		 * first $1 when the host caps them; the UPDATE joins them by
+		 * ctid, inside the same heap range. */
 		assign = assign_sql(api, st, 5 + nset, "sweep_t.");
 		if (assign && pending_run && range)
 			st->update_sql = api->mprintf(
 				"UPDATE %s AS sweep_t SET %s FROM (SELECT ctid"
 				" AS sweep_ctid, %s AS sweep_audit FROM %s"
-				" WHERE %s AND %s FOR UPDATE) AS sweep_old"
+				" WHERE %s AND %s LIMIT $1 FOR UPDATE)"
+				" AS sweep_old"
 				" WHERE sweep_t.ctid >= $2"
 				" AND sweep_t.ctid < $3"
 				" AND sweep_t.ctid = sweep_old.sweep_ctid"
@@ -423,11 +426,16 @@ static int statements_build(const sweep_api *api, sweep_host *h,
 				st->table, assign, st->audit_object, st->table,
 				range, pending_run);
 	} else {
+		/* Without a cap ($1 NULL) the planner folds the OR away;
+		 * with one, the first $1 pending rows of the range go. */
 		assign = assign_sql(api, st, 5 + nset, "");
 		if (assign && pending_run && range)
 			st->update_sql = api->mprintf(
-				"UPDATE %s SET %s WHERE %s AND %s", st->table,
-				assign, range, pending_run);
+				"UPDATE %s SET %s WHERE %s AND %s AND ($1 IS"
+				" NULL OR ctid = ANY (ARRAY(SELECT ctid FROM %s"
+				" WHERE %s AND %s LIMIT $1)))", st->table,
+				assign, range, pending_run, st->table, range,
+				pending_run);
 	}
 	if (pending_dry) {
 		st->count_sql = api->mprintf(

@@ -16,7 +16,8 @@
  *
  * The host's batch loop walks the table's heap in ranges of blocks; each
  * batch is one DELETE restricted to its range ($2, $3), which PostgreSQL runs
- * as a TID Range Scan, in its own transaction.  With audit_columns, the
+ * as a TID Range Scan, in its own transaction, stopping at the rows the
+ * host lets it delete ($1, when it caps them).  With audit_columns, the
  * DELETE returns one jsonb object of those columns per row and the host
  * writes it as an audit record in the same transaction.
  */
@@ -168,9 +169,15 @@ static int match_init(const sweep_api *api, sweep_host *h, void **state,
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
+	/* Without a cap ($1 NULL) the planner folds the OR away; with one,
+	 * the first $1 matching rows of the range go (the inner t hides the
+	 * outer one, so the condition reads the inner). */
 	st->delete_sql = api->mprintf(
 		"DELETE FROM %s AS t WHERE t.ctid >= $2 AND t.ctid < $3"
-		" AND %s%s", st->table, st->condition, returning);
+		" AND %s AND ($1 IS NULL OR t.ctid = ANY (ARRAY(SELECT t.ctid"
+		" FROM %s AS t WHERE t.ctid >= $2 AND t.ctid < $3 AND %s"
+		" LIMIT $1)))%s", st->table, st->condition, st->table,
+		st->condition, returning);
 	st->count_sql = api->mprintf(
 		"SELECT count(*), count(*) FILTER (WHERE %s) FROM %s AS t",
 		st->condition, st->table);

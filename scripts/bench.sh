@@ -14,7 +14,9 @@
 #      table whose heap is in time order and on one whose rows are shuffled
 #      (median of 5 rounds; 3 for the audited and row-by-row variants)
 #   2. lock time: longest and p99 batch transaction at batch sizes
-#      1,000 / 5,000 / 20,000
+#      1,000 / 5,000 / 20,000; longest batch and most rows in one batch on
+#      the heap layouts that used to make batches long: dead pages left by
+#      an interrupted run, a long empty stretch, a shuffled heap, max_rows
 #   3. memory: peak RSS of `sweepd --run` deleting 10,000 and many rows
 #   4. host overhead with 10,000 job files: --check, --list-jobs, the
 #      daemon's RSS, its startup (catch-up from one history query) and idle CPU
@@ -326,7 +328,8 @@ fresh_copy() {
 # run_job JOB [VAR=VALUE...]: `sweepd --run JOB --json` on the bench jobs,
 # with the environment given, under /usr/bin/time.  Also sets R_BATCHES,
 # R_LONGEST (longest batch, ms, timed by sweepd around each batch's
-# statement and its commit) and R_RSS_KB (peak RSS).
+# statement and its commit), R_LARGEST (most rows one batch deleted) and
+# R_RSS_KB (peak RSS).
 readonly CONF=$WORK/conf
 run_job() {
 	local job=$1 json t0 t1 ok
@@ -337,8 +340,8 @@ run_job() {
 		die "sweepd --run $job failed: $json (see $WORK/sweepd.log)"
 	t1=$(now_ns)
 	R_US=$(((t1 - t0) / 1000))
-	read -r ok R_ROWS R_BATCHES R_LONGEST < <(jq -r \
-		'[.success, (.counters.deleted // 0), .batches, .longest_batch_ms] | @tsv' <<<"$json")
+	read -r ok R_ROWS R_BATCHES R_LONGEST R_LARGEST < <(jq -r \
+		'[.success, (.counters.deleted // 0), .batches, .longest_batch_ms, .largest_batch_rows] | @tsv' <<<"$json")
 	[[ $ok == true ]] || die "sweepd --run $job: $json"
 	R_RSS_KB=$(tail -n1 "$WORK/rss")
 }
@@ -393,6 +396,7 @@ write_age_job() { # NAME [EXTRA PARAM LINES]
 write_age_job age-default
 write_age_job age-audited $'audit_columns = id, user_id\n'
 write_age_job age-parallel $'parallel = 2\n'
+write_age_job age-max-rows "max_rows = $((ROWS / 4))"$'\n'
 for b in "${BATCH_SIZES[@]}"; do
 	write_age_job "age-batch-$b" "batch_size = $b"$'\n'
 done
@@ -588,7 +592,6 @@ throughput() { # LABEL SRC
 }
 throughput time-ordered src_ordered
 throughput shuffled src_shuffled
-sql -c 'DROP TABLE src_shuffled'
 
 # ---------------------------------------------------------------------------
 # Case 2: lock time per batch size
@@ -628,6 +631,90 @@ for b in "${BATCH_SIZES[@]}"; do
 		"${r}x the bulk DELETE's single transaction (${lock_baseline} ms, case 1)" "< 100 ms" \
 		"$(verdict "$R_LONGEST < 100")"
 done
+
+# Lock time per heap layout.  The heap-range step grows while batches find
+# no row to delete; before it was bounded by the rows a range may hold, a
+# step grown over dead pages was applied to live ones (216,000 rows and
+# 2.6 s in one batch of batch_size 5,000 after an interrupted run).  Each
+# layout at the default batch_size, run LAYOUT_REPS times on a fresh copy:
+# the longest batch of its runs (sweepd's longest_batch_ms: statement and
+# commit) and the most rows one batch deleted (largest_batch_rows), the
+# longest against the same on the fresh time-ordered copy (baseline):
+#   interrupted  the time-ordered copy whose oldest ROWS/8 rows a previous
+#                run deleted, not vacuumed since: dead tuples fill the
+#                heap's first eighth (the issue's layout)
+#   two ends     expired rows only in the heap's first tenth and in a
+#                twentieth near its end (young rows after them), the 80%
+#                between deleted and vacuumed: empty pages
+#   shuffled     case 1's shuffled table, half of its rows expired
+#   max_rows     the interrupted layout, max_rows = ROWS/4
+if $quick; then
+	readonly LAYOUT_REPS=1
+else
+	readonly LAYOUT_REPS=3
+fi
+readonly LAYOUT_BATCH=5000
+sql -c 'SET synchronize_seqscans = off' -c "CREATE TABLE src_ends AS
+	SELECT id, CASE WHEN id <= $ROWS / 10 OR id BETWEEN $ROWS * 9 / 10 + 1 AND $ROWS * 19 / 20
+	                THEN now() - interval '45 days' ELSE now() - interval '10 days' END AS created_at,
+	       user_id, payload
+	FROM src_ordered"
+layout_fresh() {
+	fresh_copy src_ordered
+}
+layout_interrupted() {
+	fresh_copy src_ordered
+	sql -c "DELETE FROM t WHERE id <= $((ROWS / 8))"
+}
+layout_ends() {
+	fresh_copy src_ends
+	sql -c "DELETE FROM t WHERE id > $((ROWS / 10)) AND id <= $((ROWS * 9 / 10))"
+	sql -c 'VACUUM t'
+}
+layout_shuffled() {
+	fresh_copy src_shuffled
+}
+# layout_row LABEL SETUP JOB: LAYOUT_REPS runs of JOB, each after SETUP;
+# sets L_LONGEST and L_LARGEST (the most of its runs) and adds the row,
+# with the ratio to layout_base_ms unless SETUP is the baseline's.
+layout_row() {
+	local label=$1 setup=$2 job=$3 rep r what value
+	L_LONGEST=0
+	L_LARGEST=0
+	for ((rep = 1; rep <= LAYOUT_REPS; rep++)); do
+		say "case 2, layout $label, run $rep/$LAYOUT_REPS"
+		"$setup"
+		run_job "$job"
+		if ((R_LONGEST > L_LONGEST)); then
+			L_LONGEST=$R_LONGEST
+		fi
+		if ((R_LARGEST > L_LARGEST)); then
+			L_LARGEST=$R_LARGEST
+		fi
+	done
+	what="age_delete batch_size $(thousands "$LAYOUT_BATCH"), layout $label"
+	value="$L_LONGEST ms, $(thousands "$L_LARGEST") rows ($R_BATCHES batches, $(thousands "$R_ROWS") rows deleted)"
+	if [[ $setup == layout_fresh ]]; then
+		row 2 "$what (baseline): longest batch, most rows in one batch" "$value" "" "" ""
+		return
+	fi
+	r=$(ratio "$L_LONGEST" "$(calc "$layout_base_ms > 0 ? $layout_base_ms : 1" '%g')")
+	row 2 "$what: longest batch, most rows in one batch" "$value" \
+		"${r}x the fresh layout's longest" \
+		"< 100 ms and <= $(thousands $((2 * LAYOUT_BATCH))) rows" \
+		"$(verdict "$L_LONGEST < 100 && $L_LARGEST <= 2 * $LAYOUT_BATCH")"
+}
+layout_row "time-ordered, fresh copy" layout_fresh age-default
+layout_base_ms=$L_LONGEST
+layout_row "interrupted run (oldest $(thousands $((ROWS / 8))) rows deleted, not vacuumed)" \
+	layout_interrupted age-default
+layout_row "two ends (expired rows in the first 10% and at 90-95%, the 80% between empty)" \
+	layout_ends age-default
+layout_row "shuffled" layout_shuffled age-default
+layout_row "interrupted run, max_rows = $(thousands $((ROWS / 4)))" \
+	layout_interrupted age-max-rows
+sql -c 'DROP TABLE src_shuffled' -c 'DROP TABLE src_ends'
+
 
 # ---------------------------------------------------------------------------
 # Case 3: memory.  The large run is case 1's time-ordered age_delete.

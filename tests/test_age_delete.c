@@ -410,6 +410,172 @@ static void a_row_refused_by_a_trigger_fails_alone_within_max_rows(void **state)
 	                            w->job), 100);
 }
 
+/* Batch size of the layout tests below, and the most rows one of their
+ * batches may change: about twice that. */
+#define LAYOUT_BATCH 1000
+#define LAYOUT_MOST (2 * LAYOUT_BATCH)
+
+/* Creates schema.events of n rows, with autovacuum off so that the heap
+ * stays as laid out: row g expired (45 days old) when the SQL condition
+ * old over g holds, else young (10 days), inserted in the order of g, or
+ * in random order with shuffle. */
+static void layout_table(world *w, int n, const char *old, int shuffle)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.events (id bigint PRIMARY KEY, created_at"
+	       " timestamptz, kind text NOT NULL, email text NOT NULL)"
+	       " WITH (autovacuum_enabled = false);"
+	       "INSERT INTO %s.events SELECT g, CASE WHEN %s"
+	       " THEN now() - interval '45 days'"
+	       " ELSE now() - interval '10 days' END, 'x',"
+	       " 'user' || g || '@example.com'"
+	       " FROM generate_series(1, %d) g ORDER BY %s",
+	       w->schema, w->schema, old, n, shuffle ? "random()" : "g");
+}
+
+/* The layout of a run interrupted after deleting part of the expired
+ * rows: 60,000 rows, the first 45,000 expired, of which the first 30,000
+ * are deleted and not vacuumed (their dead tuples fill the heap's first
+ * half). */
+static void layout_interrupted(world *w)
+{
+	layout_table(w, 60000, "g <= 45000", 0);
+	tu_sql(w->db, "DELETE FROM %s.events WHERE id <= 30000", w->schema);
+}
+
+/* Expired rows left in schema.events. */
+static long long expired_left(world *w)
+{
+	return tu_sql_int(w->db, "SELECT count(*) FROM %s.events WHERE"
+	                  " created_at < now() - interval '30 days'",
+	                  w->schema);
+}
+
+/* Loads a job over schema.events with batch_size LAYOUT_BATCH and the
+ * extra [params] lines, runs it, and checks that the run went and deleted
+ * want rows, none of its batches more than LAYOUT_MOST.  r is the caller's
+ * to free. */
+static void layout_run(world *w, const char *extra, long long want,
+                       result *r)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "batch_size = %d\n%s", LAYOUT_BATCH,
+	         extra);
+	world_job(w, text);
+	assert_int_equal(tu_world_run_count(w, false, r, "deleted"), want);
+	if (r->largest_batch_rows > LAYOUT_MOST)
+		fail_msg("a batch deleted %lld rows, more than %d (batch_size"
+		         " %d; %lld batches)", (long long)r->largest_batch_rows,
+		         LAYOUT_MOST, LAYOUT_BATCH, (long long)r->batches);
+	assert_true(r->largest_batch_rows > 0);
+}
+
+static void batches_stay_short_after_an_interrupted_run(void **state)
+{
+	world *w = *state;
+	result r;
+
+	layout_interrupted(w);
+	layout_run(w, "", 15000, &r);
+	result_free(&r);
+	assert_int_equal(expired_left(w), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 15000);
+}
+
+/* Expired rows only at the two ends of the heap, the pages between them
+ * emptied by a VACUUM. */
+static void layout_two_ends(world *w)
+{
+	layout_table(w, 60000, "true", 0);
+	tu_sql(w->db, "DELETE FROM %s.events WHERE id BETWEEN 5001 AND 55000",
+	       w->schema);
+	tu_sql(w->db, "VACUUM %s.events", w->schema);
+}
+
+static void batches_stay_short_across_a_long_empty_stretch(void **state)
+{
+	world *w = *state;
+	result r;
+
+	layout_two_ends(w);
+	layout_run(w, "", 10000, &r);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 0);
+}
+
+static void batches_stay_short_on_a_shuffled_heap(void **state)
+{
+	world *w = *state;
+	result r;
+
+	layout_table(w, 40000, "g % 2 = 0", 1);
+	layout_run(w, "audit_columns = id\n", 20000, &r);
+	assert_int_equal(tu_counter(&r, "audited"), 20000);
+	result_free(&r);
+	assert_int_equal(expired_left(w), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 20000);
+}
+
+static void batches_stay_short_under_max_rows(void **state)
+{
+	world *w = *state;
+	result r;
+
+	layout_interrupted(w);
+	layout_run(w, "max_rows = 12000\n", 12000, &r);
+	result_free(&r);
+	assert_int_equal(expired_left(w), 15000 - 12000);
+}
+
+static void batches_stay_short_in_parallel_sessions(void **state)
+{
+	world *w = *state;
+	result r;
+
+	layout_interrupted(w);
+	layout_run(w, "parallel = 2\naudit_columns = id\n", 15000, &r);
+	assert_int_equal(tu_counter(&r, "audited"), 15000);
+	result_free(&r);
+	assert_int_equal(expired_left(w), 0);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT data->>'id')"
+	                            " FROM sweepd.audit WHERE job = '%s'",
+	                            w->job), 15000);
+}
+
+/* A row refused past a long empty stretch fails alone, and taking its
+ * batch apart makes no batch larger. */
+static void a_row_failing_past_an_empty_stretch_fails_alone(void **state)
+{
+	world *w = *state;
+	result r;
+	char text[512];
+
+	layout_two_ends(w);
+	tu_sql(w->db,
+	       "CREATE FUNCTION %s.hold() RETURNS trigger LANGUAGE plpgsql"
+	       " AS $$ BEGIN IF OLD.id = 57000 THEN RAISE EXCEPTION"
+	       " 'event %% is on legal hold', OLD.id; END IF; RETURN OLD;"
+	       " END $$;"
+	       "CREATE TRIGGER hold BEFORE DELETE ON %s.events FOR EACH ROW"
+	       " EXECUTE FUNCTION %s.hold()", w->schema, w->schema, w->schema);
+	snprintf(text, sizeof(text), "batch_size = %d\n", LAYOUT_BATCH);
+	world_job(w, text);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_contains(r.error, "1 of 10000 rows failed; see errors");
+	assert_int_equal(tu_counter(&r, "deleted"), 9999);
+	assert_int_equal(r.nerrors, 1);
+	assert_string_equal(r.errors[0], "row {\"id\": 57000}: event 57000 is"
+	                    " on legal hold (SQLSTATE P0001)");
+	assert_true(r.largest_batch_rows <= LAYOUT_MOST);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +594,12 @@ int main(void)
 		T(a_failing_batch_in_parallel_sessions_fails_the_run),
 		T(a_view_or_a_missing_table_is_refused_with_its_name),
 		T(a_row_refused_by_a_trigger_fails_alone_within_max_rows),
+		T(batches_stay_short_after_an_interrupted_run),
+		T(batches_stay_short_across_a_long_empty_stretch),
+		T(batches_stay_short_on_a_shuffled_heap),
+		T(batches_stay_short_under_max_rows),
+		T(batches_stay_short_in_parallel_sessions),
+		T(a_row_failing_past_an_empty_stretch_fails_alone),
 #undef T
 	};
 

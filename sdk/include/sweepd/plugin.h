@@ -142,9 +142,22 @@ typedef enum sweep_batch_mode {
  *
  * The host binds its own parameters first, typed, so the statement may use
  * them or not:
- *   $1  int8  rows this batch may change: in HEAP_RANGES mode what max_rows
- *             leaves (NULL when there is no cap: `LIMIT NULL` is no limit);
- *             in UNTIL_EMPTY mode batch_rows, or less near max_rows
+ *   $1  int8  rows this batch may change: in UNTIL_EMPTY mode batch_rows,
+ *             or less near max_rows; in HEAP_RANGES mode NULL (no cap:
+ *             `LIMIT NULL` is no limit) or the lesser of what max_rows
+ *             leaves and twice batch_rows, the latter on a range that may
+ *             hold more rows than that (a run's first ranges, ranges grown
+ *             over pages with no matching rows, the heap's open end).  The
+ *             statement must stop at $1 rows, in heap order:
+ *             `ctid >= $2 AND ctid < $3 AND cond AND ($1 IS NULL OR
+ *             ctid = ANY (ARRAY(SELECT ctid FROM t WHERE ctid >= $2 AND
+ *             ctid < $3 AND cond LIMIT $1)))` does, and runs as a plain
+ *             TID Range Scan when $1 is NULL.  A batch that changes
+ *             exactly its cap of twice batch_rows rows has its range run
+ *             again from $2 in shorter ranges, so a row it changed must no
+ *             longer match.  A statement that changes more than $1 rows
+ *             gets ranges of about twice batch_rows rows at the densest
+ *             pages seen from then on (and a warning in the log)
  *   $2  tid   first tuple of this batch's heap range (inclusive)
  *   $3  tid   end of this batch's heap range (exclusive)
  * In SWEEP_BATCH_UNTIL_EMPTY mode $2..$3 span the whole table.  The plugin's
