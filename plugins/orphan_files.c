@@ -6,11 +6,14 @@
  * With file_table (the records mode) the table's rows drive the run, as an
  * application that records its uploads would: a record is an orphan when
  * its time_column is strictly before now minus older_than (the cutoff,
- * computed once per run by the database), it meets `where`, and no column
- * of `references` holds its path.  Such a record goes with its file; a
- * record whose file does not exist goes too, counted apart
- * ("missing_files").  A file that has no record is never touched, whatever
- * its age, and a file's own mtime plays no part.  Records are taken by
+ * computed once per run by the database, its years, months and days
+ * counted on the calendar of naive_timezone), it meets `where`, and no
+ * column of `references` holds its path.  A time_column without a time
+ * zone (timestamp, date) is read as wall-clock time in naive_timezone
+ * (default UTC), whatever the session's TimeZone.  Such a record goes
+ * with its file; a record whose file does not exist goes too, counted
+ * apart ("missing_files").  A file that has no record is never touched,
+ * whatever its age, and a file's own mtime plays no part.  Records are taken by
  * path, in path order, batch_size at a time: a file goes only when every
  * record naming it goes, else it stays with them ("shared").  A record
  * whose time_column is NULL never goes.
@@ -18,8 +21,9 @@
  * Without file_table (the walk mode) the directory is walked: a regular
  * file is a candidate when its path relative to directory matches
  * `pattern` and its mtime is strictly before now minus older_than (now
- * taken once per run), and an orphan when no column of `references` holds
- * its path.
+ * taken once per run from the host's clock, the age counted back from it
+ * by the database on the calendar of naive_timezone), and an orphan when
+ * no column of `references` holds its path.
  *
  * In both, `pattern` is an fnmatch(3) glob on the path relative to
  * directory, without FNM_PATHNAME or FNM_PERIOD ("*" also matches "/" and
@@ -83,7 +87,7 @@ typedef struct orphan_state {
 	int root_fd;             /* directory, opened in init; -1: none */
 	const char *pattern;     /* host-owned */
 	const char *path_prefix; /* "" when unset; host-owned */
-	int64_t older_than_ms;
+	const char *zone;        /* naive_timezone; host-owned */
 	int64_t batch_size;
 	int64_t pause_ms;
 	int64_t lock_ms;         /* lock_timeout of a candidate's transaction */
@@ -416,28 +420,34 @@ static int records_options(const sweep_api *api, sweep_host *h,
 }
 
 /* Builds the statements of the records mode from the quoted table, path
- * column (column), time column (time), where (NULL: none) and audit object
- * (NULL: none): st->next_sql, st->delete_sql and *extra, the check's
- * "shared" and "records" columns.  Returns 0, or -1 when out of memory.
- * *extra is freed with api->free. */
-static int records_statements(const sweep_api *api, orphan_state *st,
-                              const char *table, const char *column,
-                              const char *time, const char *where,
+ * column (column), time column (time, of sweep_time_kind() kind), where
+ * (NULL: none) and audit object (NULL: none): st->next_sql,
+ * st->delete_sql and *extra, the check's "shared" and "records" columns.
+ * Returns 0, or -1 when out of memory.  *extra is freed with api->free. */
+static int records_statements(const sweep_api *api, sweep_host *h,
+                              orphan_state *st, const char *table,
+                              const char *column, const char *time,
+                              int kind, const char *where,
                               const char *audit, char **extra)
 {
-	char *orphan;
+	char *orphan = NULL, *older1, *older2;
+	int rc = -1;
 
+	/* time is older than the cutoff bound as $1, as $2 */
+	older1 = sweep_age_condition(api, h, kind, time, st->zone, 1);
+	older2 = sweep_age_condition(api, h, kind, time, st->zone, 2);
+	if (!older1 || !older2)
+		goto out;
 	/* A record goes when this holds ($2: the cutoff); NULL: it stays. */
-	orphan = api->mprintf("coalesce(%s < $2::timestamptz AND (%s), false)",
-	                      time, where ? where : "true");
+	orphan = api->mprintf("coalesce(%s AND (%s), false)", older2,
+	                      where ? where : "true");
 	if (!orphan)
-		return -1;
+		goto out;
 	st->next_sql = api->mprintf("SELECT %s FROM %s WHERE %s IS NOT NULL"
-	                            " AND %s < $1::timestamptz"
-	                            " AND coalesce((%s), false)"
+	                            " AND %s AND coalesce((%s), false)"
 	                            " AND ($2::text IS NULL OR %s > $2::text)"
 	                            " GROUP BY 1 ORDER BY 1 LIMIT $3::int8",
-	                            column, table, column, time,
+	                            column, table, column, older1,
 	                            where ? where : "true", column);
 	*extra = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s = $1::text"
 	                      " AND NOT %s), (SELECT count(*) FROM %s WHERE"
@@ -447,8 +457,13 @@ static int records_statements(const sweep_api *api, orphan_state *st,
 	                              "RETURNING %s%s%s", table, column,
 	                              orphan, audit ? ", " : "",
 	                              audit ? audit : "");
+	if (st->next_sql && *extra && st->delete_sql)
+		rc = 0;
+out:
+	api->free(older1);
+	api->free(older2);
 	api->free(orphan);
-	return st->next_sql && *extra && st->delete_sql ? 0 : -1;
+	return rc;
 }
 
 /* Checks the options of the records mode and, with file_table, the types
@@ -469,7 +484,7 @@ static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
 	PGresult *res = NULL, *tres = NULL;
 	char *err = NULL;
 	size_t ncols;
-	int rc = -1;
+	int rc = -1, kind;
 
 	if (records_options(api, h, errmsg) != 0)
 		goto out;
@@ -494,6 +509,14 @@ static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
 	                    errmsg);
 	if (!tres)
 		goto out;
+	if (sweep_time_kind(api, h, table, time, &kind, &err) != 0) {
+		*errmsg = api->mprintf("time_column = %s: %s",
+		                       api->opt_string(h, "time_column"),
+		                       err ? err : "out of memory");
+		goto out;
+	}
+	api->free(err);
+	err = NULL;
 	ncols = api->opt_list(h, "audit_columns", &cols);
 	if (ncols > 0 &&
 	    !(audit = api->json_object(h, cols, ncols, NULL, &err))) {
@@ -504,9 +527,9 @@ static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
 	st->audit_rows = audit != NULL;
 	*ft_oid = api->mprintf("%s", PQgetvalue(res, 0, 0));
 	*ft_column = column;
-	if (!*ft_oid || records_statements(api, st, table, column, time,
-	                                   api->opt_string(h, "where"), audit,
-	                                   extra) != 0) {
+	if (!*ft_oid || records_statements(api, h, st, table, column, time,
+	                                   kind, api->opt_string(h, "where"),
+	                                   audit, extra) != 0) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -559,7 +582,7 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 	st->path_prefix = api->opt_string(h, "path_prefix");
 	if (!st->path_prefix)
 		st->path_prefix = "";
-	st->older_than_ms = api->opt_duration_ms(h, "older_than");
+	st->zone = api->opt_string(h, "naive_timezone");
 	st->batch_size = api->opt_int(h, "batch_size");
 	st->pause_ms = api->opt_duration_ms(h, "batch_pause");
 	st->lock_ms = api->opt_duration_ms(h, "lock_timeout");
@@ -1433,10 +1456,33 @@ out:
 
 /* ---- The run and the dry run. ---- */
 
+/* Sets w->cutoff, the walk mode's: older_than before now by the host's
+ * clock (which dates the files' mtimes), counted back by the database on
+ * the calendar of naive_timezone.  Returns 0, or -1 with *errmsg set. */
+static int walk_cutoff(walk *w, char **errmsg)
+{
+	struct timespec now;
+	int64_t cut_us, sec;
+	char *text = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (sweep_age_cutoff(w->api, w->h, "older_than", w->st->zone,
+	                     (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000,
+	                     &text, &cut_us, errmsg) != 0)
+		return -1;
+	w->api->free(text);
+	/* floor division: a cutoff before 1970 keeps 0 <= tv_nsec < 1e9 */
+	sec = cut_us / 1000000 - (cut_us % 1000000 < 0);
+	w->cutoff.tv_sec = (time_t)sec;
+	w->cutoff.tv_nsec = (long)(cut_us - sec * 1000000) * 1000L;
+	return 0;
+}
+
 /* Prepares w for a pass of the run (or dry run when dry): the cutoff (in
- * the walk mode now minus older_than by the clock, in the records mode as
- * the database computes it) and the path buffer holding path_prefix.
- * Returns 0, or -1 with *errmsg set; walk_free() frees w either way. */
+ * the walk mode w->cutoff from the host's clock, see walk_cutoff; in the
+ * records mode w->cutoff_text from the database's now()) and the path
+ * buffer holding path_prefix.  Returns 0, or -1 with *errmsg set;
+ * walk_free() frees w either way. */
 static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
                      const orphan_state *st, bool dry, char **errmsg)
 {
@@ -1445,15 +1491,10 @@ static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
 	w->h = h;
 	w->st = st;
 	w->dry = dry;
-	clock_gettime(CLOCK_REALTIME, &w->cutoff);
-	w->cutoff.tv_sec -= (time_t)(st->older_than_ms / 1000);
-	w->cutoff.tv_nsec -= (long)(st->older_than_ms % 1000) * 1000000L;
-	if (w->cutoff.tv_nsec < 0) {
-		w->cutoff.tv_sec--;
-		w->cutoff.tv_nsec += 1000000000L;
-	}
-	if (st->next_sql && sweep_cutoff(api, h, st->older_than_ms,
-	                                 &w->cutoff_text, errmsg) != 0)
+	if (st->next_sql ? sweep_age_cutoff(api, h, "older_than", st->zone,
+	                                    SWEEP_AGE_NOW, &w->cutoff_text,
+	                                    NULL, errmsg) != 0
+	                 : walk_cutoff(w, errmsg) != 0)
 		return -1;
 	w->plen = strlen(st->path_prefix);
 	if (path_set(w, 0, st->path_prefix, false) != 0) {
@@ -1609,7 +1650,8 @@ static const sweep_option orphan_options[] = {
 	  "matches / and dotfiles (e.g. avatars/*.png)" },
 	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
 	  "age past which an orphan goes: a record's time_column with "
-	  "file_table, else a file's mtime" },
+	  "file_table, else a file's mtime (6mo, 1y: calendar months and "
+	  "years)" },
 	{ "references", SWEEP_OPT_LIST, SWEEP_OPT_REQUIRED, NULL,
 	  "columns holding file paths, as table.column or schema.table.column "
 	  "(text or text[]); a file any row mentions is kept" },
@@ -1626,6 +1668,7 @@ static const sweep_option orphan_options[] = {
 	{ "time_column", SWEEP_OPT_IDENT, 0, NULL,
 	  "column of file_table holding each record's time, e.g. created_at "
 	  "(with file_table): a record goes once older than older_than" },
+	SWEEP_NAIVE_TIMEZONE_OPTION,
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
 	  "condition on file_table rows: only records meeting it go, and a "
 	  "file only when every record naming it goes" },
@@ -1643,7 +1686,7 @@ static const sweep_option orphan_options[] = {
 static const sweep_plugin orphan_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "orphan_files",
-	.version = "1.1.0",
+	.version = "1.2.0",
 	.description = "deletes old uploaded files that no row references: "
 	               "by file_table's records when set, else by walking "
 	               "the directory; never follows a link",

@@ -7,8 +7,8 @@
 -- loaded, and loading it again starts over.  Expected effect of the jobs:
 --   users     1012 rows; 170 are unverified and older than 30 days and go
 --             (3 named below + 167 generated); 842 stay
---   messages  2000 rows; 1200 have expired (expires_at < now()) and go;
---             800 stay
+--   messages  2000 rows; 1200 have expired (expires_at < now() AT TIME
+--             ZONE 'UTC': the column is naive UTC) and go; 800 stay
 -- The schema "sweepd" (audit, history) is sweepd's own: not created here.
 
 \set ON_ERROR_STOP 1
@@ -25,12 +25,17 @@ CREATE TABLE users (
 	created_at     timestamptz NOT NULL DEFAULT now()
 );
 
+-- Times without a time zone holding UTC wall-clock times, as seed 003's
+-- model writes them (SQLModel datetime fields, set from datetime.utcnow()):
+-- the job reads them in its naive_timezone (UTC), whatever the session's
+-- TimeZone.
 CREATE TABLE messages (
 	id              bigserial PRIMARY KEY,
 	conversation_id bigint NOT NULL,
 	content         text NOT NULL,
-	created_at      timestamptz NOT NULL DEFAULT now(),
-	expires_at      timestamptz NOT NULL DEFAULT now() + interval '2 days'
+	created_at      timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+	expires_at      timestamp NOT NULL
+	                DEFAULT (now() AT TIME ZONE 'UTC') + interval '2 days'
 );
 CREATE INDEX messages_expires_at_idx ON messages (expires_at);
 
@@ -68,8 +73,9 @@ FROM generate_series(1, 1000) AS n;
 INSERT INTO messages (conversation_id, content, created_at, expires_at)
 SELECT 1 + n % 50,
        format('message %s', n),
-       now() - interval '5 days' * (n - 0.5) / 2000,
-       now() - interval '5 days' * (n - 0.5) / 2000 + interval '2 days'
+       (now() AT TIME ZONE 'UTC') - interval '5 days' * (n - 0.5) / 2000,
+       (now() AT TIME ZONE 'UTC') - interval '5 days' * (n - 0.5) / 2000
+           + interval '2 days'
 FROM generate_series(1, 2000) AS n;
 
 -- Seed 001: pending users whose e-mail already exists among the users go

@@ -1,11 +1,15 @@
-/* Age cutoffs against the real PostgreSQL, through the real age_delete and
- * anonymize plugins run by the host's runner: a column without a time zone
- * is read in the job's naive_timezone (default UTC) whatever TimeZone the
- * session, the database or the role has, and ages in months and years are
- * counted on the calendar by PostgreSQL. */
+/* Age cutoffs against the real PostgreSQL, through the real age_delete,
+ * anonymize and orphan_files plugins run by the host's runner: a column
+ * without a time zone is read in the job's naive_timezone (default UTC)
+ * whatever TimeZone the session, the database or the role has, and ages in
+ * months and years are counted on the calendar by PostgreSQL. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "api.h"
 #include "testworld.h"
@@ -60,28 +64,32 @@ static char *dsn_for(world *w, const char *dbname, const char *user)
 
 /* (Re)creates schema.msgs in p: rows 1 to 6 with an expires_at, written
  * as naive UTC (as datetime.utcnow() writes it), 10 h and 1 h before a
- * day ago, then 1, 5, 10 and 13 h after it; row 7 with none.  Also
- * schema.zones, where zone_seen() records the TimeZone of every session
- * that evaluates it (the job's `where`). */
+ * day ago, then 1, 5, 10 and 13 h after it; row 7 with none; row i has
+ * the path "mi" (orphan_files' file_table).  Also schema.refs(path), the
+ * empty references of orphan_files, and schema.zones, where zone_seen()
+ * records the TimeZone of every session that evaluates it (the job's
+ * `where`). */
 static void naive_table(world *w, const place *p)
 {
 	tu_sql(p->db,
 	       "CREATE SCHEMA IF NOT EXISTS %s;"
-	       "DROP TABLE IF EXISTS %s.msgs, %s.zones;"
+	       "DROP TABLE IF EXISTS %s.msgs, %s.zones, %s.refs;"
 	       "CREATE TABLE %s.zones (zone text PRIMARY KEY);"
+	       "CREATE TABLE %s.refs (path text);"
 	       "CREATE OR REPLACE FUNCTION %s.zone_seen() RETURNS boolean"
 	       " LANGUAGE sql AS 'INSERT INTO %s.zones VALUES"
 	       " (current_setting(''TimeZone'')) ON CONFLICT DO NOTHING;"
 	       " SELECT true';"
 	       "CREATE TABLE %s.msgs (id int PRIMARY KEY, expires_at"
-	       " timestamp, note text);"
+	       " timestamp, note text, path text);"
 	       "INSERT INTO %s.msgs SELECT i, (now() AT TIME ZONE 'UTC')"
-	       " - interval '1 day' + h * interval '1 hour', 'personal'"
-	       " FROM unnest(ARRAY[-10, -1, 1, 5, 10, 13]) WITH ORDINALITY"
-	       " AS r(h, i);"
-	       "INSERT INTO %s.msgs VALUES (7, NULL, 'personal')",
+	       " - interval '1 day' + h * interval '1 hour', 'personal',"
+	       " 'm' || i FROM unnest(ARRAY[-10, -1, 1, 5, 10, 13])"
+	       " WITH ORDINALITY AS r(h, i);"
+	       "INSERT INTO %s.msgs VALUES (7, NULL, 'personal', 'm7')",
 	       w->schema, w->schema, w->schema, w->schema, w->schema,
-	       w->schema, w->schema, w->schema, w->schema);
+	       w->schema, w->schema, w->schema, w->schema, w->schema,
+	       w->schema);
 }
 
 /* Bit mask of the rows of schema.msgs in p that plugin took: deleted, or
@@ -102,19 +110,35 @@ static unsigned rows_taken(world *w, const place *p, const char *plugin)
 	return mask;
 }
 
-/* Loads a job of plugin over schema.msgs, older than a day, with extra
+/* The [params] of plugin over schema.msgs, older than a day, where
+ * zone_seen(); orphan_files takes msgs as its file_table, over the files
+ * of dir. */
+static void msgs_params(world *w, const char *plugin, const char *dir,
+                        char *text, size_t size)
+{
+	const char *s = w->schema;
+
+	if (strcmp(plugin, "orphan_files") == 0)
+		snprintf(text, size, "directory = %s\nfile_table = %s.msgs\n"
+		         "file_path_column = path\ntime_column = expires_at\n"
+		         "references = %s.refs.path\nolder_than = 1d\n"
+		         "where = %s.zone_seen()\n", dir, s, s, s);
+	else
+		snprintf(text, size, "table = %s.msgs\ntime_column = expires_at"
+		         "\nolder_than = 1d\nwhere = %s.zone_seen()\n%s", s, s,
+		         strcmp(plugin, "anonymize") ? "" : "set_null = note\n");
+}
+
+/* Loads a job of plugin over schema.msgs (msgs_params) with extra
  * [params] lines; its sessions connect as p says. */
 static void msgs_job(world *w, const place *p, const char *plugin,
-                     const char *extra)
+                     const char *dir, const char *extra)
 {
-	char text[1024];
+	char params[1024], text[2048];
 
-	snprintf(text, sizeof(text),
-	         "[job]\nname = %s\nplugin = %s\n\n[params]\n"
-	         "table = %s.msgs\ntime_column = expires_at\n"
-	         "older_than = 1d\nwhere = %s.zone_seen()\n%s%s", w->job, plugin,
-	         w->schema, w->schema,
-	         strcmp(plugin, "anonymize") ? "" : "set_null = note\n", extra);
+	msgs_params(w, plugin, dir, params, sizeof(params));
+	snprintf(text, sizeof(text), "[job]\nname = %s\nplugin = %s\n\n"
+	         "[params]\n%s%s", w->job, plugin, params, extra);
 	tu_world_load(w, text);
 	if (p->dsn) {
 		free(w->s.dsn);
@@ -123,18 +147,61 @@ static void msgs_job(world *w, const place *p, const char *plugin,
 	}
 }
 
+/* Writes the files m1 to m7 of schema.msgs' paths into a new directory,
+ * returned (new). */
+static char *msgs_files(void)
+{
+	char *dir = tu_tempdir(), name[8];
+	int id;
+
+	for (id = 1; id <= 7; id++) {
+		snprintf(name, sizeof(name), "m%d", id);
+		tu_write(dir, name, "x");
+	}
+	return dir;
+}
+
+/* Fails unless the file of each row of schema.msgs in p is in dir exactly
+ * when its row is still there (orphan_files took both or neither). */
+static void files_follow_rows(world *w, const place *p, const char *dir)
+{
+	char name[8], *path;
+	struct stat sb;
+	bool file, row;
+	int id;
+
+	for (id = 1; id <= 7; id++) {
+		snprintf(name, sizeof(name), "m%d", id);
+		path = tu_path(dir, name);
+		file = stat(path, &sb) == 0;
+		row = tu_sql_int(p->db, "SELECT count(*) FROM %s.msgs WHERE"
+		                 " id = %d", w->schema, id) == 1;
+		if (file != row)
+			fail_msg("row %d is %s but its file %s", id,
+			         row ? "there" : "gone", file ? "is there" :
+			         "is gone");
+		free(path);
+	}
+}
+
 /* Runs plugin over a fresh schema.msgs in p with extra [params] lines and
  * returns the rows it took, checking that its sessions ran in zone. */
 static unsigned take(world *w, const place *p, const char *plugin,
                      const char *extra, const char *zone)
 {
+	bool files = strcmp(plugin, "orphan_files") == 0;
+	char *seen, *dir = files ? msgs_files() : NULL;
 	result r;
-	char *seen;
 
 	naive_table(w, p);
-	msgs_job(w, p, plugin, extra);
+	msgs_job(w, p, plugin, dir, extra);
 	tu_world_run_ok(w, false, &r);
 	result_free(&r);
+	if (files) {
+		files_follow_rows(w, p, dir);
+		tu_rmtree(dir);
+		free(dir);
+	}
 	seen = tu_sql_text(p->db, "SELECT string_agg(zone, ',') FROM %s.zones",
 	                   w->schema);
 	assert_string_equal(seen, zone);
@@ -142,9 +209,11 @@ static unsigned take(world *w, const place *p, const char *plugin,
 	return rows_taken(w, p, plugin);
 }
 
-static const char *const plugins[] = {"age_delete", "anonymize"};
+static const char *const plugins[] = {"age_delete", "anonymize",
+                                     "orphan_files"};
+#define NPLUGINS (sizeof(plugins) / sizeof(plugins[0]))
 
-/* Runs both plugins with each far zone set by set_zone(w, zone, arg) and
+/* Runs every plugin with each far zone set by set_zone(w, zone, arg) and
  * checks that the same rows go each time. */
 static void same_rows_in_every_zone(world *w, const place *p,
                                     void (*set_zone)(world *, const char *,
@@ -155,7 +224,7 @@ static void same_rows_in_every_zone(world *w, const place *p,
 	size_t i, z;
 	unsigned got;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < NPLUGINS; i++) {
 		for (z = 0; z < NZONES; z++) {
 			set_zone(w, far_zones[z], arg);
 			got = take(w, p, plugins[i], extra, far_zones[z]);
@@ -258,6 +327,35 @@ static void naive_timezone_names_the_zone_of_the_rows(void **state)
 	/* and UTC said aloud is the default */
 	assert_int_equal(take(w, &p, "age_delete", "naive_timezone = UTC\n",
 	                      PQparameterStatus(w->db, "TimeZone")), GONE_UTC);
+}
+
+/* orphan_files' dry run, under a session far ahead of UTC, counts the
+ * records (and files) its run takes, and changes nothing (its `where`
+ * writes nothing: the dry run's transaction is read only). */
+static void orphan_files_dry_run_reads_the_rows_as_its_run(void **state)
+{
+	world *w = *state;
+	place p = {w->db, NULL};
+	char *dir = msgs_files(), text[1024];
+	result r;
+
+	naive_table(w, &p);
+	snprintf(text, sizeof(text), "[job]\nname = %s\nplugin = orphan_files"
+	         "\n\n[params]\ndirectory = %s\nfile_table = %s.msgs\n"
+	         "file_path_column = path\ntime_column = expires_at\n"
+	         "references = %s.refs.path\nolder_than = 1d\n", w->job, dir,
+	         w->schema, w->schema);
+	tu_world_load(w, text);
+	setenv("PGTZ", "Pacific/Kiritimati", 1);
+	tu_world_run_ok(w, true, &r);
+	unsetenv("PGTZ");
+	assert_int_equal(tu_counter(&r, "would_delete_rows"), 2);
+	assert_int_equal(tu_counter(&r, "would_delete"), 2);
+	result_free(&r);
+	assert_int_equal(rows_taken(w, &p, "orphan_files"), 0);
+	files_follow_rows(w, &p, dir);
+	tu_rmtree(dir);
+	free(dir);
 }
 
 /* Rows of schema.days with a date: yesterday, today and tomorrow in UTC;
@@ -560,6 +658,7 @@ int main(void)
 		T(naive_rows_go_by_utc_whatever_the_database_zone),
 		T(naive_rows_go_by_utc_whatever_the_role_zone),
 		T(naive_timezone_names_the_zone_of_the_rows),
+		T(orphan_files_dry_run_reads_the_rows_as_its_run),
 		T(date_rows_go_by_the_stated_zone),
 		T(a_column_of_another_type_or_none_is_refused),
 		T(an_unknown_naive_timezone_is_refused_at_its_line),

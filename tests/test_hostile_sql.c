@@ -112,20 +112,52 @@ static void place_free(place *p)
  * é, and note NULL; ids 201-300 young, v as the first.  Only the first
  * and last sets meet `v = 'a\b é' OR note = NULL` as standard SQL reads
  * it; the middle set meets it when the server reads '\b' as an escape,
- * 'é' in another encoding, or `= NULL` as IS NULL. */
+ * 'é' in another encoding, or `= NULL` as IS NULL.  Row g's path is "fg"
+ * (a file of orphan_files), which no row of r(id, path) references. */
 static void make_table(place *p)
 {
 	tu_sql(p->db, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
 	       "CREATE TABLE %s.t (id int PRIMARY KEY, v text NOT NULL,"
-	       " note text, email text, created_at timestamptz NOT NULL);"
-	       "CREATE TABLE %s.r (id int);"
+	       " note text, email text, created_at timestamptz NOT NULL,"
+	       " path text NOT NULL);"
+	       "CREATE TABLE %s.r (id int, path text);"
 	       "INSERT INTO %s.t SELECT g, CASE WHEN g BETWEEN 101 AND 200"
 	       " THEN E'a\\b \\u00e9' ELSE 'a\\b \u00e9' END,"
 	       " CASE WHEN g BETWEEN 101 AND 200 THEN NULL ELSE 'n' END,"
 	       " 'u' || g || '@example.com',"
 	       " now() - CASE WHEN g > 200 THEN interval '1 day'"
-	       " ELSE interval '60 days' END FROM generate_series(1, 300) g",
+	       " ELSE interval '60 days' END, 'f' || g"
+	       " FROM generate_series(1, 300) g",
 	       lex_role, lex_role, lex_role, lex_role, lex_role);
+}
+
+/* A new scratch directory (returned, new) holding the file "fg" of each
+ * row g of t. */
+static char *make_files(void)
+{
+	char *dir = tu_tempdir(), name[16];
+	int g;
+
+	for (g = 1; g <= 300; g++) {
+		snprintf(name, sizeof(name), "f%d", g);
+		tu_write(dir, name, "x");
+	}
+	return dir;
+}
+
+/* Files of rows with ids in [lo, hi] still in dir. */
+static int files_left(const char *dir, int lo, int hi)
+{
+	char name[16], *path;
+	int g, n = 0;
+
+	for (g = lo; g <= hi; g++) {
+		snprintf(name, sizeof(name), "f%d", g);
+		path = tu_path(dir, name);
+		n += access(path, F_OK) == 0;
+		free(path);
+	}
+	return n;
 }
 
 /* Rows of t with ids in [lo, hi] that are still there, untouched. */
@@ -156,20 +188,62 @@ static int run_job(place *p, const char *plugin, const char *params,
 }
 
 /* The parameters of each plugin that takes a `where`, over schema.t with
- * the condition cond; @ stands for the schema. */
+ * the condition cond; @ stands for the schema, # for the directory of
+ * make_files(). */
 static const struct plugin_case {
 	const char *plugin;
 	const char *params;
 	int young_go; /* the condition alone, not an age, selects rows */
+	int files;    /* the rows' files go with them (orphan_files) */
 } plugin_cases[] = {
 	{"age_delete", "table = @.t\ntime_column = created_at\n"
-	 "older_than = 30d\n", 0},
+	 "older_than = 30d\n", 0, 0},
 	{"match_delete", "table = @.t\nkey_column = id\nref_table = @.r\n"
-	 "ref_column = id\nmode = missing\n", 1},
-	{"cascade_delete", "table = @.t\nkey_column = id\n", 1},
+	 "ref_column = id\nmode = missing\n", 1, 0},
+	{"cascade_delete", "table = @.t\nkey_column = id\n", 1, 0},
 	{"anonymize", "table = @.t\ntime_column = created_at\n"
-	 "older_than = 30d\nset_null = email\n", 0},
+	 "older_than = 30d\nset_null = email\n", 0, 0},
+	{"orphan_files", "directory = #\nfile_table = @.t\n"
+	 "file_path_column = path\ntime_column = created_at\n"
+	 "older_than = 30d\nreferences = @.r.path\n", 0, 1},
 };
+
+/* c's parameters, @ and # replaced by the schema and dir, with `where`. */
+static void case_params(const struct plugin_case *c, const char *dir,
+                        buf *params)
+{
+	const char *q;
+
+	for (q = c->params; *q; q++)
+		if (*q == '@')
+			buf_puts(params, lex_role);
+		else if (*q == '#')
+			buf_puts(params, dir);
+		else
+			buf_append(params, q, 1);
+	buf_puts(params, "where = v = 'a\\b \u00e9' OR note = NULL\n");
+}
+
+/* Fails unless c's run left the rows (and, for orphan_files, the files in
+ * dir) that standard SQL leaves: only ids 1-100, and 201-300 when the
+ * condition alone selects rows, went. */
+static void assert_standard_rows(place *p, const struct plugin_case *c,
+                                 const char *dir)
+{
+	int young = c->young_go ? 0 : 100;
+
+	if (untouched(p, 1, 100) != 0 || untouched(p, 101, 200) != 100 ||
+	    untouched(p, 201, 300) != young)
+		fail_msg("%s changed the wrong rows: %lld/100 %lld/100 "
+		         "%lld/100 untouched", c->plugin, untouched(p, 1, 100),
+		         untouched(p, 101, 200), untouched(p, 201, 300));
+	if (c->files && (files_left(dir, 1, 100) != 0 ||
+	                 files_left(dir, 101, 200) != 100 ||
+	                 files_left(dir, 201, 300) != young))
+		fail_msg("%s deleted the wrong files: %d/100 %d/100 %d/100 "
+		         "left", c->plugin, files_left(dir, 1, 100),
+		         files_left(dir, 101, 200), files_left(dir, 201, 300));
+}
 
 /* Runs every plugin with a condition that standard SQL reads one way and
  * the place's hostile settings another: only the rows standard SQL
@@ -181,29 +255,19 @@ static void each_plugin_reads_the_condition_as_checked(PGconn *admin,
 
 	for (i = 0; i < sizeof(plugin_cases) / sizeof(plugin_cases[0]); i++) {
 		const struct plugin_case *c = &plugin_cases[i];
+		char *err, *dir = c->files ? make_files() : NULL;
 		buf params = BUF_INIT;
-		char *err;
 
 		make_table(&p);
-		const char *q;
-
-		for (q = c->params; *q; q++)
-			if (*q == '@')
-				buf_puts(&params, lex_role);
-			else
-				buf_append(&params, q, 1);
-		buf_puts(&params, "where = v = 'a\\b \u00e9' OR note = NULL\n");
+		case_params(c, dir ? dir : "", &params);
 		if (run_job(&p, c->plugin, buf_str(&params), &err) != 0)
 			fail_msg("%s failed: %s", c->plugin, err);
-		if (untouched(&p, 1, 100) != 0 ||
-		    untouched(&p, 101, 200) != 100 ||
-		    untouched(&p, 201, 300) != (c->young_go ? 0 : 100))
-			fail_msg("%s changed the wrong rows: %lld/100 %lld/100 "
-			         "%lld/100 untouched", c->plugin,
-			         untouched(&p, 1, 100), untouched(&p, 101, 200),
-			         untouched(&p, 201, 300));
+		assert_standard_rows(&p, c, dir);
 		free(err);
 		buf_free(&params);
+		if (dir)
+			tu_rmtree(dir);
+		free(dir);
 	}
 	(void)admin;
 }

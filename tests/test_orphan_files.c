@@ -357,6 +357,53 @@ static void walk_deletes_old_unreferenced_files(void **state)
 	result_free(&r);
 }
 
+/* Seconds from a calendar year ago (in UTC) to now: 365 or 366 days. */
+static long year_seconds(world *w)
+{
+	return (long)tu_sql_int(w->t->db, "SELECT extract(epoch FROM now() -"
+	                        " ((now() AT TIME ZONE 'UTC' - interval"
+	                        " '1 year') AT TIME ZONE 'UTC'))::int8");
+}
+
+/* older_than = 1y is a calendar year in both modes, not 365.25 days (6 h
+ * more than a common year, 18 h less than a leap one): of two files (or
+ * records) an hour either side of a year old, only the older goes. */
+static void a_year_is_a_calendar_year_in_both_modes(void **state)
+{
+	world *w = *state;
+	const char *s = w->t->schema;
+	long year = year_seconds(w);
+	char params[1024];
+	result r;
+
+	put(w->root, "walk-older.png", "o", year + 3600);
+	put(w->root, "walk-younger.png", "y", year - 3600);
+	snprintf(params, sizeof(params), "directory = %s\nolder_than = 1y\n"
+	         "references = %s.users.avatar\npattern = walk-*\n", w->root,
+	         s);
+	world_job(w, params);
+	assert_int_equal(tu_world_run_count(w->t, false, &r, "deleted"), 1);
+	result_free(&r);
+	assert_false(exists(w->root, "walk-older.png"));
+	assert_content(w->root, "walk-younger.png", "y");
+
+	put(w->root, "rec-older.png", "o", 0);
+	put(w->root, "rec-younger.png", "y", 0);
+	record(w, 1, "rec-older.png", year + 3600);
+	record(w, 2, "rec-younger.png", year - 3600);
+	snprintf(params, sizeof(params), "directory = %s\nolder_than = 1y\n"
+	         "references = %s.users.avatar\nfile_table = %s.uploads\n"
+	         "file_path_column = path\ntime_column = created_at\n",
+	         w->root, s, s);
+	world_job(w, params);
+	assert_int_equal(tu_world_run_count(w->t, false, &r, "rows_deleted"),
+	                 1);
+	result_free(&r);
+	assert_ids(w, "2");
+	assert_false(exists(w->root, "rec-older.png"));
+	assert_content(w->root, "rec-younger.png", "y");
+}
+
 static void a_reference_from_either_table_keeps_the_file(void **state)
 {
 	world *w = *state;
@@ -1189,6 +1236,10 @@ static void init_refuses_bad_references_and_file_table(void **state)
 		  "time_column = kind: column is of type text; it must be a "
 		  "timestamp or a date" },
 		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
+		  "file_path_column = path\ntime_column = at\n",
+		  "\"uploads\" is of type time without time zone: an age "
+		  "needs timestamptz, timestamp or date" },
+		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
 		  "file_path_column = path\ntime_column = nope\n",
 		  "time_column = nope: table" },
 		{ "references = $S.users.avatar\nfile_table = $S.uploads\n"
@@ -1202,6 +1253,8 @@ static void init_refuses_bad_references_and_file_table(void **state)
 
 	put(w->root, "old.bin", "x", OLD);
 	record(w, 1, "old.bin", OLD);
+	tu_sql(w->t->db, "ALTER TABLE %s.uploads ADD at time DEFAULT '00:00'",
+	       w->t->schema);
 	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
 		n = (size_t)snprintf(text, sizeof(text), "directory = %s\n"
 		                     "older_than = 30d\n", w->root);
@@ -1254,6 +1307,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
 		T(walk_deletes_old_unreferenced_files),
+		T(a_year_is_a_calendar_year_in_both_modes),
 		T(a_reference_from_either_table_keeps_the_file),
 		T(walk_path_prefix_is_matched_before_the_path),
 		T(pattern_limits_the_files_considered),
