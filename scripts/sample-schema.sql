@@ -248,17 +248,27 @@ FROM generate_series(1, 50) AS n;
 INSERT INTO bazaar.push_tokens (user_id, token, last_used_at)
 SELECT 1 + n % 60, md5(n::text), now() - interval '3 days' * n - interval '1 hour'
 FROM generate_series(0, 59) AS n;
--- Audit logs, one every 10 days back ~4 years, with PII in nested JSON:
--- older than 1 year are anonymized, older than 3 years deleted.
+-- Audit logs, one every 10 days back ~4 years, with PII in nested JSON
+-- under the keys of issue 15 (Email, userEmail, firstName, phoneNumber,
+-- emails) and in a JSON document held as a string (context), beside keys
+-- that are not personal (event, plan, step, filename, namespace): older
+-- than 1 year are anonymized, older than 3 years deleted.
 INSERT INTO bazaar.audit_logs (user_id, ip_address, user_agent, metadata,
                                created_at)
 SELECT 1 + n % 60, format('10.0.%s.%s', n / 250, n % 250), 'Mozilla/5.0',
        jsonb_build_object('event', 'login', 'email', format('m%s@b.example', n),
+                          'Email', format('M%s@B.example', n),
+                          'userEmail', format('u%s@b.example', n),
+                          'emails', jsonb_build_array('a@b.example', 'c@b.example'),
+                          'filename', 'report.pdf', 'namespace', 'billing',
                           'profile', jsonb_build_object('name', 'Name ' || n,
+                              'firstName', 'First', 'phoneNumber', '+1556' || n,
                               'phone', '+1555' || n, 'plan', 'pro'),
                           'history', jsonb_build_array(
                               jsonb_build_object('address', n || ' Main St',
-                                                 'step', 1))),
+                                                 'step', 1)),
+                          'context', jsonb_build_object('email',
+                              format('c%s@b.example', n), 'via', 'web')::text),
        now() - interval '10 days' * n - interval '1 hour'
 FROM generate_series(0, 145) AS n;
 -- Uploaded files (the demo creates them on disk, see scripts/demo.sh):

@@ -191,16 +191,21 @@ static void seed_004_anonymize_audit_logs(void **state)
 	out = run("anonymize-audit-logs");
 	assert_contains(out, "\"anonymized\":109");
 	free(out);
-	/* Older than a year: no user, IP, agent, nor PII at any depth. */
+	/* Older than a year: no user, IP, agent, nor PII at any depth, under
+	 * any spelling of its key, nor inside the JSON held as a string;
+	 * what is not personal stays (event, file name, namespace, plan,
+	 * step, the rest of the string). */
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
 	                            " WHERE created_at < now() - interval"
-	                            " '365 days' AND (user_id IS NOT NULL OR"
-	                            " ip_address IS NOT NULL OR user_agent IS NOT"
-	                            " NULL OR metadata::text ~"
-	                            " '\"(email|name|phone|address)\"')"), 0);
+	                            " '365 days' AND user_id IS NULL AND"
+	                            " ip_address IS NULL AND user_agent IS NULL"
+	                            " AND metadata = '{\"event\": \"login\","
+	                            " \"filename\": \"report.pdf\", \"namespace\":"
+	                            " \"billing\", \"profile\": {\"plan\": \"pro\"},"
+	                            " \"history\": [{\"step\": 1}], \"context\":"
+	                            " \"{\\\"via\\\": \\\"web\\\"}\"}'"), 109);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
-	                            " WHERE metadata->>'event' = 'login' AND"
-	                            " metadata->'profile'->>'plan' = 'pro'"), 146);
+	                            " WHERE metadata::text ~ '@'"), 37);
 	/* Younger rows keep everything. */
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.audit_logs"
 	                            " WHERE user_id IS NOT NULL AND metadata ?"
