@@ -384,7 +384,11 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 	}
 	if (st->json_column) {
 		char *read = json_read_sql(api, st, "");
-		char *has = read ? jk_has(api, read, st->keys) : NULL;
+		char *text = api->mprintf("(%s)::text", st->json_column);
+		char *has = read && text ? jk_has(api, read, text, st->keys)
+		                         : NULL;
+
+		api->free(text);
 
 		api->free(read);
 		if (!has) {
@@ -571,6 +575,7 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 		}
 		if (jk_prepare(api, h, db, keys, nkeys, keep, nkeep,
 		               &st->keys, errmsg) != 0 ||
+		    jk_no_jit(api, h, errmsg) != 0 ||
 		    json_column_check(api, h, st, errmsg) != 0)
 			goto out;
 	}

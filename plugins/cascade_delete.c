@@ -396,6 +396,8 @@ static int json_keys_load(const sweep_api *api, sweep_host *h,
 	}
 	if (ncols == 0)
 		return 0;
+	if (jk_no_jit(api, h, errmsg) != 0)
+		return -1;
 	return jk_prepare(api, h, api->db(h), keys, nkeys, keep, nkeep,
 	                  &st->pats, errmsg);
 }
