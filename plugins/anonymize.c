@@ -6,10 +6,14 @@
  * Each such row gets the set_null columns set to NULL, the set columns set
  * to fixed values (`column = value` pairs; each value is sent as a text
  * parameter that PostgreSQL converts to the column's type), and the keys
- * json_strip_keys removed from the jsonb json_column at any depth: from
- * every object inside it, however deeply nested in objects and arrays.  A
- * key is matched exactly (case included): stripping "email" keeps
- * "user_email" and "Email".  Values that are not objects stay as they are.
+ * matching json_strip_keys (and not json_keep_keys) removed, each with its
+ * whole value, from the JSON of json_column at any depth: from every object
+ * inside it, however deeply nested in objects and arrays, and inside
+ * strings that hold a JSON object or array.  json_column is jsonb, json
+ * (written back as json) or text holding JSON (written back as text; text
+ * that is not a JSON object or array stays as it is).  Keys match ignoring
+ * case, by glob ("*email*") or by words ("email" takes userEmail and
+ * emails, not "emailer"): the rule is in json_keys.h.
  *
  * The cutoff is computed once per run by the database (now() - older_than,
  * its years, months and days counted on the calendar of naive_timezone),
@@ -20,7 +24,7 @@
  * time in naive_timezone (default UTC), whatever the session's TimeZone.
  *
  * Idempotent: a row that is already anonymized (every set_null column NULL,
- * every set column equal to its value, no stripped key left anywhere in
+ * every set column equal to its value, no matching key left anywhere in
  * json_column) is neither updated nor counted again, so a run after a run
  * changes nothing.
  *
@@ -31,14 +35,14 @@
  *
  * Keys at any depth: PostgreSQL has no recursive key delete, so run()
  * first creates the session's own function pg_temp.sweepd_strip(jsonb,
- * text[]), a recursive SQL function that rebuilds objects without the keys
- * and arrays element by element (a temporary function needs no privilege
- * on any schema, only TEMP on the database, and disappears with the
- * session).  Finding a key left anywhere needs no function:
- * jsonb_path_exists() with the recursive accessor `strict $.**`, a filter
- * on objects and `keyvalue()`, the keys passed as a jsonpath variable.  The
- * dry run uses only that, as its read-only transaction refuses CREATE
- * FUNCTION.
+ * text[]) (json_keys.h), a recursive SQL function that rebuilds objects
+ * without the keys and arrays element by element (a temporary function
+ * needs no privilege on any schema, only TEMP on the database, and
+ * disappears with the session).  Finding a key left anywhere needs no
+ * function: a recursive query walks the value (jk_has()).  The dry run
+ * uses only that, as its read-only transaction refuses CREATE FUNCTION;
+ * the run uses it too, to choose the rows to change, so that both count
+ * the same rows.
  *
  * Audit: with audit_columns, each batch records for every row it changes a
  * jsonb object of those columns as they were BEFORE the change (an UPDATE's
@@ -57,6 +61,8 @@
 
 #include <sweepd/plugin.h>
 
+#include "json_keys.h"
+
 /* Lines dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
 /* jsonb_build_object() takes at most 100 arguments: 50 key/value pairs. */
@@ -68,25 +74,13 @@ static const char COLTYPE_SQL[] =
 	" WHERE attrelid = $1::regclass AND attname = $2 AND attnum > 0"
 	" AND NOT attisdropped";
 
-/* The session's recursive key remover: a copy of j without the keys in any
- * object at any depth; arrays keep their order, other values stay. */
-static const char STRIP_FN_SQL[] =
-	"CREATE OR REPLACE FUNCTION pg_temp.sweepd_strip(j jsonb, keys text[])"
-	" RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$"
-	" SELECT CASE jsonb_typeof(j)"
-	"  WHEN 'object' THEN (SELECT coalesce(jsonb_object_agg(e.key,"
-	"   pg_temp.sweepd_strip(e.value, keys)), '{}'::jsonb)"
-	"   FROM jsonb_each(j) e WHERE e.key <> ALL (keys))"
-	"  WHEN 'array' THEN (SELECT coalesce(jsonb_agg("
-	"   pg_temp.sweepd_strip(e.value, keys) ORDER BY e.n), '[]'::jsonb)"
-	"   FROM jsonb_array_elements(j) WITH ORDINALITY e(value, n))"
-	"  ELSE j END $f$";
-
-/* True when some object anywhere in a jsonb value has a key that is one of
- * the strings of the jsonpath variable $k (an array). */
-#define HAS_KEY_PATH \
-	"'strict $.** ? (@.type() == \"object\").keyvalue()" \
-	" ? (@.key == $k[*])'::jsonpath"
+/* How json_column holds its JSON. */
+enum json_kind {
+	JSON_JSONB,  /* jsonb */
+	JSON_JSON,   /* json: read as jsonb, written back as json */
+	JSON_TEXT    /* text: a JSON object or array, or other text left as
+	                it is */
+};
 
 typedef struct anon_state {
 	const char *table;       /* quoted; host-owned */
@@ -102,7 +96,9 @@ typedef struct anon_state {
 	size_t nset;             /* `set` pairs */
 	char **set_columns;      /* nset quoted names (PQfreemem) */
 	char **set_values;       /* nset values as written (api->free) */
-	char *keys;              /* ARRAY['k1', ...]::text[], or NULL */
+	enum json_kind json_kind;/* how json_column holds its JSON */
+	char *keys;              /* the key patterns (json_keys.h), a
+	                            text[] literal, or NULL */
 	char *filter;            /* " AND (where)", or "" */
 	const char *audit_object;/* jsonb_build_object(...) of audit_columns,
 	                            or NULL when the job is not audited;
@@ -252,60 +248,89 @@ out:
 	return rc;
 }
 
-/* Sets st->keys to ARRAY['k1', ...]::text[] of json_strip_keys, each key a
- * string literal.  Returns 0, or -1 with *errmsg set. */
-static int keys_sql(const sweep_api *api, PGconn *db, const char *const *keys,
-                    size_t n, anon_state *st, char **errmsg)
-{
-	char *sql, *lit;
-	size_t i;
-
-	sql = api->mprintf("ARRAY[");
-	for (i = 0; i < n && sql; i++) {
-		lit = PQescapeLiteral(db, keys[i], strlen(keys[i]));
-		if (!lit) {
-			api->free(sql);
-			*errmsg = quote_failed(api, db, "a JSON key");
-			return -1;
-		}
-		cat(api, &sql, i > 0 ? ", " : "", lit, NULL);
-		PQfreemem(lit);
-	}
-	cat(api, &sql, "]::text[]", NULL, NULL);
-	if (!sql) {
-		*errmsg = api->mprintf("out of memory");
-		return -1;
-	}
-	st->keys = sql;
-	return 0;
-}
-
-/* Checks that json_column is a jsonb column of the table, so that a wrong
- * column fails with a message saying so.  Returns 0, or -1 with *errmsg
- * set. */
+/* Checks that json_column is a jsonb, json or text column of the table,
+ * so that a wrong column fails with a message saying so, and sets
+ * st->json_kind.  Returns 0, or -1 with *errmsg set. */
 static int json_column_check(const sweep_api *api, sweep_host *h,
-                             const anon_state *st, char **errmsg)
+                             anon_state *st, char **errmsg)
 {
+	const char *type;
 	const char *params[2] = { st->table, NULL };
 	PGresult *res;
-	int rc = -1;
+	int rc;
 
 	params[1] = api->opt_string(h, "json_column");
 	res = api->query(h, COLTYPE_SQL, 2, params, "checking json_column",
 	                 errmsg);
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 0)
+	type = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "";
+	rc = 0;
+	if (strcmp(type, "jsonb") == 0) {
+		st->json_kind = JSON_JSONB;
+	} else if (strcmp(type, "json") == 0) {
+		st->json_kind = JSON_JSON;
+	} else if (strcmp(type, "text") == 0) {
+		st->json_kind = JSON_TEXT;
+	} else if (PQntuples(res) == 0) {
 		*errmsg = api->mprintf("json_column '%s': %s has no such "
 		                       "column", params[1], st->table_name);
-	else if (strcmp(PQgetvalue(res, 0, 0), "jsonb") != 0)
+		rc = -1;
+	} else {
 		*errmsg = api->mprintf("json_column '%s' is of type %s: it "
-		                       "must be jsonb", params[1],
-		                       PQgetvalue(res, 0, 0));
-	else
-		rc = 0;
+		                       "must be jsonb, json or text", params[1],
+		                       type);
+		rc = -1;
+	}
 	PQclear(res);
 	return rc;
+}
+
+/* Returns the jsonb that json_column (read as ref_prefix json_column)
+ * holds: the column itself, cast from json, or read from text when the
+ * text is a JSON object or array (else NULL).  New string, NULL when out
+ * of memory. */
+static char *json_read_sql(const sweep_api *api, const anon_state *st,
+                           const char *ref_prefix)
+{
+	char *ref = api->mprintf("%s%s", ref_prefix, st->json_column), *sql;
+
+	if (!ref)
+		return NULL;
+	switch (st->json_kind) {
+	case JSON_JSONB:
+		return ref;
+	case JSON_JSON:
+		sql = api->mprintf("(%s)::jsonb", ref);
+		break;
+	default:
+		sql = jk_try_json(api, ref);
+		break;
+	}
+	api->free(ref);
+	return sql;
+}
+
+/* Returns the new value of json_column (read as ref_prefix json_column):
+ * without the keys, in the column's type, and the column as it was when
+ * no key was found (a string that is not JSON included).  New string,
+ * NULL when out of memory. */
+static char *json_write_sql(const sweep_api *api, const anon_state *st,
+                            const char *ref_prefix)
+{
+	static const char *const back[] = { "", "::json", "::text" };
+	char *read = json_read_sql(api, st, ref_prefix), *sql = NULL;
+
+	if (read)
+		sql = api->mprintf(
+			"(SELECT CASE WHEN sweep_u.n IS DISTINCT FROM sweep_u.d"
+			" THEN sweep_u.n%s ELSE %s%s END FROM (SELECT"
+			" sweep_v.d, pg_temp.sweepd_strip(sweep_v.d, %s) AS n"
+			" FROM (SELECT %s AS d OFFSET 0) sweep_v OFFSET 0)"
+			" sweep_u)", back[st->json_kind], ref_prefix,
+			st->json_column, st->keys, read);
+	api->free(read);
+	return sql;
 }
 
 /* Returns the SET list of the UPDATE: set_null columns to NULL, set
@@ -329,10 +354,15 @@ static char *assign_sql(const sweep_api *api, const anon_state *st,
 		sep = ", ";
 	}
 	if (st->json_column) {
-		cat(api, &sql, sep, st->json_column,
-		    " = pg_temp.sweepd_strip(");
-		cat(api, &sql, ref_prefix, st->json_column, ", ");
-		cat(api, &sql, st->keys, ")", NULL);
+		char *value = json_write_sql(api, st, ref_prefix);
+
+		if (!value) {
+			api->free(sql);
+			return NULL;
+		}
+		cat(api, &sql, sep, st->json_column, " = ");
+		cat(api, &sql, value, NULL, NULL);
+		api->free(value);
 	}
 	return sql;
 }
@@ -359,10 +389,20 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 		and = " AND ";
 	}
 	if (st->json_column) {
-		cat(api, &sql, and, "NOT coalesce(jsonb_path_exists(",
-		    st->json_column);
-		cat(api, &sql, ", " HAS_KEY_PATH ", jsonb_build_object('k', "
-		    "to_jsonb(", st->keys, "))), false)");
+		char *read = json_read_sql(api, st, "");
+		char *text = api->mprintf("(%s)::text", st->json_column);
+		char *has = read && text ? jk_has(api, read, text, st->keys)
+		                         : NULL;
+
+		api->free(text);
+
+		api->free(read);
+		if (!has) {
+			api->free(sql);
+			return NULL;
+		}
+		cat(api, &sql, and, "NOT ", has);
+		api->free(has);
 	}
 	cat(api, &sql, ")", NULL, NULL);
 	return sql;
@@ -518,9 +558,9 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 {
 	PGconn *db = api->db(h);
 	anon_state *st;
-	const char *const *cols, *const *keys;
+	const char *const *cols, *const *keys, *const *keep;
 	const char *where = api->opt_string(h, "where");
-	size_t ncols, nkeys;
+	size_t ncols, nkeys, nkeep;
 	int rc = -1;
 
 	st = calloc(1, sizeof *st);
@@ -544,12 +584,18 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	nkeys = api->opt_list(h, "json_strip_keys", &keys);
+	nkeep = api->opt_list(h, "json_keep_keys", &keep);
 	if (api->opt_isset(h, "json_column") != (nkeys > 0)) {
 		*errmsg = api->mprintf(nkeys > 0
 			? "json_strip_keys needs json_column: the jsonb "
 			  "column to remove the keys from"
 			: "json_column needs json_strip_keys: the keys to "
 			  "remove from it");
+		goto out;
+	}
+	if (nkeep > 0 && nkeys == 0) {
+		*errmsg = api->mprintf("json_keep_keys needs json_strip_keys: "
+		                       "the keys it makes exceptions to");
 		goto out;
 	}
 	if (columns_read(api, h, db, st, errmsg) != 0)
@@ -566,7 +612,9 @@ static int anon_init(const sweep_api *api, sweep_host *h, void **state,
 			*errmsg = quote_failed(api, db, "json_column");
 			goto out;
 		}
-		if (keys_sql(api, db, keys, nkeys, st, errmsg) != 0 ||
+		if (jk_prepare(api, h, db, keys, nkeys, keep, nkeep,
+		               &st->keys, errmsg) != 0 ||
+		    jk_no_jit(api, h, errmsg) != 0 ||
 		    json_column_check(api, h, st, errmsg) != 0)
 			goto out;
 	}
@@ -622,13 +670,19 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
 	const char **params = NULL;
 	char *cutoff = NULL, *msg = NULL;
 	char rows[24], batches[24];
+	char *strip_fn = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
 
 	sweep_batch_options(api, h, &spec);
 	api->count(h, "anonymized", 0);
 	if (st->json_column) {
-		res = api->query(h, STRIP_FN_SQL, 0, NULL,
+		strip_fn = jk_strip_function(api);
+		if (!strip_fn) {
+			*errmsg = api->mprintf("out of memory");
+			goto out;
+		}
+		res = api->query(h, strip_fn, 0, NULL,
 		                 "creating pg_temp.sweepd_strip", errmsg);
 		if (!res)
 			goto out;
@@ -662,6 +716,7 @@ static int anon_run(const sweep_api *api, sweep_host *h, void *state,
 out:
 	PQclear(res);
 	free(params);
+	api->free(strip_fn);
 	api->free(msg);
 	api->free(cutoff);
 	return rc;
@@ -752,10 +807,19 @@ static const sweep_option anon_options[] = {
 	  "column = value pairs, e.g. display_name = [Deleted User]; each "
 	  "value is text converted to the column's type (no commas)" },
 	{ "json_column", SWEEP_OPT_IDENT, 0, NULL,
-	  "jsonb column to remove json_strip_keys from" },
+	  "jsonb, json or text column (JSON in text) to remove "
+	  "json_strip_keys from" },
 	{ "json_strip_keys", SWEEP_OPT_LIST, 0, NULL,
-	  "keys removed from json_column at any depth, in nested objects and "
-	  "arrays (exact match), e.g. email, name, phone" },
+	  "keys removed with their whole value from json_column at any "
+	  "depth, in objects, arrays and strings holding JSON; case is "
+	  "ignored; an entry with * is a glob on the whole key (*email*, "
+	  "phone*); a plain entry matches the key's words, split at _ - . "
+	  "space, camelCase and digits, plural -s/-es included (email: "
+	  "userEmail, user_email, emails; name: firstName, last_name, not "
+	  "username or filename)" },
+	{ "json_keep_keys", SWEEP_OPT_LIST, 0, NULL,
+	  "keys kept even when json_strip_keys matches them, same rules, "
+	  "e.g. fileName, *_verified" },
 	{ "batch_size", SWEEP_OPT_INT, 0, "5000",
 	  "rows a batch aims to update, each batch one short transaction "
 	  "(a batch covers whole pages, so it may take a page's rows more)" },

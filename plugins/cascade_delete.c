@@ -1,7 +1,8 @@
 /*
- * cascade_delete: hard-deletes the parent rows of one table that meet a
- * condition, each together with its rows in a list of child tables, one
- * parent per transaction.
+ * cascade_delete: hard-deletes (or anonymizes) the parent rows of one
+ * table that meet a condition, each together with its rows in a list of
+ * child tables (deleted, or kept but detached and anonymized), one parent
+ * per transaction.
  *
  * Parents are the rows of `table` meeting `where`, named by `key_column`,
  * taken in key order, batch_size at a time.  For each parent, one
@@ -20,9 +21,24 @@
  * never tried twice in a run.  A parent that no longer meets `where` when
  * locked is left alone and counted as skipped.
  *
- * Result counters: "parents" (deleted), "failed", one per child table named
- * as written in `children` (rows deleted there, over all its columns), one
- * for the parent table, and "skipped" when a parent changed under the run.
+ * Anonymizing instead of deleting.  `detach` lists TABLE.COLUMN entries
+ * whose rows are kept but cut from the parent, after the children are
+ * deleted and in the same transaction: COLUMN set to NULL, the
+ * `detach_set_null` columns of that table set to NULL, and the keys
+ * matching `json_strip_keys` (not `json_keep_keys`) removed from its
+ * `detach_json` jsonb columns by the anonymize plugin's rule
+ * (json_keys.h; the run creates the session's pg_temp.sweepd_strip in
+ * init).  With `parent_set_null` or `parent_set` the parent itself is kept
+ * and updated instead of deleted; `where` must then stop matching it
+ * (e.g. parent_set deleted_at = now with where ... deleted_at IS NULL),
+ * or every run takes it again.  Names, columns and set values are checked
+ * in init (an EXPLAIN of each statement), so a mistake fails the run
+ * before any parent.
+ *
+ * Result counters: "parents" (deleted or anonymized), "failed", one per
+ * child table named as written in `children` or `detach` (rows deleted or
+ * detached there, over all its columns), one for the parent table, and
+ * "skipped" when a parent changed under the run.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,16 +47,21 @@
 
 #include <sweepd/plugin.h>
 
+#include "json_keys.h"
+
 /* Parent keys dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
 
-/* One entry of `children`. */
+/* One entry of `children` (rows deleted) or of `detach` (rows kept,
+ * cut from the parent and anonymized). */
 typedef struct child {
-	const char *entry;  /* as written in children; host-owned */
+	const char *entry;  /* as written in children or detach; host-owned */
 	char *table_name;   /* the table as written, for counters/messages */
 	const char *table;  /* the table quoted for SQL; host-owned */
 	const char *column; /* the column quoted for SQL; host-owned */
-	char *delete_sql;   /* DELETE ... WHERE column = $1 */
+	bool detach;        /* an entry of detach */
+	char *sql;          /* DELETE, or for detach UPDATE, ... WHERE
+	                       column = $1 */
 	size_t group;       /* index of its table in the state's groups */
 } child;
 
@@ -61,11 +82,19 @@ typedef struct cascade_state {
 	size_t ngroups;
 	int64_t *pending;         /* rows deleted per group by the current
 	                             parent, counted once it commits */
+	size_t nset;              /* parent_set pairs */
+	char **set_values;        /* their values as written (api->free) */
+	const char **parent_params; /* the parent's key, then the set
+	                             values: parent_sql's parameters */
+	bool keep_parent;         /* parent_set or parent_set_null: the
+	                             parent is updated, not deleted */
+	char *pats;               /* JSON key patterns (json_keys.h), or
+	                             NULL without detach_json */
 	char *qualified_key;      /* table.key, which ORDER BY cannot
 	                             mistake for an output column */
 	char *fetch_sql;          /* next parents: $1 limit, $2 last key */
 	char *lock_sql;           /* locks parent $1, returns its audit data */
-	char *parent_sql;         /* deletes parent $1 */
+	char *parent_sql;         /* deletes, or updates, parent $1 */
 	char *audit_sql;          /* audit_table's INSERT, or NULL */
 	char *dry_sql;            /* counts what would go; $1 max_rows */
 } cascade_state;
@@ -140,10 +169,11 @@ static int table_name_find(const sweep_api *api, sweep_host *h, child *c,
 	return -1;
 }
 
-/* Fills c from the children entry item, split as the host splits names
- * (api->split_column): the table and column quoted, the table as
- * written, and its DELETE.  Returns 0, or -1 with *errmsg set (c's strings
- * are freed with the state either way). */
+/* Fills c from the children or detach entry item, split as the host
+ * splits names (api->split_column): the table and column quoted, the
+ * table as written, and for a children entry its DELETE.  Returns 0, or
+ * -1 with *errmsg set (c's strings are freed with the state either
+ * way). */
 static int child_parse(const sweep_api *api, sweep_host *h, const char *item,
                        child *c, char **errmsg)
 {
@@ -166,9 +196,11 @@ static int child_parse(const sweep_api *api, sweep_host *h, const char *item,
 	}
 	if (table_name_find(api, h, c, errmsg) != 0)
 		return -1;
-	c->delete_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
-	                             c->table, c->column);
-	if (!c->delete_sql) {
+	if (c->detach)
+		return 0;
+	c->sql = api->mprintf("DELETE FROM %s WHERE %s = $1", c->table,
+	                      c->column);
+	if (!c->sql) {
 		*errmsg = api->mprintf("out of memory");
 		return -1;
 	}
@@ -189,15 +221,36 @@ static int check_names(const sweep_api *api, sweep_host *h, const char *sql,
 	return 0;
 }
 
-/* Reads `children` into st->children and groups the entries by table (the
- * quoted name), in list order.  Returns 0, or -1 with *errmsg set. */
+/* Checks that sql (an EXPLAIN, which plans without running) with
+ * nparams text parameters is valid, so that a misspelt column or a value
+ * of the wrong type fails the run at once.  Returns 0, or -1 with *errmsg
+ * set to "what: server message". */
+static int check_statement(const sweep_api *api, sweep_host *h,
+                           const char *sql, int nparams,
+                           const char *const *params, const char *what,
+                           char **errmsg)
+{
+	const char *none[1] = { NULL };
+	PGresult *res = api->query(h, sql, nparams, params ? params : none,
+	                           what, errmsg);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Reads `children`, then `detach`, into st->children and groups the
+ * entries by table (the quoted name), in list order; refuses a table in
+ * both lists.  Returns 0, or -1 with *errmsg set. */
 static int children_load(const sweep_api *api, sweep_host *h,
                          cascade_state *st, char **errmsg)
 {
-	const char *const *items;
-	size_t n, i, g;
+	const char *const *items, *const *detach;
+	size_t nc, n, i, g;
 
-	n = api->opt_list(h, "children", &items);
+	nc = api->opt_list(h, "children", &items);
+	n = nc + api->opt_list(h, "detach", &detach);
 	if (n == 0)
 		return 0;
 	st->children = calloc(n, sizeof *st->children);
@@ -211,7 +264,9 @@ static int children_load(const sweep_api *api, sweep_host *h,
 	for (i = 0; i < n; i++) {
 		child *c = &st->children[i];
 
-		if (child_parse(api, h, items[i], c, errmsg) != 0)
+		c->detach = i >= nc;
+		if (child_parse(api, h, c->detach ? detach[i - nc] : items[i],
+		                c, errmsg) != 0)
 			return -1;
 		for (g = 0; g < st->ngroups; g++)
 			if (strcmp(st->children[st->groups[g]].table,
@@ -219,8 +274,248 @@ static int children_load(const sweep_api *api, sweep_host *h,
 				break;
 		if (g == st->ngroups)
 			st->groups[st->ngroups++] = i;
+		else if (st->children[st->groups[g]].detach != c->detach) {
+			*errmsg = api->mprintf("detach entry '%s': its table "
+			                       "is in children too (a table's "
+			                       "rows are either deleted or "
+			                       "detached)", c->entry);
+			return -1;
+		}
 		c->group = g;
 	}
+	return 0;
+}
+
+/* Whether the quoted table is the table of a detach entry. */
+static bool detached(const cascade_state *st, const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < st->nchildren; i++)
+		if (st->children[i].detach &&
+		    strcmp(st->children[i].table, table) == 0)
+			return true;
+	return false;
+}
+
+/* Appends to *sql, for each TABLE.COLUMN entry of the option key (a list)
+ * whose table is table, ", COLUMN = NULL", or with pats (detach_json)
+ * ", COLUMN = pg_temp.sweepd_strip(COLUMN, pats)".  Refuses an entry whose
+ * table is no detach table.  Returns 0, or -1 with *errmsg set (*sql may
+ * then be NULL). */
+static int detach_sets(const sweep_api *api, sweep_host *h,
+                       const cascade_state *st, const char *key,
+                       const char *table, const char *pats, char **sql,
+                       char **errmsg)
+{
+	const char *const *items, *t, *col;
+	char *err = NULL, *next;
+	size_t i, n = api->opt_list(h, key, &items);
+
+	for (i = 0; i < n && *sql; i++) {
+		if (api->split_column(h, items[i], &t, &col, &err) != 0) {
+			*errmsg = api->mprintf("%s entry '%s': %s", key,
+			                       items[i], err ? err :
+			                       "out of memory");
+			api->free(err);
+			return -1;
+		}
+		if (!detached(st, t)) {
+			*errmsg = api->mprintf("%s entry '%s': its table is in "
+			                       "no detach entry", key, items[i]);
+			return -1;
+		}
+		if (strcmp(t, table) != 0)
+			continue;
+		if (pats)
+			next = api->mprintf("%s, %s = pg_temp.sweepd_strip(%s,"
+			                    " %s)", *sql, col, col, pats);
+		else
+			next = api->mprintf("%s, %s = NULL", *sql, col);
+		api->free(*sql);
+		*sql = next;
+	}
+	if (!*sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Builds the UPDATE of each detach entry: its column, and the
+ * detach_set_null columns of its table, to NULL, and the keys matching
+ * json_strip_keys out of the detach_json columns of its table, in the
+ * rows whose column equals $1.  Returns 0, or -1 with *errmsg set. */
+static int detach_build(const sweep_api *api, sweep_host *h,
+                        cascade_state *st, char **errmsg)
+{
+	size_t i;
+
+	for (i = 0; i < st->nchildren; i++) {
+		child *c = &st->children[i];
+		char *sql;
+
+		if (!c->detach)
+			continue;
+		sql = api->mprintf("UPDATE %s SET %s = NULL", c->table,
+		                   c->column);
+		if (detach_sets(api, h, st, "detach_set_null", c->table, NULL,
+		                &sql, errmsg) != 0 ||
+		    detach_sets(api, h, st, "detach_json", c->table,
+		                st->pats, &sql, errmsg) != 0) {
+			api->free(sql);
+			return -1;
+		}
+		c->sql = api->mprintf("%s WHERE %s = $1", sql, c->column);
+		api->free(sql);
+		if (!c->sql) {
+			*errmsg = api->mprintf("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads json_strip_keys and json_keep_keys into st->pats, for detach_json;
+ * refuses one without the other.  Returns 0, or -1 with *errmsg set. */
+static int json_keys_load(const sweep_api *api, sweep_host *h,
+                          cascade_state *st, char **errmsg)
+{
+	const char *const *keys, *const *keep, *const *cols;
+	size_t nkeys = api->opt_list(h, "json_strip_keys", &keys);
+	size_t nkeep = api->opt_list(h, "json_keep_keys", &keep);
+	size_t ncols = api->opt_list(h, "detach_json", &cols);
+
+	if ((ncols > 0) != (nkeys > 0) || (nkeep > 0 && nkeys == 0)) {
+		*errmsg = api->mprintf(ncols > 0 ? "detach_json needs "
+		                       "json_strip_keys: the keys to remove"
+		                       : "json_strip_keys and json_keep_keys "
+		                       "need detach_json: the columns to "
+		                       "remove them from");
+		return -1;
+	}
+	if (ncols == 0)
+		return 0;
+	if (jk_no_jit(api, h, errmsg) != 0)
+		return -1;
+	return jk_prepare(api, h, api->db(h), keys, nkeys, keep, nkeep,
+	                  &st->pats, errmsg);
+}
+
+/* Appends to *sql (freed; NULL when out of memory) "C = value" for the
+ * column C, quoted, that item names up to its end or to eq, after sep.
+ * Returns 0, or -1 with *errmsg set when it names no column. */
+static int assign_add(const sweep_api *api, PGconn *db, const char *item,
+                      const char *eq, const char *sep, const char *value,
+                      char **sql, char **errmsg)
+{
+	size_t len = eq ? (size_t)(eq - item) : strlen(item);
+	char *ident, *next;
+
+	while (len > 0 && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+		len--;
+	if (len == 0) {
+		*errmsg = api->mprintf("parent_set: '%s' names no column "
+		                       "before '='", item);
+		return -1;
+	}
+	ident = PQescapeIdentifier(db, item, len);
+	next = ident && *sql ? api->mprintf("%s%s%s = %s", *sql, sep, ident,
+	                                    value) : NULL;
+	PQfreemem(ident);
+	api->free(*sql);
+	*sql = next;
+	return 0;
+}
+
+/* Builds st->parent_sql: DELETE of parent $1, or, with parent_set_null or
+ * parent_set ("column = value" pairs), its UPDATE setting those columns
+ * to NULL and to $2, $3, ... (text values converted to the column's
+ * type), the parent kept; and st->parent_params, whose first entry is
+ * left for the key.  Returns 0, or -1 with *errmsg set. */
+static int parent_build(const sweep_api *api, sweep_host *h,
+                        cascade_state *st, char **errmsg)
+{
+	const char *const *nulls, *const *pairs, *eq, *v;
+	size_t nnull = api->opt_list(h, "parent_set_null", &nulls), i;
+	char *sql, num[24];
+
+	st->nset = api->opt_list(h, "parent_set", &pairs);
+	st->keep_parent = nnull > 0 || st->nset > 0;
+	st->set_values = calloc(st->nset + 1, sizeof *st->set_values);
+	st->parent_params = calloc(st->nset + 1, sizeof *st->parent_params);
+	if (!st->set_values || !st->parent_params)
+		goto oom;
+	if (!st->keep_parent) {
+		st->parent_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
+		                              st->table, st->key);
+		if (st->parent_sql)
+			return 0;
+		goto oom;
+	}
+	sql = api->mprintf("UPDATE %s SET ", st->table);
+	for (i = 0; i < nnull; i++)
+		if (assign_add(api, api->db(h), nulls[i], NULL, i ? ", " : "",
+		               "NULL", &sql, errmsg) != 0)
+			goto fail;
+	for (i = 0; i < st->nset; i++) {
+		eq = strchr(pairs[i], '=');
+		if (!eq) {
+			*errmsg = api->mprintf("parent_set: '%s' is not a pair "
+			                       "'column = value' (no '=')",
+			                       pairs[i]);
+			goto fail;
+		}
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		st->set_values[i] = api->mprintf("%s", v);
+		st->parent_params[1 + i] = st->set_values[i];
+		if (!st->set_values[i]) {
+			*errmsg = api->mprintf("out of memory");
+			goto fail;
+		}
+		snprintf(num, sizeof num, "$%zu", 2 + i);
+		if (assign_add(api, api->db(h), pairs[i], eq,
+		               nnull + i ? ", " : "", num, &sql, errmsg) != 0)
+			goto fail;
+	}
+	st->parent_sql = sql ? api->mprintf("%s WHERE %s = $1", sql, st->key)
+	                     : NULL;
+	api->free(sql);
+	if (st->parent_sql)
+		return 0;
+oom:
+	*errmsg = api->mprintf("out of memory");
+	return -1;
+fail:
+	api->free(sql);
+	return -1;
+}
+
+/* With detach_json, creates the session's pg_temp.sweepd_strip
+ * (json_keys.h) that the detach UPDATEs call, in a statement of its own
+ * (it outlives the rolled-back check of names).  Not in a dry run, whose
+ * read-only transaction refuses it and which runs no UPDATE.  Returns 0,
+ * or -1 with *errmsg set. */
+static int strip_function_create(const sweep_api *api, sweep_host *h,
+                                 const cascade_state *st, char **errmsg)
+{
+	PGresult *res;
+	char *sql;
+
+	if (!st->pats || PQtransactionStatus(api->db(h)) != PQTRANS_IDLE)
+		return 0;
+	sql = jk_strip_function(api);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	res = api->query(h, sql, 0, NULL, "creating pg_temp.sweepd_strip",
+	                 errmsg);
+	api->free(sql);
+	if (!res)
+		return -1;
+	PQclear(res);
 	return 0;
 }
 
@@ -272,7 +567,8 @@ static int names_check(const sweep_api *api, sweep_host *h,
 
 		sql = api->mprintf("SELECT %s FROM %s LIMIT 0", c->column,
 		                   c->table);
-		what = api->mprintf("children entry '%s'", c->entry);
+		what = api->mprintf("%s entry '%s'", c->detach ? "detach" :
+		                    "children", c->entry);
 		if (!sql || !what) {
 			*errmsg = api->mprintf("out of memory");
 			goto out;
@@ -280,9 +576,24 @@ static int names_check(const sweep_api *api, sweep_host *h,
 		if (check_names(api, h, sql, what, errmsg) != 0)
 			goto out;
 		api->free(sql);
+		sql = NULL;
+		if (c->detach && (!st->pats || own))
+			sql = api->mprintf("EXPLAIN %s", c->sql);
+		if (sql && check_statement(api, h, sql, 1, NULL, what,
+		                           errmsg) != 0)
+			goto out;
+		api->free(sql);
 		api->free(what);
 		sql = what = NULL;
 	}
+	sql = api->mprintf("EXPLAIN %s", st->parent_sql);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (check_statement(api, h, sql, 1 + (int)st->nset, st->parent_params,
+	                    "parent_set or parent_set_null", errmsg) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (own && PQstatus(db) == CONNECTION_OK &&
@@ -354,8 +665,13 @@ static void state_free(const sweep_api *api, cascade_state *st)
 		return;
 	for (i = 0; i < st->nchildren; i++) {
 		api->free(st->children[i].table_name);
-		api->free(st->children[i].delete_sql);
+		api->free(st->children[i].sql);
 	}
+	for (i = 0; st->set_values && i < st->nset; i++)
+		api->free(st->set_values[i]);
+	free(st->set_values);
+	free(st->parent_params);
+	api->free(st->pats);
 	free(st->children);
 	free(st->groups);
 	free(st->pending);
@@ -435,7 +751,11 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 			goto out;
 		}
 	}
-	if (children_load(api, h, st, errmsg) != 0)
+	if (children_load(api, h, st, errmsg) != 0 ||
+	    json_keys_load(api, h, st, errmsg) != 0 ||
+	    detach_build(api, h, st, errmsg) != 0 ||
+	    parent_build(api, h, st, errmsg) != 0 ||
+	    strip_function_create(api, h, st, errmsg) != 0)
 		goto out;
 
 	st->lock_ms = api->opt_duration_ms(h, "lock_timeout");
@@ -460,9 +780,7 @@ static int cascade_init(const sweep_api *api, sweep_host *h, void **state,
 		"SELECT jsonb_build_object('key', %s)::text FROM %s"
 		" WHERE %s = $1 AND (%s) FOR UPDATE",
 		st->key, st->table, st->key, filter);
-	st->parent_sql = api->mprintf("DELETE FROM %s WHERE %s = $1",
-	                              st->table, st->key);
-	if (!st->fetch_sql || !st->lock_sql || !st->parent_sql) {
+	if (!st->fetch_sql || !st->lock_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -526,16 +844,19 @@ static enum parent_outcome parent_delete(const sweep_api *api, sweep_host *h,
 	for (i = 0; i < st->nchildren; i++) {
 		const child *c = &st->children[i];
 
-		res = step(api, db, c->delete_sql, 1, params, PGRES_COMMAND_OK,
-		           "deleting from ", c->entry, errmsg);
+		res = step(api, db, c->sql, 1, params, PGRES_COMMAND_OK,
+		           c->detach ? "detaching " : "deleting from ",
+		           c->entry, errmsg);
 		if (!res)
 			goto out;
 		st->pending[c->group] += strtoll(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
 		res = NULL;
 	}
-	res = step(api, db, st->parent_sql, 1, params, PGRES_COMMAND_OK,
-	           "deleting the parent", "", errmsg);
+	st->parent_params[0] = key;
+	res = step(api, db, st->parent_sql, 1 + (int)st->nset,
+	           st->parent_params, PGRES_COMMAND_OK, st->keep_parent ?
+	           "updating the parent" : "deleting the parent", "", errmsg);
 	if (!res)
 		goto out;
 	parent_rows = strtoll(PQcmdTuples(res), NULL, 10);
@@ -702,11 +1023,12 @@ static int cascade_run(const sweep_api *api, sweep_host *h, void *state,
 	api->log(h, SWEEP_LOG_INFO, "cascade deleted", "table",
 	         st->table_name, "parents", d, "failed", f, "stopped",
 	         stopped ? "true" : "false", SWEEP_LOG_END);
-	msg = api->mprintf("deleted %" PRId64 " parents from %s with their "
+	msg = api->mprintf("%s %" PRId64 " parents %s %s with their "
 	                   "child rows (%" PRId64 " failed, %" PRId64 " skipped"
-	                   " as no longer due)%s", done, st->table_name,
-	                   failed, skipped, stopped ? "; stopped early on "
-	                   "request" : "");
+	                   " as no longer due)%s", st->keep_parent ?
+	                   "anonymized" : "deleted", done, st->keep_parent ?
+	                   "of" : "from", st->table_name, failed, skipped,
+	                   stopped ? "; stopped early on request" : "");
 	if (!msg) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -776,9 +1098,11 @@ static int cascade_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	for (i = 0; i < PQntuples(res); i++)
 		api->sample(h, PQgetvalue(res, i, 0));
 
-	msg = api->mprintf("would delete %" PRId64 " parents from %s and "
-	                   "%" PRId64 " rows from %zu child tables", parents,
-	                   st->table_name, children, st->ngroups);
+	msg = api->mprintf("would %s %" PRId64 " parents %s %s and delete or"
+	                   " detach %" PRId64 " rows of %zu child tables",
+	                   st->keep_parent ? "anonymize" : "delete", parents,
+	                   st->keep_parent ? "of" : "from", st->table_name,
+	                   children, st->ngroups);
 	if (!msg) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -809,6 +1133,30 @@ static const sweep_option cascade_options[] = {
 	{ "children", SWEEP_OPT_LIST, 0, NULL,
 	  "TABLE.COLUMN entries emptied first, in this order, rows whose "
 	  "COLUMN equals the parent's key" },
+	{ "detach", SWEEP_OPT_LIST, 0, NULL,
+	  "TABLE.COLUMN entries whose rows referring to the parent are kept "
+	  "but cut from it (COLUMN set to NULL) and anonymized by "
+	  "detach_set_null and detach_json, after children" },
+	{ "detach_set_null", SWEEP_OPT_LIST, 0, NULL,
+	  "TABLE.COLUMN entries set to NULL in the detached rows of their "
+	  "table, e.g. audit_logs.ip_address" },
+	{ "detach_json", SWEEP_OPT_LIST, 0, NULL,
+	  "TABLE.COLUMN jsonb entries of detached rows losing the keys "
+	  "matching json_strip_keys, as the anonymize plugin does" },
+	{ "json_strip_keys", SWEEP_OPT_LIST, 0, NULL,
+	  "keys removed with their whole value from detach_json at any depth "
+	  "(anonymize's rules: case ignored, * globs, words: email takes "
+	  "userEmail, emails)" },
+	{ "json_keep_keys", SWEEP_OPT_LIST, 0, NULL,
+	  "keys kept even when json_strip_keys matches them" },
+	{ "parent_set_null", SWEEP_OPT_LIST, 0, NULL,
+	  "columns of the parent set to NULL; with this or parent_set the "
+	  "parent is kept and updated, not deleted (make `where` exclude it "
+	  "then)" },
+	{ "parent_set", SWEEP_OPT_LIST, 0, NULL,
+	  "column = value pairs set in the kept parent, e.g. display_name = "
+	  "[Deleted User], deleted_at = now (text converted to the column's "
+	  "type)" },
 	{ "audit_action", SWEEP_OPT_STRING, 0, "hard_deleted",
 	  "action of the one audit record written per deleted parent" },
 	{ "audit_table", SWEEP_OPT_IDENT, 0, NULL,
@@ -830,8 +1178,9 @@ static const sweep_plugin cascade_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "cascade_delete",
 	.version = "1.0.0",
-	.description = "deletes parent rows with their rows in child tables, "
-	               "one parent per transaction, audited",
+	.description = "deletes (or anonymizes) parent rows with their rows "
+	               "in child tables (deleted or detached), one parent "
+	               "per transaction, audited",
 	.options = cascade_options,
 	.init = cascade_init,
 	.run = cascade_run,

@@ -181,7 +181,8 @@ CREATE TABLE bazaar.members (
 	avatar_path             text,
 	karma                   integer NOT NULL DEFAULT 0,
 	deletion_requested_at   timestamptz,
-	anonymize_contributions boolean NOT NULL DEFAULT true
+	anonymize_contributions boolean NOT NULL DEFAULT true,
+	deleted_at              timestamptz  -- set once the deletion is final
 );
 CREATE TABLE bazaar.projects (
 	id         bigserial PRIMARY KEY,
@@ -222,11 +223,15 @@ CREATE TABLE bazaar.uploaded_files (
 );
 -- 60 members.  Members 51-55 asked for deletion 40 days ago: 51-53 keep
 -- their contributions anonymized, 54-55 go entirely; 56 asked 5 days ago.
+-- Each of them has a push token and audit logs (below); 51 and 54 have an
+-- avatar (not among the uploaded files), and projects and votes are added
+-- for them after the generated ones.
 INSERT INTO bazaar.members (id, email, display_name, bio, avatar_path,
                             deletion_requested_at, anonymize_contributions)
 SELECT n, format('member%s@bazaar.example', n), format('Member %s', n),
        'bio of ' || n,
-       CASE WHEN n % 10 = 0 THEN format('avatars/%s.png', n) END,
+       CASE WHEN n % 10 = 0 OR n IN (51, 54)
+            THEN format('avatars/%s.png', n) END,
        CASE WHEN n BETWEEN 51 AND 55 THEN now() - interval '40 days'
             WHEN n = 56 THEN now() - interval '5 days' END,
        n NOT IN (54, 55)
@@ -239,6 +244,13 @@ FROM generate_series(1, 40) AS n;
 INSERT INTO bazaar.votes (voter_id, target_user_id, value)
 SELECT 1 + n % 50, 1 + (n * 7) % 50, CASE WHEN n % 4 = 0 THEN -1 ELSE 1 END
 FROM generate_series(1, 400) AS n;
+-- Contributions of the members 51-55 who asked for deletion: a project
+-- each for 52, 54, 55; votes cast by each of them and for each of them.
+INSERT INTO bazaar.projects (owner_id, title)
+SELECT n, 'project of ' || n FROM unnest(ARRAY[52, 54, 55]) AS n;
+INSERT INTO bazaar.votes (voter_id, target_user_id, value)
+SELECT 50 + k, k, 1 FROM generate_series(1, 5) AS k
+UNION ALL SELECT k, 50 + k, 1 FROM generate_series(1, 5) AS k;
 -- Invitations: pending older than 30 days go (20); pending younger (10),
 -- accepted or declined of any age (20) stay.
 INSERT INTO bazaar.invitations (email, status, created_at)
@@ -254,17 +266,27 @@ FROM generate_series(1, 50) AS n;
 INSERT INTO bazaar.push_tokens (user_id, token, last_used_at)
 SELECT 1 + n % 60, md5(n::text), now() - interval '3 days' * n - interval '1 hour'
 FROM generate_series(0, 59) AS n;
--- Audit logs, one every 10 days back ~4 years, with PII in nested JSON:
--- older than 1 year are anonymized, older than 3 years deleted.
+-- Audit logs, one every 10 days back ~4 years, with PII in nested JSON
+-- under the keys of issue 15 (Email, userEmail, firstName, phoneNumber,
+-- emails) and in a JSON document held as a string (context), beside keys
+-- that are not personal (event, plan, step, filename, namespace): older
+-- than 1 year are anonymized, older than 3 years deleted.
 INSERT INTO bazaar.audit_logs (user_id, ip_address, user_agent, metadata,
                                created_at)
 SELECT 1 + n % 60, format('10.0.%s.%s', n / 250, n % 250), 'Mozilla/5.0',
        jsonb_build_object('event', 'login', 'email', format('m%s@b.example', n),
+                          'Email', format('M%s@B.example', n),
+                          'userEmail', format('u%s@b.example', n),
+                          'emails', jsonb_build_array('a@b.example', 'c@b.example'),
+                          'filename', 'report.pdf', 'namespace', 'billing',
                           'profile', jsonb_build_object('name', 'Name ' || n,
+                              'firstName', 'First', 'phoneNumber', '+1556' || n,
                               'phone', '+1555' || n, 'plan', 'pro'),
                           'history', jsonb_build_array(
                               jsonb_build_object('address', n || ' Main St',
-                                                 'step', 1))),
+                                                 'step', 1)),
+                          'context', jsonb_build_object('email',
+                              format('c%s@b.example', n), 'via', 'web')::text),
        now() - interval '10 days' * n - interval '1 hour'
 FROM generate_series(0, 145) AS n;
 -- Uploaded files (scripts/sample-uploads.sh creates them on disk): avatars

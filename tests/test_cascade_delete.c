@@ -616,6 +616,147 @@ static void a_bad_children_entry_fails_the_run_before_any_delete(
 	assert_int_equal(rows(w, "check_ins", "true"), 10);
 }
 
+/* Adds schema.events: per profile 1-7 one row with an IP address and
+ * personal data in its JSON (also as a JSON string), and a trigger that
+ * fails any change to the row of profile fail_user (0: none). */
+static void world_events(world *w, int fail_user)
+{
+	tu_sql(w->db,
+	       "CREATE TABLE %s.events (id bigserial PRIMARY KEY, user_id"
+	       " bigint REFERENCES %s.profiles (id), ip text, meta jsonb);"
+	       "INSERT INTO %s.events (user_id, ip, meta) SELECT g, '10.0.0.' ||"
+	       " g, jsonb_build_object('event', 'login', 'userEmail', g ||"
+	       " '@x', 'ctx', '{\"Email\": 1, \"k\": 2}') FROM"
+	       " generate_series(1, 7) g;"
+	       "CREATE FUNCTION %s.boom() RETURNS trigger LANGUAGE plpgsql AS"
+	       " $$BEGIN IF OLD.user_id = %d THEN RAISE EXCEPTION 'boom';"
+	       " END IF; RETURN NEW; END$$;"
+	       "CREATE TRIGGER boom BEFORE UPDATE ON %s.events FOR EACH ROW"
+	       " EXECUTE FUNCTION %s.boom()",
+	       w->schema, w->schema, w->schema, w->schema, fail_user,
+	       w->schema, w->schema);
+}
+
+/* The anonymizing job over world_data and world_events: check-ins go,
+ * events are detached and anonymized, profiles are kept and marked. */
+#define ANONYMIZING                                                         \
+	DUE "children = @.check_ins.user_id\n"                              \
+	"detach = @.events.user_id\ndetach_set_null = @.events.ip\n"          \
+	"detach_json = @.events.meta\njson_strip_keys = email\n"              \
+	"parent_set = deleted_at = now\naudit_action = anonymized\n"
+
+static void detach_and_parent_set_anonymize_each_parent_at_once(
+	void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_events(w, 0);
+	world_job(w, ANONYMIZING);
+	assert_int_equal(tu_world_run(w, true, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 4);
+	assert_int_equal(table_counter(w, &r, "events"), 4);
+	assert_contains(r.message, "would anonymize 4 parents of ");
+	result_free(&r);
+	assert_int_equal(rows(w, "events", "user_id IS NOT NULL"), 7);
+
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 4);
+	assert_int_equal(table_counter(w, &r, "events"), 4);
+	assert_int_equal(table_counter(w, &r, "check_ins"), 6);
+	assert_int_equal(table_counter(w, &r, "profiles"), 4);
+	assert_contains(r.message, "anonymized 4 parents of ");
+	result_free(&r);
+	/* Profiles are kept, marked; their check-ins are gone; their events
+	 * stay without link, IP or e-mail (in the string too). */
+	assert_int_equal(rows(w, "profiles", "true"), 7);
+	assert_int_equal(rows(w, "profiles", "deleted_at IS NOT NULL AND"
+	                      " id <= 4"), 4);
+	assert_int_equal(rows(w, "check_ins", "user_id <= 4"), 0);
+	assert_int_equal(rows(w, "check_ins", "true"), 4);
+	assert_int_equal(rows(w, "events", "user_id IS NULL AND ip IS NULL AND"
+	                      " meta = '{\"event\": \"login\", \"ctx\":"
+	                      " \"{\\\"k\\\": 2}\"}'"), 4);
+	assert_int_equal(rows(w, "events", "user_id > 4 AND ip = '10.0.0.' ||"
+	                      " user_id AND meta ? 'userEmail'"), 3);
+	/* One audit record per parent. */
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s' AND action = 'anonymized'"
+	                            " AND (data->>'key')::int <= 4", w->job), 4);
+	/* Done is done: a second run finds no parent. */
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_OK);
+	assert_int_equal(tu_counter(&r, "parents"), 0);
+	result_free(&r);
+}
+
+static void a_failing_detach_rolls_its_parent_back_alone(void **state)
+{
+	world *w = *state;
+	result r;
+
+	world_data(w);
+	world_events(w, 2);
+	world_job(w, ANONYMIZING);
+	assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+	assert_int_equal(tu_counter(&r, "parents"), 3);
+	assert_int_equal(tu_counter(&r, "failed"), 1);
+	assert_int_equal(r.nerrors, 1);
+	assert_contains(r.errors[0], "parent 2: boom");
+	assert_contains(r.errors[0], "detaching ");
+	result_free(&r);
+	/* Profile 2 is as it was: not marked, check-ins and event linked. */
+	assert_int_equal(rows(w, "profiles", "id = 2 AND deleted_at IS NULL"), 1);
+	assert_int_equal(rows(w, "check_ins", "user_id = 2"), 2);
+	assert_int_equal(rows(w, "events", "user_id = 2 AND ip = '10.0.0.2'"
+	                      " AND meta ? 'userEmail'"), 1);
+	assert_int_equal(rows(w, "events", "user_id IS NULL"), 3);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = '%s'", w->job), 3);
+}
+
+static void bad_detach_and_parent_options_fail_in_init(void **state)
+{
+	world *w = *state;
+	static const char *const cases[][2] = {
+		{ DUE "detach = @.events.user_id\ndetach_json = @.events.meta\n",
+		  "detach_json needs json_strip_keys" },
+		{ DUE "detach = @.events.user_id\njson_strip_keys = email\n",
+		  "json_strip_keys and json_keep_keys need detach_json" },
+		{ DUE "detach = @.events.user_id\n"
+		  "detach_set_null = @.check_ins.user_id\n",
+		  "detach_set_null entry '" },
+		{ DUE "children = @.events.user_id\ndetach = @.events.user_id\n",
+		  "its table is in children too" },
+		{ DUE "detach = @.events.user_id\ndetach_set_null = @.events.ipp\n",
+		  "detach entry '" },
+		{ DUE "detach = @.events.user_id\ndetach_set_null = @.events.ipp\n",
+		  "column \"ipp\" of relation \"events\" does not exist" },
+		{ DUE "parent_set = deleted_at now\n",
+		  "parent_set: 'deleted_at now' is not a pair" },
+		{ DUE "parent_set = deleted_at = soon\n",
+		  "parent_set or parent_set_null: invalid input syntax for"
+		  " type timestamp with time zone: \"soon\"" },
+		{ DUE "parent_set_null = deleted\n",
+		  "column \"deleted\" of relation \"profiles\" does not exist" },
+	};
+	size_t i;
+	result r;
+
+	world_data(w);
+	world_events(w, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		world_job(w, cases[i][0]);
+		assert_int_equal(tu_world_run(w, false, &r), RUNNER_FAILED);
+		if (!strstr(r.error, "init: ") || !strstr(r.error, cases[i][1]))
+			fail_msg("case %zu: got '%s', want '%s'", i, r.error,
+			         cases[i][1]);
+		result_free(&r);
+	}
+	assert_int_equal(rows(w, "profiles", "deleted_at IS NULL"), 6);
+	assert_int_equal(rows(w, "events", "user_id IS NULL"), 0);
+}
+
 static void sigint_stops_between_parents_keeping_committed_ones(
 	void **state)
 {
@@ -701,6 +842,9 @@ int main(void)
 		T(quotes_spaces_and_dots_in_names_are_safe),
 		T(a_where_with_a_semicolon_is_refused_at_load),
 		T(a_bad_children_entry_fails_the_run_before_any_delete),
+		T(detach_and_parent_set_anonymize_each_parent_at_once),
+		T(a_failing_detach_rolls_its_parent_back_alone),
+		T(bad_detach_and_parent_options_fail_in_init),
 		T(sigint_stops_between_parents_keeping_committed_ones),
 #undef T
 	};
