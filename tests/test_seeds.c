@@ -179,7 +179,9 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 		assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.runs"
 		                            " WHERE job = 'batch-cleanup-pending'"
 		                            " AND id = (SELECT max(id) FROM"
-		                            " sweepd.runs) AND status = 'failed'"
+		                            " sweepd.runs WHERE job ="
+		                            " 'batch-cleanup-pending') AND status ="
+		                            " 'failed'"
 		                            " AND (counters->>'errors')::int = 1"),
 		                 1);
 	}
