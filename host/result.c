@@ -73,6 +73,21 @@ void result_fail(result *r, const char *error)
 		r->error = strdup(error ? error : "failed");
 }
 
+/* Readies r for another attempt of the same run: its failure (success,
+ * error, message) goes; what the failed attempt did stays (counters,
+ * batches, samples and failed items: its committed work is committed and
+ * counted, and the run's history row is the same). */
+void result_retry(result *r)
+{
+	r->success = true;
+	r->stopped = false;
+	r->skipped = false;
+	free(r->error);
+	r->error = NULL;
+	free(r->message);
+	r->message = NULL;
+}
+
 /* Records the finishing time. */
 void result_finish(result *r)
 {

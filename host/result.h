@@ -47,6 +47,7 @@ void result_sample(result *r, const char *line);
 void result_error_item(result *r, const char *text);
 void result_message(result *r, const char *text);
 void result_fail(result *r, const char *error);
+void result_retry(result *r);
 void result_finish(result *r);
 const char *result_status(const result *r);
 void result_counters_json(const result *r, buf *b);

@@ -344,9 +344,7 @@ runner_outcome runner_run(const job *j, const settings *s,
 		api_sleep(backoff, stop);
 		if (backoff < RUNNER_MAX_BACKOFF_MS)
 			backoff *= 2;
-		r->success = true;
-		free(r->error);
-		r->error = NULL;
+		result_retry(r);
 	}
 out:
 	result_finish(r);

@@ -30,14 +30,61 @@
  *   - Every struct crossing the boundary carries its size as its builder saw
  *     it; the reader never reads past that size.
  *
- * Unloading: the host may dlclose() a plugin after teardown (for example on
- * reload).  A plugin must leave no threads, atexit() handlers or thread-local
- * destructors behind.
+ * The contract a plugin runs under:
  *
- * Memory: strings the host returns stay valid until teardown returns unless a
+ * Process model.  Every run (sweepd --run, --dry-run, a scheduled tick) is
+ * a child process of its own, forked from sweepd, that calls init, then
+ * run or dry_run, then teardown, once, and exits.  A crash, an exit()
+ * from plugin code, a hang or a kill costs that run only: the supervisor
+ * records it with the phase it happened in ("crashed in teardown: signal
+ * 11 (Segmentation fault)").  Nothing a plugin keeps in memory survives
+ * the run.  The process dies with its parent.
+ *
+ * Retries.  A scheduled run whose failure is transient (connection lost,
+ * serialization failure, deadlock, lock or statement timeout: the
+ * SQLSTATE of a host statement, api->query or a batch) is tried again in
+ * the same process, 1 s, 2 s, 4 s ... apart, up to the job's `retries`:
+ * init, run and teardown are called again from the start.  The failed
+ * attempt's error and message go; its counters, samples and failed items
+ * stay, as what it committed stays committed.  sweepd --run tries once.
+ *
+ * Stopping and signals.  A stop (the job's timeout, SIGTERM or SIGINT to
+ * sweepd, the daemon stopping) arrives as SIGTERM to the run's process,
+ * which sets api->should_stop(): finish or roll back the current
+ * transaction and return.  At the same time the statement each of the
+ * run's sessions is running is cancelled (SQLSTATE 57014; the run then
+ * ends "stopped", not failed, when the cancel came from the stop).  After
+ * stop_grace the process is killed and every backend it opened is
+ * terminated.  A plugin must not install signal handlers, block signals
+ * or fork: the host owns the process's signals and its children.
+ *
+ * Timeout.  A run's timeout counts from the start of init (for a
+ * scheduled run, never before its tick).
+ *
+ * Output.  The process's stdout and stderr are pipes to the supervisor:
+ * each line becomes a log line of its own (event=output, with the job, run
+ * and stream; bytes that are not UTF-8 escaped; lines cut at 1 KiB; 64
+ * KiB a run, then one "output truncated" line).  Nothing a plugin prints
+ * reaches a user's terminal or the CLI's --json output: report through
+ * api->log, api->message, api->sample, api->count and api->error_item.
+ *
+ * Memory.  The run's data size is limited by the job's memory_limit
+ * (default 1GiB): past it malloc() returns NULL (a run that dies of it
+ * is recorded with the limit it reached).  Strings the host returns stay valid until teardown returns unless a
  * function says otherwise; the plugin never frees them.  Strings a plugin
  * hands back to the host in *errmsg are allocated with api->mprintf() and
  * freed by the host.
+ *
+ * Threads.  Every service must be called from the thread that called
+ * init, run, dry_run or teardown.  A plugin must leave no thread running
+ * when the function that started it returns, and no atexit() handlers or
+ * thread-local destructors behind: the host may dlclose() it after
+ * teardown.
+ *
+ * Database.  The run's sessions are the host's (api->db, the batch loop's
+ * parallel sessions): never close them, never change the settings listed
+ * at sweep_api.db, and use no session state across a batch loop with
+ * parallel > 1.
  */
 #ifndef SWEEPD_PLUGIN_H
 #define SWEEPD_PLUGIN_H
