@@ -52,7 +52,7 @@ value() {
 
 readonly USERS_DUE="SELECT count(*) FROM users
 	WHERE NOT email_verified AND created_at < now() - interval '30 days'"
-readonly MESSAGES_DUE="SELECT count(*) FROM messages WHERE expires_at < now()"
+readonly MESSAGES_DUE="SELECT count(*) FROM messages WHERE expires_at < now() AT TIME ZONE 'UTC'"
 
 heading "Sample data: scripts/sample-schema.sql"
 # sweepd's own schema (audit records, run history) goes too, so that the
