@@ -50,27 +50,60 @@ enum { AB_ID, AB_JOB, AB_HOST, AB_PID, AB_LOCK_FREE, AB_OLD };
 	" left('sweepd/' || a.job, 63) AND s.backend_start <="            \
 	" a.started_at) FROM a"
 
-/* Whether process pid of this host has ended: it does not exist, or it
- * is a zombie that its new parent has not reaped yet (a run's process
- * killed with its parent is reaped by init, in its own time). */
-static bool abandon_dead(long pid)
+/* The state letter and parent pid of process pid from /proc; 0 when it
+ * cannot be read (the process is gone). */
+static char abandon_proc_state(long pid, long *ppid)
 {
-	char path[64], stat[256], *p;
+	char path[64], stat[512], *p;
 	FILE *fp;
 	size_t n;
+	char state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(stat, 1, sizeof(stat) - 1, fp);
+	fclose(fp);
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	if (p == NULL || sscanf(p + 1, " %c %ld", &state, ppid) != 2)
+		return 0;
+	return state;
+}
+
+/* Whether process pid is a sweepd (its parent daemon or CLI, which reaps
+ * its run and records how it ended). */
+static bool abandon_is_sweepd(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(comm, sizeof(comm), fp) == NULL)
+		comm[0] = '\0';
+	fclose(fp);
+	return strncmp(comm, "sweepd", 6) == 0;
+}
+
+/* Whether process pid of this host has ended: it does not exist, or it
+ * is a zombie nobody of sweepd's will reap and record (a run's process
+ * killed with its parent is reaped by init, in its own time; one whose
+ * sweepd parent lives is that parent's to record). */
+static bool abandon_dead(long pid)
+{
+	long ppid = 0;
+	char state;
 
 	if (pid <= 0)
 		return false;
 	if (kill((pid_t)pid, 0) != 0)
 		return errno == ESRCH;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return errno == ENOENT;
-	n = fread(stat, 1, sizeof(stat) - 1, fp);
-	fclose(fp);
-	stat[n] = '\0';
-	p = strrchr(stat, ')');
-	return p != NULL && p[1] == ' ' && p[2] == 'Z';
+	state = abandon_proc_state(pid, &ppid);
+	if (state == 0)
+		return true;
+	return state == 'Z' && !abandon_is_sweepd(ppid);
 }
 
 /* Whether the running row i is gone, with the reason in why. */

@@ -348,7 +348,7 @@ int db_run_outcome(PGconn *c, int64_t run_id, const char *status,
 	return db_command(c, "UPDATE " DB_SCHEMA ".runs SET status = $2, error"
 	                  " = $3, finished_at = coalesce(finished_at,"
 	                  " clock_timestamp()) WHERE id = $1 AND status IN"
-	                  " ('running', 'stopped', 'failed')", 3, args,
+	                  " ('running', 'stopped', 'failed', 'abandoned')", 3, args,
 	                  "recording the run's outcome", err, errlen);
 }
 
