@@ -230,15 +230,14 @@ static bool watch_event(watch *w, const struct inotify_event *ev,
 		watch_dir_event(d, ev->mask);
 		return false;
 	}
-	if (!watch_concerns(d, ev->name))
-		return false;
+	if ((ev->mask & IN_ISDIR) || !watch_concerns(d, ev->name))
+		return false;       /* the loader reads no subdirectory */
 	if (ev->mask & IN_MODIFY) {
 		watch_hold(w, d, ev->name, now_ms);
 		return false;
 	}
 	/* A new regular file is empty until its writer closes it. */
-	if ((ev->mask & IN_CREATE) && !(ev->mask & IN_ISDIR) &&
-	    !watch_is_link(d, ev->name))
+	if ((ev->mask & IN_CREATE) && !watch_is_link(d, ev->name))
 		watch_hold(w, d, ev->name, now_ms);
 	else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
 	                     IN_DELETE))
