@@ -500,14 +500,15 @@ static void sched_signals(sched *sc)
 }
 
 /* Reloads, as SIGHUP does, once conf.d or plugin_dir changed and then
- * stayed quiet (watch.h). */
+ * stayed quiet (watch.h); a stopping daemon lets the change go (still
+ * taking it, so poll() does not wake for it again). */
 static void sched_watch(sched *sc)
 {
 	char reason[512];
 
 	watch_read(sc->w, api_now_ms());
-	if (sc->stopping || !watch_due(sc->w, api_now_ms(), reason,
-	                               sizeof(reason)))
+	if (!watch_due(sc->w, api_now_ms(), reason, sizeof(reason)) ||
+	    sc->stopping)
 		return;
 	log_msg(SWEEP_LOG_INFO, "reloading", "reason", reason, "dir",
 	        sc->s->conf_dir, LOG_END);

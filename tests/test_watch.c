@@ -248,12 +248,11 @@ static void daemon_signal(daemon_proc *d, int sig)
 	assert_int_equal(kill(d->pid, sig), 0);
 }
 
-/* Stops d with SIGTERM; returns its exit status. */
-static int daemon_stop(daemon_proc *d)
+/* Waits for d to exit after a signal; returns its exit status. */
+static int daemon_wait(daemon_proc *d)
 {
 	double deadline = mono() + STOP_WAIT_S;
 
-	daemon_signal(d, SIGTERM);
 	while (!daemon_exited(d)) {
 		if (mono() > deadline) {
 			kill(d->pid, SIGKILL);
@@ -264,6 +263,31 @@ static int daemon_stop(daemon_proc *d)
 		nap_ms(20);
 	}
 	return d->rc;
+}
+
+/* Stops d with SIGTERM; returns its exit status. */
+static int daemon_stop(daemon_proc *d)
+{
+	daemon_signal(d, SIGTERM);
+	return daemon_wait(d);
+}
+
+/* CPU time (user + system, in clock ticks) pid has used so far. */
+static long cpu_ticks(pid_t pid)
+{
+	char path[64], *text, *p;
+	long utime = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = read_text(path);
+	assert_non_null(text);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	p = strrchr(text, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u"
+	                        " %*u %*u %ld %ld", &utime, &stime), 2);
+	free(text);
+	return utime + stime;
 }
 
 /* d's log so far, a new string. */
@@ -838,7 +862,39 @@ static void plugin_dropped_into_plugin_dir_loads(void **state)
 	assert_int_equal(daemon_stop(d), 0);
 }
 
-/* 9. A watch value that is not a boolean is refused, naming where. */
+/* 9. A change while the daemon stops (waiting for a run that ignores the
+ * stop) is let go, without the daemon spinning on it once it falls due. */
+static void stopping_daemon_lets_changes_go_without_spinning(void **state)
+{
+	char j[128], nu[128];
+	daemon_proc *d;
+	long before, used;
+
+	(void)state;
+	begin("wch_spin");
+	job_name(j, sizeof(j), "stubborn");
+	job_name(nu, sizeof(nu), "new");
+	write_file(T.conf, "stubborn.ini", "[job]\nname = %s\nplugin = testjob\n"
+	           "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
+	           "job = %s\nmode = loop\n", j, T.schema, j);
+	d = start("--stop-grace 4s");
+	wait_records(j, 1);
+	daemon_signal(d, SIGTERM);
+	wait_log(d, "event=stopping");
+	write_testjob(T.conf, "new.ini", nu, nu);
+	before = cpu_ticks(d->pid);
+	nap_ms(2500);
+	used = cpu_ticks(d->pid) - before;
+	assert_int_equal(daemon_wait(d), 0);
+	/* Spinning from the change's due instant on would be about 150
+	 * ticks (100 a second). */
+	if (used > 25)
+		fail_msg("the stopping daemon used %ld clock ticks in 2.5 s", used);
+	assert_log_count(d, "event=reloading", 0);
+	assert_int_equal(records(nu), 0);
+}
+
+/* 10. A watch value that is not a boolean is refused, naming where. */
 static void bad_watch_value_is_refused(void **state)
 {
 	char *dir = tu_tempdir(), *err = NULL;
@@ -889,6 +945,9 @@ int main(void)
 		                          teardown),
 		cmocka_unit_test_teardown(plugin_dropped_into_plugin_dir_loads,
 		                          teardown),
+		cmocka_unit_test_teardown(
+			stopping_daemon_lets_changes_go_without_spinning,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
