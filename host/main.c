@@ -80,6 +80,9 @@ static void usage(FILE *out)
 	"                     place of the job's\n"
 	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
 	"                     30d)\n"
+	"  --watch=BOOL       the scheduler reloads by itself when conf.d or\n"
+	"                     the plugin dir change (env SWEEPD_WATCH; true)\n"
+	"  --no-watch         --watch=false: only SIGHUP reloads\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error.\n");
@@ -396,6 +399,8 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'g': a->cli.stop_grace = arg; return -1;
 	case 'k': a->cli.history_keep = arg; return -1;
 	case 'M': a->cli.memory_limit = arg; return -1;
+	case 'W': a->cli.watch = arg; return -1;
+	case 'w': a->cli.watch = "false"; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -442,6 +447,8 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"stop-grace", required_argument, NULL, 'g'},
 		{"history-keep", required_argument, NULL, 'k'},
 		{"memory-limit", required_argument, NULL, 'M'},
+		{"watch", required_argument, NULL, 'W'},
+		{"no-watch", no_argument, NULL, 'w'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},

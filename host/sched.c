@@ -35,6 +35,7 @@
 #include "runner.h"
 #include "supervise.h"
 #include "tz.h"
+#include "watch.h"
 
 /* How often finished history rows older than history_keep are deleted. */
 #define SCHED_PRUNE_EVERY 3600
@@ -62,7 +63,9 @@ typedef struct sched {
 	sup_run *runs;          /* running ticks, one per job at most */
 	size_t nruns;
 	size_t capruns;
-	struct pollfd *fds;     /* poll set: signals, timer, runs' pipes */
+	struct pollfd *fds;     /* poll set: signals, timer, watch, runs'
+	                           pipes */
+	watch *w;               /* conf.d and plugin_dir changes, or NULL */
 	PGconn *db;             /* the parent's own session, lazily opened */
 	int sigfd;
 	int timerfd;
@@ -161,6 +164,8 @@ static void sched_child_close(void *arg)
 
 	close(sc->sigfd);
 	close(sc->timerfd);
+	if (sc->w != NULL)
+		close(watch_fd(sc->w));
 	if (sc->db != NULL)
 		close(PQsocket(sc->db));
 	for (i = 0; i < sc->nruns; i++) {
@@ -181,7 +186,7 @@ static void sched_start(sched *sc, reload_job *sj)
 	if (sc->nruns == sc->capruns) {
 		size_t cap = sc->capruns ? 2 * sc->capruns : 8;
 		sup_run *v = realloc(sc->runs, cap * sizeof(*v));
-		struct pollfd *f = realloc(sc->fds, (2 + 3 * cap) * sizeof(*f));
+		struct pollfd *f = realloc(sc->fds, (3 + 3 * cap) * sizeof(*f));
 		if (v != NULL)
 			sc->runs = v;
 		if (f != NULL)
@@ -469,16 +474,17 @@ static void sched_clock_step(sched *sc, time_t now)
 	sched_catch_up(sc, now);
 }
 
-/* Fills the poll set: signals, timer, and every run's pipes; returns its
- * size. */
+/* Fills the poll set: signals, timer, watch, and every run's pipes;
+ * returns its size. */
 static nfds_t sched_pollset(sched *sc)
 {
-	nfds_t n = 2;
+	nfds_t n = 3;
 	size_t i;
 
 	sc->fds[0].fd = sc->sigfd;
 	sc->fds[1].fd = sc->timerfd;
-	sc->fds[0].events = sc->fds[1].events = POLLIN;
+	sc->fds[2].fd = watch_fd(sc->w);
+	sc->fds[0].events = sc->fds[1].events = sc->fds[2].events = POLLIN;
 	for (i = 0; i < sc->nruns; i++)
 		n += sup_pollfds(&sc->runs[i], sc->fds + n);
 	return n;
@@ -579,8 +585,8 @@ static void sched_signals(sched *sc)
 		case SIGCHLD:
 			break;  /* the loop reaps after every wakeup */
 		case SIGHUP:
-			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
-			        sc->s->conf_dir, LOG_END);
+			log_msg(SWEEP_LOG_INFO, "reloading", "reason", "SIGHUP",
+			        "dir", sc->s->conf_dir, LOG_END);
 			reload_load(&sc->conf, sc->s, time(NULL));
 			break;
 		default:
@@ -593,12 +599,29 @@ static void sched_signals(sched *sc)
 	}
 }
 
+/* Reloads, as SIGHUP does, once conf.d or plugin_dir changed and then
+ * stayed quiet (watch.h); a stopping daemon lets the change go (still
+ * taking it, so poll() does not wake for it again). */
+static void sched_watch(sched *sc)
+{
+	char reason[512];
+
+	watch_read(sc->w, api_now_ms());
+	if (!watch_due(sc->w, api_now_ms(), reason, sizeof(reason)) ||
+	    sc->stopping)
+		return;
+	log_msg(SWEEP_LOG_INFO, "reloading", "reason", reason, "dir",
+	        sc->s->conf_dir, LOG_END);
+	reload_load(&sc->conf, sc->s, time(NULL));
+}
+
 /* Frees everything the scheduler holds. */
 static void sched_free(sched *sc)
 {
 	size_t i;
 
 	reload_free(&sc->conf);
+	watch_close(sc->w);
 	for (i = 0; i < sc->nruns; i++)
 		sup_free(&sc->runs[i]);
 	free(sc->runs);
@@ -628,7 +651,7 @@ static int sched_setup(sched *sc)
 		        strerror(errno), LOG_END);
 		return -1;
 	}
-	sc->fds = calloc(2, sizeof(*sc->fds));
+	sc->fds = calloc(3, sizeof(*sc->fds));
 	return sc->fds ? 0 : -1;
 }
 
@@ -650,7 +673,10 @@ int sched_run(const settings *s)
 	sc.claim_ms = 30;
 	sched_clock_stepped(&sc);
 	now = time(NULL);
-	if (sched_setup(&sc) != 0 || reload_load(&sc.conf, s, now) != 0)
+	if (sched_setup(&sc) != 0)
+		goto out;
+	sc.w = watch_open(s);   /* before the load: no change slips between */
+	if (reload_load(&sc.conf, s, now) != 0)
 		goto out;
 	snprintf(n, sizeof(n), "%zu", sc.conf.njobs);
 	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
@@ -666,8 +692,8 @@ int sched_run(const settings *s)
 		sched_start_pending(&sc);
 		sched_enforce(&sc);
 		sched_arm(&sc);
-		if (poll(sc.fds, sched_pollset(&sc), sched_poll_ms(&sc)) < 0 &&
-		    errno != EINTR)
+		if (poll(sc.fds, sched_pollset(&sc), watch_poll_ms(sc.w,
+		         api_now_ms(), sched_poll_ms(&sc))) < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < sc.nruns; i++)
 			sup_read(&sc.runs[i]);
@@ -675,6 +701,7 @@ int sched_run(const settings *s)
 		               sizeof(expirations)) < 0 && errno == ECANCELED;
 		stepped |= sched_clock_stepped(&sc);
 		sched_signals(&sc);
+		sched_watch(&sc);
 		sched_reap(&sc);
 		now = time(NULL);
 		if (stepped && !sc.stopping)

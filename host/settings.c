@@ -31,7 +31,8 @@ typedef enum settings_kind {
 	SETTINGS_FORMAT,        /* log_format */
 	SETTINGS_COUNT,         /* int64_t, at least 0 */
 	SETTINGS_DURATION,      /* int64_t milliseconds */
-	SETTINGS_SIZE           /* int64_t bytes */
+	SETTINGS_SIZE,          /* int64_t bytes */
+	SETTINGS_BOOL           /* bool */
 } settings_kind;
 
 /* Every setting of [sweepd]: key, environment variable(s), option, kind,
@@ -66,6 +67,8 @@ static const struct settings_def {
 	{"memory_limit", "SWEEPD_MEMORY_LIMIT", NULL, "--memory-limit",
 	 SETTINGS_SIZE, offsetof(settings_cli, memory_limit),
 	 offsetof(settings, memory_limit)},
+	{"watch", "SWEEPD_WATCH", NULL, "--watch", SETTINGS_BOOL,
+	 offsetof(settings_cli, watch), offsetof(settings, watch)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -119,6 +122,7 @@ static int settings_defaults(settings *s)
 	s->memory_limit = SETTINGS_DEFAULT_MEMORY_LIMIT;
 	s->stop_grace_ms = 10000;
 	s->history_keep_ms = INT64_C(30) * 86400000;
+	s->watch = true;
 	s->dsn = strdup("");
 	s->plugin_dir = settings_default_plugin_dir();
 	return s->dsn && s->plugin_dir ? 0 : -1;
@@ -174,6 +178,11 @@ static void settings_set(settings *s, const struct settings_def *def,
 			diag_add(d, origin, line, "%s: %s", def->key, err);
 		else
 			*(int64_t *)base = n;
+		return;
+	case SETTINGS_BOOL:
+		if (params_parse_bool(text, (bool *)base) != 0)
+			diag_add(d, origin, line, "%s: '%s' is not a boolean; "
+			         "write true or false", def->key, text);
 		return;
 	}
 }
