@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests and the demo.
 #
-#   scripts/pg.sh start|stop|env|status [--dir DIR]
+#   scripts/pg.sh start|stop|crash|env|status [--dir DIR]
 #
 #   start   create the cluster if needed, start it, create database "sweepd",
 #           print its DSN on stdout; on a running cluster only print the DSN
 #   stop    fast shutdown; not running is not an error
+#   crash   immediate shutdown, as a crash of the server would end it (no
+#           checkpoint; clients cut off; recovery at the next start)
 #   env     print `export` lines for libpq: eval "$(scripts/pg.sh env)"
 #   status  say whether it runs; exit 0 when running, 3 when not
 #
@@ -33,7 +35,7 @@ readonly LAST_PORT=54419
 readonly MAX_SOCKET_DIR=92
 
 usage() {
-	echo "usage: $0 start|stop|env|status [--dir DIR]" >&2
+	echo "usage: $0 start|stop|crash|env|status [--dir DIR]" >&2
 	exit 2
 }
 
@@ -58,7 +60,7 @@ while (($# > 0)); do
 	esac
 done
 case $cmd in
-start | stop | env | status) ;;
+start | stop | crash | env | status) ;;
 *) usage ;;
 esac
 
@@ -225,6 +227,12 @@ stop() {
 	fi
 }
 
+crash() {
+	running || die "PostgreSQL in $data is not running"
+	as_server "$PGBIN/pg_ctl" stop -w -m immediate -D "$data" >/dev/null
+	echo "pg.sh: crashed PostgreSQL in $data (immediate shutdown)" >&2
+}
+
 print_env() {
 	local p url
 	running || die "PostgreSQL in $data is not running; run: $0 start"
@@ -251,6 +259,7 @@ status() {
 case $cmd in
 start) start ;;
 stop) stop ;;
+crash) crash ;;
 env) print_env ;;
 status) status ;;
 esac
