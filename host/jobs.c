@@ -187,7 +187,8 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 		         err);
 		goto out;
 	}
-	j->params = params_build(j->plugin->options, j->plugin->noptions,
+	j->params = params_build(j->plugin->options, j->plugin->ranges,
+	                         j->plugin->noptions,
 	                         psec, path, sec->line, j->plugin->desc->name,
 	                         d);
 out:
