@@ -512,6 +512,29 @@ static void age_of_zero_is_a_warning_not_a_problem(void **state)
 	assert_non_null(j->params);
 }
 
+/* A schedule that parses but matches no date is a warning at its line;
+ * the job loads and runs when asked. */
+static void schedule_that_never_fires_is_a_warning(void **state)
+{
+	world *w = *state;
+	const job *j;
+
+	tu_write(w->dir, "feb.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 30 2 *\n\n[params]\n" GOOD_PARAMS);
+	tu_write(w->dir, "leap.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 29 2 *\n\n[params]\n" GOOD_PARAMS);
+	tu_write(w->dir, "apr.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 31 4 *\n\n[params]\n" GOOD_PARAMS);
+	load(w);
+	expect_nproblems(w, 0);
+	expect_warning(w, 2, "feb.ini", 3, "schedule '0 0 30 2 *' never fires");
+	expect_warning(w, 2, "apr.ini", 3, "schedule '0 0 31 4 *' never fires");
+	j = jobs_find(w->js, "feb");
+	assert_int_equal(j->nerrors, 0);
+	assert_non_null(j->params);
+	assert_true(jobs_next(j, 0) == 0);
+}
+
 static void where_with_second_statement_is_refused(void **state)
 {
 	world *w = *state;
@@ -1096,6 +1119,7 @@ int main(void)
 		T(integers_out_of_their_range_are_reported_at_their_line),
 		T(integers_at_the_ends_of_their_range_are_taken),
 		T(age_of_zero_is_a_warning_not_a_problem),
+		T(schedule_that_never_fires_is_a_warning),
 		T(where_with_second_statement_is_refused),
 		T(bad_identifier_param_is_refused),
 		T(unknown_job_key_suggests_the_known_one),

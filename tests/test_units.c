@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cron.h"
 #include "duration.h"
 #include "params.h"
 #include "sqltext.h"
@@ -197,6 +198,62 @@ static void duration_calendar_overflow_is_refused(void **state)
 	assert_contains(err, "too long");
 	parse_bad("3000000000d", err, sizeof(err));
 	assert_contains(err, "too long");
+}
+
+/* A span is at most 5000 years of 365.25 days, however written: now()
+ * less 2147483647 days is a valid interval but before PostgreSQL's first
+ * timestamp (test_cli runs the longest age against the server). */
+static void duration_past_5000_years_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_true(parse_ok("5000y") == 5000 * MS_Y);
+	assert_true(parse_ok("60000mo") == 5000 * MS_Y);
+	assert_true(parse_ok("1826250d") == 5000 * MS_Y);
+	parse_bad("5000y1ms", err, sizeof(err));
+	assert_contains(err, "duration '5000y1ms' is too long: at most 5000y");
+	parse_bad("1826251d", err, sizeof(err));
+	assert_contains(err, "too long");
+	parse_bad("2147483647d", err, sizeof(err));
+	assert_contains(err, "4713 BC");
+	parse_bad("157788000000001ms", err, sizeof(err));
+	assert_contains(err, "too long");
+	parse_bad("4000y 400000d", err, sizeof(err));
+	assert_contains(err, "too long");
+}
+
+/* ---- cron_never ---- */
+
+/* Whether the schedule text, which must parse, never fires. */
+static bool never(const char *text)
+{
+	cron_expr *e;
+	char err[256];
+	bool n;
+
+	if (cron_parse(text, &e, err, sizeof(err)) != 0)
+		fail_msg("schedule '%s' refused: %s", text, err);
+	n = cron_never(e);
+	cron_free(e);
+	return n;
+}
+
+static void schedule_matching_no_date_never_fires(void **state)
+{
+	(void)state;
+	assert_true(never("0 0 30 2 *"));
+	assert_true(never("0 0 31 4 *"));
+	assert_true(never("0 0 31 2,4,6,9,11 *"));
+	assert_true(never("0 0 0 30-31 FEB *"));
+	/* February 29 comes every four years (eight across 2100) */
+	assert_false(never("0 0 29 2 *"));
+	assert_false(never("0 0 31 * *"));
+	assert_false(never("0 0 L 2 *"));
+	/* both day fields restricted: either matches, so Mondays */
+	assert_false(never("0 0 30 2 1"));
+	assert_false(never("@yearly"));
+	assert_false(never("every 90s"));
 }
 
 /* ---- duration_format ---- */
@@ -555,6 +612,8 @@ int main(void)
 		cmocka_unit_test(duration_ambiguous_units_name_the_fix),
 		cmocka_unit_test(duration_interval_text_keeps_calendar_units),
 		cmocka_unit_test(duration_calendar_overflow_is_refused),
+		cmocka_unit_test(duration_past_5000_years_is_refused),
+		cmocka_unit_test(schedule_matching_no_date_never_fires),
 		cmocka_unit_test(duration_format_round_trips),
 		cmocka_unit_test(duration_format_normalises),
 		cmocka_unit_test(ident_plain_and_qualified),
