@@ -559,6 +559,20 @@ static void bad_identifier_param_is_refused(void **state)
 	               "has more than 3");
 }
 
+/* A table name in Latin-1 in a UTF-8 file passed --check and failed every
+ * run with "out of memory" (quoting it failed). */
+static void identifier_not_utf8_is_refused_at_its_line(void **state)
+{
+	world *w = *state;
+
+	write_age_job(w, "job.ini", "latin1", "table = caf\xe9\n"
+	              "time_column = created_at\nolder_than = 1d\n");
+	load(w);
+	expect_nproblems(w, 1);
+	expect_problem(w, "job.ini", 7, "table (identifier): name is not valid "
+	               "UTF-8 (byte 4 is not)");
+}
+
 /* ---- [job] problems ---- */
 
 static void unknown_job_key_suggests_the_known_one(void **state)
@@ -1122,6 +1136,7 @@ int main(void)
 		T(schedule_that_never_fires_is_a_warning),
 		T(where_with_second_statement_is_refused),
 		T(bad_identifier_param_is_refused),
+		T(identifier_not_utf8_is_refused_at_its_line),
 		T(unknown_job_key_suggests_the_known_one),
 		T(job_without_plugin_is_reported_at_job),
 		T(plugin_not_found_lists_both_places),

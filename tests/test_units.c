@@ -352,6 +352,26 @@ static void ident_empty_part_is_refused(void **state)
 	assert_contains(err, "empty part");
 }
 
+/* A name that is not UTF-8 would be refused by the server (sweepd's
+ * sessions speak UTF-8); before, quoting it failed at run time and the
+ * plugin reported "out of memory". */
+static void ident_not_utf8_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	split_bad("us\xff" "ers", err, sizeof(err));
+	assert_contains(err, "name is not valid UTF-8 (byte 3 is not)");
+	split_bad("public.\"caf\xe9\"", err, sizeof(err));
+	assert_contains(err, "byte 12");
+	/* overlong "/" and a lone surrogate */
+	split_bad("a\xc0\xaf" "b", err, sizeof(err));
+	split_bad("\xed\xa0\x80", err, sizeof(err));
+	split_ok("caf\xc3\xa9.\xe7\x94\xa8\xe6\x88\xb7", 2,
+	         (const char *const[]){"caf\xc3\xa9",
+	                               "\xe7\x94\xa8\xe6\x88\xb7"});
+}
+
 static void ident_four_parts_are_refused(void **state)
 {
 	char err[256];
@@ -620,6 +640,7 @@ int main(void)
 		cmocka_unit_test(ident_quoted_parts_keep_case_spaces_and_quotes),
 		cmocka_unit_test(ident_unquoted_name_with_space_is_kept_whole),
 		cmocka_unit_test(ident_empty_part_is_refused),
+		cmocka_unit_test(ident_not_utf8_is_refused),
 		cmocka_unit_test(ident_four_parts_are_refused),
 		cmocka_unit_test(ident_unclosed_quote_is_refused),
 		cmocka_unit_test(ident_part_over_63_bytes_is_refused),
