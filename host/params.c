@@ -255,8 +255,9 @@ static void params_take(const sweep_option *opt, const params_range *r,
 		         params_type_name(opt->type), err);
 	else if ((opt->flags & SWEEP_OPT_AGE) &&
 	         opt->type == SWEEP_OPT_DURATION && v->num == 0)
-		diag_warn(d, file, e->line, "%s = %s selects every row (all "
-		          "older than now): write the age meant, e.g. 30d",
+		diag_warn(d, file, e->line, "%s = %s: everything goes once its "
+		          "time has passed, which is every row of a creation "
+		          "time; right only for a deadline such as expires_at",
 		          opt->key, e->value);
 	v->line = e->line;
 }

@@ -504,9 +504,9 @@ static void age_of_zero_is_a_warning_not_a_problem(void **state)
 	          "lock_timeout = 0s\n");
 	load(w);
 	expect_nproblems(w, 0);
-	expect_warning(w, 2, "job.ini", 9, "older_than = 0s selects every "
-	               "row");
-	expect_warning(w, 2, "orphans.ini", 9, "older_than = 0 selects every");
+	expect_warning(w, 2, "job.ini", 9, "older_than = 0s: everything goes "
+	               "once its time has passed");
+	expect_warning(w, 2, "orphans.ini", 9, "older_than = 0: everything goes");
 	j = jobs_find(w->js, "zero");
 	assert_int_equal(j->nerrors, 0);
 	assert_non_null(j->params);

@@ -107,7 +107,8 @@ typedef enum sweep_opt_type {
 /* Option flags. */
 #define SWEEP_OPT_REQUIRED 0x1u
 /* ABI 1.6: a DURATION option that is an age (rows or files older than it
- * go).  An age of 0 selects everything: sweepd --check warns about it. */
+ * go).  With an age of 0 everything goes once its time has passed, every
+ * row of a creation time: sweepd --check warns about it. */
 #define SWEEP_OPT_AGE 0x2u
 
 /* Longest DURATION the host accepts (ABI 1.6), by the length of a year of
