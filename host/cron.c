@@ -531,3 +531,14 @@ int64_t cron_period(const cron_expr *e, const char *tz, time_t after)
 		return 0;
 	return (int64_t)(b - a);
 }
+
+/* True when e matches no date at all ("0 0 30 2 *", "0 0 31 4 *"): a
+ * date matching once matches again within CRON_SEARCH_YEARS years of any
+ * instant (February 29 included), so searching from any one instant
+ * settles it; the zone does not matter, a skipped wall time still fires. */
+bool cron_never(const cron_expr *e)
+{
+	time_t next;
+
+	return cron_next(e, "UTC", 0, &next) != 0;
+}

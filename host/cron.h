@@ -3,6 +3,7 @@
 #ifndef SWEEPD_CRON_H
 #define SWEEPD_CRON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -15,5 +16,6 @@ int cron_next(const cron_expr *e, const char *tz, time_t after, time_t *next);
 int cron_prev(const cron_expr *e, const char *tz, time_t since, time_t at,
               time_t *prev);
 int64_t cron_period(const cron_expr *e, const char *tz, time_t after);
+bool cron_never(const cron_expr *e);
 
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sweepd/plugin.h>
+
 #define DURATION_MS_DAY 86400000LL
 /* PostgreSQL's convention for an interval as one length: a month is 30
  * days, twelve months a year of 365.25 days. */
@@ -16,6 +18,14 @@
 #define DURATION_MS_YEAR 31557600000LL
 /* PostgreSQL keeps an interval's months and days in 32 bits. */
 #define DURATION_MAX_FIELD 2147483647LL
+/* The longest span, SWEEP_DURATION_MAX_YEARS years of 365.25 days: now()
+ * less it must stay within PostgreSQL's timestamps, which begin in
+ * 4713 BC (now() - interval '2147483647 days' fails with "timestamp out
+ * of range" although the interval itself is valid).  It also keeps the
+ * span within PostgreSQL's interval (months and days in 32 bits, the time
+ * in 64 bits of microseconds) and leaves room in an int64 of milliseconds
+ * for a deadline. */
+#define DURATION_MS_MAX (SWEEP_DURATION_MAX_YEARS * DURATION_MS_YEAR)
 
 enum duration_part { DURATION_MS, DURATION_DAYS, DURATION_MONTHS };
 
@@ -218,12 +228,15 @@ int duration_parse_span(const char *text, duration_span *d, char *err,
 	}
 	if (duration_check_minutes(text, &sum, minute, err, errlen) != 0)
 		return -1;
-	if (duration_span_ms(&sum) < 0)
+	if (duration_span_ms(&sum) < 0 ||
+	    duration_span_ms(&sum) > DURATION_MS_MAX)
 		goto too_long;
 	*d = sum;
 	return 0;
 too_long:
-	snprintf(err, errlen, "duration '%s' is too long", text);
+	snprintf(err, errlen, "duration '%s' is too long: at most %dy (now "
+	         "less it must stay after 4713 BC, where PostgreSQL's "
+	         "timestamps begin)", text, SWEEP_DURATION_MAX_YEARS);
 	return -1;
 }
 

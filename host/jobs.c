@@ -92,6 +92,11 @@ static void jobs_read_header(job *j, const conf_file *f,
 		j->schedule = strdup(e->value);
 		if (cron_parse(e->value, &j->cron, err, sizeof(err)) != 0)
 			diag_add(d, f->path, e->line, "schedule: %s", err);
+		else if (cron_never(j->cron))
+			diag_warn(d, f->path, e->line, "schedule '%s' never "
+			          "fires: no date has that day in that month; "
+			          "the job runs only when asked (--run)",
+			          e->value);
 	}
 	e = conf_entry_find(sec, "timezone");
 	j->timezone = strdup(e ? e->value : "UTC");
@@ -187,7 +192,8 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 		         err);
 		goto out;
 	}
-	j->params = params_build(j->plugin->options, j->plugin->noptions,
+	j->params = params_build(j->plugin->options, j->plugin->ranges,
+	                         j->plugin->noptions,
 	                         psec, path, sec->line, j->plugin->desc->name,
 	                         d);
 out:

@@ -28,6 +28,12 @@ struct loader {
                          sizeof(sweep_teardown_fn))
 /* Bytes of an option declaration this host reads. */
 #define LOADER_OPTION_MIN (offsetof(sweep_option, help) + sizeof(char *))
+/* Bytes a descriptor holds when it has a table of ranges (ABI 1.6). */
+#define LOADER_DESC_RANGES (offsetof(sweep_plugin, ranges) + \
+                            sizeof(const sweep_option_range *))
+/* Bytes of a range declaration this host reads. */
+#define LOADER_RANGE_MIN (offsetof(sweep_option_range, max) + \
+                          sizeof(int64_t))
 
 /* A new, empty registry (free with loader_free()), or NULL. */
 loader *loader_new(void)
@@ -45,6 +51,7 @@ static void loader_plugin_free(loader_plugin *p)
 	if (p->memfd >= 0)
 		close(p->memfd);
 	free(p->options);
+	free(p->ranges);
 	free(p->path);
 	free(p);
 }
@@ -125,6 +132,97 @@ static int loader_check_elf(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Index of the option called key among p's, or -1. */
+static long loader_option_index(const loader_plugin *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < p->noptions; i++)
+		if (strcmp(p->options[i].key, key) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Checks that the default of every option with a range lies in it. */
+static int loader_check_defaults(const loader_plugin *p, char *err,
+                                 size_t errlen)
+{
+	char perr[256];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < p->noptions; i++) {
+		const sweep_option *o = &p->options[i];
+		param_value v;
+
+		if (!p->ranges[i].set || o->default_value == NULL)
+			continue;
+		if (params_parse_value(o, o->default_value, &v, perr,
+		                       sizeof(perr)) != 0 ||
+		    params_check_range(&v, &p->ranges[i], perr,
+		                       sizeof(perr)) != 0) {
+			snprintf(err, errlen, "%s: default of option '%s' is "
+			         "invalid: %s", p->path, o->key, perr);
+			rc = -1;
+		}
+		params_value_clear(&v);
+	}
+	return rc;
+}
+
+/* Reads the plugin's table of ranges (ABI 1.6) into p->ranges, one per
+ * option, by the plugin's own entry size; a descriptor too short to hold
+ * the table (a plugin built before 1.6) has none.  Returns 0, or -1 with
+ * a message naming the range that is wrong. */
+static int loader_read_ranges(loader_plugin *p, char *err, size_t errlen)
+{
+	const sweep_plugin *d = p->desc;
+	size_t i;
+
+	if (d->size < LOADER_DESC_RANGES || d->ranges == NULL)
+		return 0;
+	if (d->range_size < LOADER_RANGE_MIN) {
+		snprintf(err, errlen, "%s: range_size is %u, this host needs "
+		         "at least %zu: set .range_size = "
+		         "sizeof(sweep_option_range) (SWEEP_PLUGIN_HEADER does)",
+		         p->path, (unsigned)d->range_size, LOADER_RANGE_MIN);
+		return -1;
+	}
+	p->ranges = calloc(p->noptions ? p->noptions : 1, sizeof(*p->ranges));
+	if (p->ranges == NULL) {
+		snprintf(err, errlen, "%s: out of memory", p->path);
+		return -1;
+	}
+	for (i = 0;; i++) {
+		const sweep_option_range *r = (const sweep_option_range *)
+			((const char *)d->ranges + i * d->range_size);
+		long k;
+
+		if (r->key == NULL)
+			break;
+		k = loader_option_index(p, r->key);
+		if (k < 0 || (p->options[k].type != SWEEP_OPT_INT &&
+		              p->options[k].type != SWEEP_OPT_DURATION)) {
+			snprintf(err, errlen, "%s: range %zu names '%s', which "
+			         "is %s; a range applies to a declared integer "
+			         "or duration option", p->path, i, r->key,
+			         k < 0 ? "not a declared option" : "of another "
+			         "type");
+			return -1;
+		}
+		if (p->ranges[k].set || r->min > r->max) {
+			snprintf(err, errlen, "%s: range of option '%s' is %s",
+			         p->path, r->key, p->ranges[k].set ? "declared "
+			         "twice" : "empty (min > max)");
+			return -1;
+		}
+		p->ranges[k].set = true;
+		p->ranges[k].min = r->min;
+		p->ranges[k].max = r->max;
+	}
+	return loader_check_defaults(p, err, errlen);
+}
+
 /* Checks every field of the descriptor this host relies on, and copies
  * the option declarations by the plugin's own struct size.  Returns 0, or
  * -1 with a message naming the field, what it holds and what is needed. */
@@ -193,7 +291,7 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 	LOADER_NEED_FN(teardown)
 #undef LOADER_NEED_FN
 	if (d->options == NULL)
-		return 0;
+		return loader_read_ranges(p, err, errlen);
 	if (d->option_size < LOADER_OPTION_MIN) {
 		snprintf(err, errlen, "%s: option_size is %u, this host needs "
 		         "at least %zu: set .option_size = sizeof(sweep_option)",
@@ -241,7 +339,7 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		}
 		params_value_clear(&v);
 	}
-	return 0;
+	return loader_read_ranges(p, err, errlen);
 }
 
 /* dlopen()s a private in-memory copy of the file at path, so that a plugin

@@ -8,12 +8,15 @@
 #include <sweepd/plugin.h>
 
 #include "diag.h"
+#include "params.h"
 
 /* A loaded plugin.  Read-only for everyone but the loader. */
 typedef struct loader_plugin {
 	char *path;                 /* as opened */
 	const sweep_plugin *desc;   /* plugin-owned, valid while loaded */
 	sweep_option *options;      /* host copy of the declared options */
+	params_range *ranges;       /* one per option, from the plugin's
+	                               ranges (ABI 1.6); NULL: none */
 	size_t noptions;
 	void *handle;
 	int memfd;                  /* the loaded copy, or -1 */

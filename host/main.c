@@ -55,7 +55,8 @@ static void usage(FILE *out)
 	"  --list-jobs        every job: plugin, schedule, timezone, next run,\n"
 	"                     state (--now ISO-8601: next run after that instant)\n"
 	"  --check            validate all configuration; each problem is\n"
-	"                     printed as FILE:LINE: message\n"
+	"                     printed as FILE:LINE: message, each warning as\n"
+	"                     FILE:LINE: warning: message\n"
 	"  --run JOB          run JOB now, in the foreground, print its result\n"
 	"  --dry-run JOB      what JOB would do, changing nothing\n"
 	"  --status [JOB]     last run, its result, next run, last failure\n"
@@ -83,41 +84,49 @@ static void usage(FILE *out)
 	"  --watch=BOOL       the scheduler reloads by itself when conf.d or\n"
 	"                     the plugin dir change (env SWEEPD_WATCH; true)\n"
 	"  --no-watch         --watch=false: only SIGHUP reloads\n"
+	"  --strict           with --check: a warning fails the check too\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
-	"error.\n");
+	"error\n(with --check --strict, a warning too).\n");
 }
 
-/* Prints every problem of d, FILE:LINE: message, one per line on stderr;
- * only those of file when file is not NULL. */
-static void print_problems(const diag *d, const char *file)
+/* Prints the n items, FILE:LINE: message, one per line on stderr; only
+ * those of file when file is not NULL. */
+static void print_items(const diag_item *items, size_t n, const char *file)
 {
 	size_t i;
 
-	for (i = 0; i < d->count; i++) {
+	for (i = 0; i < n; i++) {
 		char *line;
 
-		if (file && (d->items[i].file == NULL ||
-		             strcmp(d->items[i].file, file) != 0))
+		if (file && (items[i].file == NULL ||
+		             strcmp(items[i].file, file) != 0))
 			continue;
-		line = diag_format(&d->items[i]);
+		line = diag_format(&items[i]);
 		if (line)
 			fprintf(stderr, "%s\n", line);
 		free(line);
 	}
 }
 
-/* Appends the problems of d as a JSON array. */
-static void problems_json(const diag *d, buf *b)
+/* Prints every problem of d, then every warning (see print_items()). */
+static void print_problems(const diag *d, const char *file)
+{
+	print_items(d->items, d->count, file);
+	print_items(d->warnings, d->nwarnings, file);
+}
+
+/* Appends the n items as a JSON array. */
+static void problems_json(const diag_item *items, size_t n, buf *b)
 {
 	size_t i;
 
 	buf_puts(b, "[");
-	for (i = 0; i < d->count; i++) {
+	for (i = 0; i < n; i++) {
 		buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
-		buf_json_string(b, d->items[i].file);
-		buf_printf(b, ",\"line\":%d,\"message\":", d->items[i].line);
-		buf_json_string(b, d->items[i].message);
+		buf_json_string(b, items[i].file);
+		buf_printf(b, ",\"line\":%d,\"message\":", items[i].line);
+		buf_json_string(b, items[i].message);
 		buf_puts(b, "}");
 	}
 	buf_puts(b, "]");
@@ -367,6 +376,7 @@ typedef struct cli_args {
 	command cmd;
 	const char *job_name;
 	bool json;
+	bool strict;            /* --strict: --check fails on a warning */
 	time_t now;             /* --now, else the time sweepd started */
 	int64_t timeout_ms;     /* --timeout; -1: the job's */
 } cli_args;
@@ -393,6 +403,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'd': a->cli.dsn = arg; return -1;
 	case 'p': a->cli.plugin_dir = arg; return -1;
 	case 'j': a->json = true; return -1;
+	case 'X': a->strict = true; return -1;
 	case 'l': a->cli.log_level = arg; return -1;
 	case 'f': a->cli.log_format = arg; return -1;
 	case 'm': a->cli.max_concurrent = arg; return -1;
@@ -441,6 +452,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"dsn", required_argument, NULL, 'd'},
 		{"plugin-dir", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, 'j'},
+		{"strict", no_argument, NULL, 'X'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"log-format", required_argument, NULL, 'f'},
 		{"max-concurrent", required_argument, NULL, 'm'},
@@ -480,24 +492,31 @@ static int parse_args(int argc, char **argv, cli_args *a)
 	return -1;
 }
 
-/* --check: every problem, then a count; EXIT_USAGE when there is one. */
+/* --check: every problem and warning, then a count; EXIT_USAGE when
+ * there is a problem, or a warning and strict. */
 static int check(const jobs *js, const loader *l, const diag *d, bool json,
-                 buf *out)
+                 bool strict, buf *out)
 {
+	bool bad = d->count > 0 || (strict && d->nwarnings > 0);
+
 	if (json) {
 		buf_printf(out, "{\"ok\":%s,\"jobs\":%zu,\"plugins\":%zu,"
-		           "\"problems\":", d->count ? "false" : "true",
+		           "\"problems\":", bad ? "false" : "true",
 		           jobs_count(js), loader_count(l));
-		problems_json(d, out);
+		problems_json(d->items, d->count, out);
+		buf_puts(out, ",\"warnings\":");
+		problems_json(d->warnings, d->nwarnings, out);
 		buf_puts(out, "}\n");
 	} else {
 		print_problems(d, NULL);
-		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s\n",
-		           jobs_count(js), jobs_count(js) == 1 ? "" : "s",
-		           loader_count(l), loader_count(l) == 1 ? "" : "s",
-		           d->count, d->count == 1 ? "" : "s");
+		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s, "
+		           "%zu warning%s\n", jobs_count(js),
+		           jobs_count(js) == 1 ? "" : "s", loader_count(l),
+		           loader_count(l) == 1 ? "" : "s", d->count,
+		           d->count == 1 ? "" : "s", d->nwarnings,
+		           d->nwarnings == 1 ? "" : "s");
 	}
-	return d->count ? EXIT_USAGE : EXIT_OK;
+	return bad ? EXIT_USAGE : EXIT_OK;
 }
 
 /* --status [JOB]. */
@@ -532,7 +551,7 @@ static int command_run(const cli_args *a, const settings *s, loader *l,
 	case CMD_STATUS:
 		return status(js, s, a, out);
 	case CMD_CHECK:
-		return check(js, l, d, a->json, out);
+		return check(js, l, d, a->json, a->strict, out);
 	case CMD_RUN:
 	case CMD_DRY_RUN:
 		return run_job(js, d, s, a->job_name, a->cmd == CMD_DRY_RUN,

@@ -192,6 +192,41 @@ int params_parse_value(const sweep_option *opt, const char *text,
 	}
 }
 
+/* Writes the value n of an INT, or the milliseconds n of a DURATION, as
+ * a user would write it. */
+static void params_num_text(const sweep_option *opt, int64_t n, char *out,
+                            size_t outlen)
+{
+	if (opt->type == SWEEP_OPT_DURATION)
+		duration_format(n, out, outlen);
+	else
+		snprintf(out, outlen, "%" PRId64, n);
+}
+
+/* Checks the parsed value v of an INT or DURATION option against its
+ * declared range r (no range: any value).  Returns 0, or -1 with a
+ * message giving the values allowed. */
+int params_check_range(const param_value *v, const params_range *r,
+                       char *err, size_t errlen)
+{
+	char lo[48], hi[48];
+
+	if (r == NULL || !r->set || (v->num >= r->min && v->num <= r->max))
+		return 0;
+	params_num_text(v->opt, r->min, lo, sizeof(lo));
+	params_num_text(v->opt, r->max, hi, sizeof(hi));
+	if (r->max == INT64_MAX)
+		snprintf(err, errlen, "%s is too small: write at least %s",
+		         v->text, lo);
+	else if (r->min == INT64_MIN)
+		snprintf(err, errlen, "%s is too large: write at most %s",
+		         v->text, hi);
+	else
+		snprintf(err, errlen, "%s is out of range: write %s to %s",
+		         v->text, lo, hi);
+	return -1;
+}
+
 /* Frees what a value holds and zeroes it. */
 void params_value_clear(param_value *v)
 {
@@ -205,11 +240,35 @@ void params_value_clear(param_value *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* Parses the value the entry e gives opt into v and checks it against its
+ * range r (may be NULL); a problem goes to d at e's line, and an age of
+ * 0 (SWEEP_OPT_AGE) is a warning there. */
+static void params_take(const sweep_option *opt, const params_range *r,
+                        const conf_entry *e, param_value *v,
+                        const char *file, diag *d)
+{
+	char err[512];
+
+	if (params_parse_value(opt, e->value, v, err, sizeof(err)) != 0 ||
+	    params_check_range(v, r, err, sizeof(err)) != 0)
+		diag_add(d, file, e->line, "%s (%s): %s", opt->key,
+		         params_type_name(opt->type), err);
+	else if ((opt->flags & SWEEP_OPT_AGE) &&
+	         opt->type == SWEEP_OPT_DURATION && v->num == 0)
+		diag_warn(d, file, e->line, "%s = %s: everything goes once its "
+		          "time has passed, which is every row of a creation "
+		          "time; right only for a deadline such as expires_at",
+		          opt->key, e->value);
+	v->line = e->line;
+}
+
 /* Checks sec (the job's [params], may be NULL) against the nopts declared
- * options and returns their values (free with params_free()); NULL when
- * any is wrong, every problem added to d as FILE:LINE.  A missing required
- * parameter is reported at [params], or at line when there is none. */
-param_set *params_build(const sweep_option *opts, size_t nopts,
+ * options, with their ranges (one per option; NULL: none), and returns
+ * their values (free with params_free()); NULL when any is wrong, every
+ * problem added to d as FILE:LINE.  A missing required parameter is
+ * reported at [params], or at line when there is none. */
+param_set *params_build(const sweep_option *opts,
+                     const params_range *ranges, size_t nopts,
                      const conf_section *sec, const char *file, int line,
                      const char *plugin, diag *d)
 {
@@ -245,12 +304,8 @@ param_set *params_build(const sweep_option *opts, size_t nopts,
 
 		v->opt = &opts[j];
 		if (e != NULL) {
-			if (params_parse_value(&opts[j], e->value, v, err,
-			                       sizeof(err)) != 0)
-				diag_add(d, file, e->line, "%s (%s): %s",
-				         opts[j].key, params_type_name(opts[j].type),
-				         err);
-			v->line = e->line;
+			params_take(&opts[j], ranges ? &ranges[j] : NULL, e, v,
+			            file, d);
 		} else if (opts[j].default_value != NULL) {
 			if (params_parse_value(&opts[j], opts[j].default_value,
 			                       v, err, sizeof(err)) != 0)

@@ -24,15 +24,25 @@ typedef struct param_value {
 	size_t nitems;
 } param_value;
 
+/* The bounds of an INT or DURATION option (DURATION: milliseconds), from
+ * the plugin's sweep_option_range table (ABI 1.6). */
+typedef struct params_range {
+	bool set;                  /* false: any value of the type */
+	int64_t min, max;          /* inclusive */
+} params_range;
+
 typedef struct param_set param_set;
 
 int params_parse_int(const char *text, int64_t *out);
 int params_parse_bool(const char *text, bool *out);
 int params_parse_value(const sweep_option *opt, const char *text,
                        param_value *out, char *err, size_t errlen);
+int params_check_range(const param_value *v, const params_range *r,
+                       char *err, size_t errlen);
 void params_value_clear(param_value *v);
 const char *params_type_name(int type);
-param_set *params_build(const sweep_option *opts, size_t nopts,
+param_set *params_build(const sweep_option *opts,
+                     const params_range *ranges, size_t nopts,
                      const conf_section *sec, const char *file, int line,
                      const char *plugin, diag *d);
 const param_value *params_find(const param_set *p, const char *key);

@@ -13,18 +13,29 @@
 /* Splits a possibly qualified name into its parts.  A part in double quotes
  * ends at its closing quote ("" is a quote inside it) and may hold dots; any
  * other part is taken exactly as written up to the next dot, case, spaces
- * and quotes included, with surrounding blanks trimmed.  On success *parts
- * is a new array of new strings (free with sqltext_parts_free()).  Returns
- * 0, or -1 with a message saying what to fix. */
+ * and quotes included, with surrounding blanks trimmed.  The name must be
+ * valid UTF-8: every session sweepd opens speaks UTF-8 to the server
+ * (client_encoding), which would refuse anything else; a character the
+ * database's own encoding lacks (a LATIN1 database) only the server can
+ * tell, at the run's first statement naming it.  On success *parts is a
+ * new array of new strings (free with sqltext_parts_free()).  Returns 0,
+ * or -1 with a message saying what to fix. */
 int sqltext_ident_split(const char *text, char ***parts, size_t *nparts,
                         char *err, size_t errlen)
 {
 	char **v = NULL;
 	size_t n = 0;
 	const char *p = text;
+	size_t bad = utf8_bad(text);
 
 	*parts = NULL;
 	*nparts = 0;
+	if (bad) {
+		snprintf(err, errlen, "name is not valid UTF-8 (byte %zu is "
+		         "not): write the file in UTF-8, the encoding sweepd "
+		         "speaks to PostgreSQL", bad);
+		return -1;
+	}
 	v = calloc(SQLTEXT_MAX_PARTS, sizeof(*v));
 	if (v == NULL)
 		goto oom;

@@ -311,7 +311,8 @@ static const sweep_option age_options[] = {
 	{ "time_column", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
 	  "column dating each row (timestamptz, timestamp or date); "
 	  "rows where it is NULL are kept" },
-	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
+	{ "older_than", SWEEP_OPT_DURATION,
+	  SWEEP_OPT_REQUIRED | SWEEP_OPT_AGE, NULL,
 	  "delete rows whose time_column is before now() minus this age "
 	  "(e.g. 30d, 6mo, 3y: months and years on the calendar)" },
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
@@ -330,6 +331,16 @@ static const sweep_option age_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range age_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	{ "max_rows", 0, INT64_MAX },
+	SWEEP_PARALLEL_RANGE,
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin age_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "age_delete",
@@ -337,6 +348,7 @@ static const sweep_plugin age_plugin = {
 	.description = "deletes rows older than a given age from one table, "
 	               "in short batches",
 	.options = age_options,
+	.ranges = age_ranges,
 	.init = age_init,
 	.run = age_run,
 	.dry_run = age_dry_run,

@@ -796,7 +796,8 @@ static const sweep_option anon_options[] = {
 	{ "time_column", SWEEP_OPT_IDENT, SWEEP_OPT_REQUIRED, NULL,
 	  "column dating each row (timestamptz, timestamp or date); "
 	  "rows where it is NULL are kept as they are" },
-	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
+	{ "older_than", SWEEP_OPT_DURATION,
+	  SWEEP_OPT_REQUIRED | SWEEP_OPT_AGE, NULL,
 	  "anonymize rows whose time_column is before now() minus this age "
 	  "(e.g. 1y, 6mo, 30d: months and years on the calendar)" },
 	{ "where", SWEEP_OPT_SQL_EXPR, 0, NULL,
@@ -831,6 +832,14 @@ static const sweep_option anon_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range anon_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin anon_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "anonymize",
@@ -838,6 +847,7 @@ static const sweep_plugin anon_plugin = {
 	.description = "anonymizes rows older than a given age in one table: "
 	               "columns to NULL or fixed values, JSON keys removed",
 	.options = anon_options,
+	.ranges = anon_ranges,
 	.init = anon_init,
 	.run = anon_run,
 	.dry_run = anon_dry_run,

@@ -1174,6 +1174,15 @@ static const sweep_option cascade_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range cascade_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	{ "max_rows", 0, INT64_MAX },
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin cascade_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "cascade_delete",
@@ -1182,6 +1191,7 @@ static const sweep_plugin cascade_plugin = {
 	               "in child tables (deleted or detached), one parent "
 	               "per transaction, audited",
 	.options = cascade_options,
+	.ranges = cascade_ranges,
 	.init = cascade_init,
 	.run = cascade_run,
 	.dry_run = cascade_dry_run,

@@ -326,6 +326,15 @@ static const sweep_option match_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range match_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	SWEEP_PARALLEL_RANGE,
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin match_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "match_delete",
@@ -333,6 +342,7 @@ static const sweep_plugin match_plugin = {
 	.description = "deletes rows whose key has (or has no) match in "
 	               "another table, in short batches",
 	.options = match_options,
+	.ranges = match_ranges,
 	.init = match_init,
 	.run = match_run,
 	.dry_run = match_dry_run,

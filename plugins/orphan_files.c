@@ -1648,7 +1648,8 @@ static const sweep_option orphan_options[] = {
 	{ "pattern", SWEEP_OPT_STRING, 0, "*",
 	  "fnmatch glob on the path relative to directory, where * also "
 	  "matches / and dotfiles (e.g. avatars/*.png)" },
-	{ "older_than", SWEEP_OPT_DURATION, SWEEP_OPT_REQUIRED, NULL,
+	{ "older_than", SWEEP_OPT_DURATION,
+	  SWEEP_OPT_REQUIRED | SWEEP_OPT_AGE, NULL,
 	  "age past which an orphan goes: a record's time_column with "
 	  "file_table, else a file's mtime (6mo, 1y: calendar months and "
 	  "years)" },
@@ -1683,6 +1684,14 @@ static const sweep_option orphan_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range orphan_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin orphan_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "orphan_files",
@@ -1691,6 +1700,7 @@ static const sweep_plugin orphan_plugin = {
 	               "by file_table's records when set, else by walking "
 	               "the directory; never follows a link",
 	.options = orphan_options,
+	.ranges = orphan_ranges,
 	.init = orphan_init,
 	.run = orphan_run,
 	.dry_run = orphan_dry_run,

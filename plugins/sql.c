@@ -592,6 +592,16 @@ static const sweep_option sql_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* The values the integer options and timeouts take, checked by the host
+ * when the configuration loads (sweepd --check); init checks them again. */
+static const sweep_option_range sql_ranges[] = {
+	{ "batch_size", 1, INT64_MAX },
+	{ "max_repeats", 0, INT64_MAX },
+	{ "log_rows", 0, INT64_MAX },
+	SWEEP_BATCH_RANGES,
+	{ NULL, 0, 0 }
+};
+
 static const sweep_plugin sql_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "sql",
@@ -599,6 +609,7 @@ static const sweep_plugin sql_plugin = {
 	.description = "runs one SQL statement, once or repeated in short "
 	               "transactions until it changes no row",
 	.options = sql_options,
+	.ranges = sql_ranges,
 	.init = sql_init,
 	.run = sql_run,
 	.dry_run = sql_dry_run,

@@ -706,8 +706,6 @@ static void jobs_that_cannot_work_are_refused_in_init(void **state)
 	assert_init_refuses(w, "json_keep_keys needs json_strip_keys");
 	world_job(w, "json_column = metadata\njson_strip_keys = email\n");
 	assert_init_refuses(w, "json_column 'metadata'");
-	world_job(w, "set_null = ip\nbatch_size = 0\n");
-	assert_init_refuses(w, "batch_size = 0");
 	/* Nothing ran. */
 	assert_int_equal(logs_count(w, "e.ip IS NULL"), 0);
 }

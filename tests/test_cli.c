@@ -59,7 +59,11 @@ static void check_accepts_the_shipped_examples(void **state)
 
 	(void)state;
 	assert_int_equal(SWEEPD(&out, &err, "--conf-dir " CONF " --check"), 0);
-	assert_non_null(strstr(out, "0 problems"));
+	assert_non_null(strstr(out, "0 problems, 1 warning\n"));
+	/* message-cleanup deletes messages whose expires_at has passed: an
+	 * age of 0 it means, warned of as a likely slip elsewhere */
+	assert_contains(err, "message-cleanup.ini:22: warning: older_than = "
+	                "0s");
 	free(out);
 	free(err);
 }
@@ -94,6 +98,126 @@ static void check_names_file_and_line_of_each_problem(void **state)
 	free(err);
 	tu_rmtree(dir);
 	free(dir);
+}
+
+/* Values that every run would refuse are refused by --check at their
+ * FILE:LINE with exit 2; warnings print as FILE:LINE: warning: and exit 0,
+ * or 2 with --strict. */
+static void check_refuses_out_of_range_and_warns_of_slips(void **state)
+{
+	char *dir = tu_tempdir(), *out, *err, *expect;
+
+	(void)state;
+	tu_write(dir, "a.ini", "[job]\nname = a\nplugin = age_delete\n\n"
+	         "[params]\ntable = t\ntime_column = at\nolder_than = 1d\n"
+	         "batch_size = 0\nparallel = 100000\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check", dir), 2);
+	expect = tu_path(dir, "a.ini:9: batch_size (integer): 0 is too small: "
+	                 "write at least 1");
+	assert_contains(err, expect);
+	free(expect);
+	expect = tu_path(dir, "a.ini:10: parallel (integer): 100000 is out of "
+	                 "range: write 1 to 16");
+	assert_contains(err, expect);
+	free(expect);
+	assert_contains(out, "1 job, 6 plugins, 2 problems, 0 warnings");
+	free(out);
+	free(err);
+	tu_write(dir, "a.ini", "[job]\nname = a\nplugin = age_delete\n"
+	         "schedule = 0 0 30 2 *\n[params]\ntable = t\n"
+	         "time_column = at\nolder_than = 0s\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check", dir), 0);
+	expect = tu_path(dir, "a.ini:8: warning: older_than = 0s: "
+	                 "everything goes once its time has passed");
+	assert_contains(err, expect);
+	free(expect);
+	assert_contains(out, "0 problems, 2 warnings");
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check --strict", dir), 2);
+	assert_contains(out, "0 problems, 2 warnings");
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check --json", dir), 0);
+	assert_contains(out, "\"ok\":true");
+	assert_contains(out, "\"warnings\":[{\"file\":");
+	assert_contains(out, "\"line\":8,\"message\":\"older_than = 0s");
+	free(out);
+	free(err);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* The longest age sweepd takes, 5000y, runs against the real server, in
+ * an instant column and a wall-clock one in a zone east of UTC; an age
+ * whose cutoff would fall before PostgreSQL's first timestamp (a valid
+ * interval, but now() - it is "timestamp out of range") is refused by
+ * --check. */
+static void longest_age_runs_and_a_longer_is_refused(void **state)
+{
+	PGconn *db = tu_db();
+	char *schema = tu_schema(db, "cli_age"), *dir = tu_tempdir(), *out;
+	char *err, *expect, text[512];
+	PGresult *res;
+
+	(void)state;
+	tu_sql(db, "CREATE TABLE %s.t (at timestamptz, wall timestamp);"
+	       "INSERT INTO %s.t VALUES ('3100-01-01 BC', '3100-01-01 BC'),"
+	       " ('2900-01-01 BC', '2900-01-01 BC')", schema, schema);
+	snprintf(text, sizeof(text), "[job]\nname = i\nplugin = age_delete\n"
+	         "[params]\ntable = %s.t\ntime_column = at\n"
+	         "older_than = 5000y\n", schema);
+	tu_write(dir, "i.ini", text);
+	snprintf(text, sizeof(text), "[job]\nname = w\nplugin = age_delete\n"
+	         "[params]\ntable = %s.t\ntime_column = wall\n"
+	         "older_than = 1826250d\nnaive_timezone = Pacific/Kiritimati\n",
+	         schema);
+	tu_write(dir, "w.ini", text);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --dry-run w", dir), 0);
+	assert_contains(out, "\"success\":true");
+	free(out);
+	free(err);
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --json --run i", dir), 0);
+	assert_contains(out, "\"deleted\":1");
+	free(out);
+	free(err);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM %s.t WHERE at >"
+	                            " '3000-01-01 BC'", schema), 1);
+	/* What --check refuses: a valid interval whose cutoff the server
+	 * cannot compute. */
+	res = PQexec(db, "SELECT now() - interval '2147483647 days'");
+	assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+	assert_contains(PQerrorMessage(db), "timestamp out of range");
+	PQclear(res);
+	tu_write(dir, "i.ini", "[job]\nname = i\nplugin = age_delete\n"
+	         "[params]\ntable = t\ntime_column = at\n"
+	         "older_than = 2147483647d\n");
+	tu_write(dir, "w.ini", "[job]\nname = w\nplugin = age_delete\n"
+	         "[params]\ntable = t\ntime_column = at\n"
+	         "older_than = 5001y\n");
+	assert_int_equal(SWEEPD(&out, &err, "--conf-dir %s --plugin-dir "
+	                        SWEEPD_PLUGIN_DIR " --check", dir), 2);
+	expect = tu_path(dir, "i.ini:7: older_than (duration): duration "
+	                 "'2147483647d' is too long: at most 5000y");
+	assert_contains(err, expect);
+	free(expect);
+	expect = tu_path(dir, "w.ini:7: older_than (duration): duration "
+	                 "'5001y' is too long");
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	tu_sql(db, "DROP SCHEMA %s CASCADE", schema);
+	tu_rmtree(dir);
+	free(dir);
+	free(schema);
+	PQfinish(db);
 }
 
 static void list_plugins_shows_options_and_users(void **state)
@@ -423,6 +547,8 @@ int main(void)
 		cmocka_unit_test(usage_errors_exit_2),
 		cmocka_unit_test(check_accepts_the_shipped_examples),
 		cmocka_unit_test(check_names_file_and_line_of_each_problem),
+		cmocka_unit_test(check_refuses_out_of_range_and_warns_of_slips),
+		cmocka_unit_test(longest_age_runs_and_a_longer_is_refused),
 		cmocka_unit_test(list_plugins_shows_options_and_users),
 		cmocka_unit_test(unknown_job_exits_2_with_a_suggestion),
 		cmocka_unit_test(failing_job_exits_1_with_the_reason),

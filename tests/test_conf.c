@@ -120,6 +120,43 @@ static void expect_problem(const world *w, const char *file, int line,
 	buf_free(&b);
 }
 
+/* Checks that some warning reads "DIR/FILE:LINE: warning: ...needle...",
+ * and that there are n warnings in all. */
+static void expect_warning(const world *w, size_t n, const char *file,
+                           int line, const char *needle)
+{
+	buf b = BUF_INIT;
+	size_t i;
+	int found = 0;
+
+	buf_printf(&b, "%s/%s:%d: warning: ", w->dir, file, line);
+	for (i = 0; i < w->d.nwarnings && !found; i++) {
+		char *s = diag_format(&w->d.warnings[i]);
+		assert_non_null(s);
+		found = strncmp(s, buf_str(&b), b.len) == 0 &&
+		        strstr(s + b.len, needle) != NULL;
+		free(s);
+	}
+	if (!found)
+		fail_msg("no warning \"%s...%s\" among %zu", buf_str(&b),
+		         needle, w->d.nwarnings);
+	assert_int_equal(w->d.nwarnings, n);
+	buf_free(&b);
+}
+
+/* A job file running plugin with the given [params] body: its first
+ * parameter is on line 7. */
+static void write_job(world *w, const char *file, const char *plugin,
+                      const char *params)
+{
+	buf b = BUF_INIT;
+
+	buf_printf(&b, "[job]\nname = %.*s\nplugin = %s\n\n\n[params]\n%s",
+	           (int)(strlen(file) - 4), file, plugin, params);
+	tu_write(w->dir, file, buf_str(&b));
+	buf_free(&b);
+}
+
 /* A job file running age_delete with the given [params] body. */
 static void write_age_job(world *w, const char *file, const char *name,
                           const char *params)
@@ -366,6 +403,138 @@ static void duration_param_without_unit_suggests_one(void **state)
 	expect_problem(w, "job.ini", 9, "e.g. 30s or 30d");
 }
 
+#define SQL_PARAMS "statement = SELECT 1\n"
+#define MATCH_PARAMS "table = a\nkey_column = k\nref_table = b\n" \
+	"ref_column = k\n"
+#define CASCADE_PARAMS "table = a\nkey_column = k\nwhere = true\n"
+#define ANON_PARAMS "table = a\ntime_column = t\nolder_than = 1y\n"
+#define ORPHAN_PARAMS "directory = /srv/uploads\nolder_than = 30d\n" \
+	"references = a.path\n"
+
+/* Every value out of the range its plugin declares is reported at its
+ * line by --check, with the values allowed: before, each passed --check
+ * and failed every run in init, or (lock_timeout) in every batch. */
+static void integers_out_of_their_range_are_reported_at_their_line(
+	void **state)
+{
+	world *w = *state;
+
+	write_job(w, "a1.ini", "age_delete", GOOD_PARAMS "batch_size = 0\n");
+	write_job(w, "a2.ini", "age_delete", GOOD_PARAMS "batch_size = -1\n");
+	write_job(w, "a3.ini", "age_delete", GOOD_PARAMS "max_rows = -1\n");
+	write_job(w, "a4.ini", "age_delete", GOOD_PARAMS "parallel = 0\n");
+	write_job(w, "a5.ini", "age_delete", GOOD_PARAMS
+	          "parallel = 100000\n");
+	write_job(w, "a6.ini", "age_delete", GOOD_PARAMS
+	          "lock_timeout = 30d\n");
+	write_job(w, "m1.ini", "match_delete", MATCH_PARAMS "parallel = 17\n");
+	write_job(w, "m2.ini", "match_delete", MATCH_PARAMS
+	          "batch_size = 0\n");
+	write_job(w, "c1.ini", "cascade_delete", CASCADE_PARAMS
+	          "max_rows = -3\n");
+	write_job(w, "c2.ini", "cascade_delete", CASCADE_PARAMS
+	          "statement_timeout = 25d\n");
+	write_job(w, "n1.ini", "anonymize", ANON_PARAMS "batch_size = 0\n");
+	write_job(w, "o1.ini", "orphan_files", ORPHAN_PARAMS
+	          "batch_size = -500\n");
+	write_job(w, "s1.ini", "sql", SQL_PARAMS "log_rows = -1\n");
+	write_job(w, "s2.ini", "sql", SQL_PARAMS "max_repeats = -1\n");
+	write_job(w, "s3.ini", "sql", SQL_PARAMS "batch_size = 0\n");
+	load(w);
+	expect_nproblems(w, 15);
+	expect_problem(w, "a1.ini", 10, "batch_size (integer): 0 is too "
+	               "small: write at least 1");
+	expect_problem(w, "a2.ini", 10, "batch_size (integer): -1 is too "
+	               "small: write at least 1");
+	expect_problem(w, "a3.ini", 10, "max_rows (integer): -1 is too small: "
+	               "write at least 0");
+	expect_problem(w, "a4.ini", 10, "parallel (integer): 0 is out of "
+	               "range: write 1 to 16");
+	expect_problem(w, "a5.ini", 10, "parallel (integer): 100000 is out of "
+	               "range: write 1 to 16");
+	expect_problem(w, "a6.ini", 10, "lock_timeout (duration): 30d is out "
+	               "of range: write 0s to 24d20h31m23s647ms");
+	expect_problem(w, "m1.ini", 11, "parallel (integer): 17 is out of "
+	               "range: write 1 to 16");
+	expect_problem(w, "m2.ini", 11, "batch_size (integer): 0 is too small");
+	expect_problem(w, "c1.ini", 10, "max_rows (integer): -3 is too small");
+	expect_problem(w, "c2.ini", 10, "statement_timeout (duration): 25d is "
+	               "out of range");
+	expect_problem(w, "n1.ini", 10, "batch_size (integer): 0 is too small");
+	expect_problem(w, "o1.ini", 10, "batch_size (integer): -500 is too "
+	               "small");
+	expect_problem(w, "s1.ini", 8, "log_rows (integer): -1 is too small: "
+	               "write at least 0");
+	expect_problem(w, "s2.ini", 8, "max_repeats (integer): -1 is too "
+	               "small");
+	expect_problem(w, "s3.ini", 8, "batch_size (integer): 0 is too small");
+	assert_null(jobs_find(w->js, "a1")->params);
+}
+
+static void integers_at_the_ends_of_their_range_are_taken(void **state)
+{
+	world *w = *state;
+	const job *j;
+
+	write_job(w, "a.ini", "age_delete", GOOD_PARAMS "batch_size = 1\n"
+	          "max_rows = 0\nparallel = 16\nlock_timeout = 24d\n"
+	          "statement_timeout = 0s\n");
+	write_job(w, "s.ini", "sql", SQL_PARAMS "log_rows = 0\n"
+	          "max_repeats = 0\nbatch_size = 9223372036854775807\n");
+	load(w);
+	expect_nproblems(w, 0);
+	j = jobs_find(w->js, "a");
+	assert_true(params_find(j->params, "parallel")->num == 16);
+	assert_true(params_find(j->params, "batch_size")->num == 1);
+	assert_non_null(jobs_find(w->js, "s")->params);
+}
+
+/* An age of 0 deletes every row: legal, but far more often a slip than
+ * meant, so it is a warning, and the job still loads. */
+static void age_of_zero_is_a_warning_not_a_problem(void **state)
+{
+	world *w = *state;
+	const job *j;
+
+	write_age_job(w, "job.ini", "zero", "table = users\n"
+	              "time_column = created_at\nolder_than = 0s\n");
+	write_job(w, "orphans.ini", "orphan_files", "directory = /srv/up\n"
+	          "references = a.path\nolder_than = 0\n");
+	write_job(w, "timeout.ini", "age_delete", GOOD_PARAMS
+	          "lock_timeout = 0s\n");
+	load(w);
+	expect_nproblems(w, 0);
+	expect_warning(w, 2, "job.ini", 9, "older_than = 0s: everything goes "
+	               "once its time has passed");
+	expect_warning(w, 2, "orphans.ini", 9, "older_than = 0: everything goes");
+	j = jobs_find(w->js, "zero");
+	assert_int_equal(j->nerrors, 0);
+	assert_non_null(j->params);
+}
+
+/* A schedule that parses but matches no date is a warning at its line;
+ * the job loads and runs when asked. */
+static void schedule_that_never_fires_is_a_warning(void **state)
+{
+	world *w = *state;
+	const job *j;
+
+	tu_write(w->dir, "feb.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 30 2 *\n\n[params]\n" GOOD_PARAMS);
+	tu_write(w->dir, "leap.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 29 2 *\n\n[params]\n" GOOD_PARAMS);
+	tu_write(w->dir, "apr.ini", "[job]\nplugin = age_delete\n"
+	         "schedule = 0 0 31 4 *\n\n[params]\n" GOOD_PARAMS);
+	load(w);
+	expect_nproblems(w, 0);
+	expect_warning(w, 2, "feb.ini", 3, "schedule '0 0 30 2 *' never fires");
+	expect_warning(w, 2, "apr.ini", 3, "schedule '0 0 31 4 *' never fires");
+	j = jobs_find(w->js, "feb");
+	assert_int_equal(j->nerrors, 0);
+	assert_non_null(j->params);
+	assert_true(jobs_next(j, 0) == 0);
+}
+
 static void where_with_second_statement_is_refused(void **state)
 {
 	world *w = *state;
@@ -388,6 +557,20 @@ static void bad_identifier_param_is_refused(void **state)
 	load(w);
 	expect_problem(w, "job.ini", 7, "table (identifier): name 'a.b.c.d' "
 	               "has more than 3");
+}
+
+/* A table name in Latin-1 in a UTF-8 file passed --check and failed every
+ * run with "out of memory" (quoting it failed). */
+static void identifier_not_utf8_is_refused_at_its_line(void **state)
+{
+	world *w = *state;
+
+	write_age_job(w, "job.ini", "latin1", "table = caf\xe9\n"
+	              "time_column = created_at\nolder_than = 1d\n");
+	load(w);
+	expect_nproblems(w, 1);
+	expect_problem(w, "job.ini", 7, "table (identifier): name is not valid "
+	               "UTF-8 (byte 4 is not)");
 }
 
 /* ---- [job] problems ---- */
@@ -947,8 +1130,13 @@ int main(void)
 		T(missing_params_section_is_reported_at_job),
 		T(int_param_refuses_text),
 		T(duration_param_without_unit_suggests_one),
+		T(integers_out_of_their_range_are_reported_at_their_line),
+		T(integers_at_the_ends_of_their_range_are_taken),
+		T(age_of_zero_is_a_warning_not_a_problem),
+		T(schedule_that_never_fires_is_a_warning),
 		T(where_with_second_statement_is_refused),
 		T(bad_identifier_param_is_refused),
+		T(identifier_not_utf8_is_refused_at_its_line),
 		T(unknown_job_key_suggests_the_known_one),
 		T(job_without_plugin_is_reported_at_job),
 		T(plugin_not_found_lists_both_places),

@@ -188,6 +188,87 @@ static void bad_option_default_is_refused(void **state)
 	assert_null(strstr(err, "= abc"));
 }
 
+static void option_default_outside_its_range_is_refused(void **state)
+{
+	const char *err = refused(*state, FIX("bad_range"));
+
+	assert_contains(err, "default of option 'count' is invalid");
+	assert_contains(err, "0 is out of range: write 1 to 10");
+}
+
+static void range_of_an_undeclared_option_is_refused(void **state)
+{
+	const char *err = refused(*state, FIX("range_typo"));
+
+	assert_contains(err, "range 0 names 'batch_sise'");
+	assert_contains(err, "not a declared option");
+}
+
+/* The shipped plugins' ranges reach the host copy, one per option. */
+static void declared_ranges_are_copied_by_option(void **state)
+{
+	world *w = *state;
+	const loader_plugin *p;
+	size_t i, seen = 0;
+
+	p = loader_open(w->l, SWEEPD_PLUGIN_DIR "/age_delete.so", w->err,
+	                sizeof(w->err));
+	if (p == NULL)
+		fail_msg("age_delete refused: %s", w->err);
+	assert_non_null(p->ranges);
+	for (i = 0; i < p->noptions; i++) {
+		const char *k = p->options[i].key;
+
+		if (strcmp(k, "parallel") == 0) {
+			assert_true(p->ranges[i].set);
+			assert_true(p->ranges[i].min == 1);
+			assert_true(p->ranges[i].max == SWEEP_BATCH_MAX_PARALLEL);
+			seen++;
+		} else if (strcmp(k, "batch_size") == 0) {
+			assert_true(p->ranges[i].min == 1);
+			seen++;
+		} else if (strcmp(k, "table") == 0) {
+			assert_false(p->ranges[i].set);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 3);
+}
+
+/* A plugin built against SDK 1.5 has a descriptor that ends before the
+ * table of ranges: the host reads none (the fixture's table, beyond its
+ * size, would refuse count = 5), and its options take any value. */
+static void plugin_built_before_ranges_loads_without_them(void **state)
+{
+	world *w = *state;
+	settings_cli cli = {0};
+	settings s;
+	diag d = DIAG_INIT;
+	jobs *js;
+	const job *j;
+
+	tu_write(w->conf, "a.ini", "[job]\nname = old\nplugin = minor5\n\n"
+	         "[params]\ncount = 5\nolder_than = 0s\n");
+	cli.conf_dir = w->conf;
+	cli.plugin_dir = SWEEPD_FIXTURE_DIR;
+	assert_int_equal(settings_load(&cli, &s, &d), 0);
+	js = jobs_load(&s, w->l, &d);
+	assert_non_null(js);
+	j = jobs_find(js, "old");
+	assert_non_null(j->plugin);
+	assert_null(j->plugin->ranges);
+	assert_int_equal(d.count, 0);
+	/* older_than is not declared an age (SWEEP_OPT_AGE is 1.6): no
+	 * warning either */
+	assert_int_equal(d.nwarnings, 0);
+	assert_non_null(j->params);
+	assert_true(params_find(j->params, "count")->num == 5);
+	assert_true(params_find(j->params, "older_than")->num == 0);
+	jobs_free(js);
+	settings_free(&s);
+	diag_free(&d);
+}
+
 static void text_file_is_refused_as_not_elf(void **state)
 {
 	const char *err = refused(*state, FIX("not_elf"));
@@ -449,6 +530,10 @@ int main(void)
 		T(null_run_is_refused),
 		T(name_unlike_the_file_is_refused),
 		T(bad_option_default_is_refused),
+		T(option_default_outside_its_range_is_refused),
+		T(range_of_an_undeclared_option_is_refused),
+		T(declared_ranges_are_copied_by_option),
+		T(plugin_built_before_ranges_loads_without_them),
 		T(text_file_is_refused_as_not_elf),
 		T(missing_file_is_refused),
 		T(duplicate_plugin_name_is_refused),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cron.h"
 #include "duration.h"
 #include "params.h"
 #include "sqltext.h"
@@ -199,6 +200,62 @@ static void duration_calendar_overflow_is_refused(void **state)
 	assert_contains(err, "too long");
 }
 
+/* A span is at most 5000 years of 365.25 days, however written: now()
+ * less 2147483647 days is a valid interval but before PostgreSQL's first
+ * timestamp (test_cli runs the longest age against the server). */
+static void duration_past_5000_years_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_true(parse_ok("5000y") == 5000 * MS_Y);
+	assert_true(parse_ok("60000mo") == 5000 * MS_Y);
+	assert_true(parse_ok("1826250d") == 5000 * MS_Y);
+	parse_bad("5000y1ms", err, sizeof(err));
+	assert_contains(err, "duration '5000y1ms' is too long: at most 5000y");
+	parse_bad("1826251d", err, sizeof(err));
+	assert_contains(err, "too long");
+	parse_bad("2147483647d", err, sizeof(err));
+	assert_contains(err, "4713 BC");
+	parse_bad("157788000000001ms", err, sizeof(err));
+	assert_contains(err, "too long");
+	parse_bad("4000y 400000d", err, sizeof(err));
+	assert_contains(err, "too long");
+}
+
+/* ---- cron_never ---- */
+
+/* Whether the schedule text, which must parse, never fires. */
+static bool never(const char *text)
+{
+	cron_expr *e;
+	char err[256];
+	bool n;
+
+	if (cron_parse(text, &e, err, sizeof(err)) != 0)
+		fail_msg("schedule '%s' refused: %s", text, err);
+	n = cron_never(e);
+	cron_free(e);
+	return n;
+}
+
+static void schedule_matching_no_date_never_fires(void **state)
+{
+	(void)state;
+	assert_true(never("0 0 30 2 *"));
+	assert_true(never("0 0 31 4 *"));
+	assert_true(never("0 0 31 2,4,6,9,11 *"));
+	assert_true(never("0 0 0 30-31 FEB *"));
+	/* February 29 comes every four years (eight across 2100) */
+	assert_false(never("0 0 29 2 *"));
+	assert_false(never("0 0 31 * *"));
+	assert_false(never("0 0 L 2 *"));
+	/* both day fields restricted: either matches, so Mondays */
+	assert_false(never("0 0 30 2 1"));
+	assert_false(never("@yearly"));
+	assert_false(never("every 90s"));
+}
+
 /* ---- duration_format ---- */
 
 /* Formats what text parses to and checks it prints back as want. */
@@ -293,6 +350,26 @@ static void ident_empty_part_is_refused(void **state)
 	assert_contains(err, "empty part");
 	split_bad("users.", err, sizeof(err));
 	assert_contains(err, "empty part");
+}
+
+/* A name that is not UTF-8 would be refused by the server (sweepd's
+ * sessions speak UTF-8); before, quoting it failed at run time and the
+ * plugin reported "out of memory". */
+static void ident_not_utf8_is_refused(void **state)
+{
+	char err[256];
+
+	(void)state;
+	split_bad("us\xff" "ers", err, sizeof(err));
+	assert_contains(err, "name is not valid UTF-8 (byte 3 is not)");
+	split_bad("public.\"caf\xe9\"", err, sizeof(err));
+	assert_contains(err, "byte 12");
+	/* overlong "/" and a lone surrogate */
+	split_bad("a\xc0\xaf" "b", err, sizeof(err));
+	split_bad("\xed\xa0\x80", err, sizeof(err));
+	split_ok("caf\xc3\xa9.\xe7\x94\xa8\xe6\x88\xb7", 2,
+	         (const char *const[]){"caf\xc3\xa9",
+	                               "\xe7\x94\xa8\xe6\x88\xb7"});
 }
 
 static void ident_four_parts_are_refused(void **state)
@@ -555,12 +632,15 @@ int main(void)
 		cmocka_unit_test(duration_ambiguous_units_name_the_fix),
 		cmocka_unit_test(duration_interval_text_keeps_calendar_units),
 		cmocka_unit_test(duration_calendar_overflow_is_refused),
+		cmocka_unit_test(duration_past_5000_years_is_refused),
+		cmocka_unit_test(schedule_matching_no_date_never_fires),
 		cmocka_unit_test(duration_format_round_trips),
 		cmocka_unit_test(duration_format_normalises),
 		cmocka_unit_test(ident_plain_and_qualified),
 		cmocka_unit_test(ident_quoted_parts_keep_case_spaces_and_quotes),
 		cmocka_unit_test(ident_unquoted_name_with_space_is_kept_whole),
 		cmocka_unit_test(ident_empty_part_is_refused),
+		cmocka_unit_test(ident_not_utf8_is_refused),
 		cmocka_unit_test(ident_four_parts_are_refused),
 		cmocka_unit_test(ident_unclosed_quote_is_refused),
 		cmocka_unit_test(ident_part_over_63_bytes_is_refused),

@@ -20,6 +20,10 @@
  *        SWEEP_OPT_TIMEZONE; ages counted by the database in a stated
  *        zone: sweep_age_cutoff, sweep_time_kind, sweep_age_condition,
  *        SWEEP_NAIVE_TIMEZONE_OPTION
+ *   1.6  declared ranges of INT and DURATION options (sweep_option_range,
+ *        sweep_plugin.range_size and .ranges, SWEEP_BATCH_RANGES,
+ *        SWEEP_PARALLEL_RANGE), checked by sweepd --check; SWEEP_OPT_AGE;
+ *        a DURATION is at most SWEEP_DURATION_MAX_YEARS years
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -106,7 +110,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 5
+#define SWEEP_ABI_MINOR 6
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -136,7 +140,8 @@ typedef enum sweep_opt_type {
 	SWEEP_OPT_BOOL = 3,    /* true/false, yes/no, on/off, 1/0 */
 	SWEEP_OPT_DURATION = 4,/* 250ms 90s 15m 36h 30d 2w, and since ABI
 	                          1.5 6mo 1y (months, years); or sums:
-	                          1h30m, 1y6mo */
+	                          1h30m, 1y6mo; at most
+	                          SWEEP_DURATION_MAX_YEARS years */
 	SWEEP_OPT_LIST = 5,    /* comma-separated, items trimmed, none empty */
 	SWEEP_OPT_IDENT = 6,   /* SQL name, optionally qualified: schema.table */
 	SWEEP_OPT_SQL_EXPR = 7,/* one SQL boolean expression: no ';', no
@@ -148,6 +153,15 @@ typedef enum sweep_opt_type {
 
 /* Option flags. */
 #define SWEEP_OPT_REQUIRED 0x1u
+/* ABI 1.6: a DURATION option that is an age (rows or files older than it
+ * go).  With an age of 0 everything goes once its time has passed, every
+ * row of a creation time: sweepd --check warns about it. */
+#define SWEEP_OPT_AGE 0x2u
+
+/* Longest DURATION the host accepts (ABI 1.6), by the length of a year of
+ * 365.25 days: now() less it stays within PostgreSQL's timestamps, which
+ * begin in 4713 BC, and it fits PostgreSQL's interval. */
+#define SWEEP_DURATION_MAX_YEARS 5000
 
 /* One declared option.  A plugin's table of options ends with an entry
  * whose key is NULL.  default_value is text parsed exactly as a user's value
@@ -159,6 +173,40 @@ typedef struct sweep_option {
 	const char *default_value;
 	const char *help;      /* one line, shown by sweepd --list-plugins */
 } sweep_option;
+
+/*
+ * The range of values an INT or DURATION option accepts (ABI 1.6): min and
+ * max inclusive, an INT's value or a DURATION's milliseconds (as
+ * opt_duration_ms() returns them).  A plugin lists the ranges of its
+ * options in a table of its own, sweep_plugin.ranges, ending with an entry
+ * whose key is NULL; each key names a declared INT or DURATION option, at
+ * most once.  The host refuses a value out of range with the job file's
+ * line when the configuration loads (sweepd --check), before init is
+ * called, and refuses a plugin whose default is out of its own range; an
+ * option without a range takes any value of its type.
+ *
+ *   static const sweep_option_range my_ranges[] = {
+ *           {"batch_size", 1, INT64_MAX},
+ *           SWEEP_BATCH_RANGES,
+ *           {NULL, 0, 0}
+ *   };
+ *
+ * Why a table apart, not fields appended to sweep_option: every plugin's
+ * option table initialises sweep_option positionally, and a struct that
+ * grows makes each of those initialisers warn under -Wextra
+ * (missing-field-initializers), which breaks the builds of third-party
+ * plugins that use -Werror.  A separate table appended to the descriptor
+ * (initialised by name) leaves every existing table compiling unchanged,
+ * and a plugin built before 1.6 has a descriptor too short to reach it:
+ * the host reads no range from it and its options take any value of
+ * their type, as before.  The table carries its entry size
+ * (sweep_plugin.range_size) so that it can grow as sweep_option can.
+ */
+typedef struct sweep_option_range {
+	const char *key;       /* a declared INT or DURATION option */
+	int64_t min;           /* least value accepted (INT64_MIN: none) */
+	int64_t max;           /* greatest value accepted (INT64_MAX: none) */
+} sweep_option_range;
 
 /* Ends the key/value pairs of sweep_api.log (a typed null pointer: a bare
  * NULL may be a plain 0 in a variadic call). */
@@ -472,6 +520,12 @@ typedef struct sweep_plugin {
 	sweep_run_fn run;
 	sweep_run_fn dry_run;
 	sweep_teardown_fn teardown;
+	/* ABI 1.6 */
+	uint32_t range_size;      /* sizeof(sweep_option_range) as the plugin
+	                             saw it (SWEEP_PLUGIN_HEADER sets it) */
+	uint32_t reserved;        /* 0; keeps the fields free of padding */
+	const sweep_option_range *ranges; /* ends with key == NULL; may be
+	                             NULL: no option has a range */
 } sweep_plugin;
 
 /* Declarations of the options every batched plugin takes, to put in its
@@ -484,6 +538,13 @@ typedef struct sweep_plugin {
 	{"statement_timeout", SWEEP_OPT_DURATION, 0, "0s",                 \
 	 "most a batch may run before failing (0s: the server's)"}
 
+/* Ranges of SWEEP_BATCH_OPTIONS, to put in a plugin's table of ranges
+ * (ABI 1.6): PostgreSQL takes lock_timeout and statement_timeout up to
+ * INT32_MAX milliseconds (about 24 days 20 hours). */
+#define SWEEP_BATCH_RANGES                                                 \
+	{"lock_timeout", 0, INT32_MAX},                                    \
+	{"statement_timeout", 0, INT32_MAX}
+
 /* Declaration of the option of a plugin whose batches walk heap ranges
  * (SWEEP_BATCH_HEAP_RANGES) that sets sweep_batch.parallel; read it with
  * sweep_parallel(). */
@@ -491,6 +552,10 @@ typedef struct sweep_plugin {
 	{"parallel", SWEEP_OPT_INT, 0, "1",                                \
 	 "sessions running batches at once, 1 to 16: done sooner for more " \
 	 "database CPU"}
+
+/* Range of SWEEP_PARALLEL_OPTION, to put in a plugin's table of ranges
+ * (ABI 1.6). */
+#define SWEEP_PARALLEL_RANGE {"parallel", 1, SWEEP_BATCH_MAX_PARALLEL}
 
 /* Sets *parallel to the run's SWEEP_PARALLEL_OPTION value.  Returns 0, or
  * -1 with *errmsg set when it is out of range. */
@@ -700,7 +765,8 @@ typedef const sweep_plugin *(*sweep_entry_fn)(void);
 #define SWEEP_PLUGIN_HEADER                                                \
 	.magic = SWEEP_PLUGIN_MAGIC, .abi_major = SWEEP_ABI_MAJOR,         \
 	.abi_minor = SWEEP_ABI_MINOR, .size = sizeof(sweep_plugin),        \
-	.option_size = sizeof(sweep_option)
+	.option_size = sizeof(sweep_option),                               \
+	.range_size = sizeof(sweep_option_range)
 
 /* Defines the exported entry function returning &desc. */
 #define SWEEP_PLUGIN_DEFINE(desc)                                          \
