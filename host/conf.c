@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "buf.h"
 #include "suggest.h"
+#include "trust.h"
 
 /* State shared by the line reader and inih's handler.  inih calls the
  * handler right after reading the line that holds the entry, so the
@@ -201,13 +203,17 @@ static int conf_handle(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* Reads the file at path.  Returns a new conf_file (free with conf_free())
- * holding every well-formed entry, with every problem added to d as
- * FILE:LINE; NULL, with the reason in d, when the file cannot be read. */
-conf_file *conf_parse(const char *path, diag *d)
+/* Reads the file at path once it is trusted (trust_open(); with
+ * allow_insecure, owner and mode are not checked).  Returns a new
+ * conf_file (free with conf_free()) holding every well-formed entry, with
+ * every problem added to d as FILE:LINE; NULL, with the reason in d, when
+ * the file is refused or cannot be read. */
+conf_file *conf_parse(const char *path, bool allow_insecure, diag *d)
 {
 	conf_reader r;
 	conf_file *f;
+	char err[1024];
+	int fd;
 
 	memset(&r, 0, sizeof(r));
 	f = calloc(1, sizeof(*f));
@@ -216,9 +222,16 @@ conf_file *conf_parse(const char *path, diag *d)
 		free(f);
 		return NULL;
 	}
-	r.fp = fopen(path, "r");
+	if (trust_open(path, TRUST_CONF, allow_insecure, &fd, err,
+	               sizeof(err)) != 0) {
+		diag_add(d, path, 0, "%s", err);
+		conf_free(f);
+		return NULL;
+	}
+	r.fp = fdopen(fd, "r");
 	if (r.fp == NULL) {
 		diag_add(d, path, 0, "cannot read: %s", strerror(errno));
+		close(fd);
 		conf_free(f);
 		return NULL;
 	}

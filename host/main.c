@@ -22,6 +22,7 @@
 #include "settings.h"
 #include "status.h"
 #include "suggest.h"
+#include "trust.h"
 
 #ifndef SWEEPD_VERSION
 #define SWEEPD_VERSION "0.0.0"
@@ -80,6 +81,10 @@ static void usage(FILE *out)
 	"                     place of the job's\n"
 	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
 	"                     30d)\n"
+	"  --allow-insecure-files\n"
+	"                     load job files and plugins whatever their owner\n"
+	"                     and mode, for development only (env\n"
+	"                     SWEEPD_ALLOW_INSECURE_FILES)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error.\n");
@@ -396,6 +401,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'g': a->cli.stop_grace = arg; return -1;
 	case 'k': a->cli.history_keep = arg; return -1;
 	case 'M': a->cli.memory_limit = arg; return -1;
+	case 'I': a->cli.allow_insecure_files = "true"; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -442,6 +448,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"stop-grace", required_argument, NULL, 'g'},
 		{"history-keep", required_argument, NULL, 'k'},
 		{"memory-limit", required_argument, NULL, 'M'},
+		{"allow-insecure-files", no_argument, NULL, 'I'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
@@ -554,12 +561,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_configure(s.log_level, s.log_format);
+	if (a.cmd == CMD_NONE || a.cmd == CMD_CHECK)
+		trust_warn_root();
 	if (a.cmd == CMD_NONE) {
 		rc = sched_run(&s) == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
 	if ((l = loader_new()) == NULL)
 		goto out;
+	loader_allow_insecure(l, s.allow_insecure_files);
 	if (a.cmd == CMD_LIST_PLUGINS || a.cmd == CMD_CHECK) {
 		loader_scan(l, s.conf_dir, &d);
 		loader_scan(l, s.plugin_dir, &d);

@@ -31,7 +31,8 @@ typedef enum settings_kind {
 	SETTINGS_FORMAT,        /* log_format */
 	SETTINGS_COUNT,         /* int64_t, at least 0 */
 	SETTINGS_DURATION,      /* int64_t milliseconds */
-	SETTINGS_SIZE           /* int64_t bytes */
+	SETTINGS_SIZE,          /* int64_t bytes */
+	SETTINGS_BOOL           /* bool */
 } settings_kind;
 
 /* Every setting of [sweepd]: key, environment variable(s), option, kind,
@@ -66,6 +67,10 @@ static const struct settings_def {
 	{"memory_limit", "SWEEPD_MEMORY_LIMIT", NULL, "--memory-limit",
 	 SETTINGS_SIZE, offsetof(settings_cli, memory_limit),
 	 offsetof(settings, memory_limit)},
+	{"allow_insecure_files", "SWEEPD_ALLOW_INSECURE_FILES", NULL,
+	 "--allow-insecure-files", SETTINGS_BOOL,
+	 offsetof(settings_cli, allow_insecure_files),
+	 offsetof(settings, allow_insecure_files)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -175,7 +180,28 @@ static void settings_set(settings *s, const struct settings_def *def,
 		else
 			*(int64_t *)base = n;
 		return;
+	case SETTINGS_BOOL:
+		if (params_parse_bool(text, (bool *)base) != 0)
+			diag_add(d, origin, line, "%s: '%s' is not a boolean; "
+			         "write true or false", def->key, text);
+		return;
 	}
+}
+
+/* Whether the command line or the environment turn the trust checks off
+ * (a bad value turns nothing off; settings_load() reports it): they
+ * decide how sweepd.ini itself is read, so that a file refused by the
+ * checks can never turn them off. */
+static bool settings_insecure_early(const settings_cli *cli)
+{
+	const char *v = cli->allow_insecure_files;
+	bool allow = false;
+
+	if (v == NULL)
+		v = getenv("SWEEPD_ALLOW_INSECURE_FILES");
+	if (v == NULL || *v == '\0' || params_parse_bool(v, &allow) != 0)
+		return false;
+	return allow;
 }
 
 /* Fills s (free with settings_free()).  Every problem goes to d with the
@@ -199,7 +225,8 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 		diag_add(d, NULL, 0, "out of memory reading settings");
 		goto out;
 	}
-	if (stat(path, &st) == 0 && (f = conf_parse(path, d)) != NULL) {
+	if (lstat(path, &st) == 0 &&
+	    (f = conf_parse(path, settings_insecure_early(cli), d)) != NULL) {
 		sec = conf_section_find(f, "sweepd");
 		for (i = 0; i < f->count; i++)
 			if (strcmp(f->sections[i].name, "sweepd") != 0)

@@ -4,6 +4,7 @@
 #ifndef SWEEPD_SETTINGS_H
 #define SWEEPD_SETTINGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -26,6 +27,7 @@ typedef struct settings_cli {
 	const char *stop_grace;
 	const char *history_keep;
 	const char *memory_limit;
+	const char *allow_insecure_files;
 } settings_cli;
 
 typedef struct settings {
@@ -39,6 +41,8 @@ typedef struct settings {
 	int64_t stop_grace_ms;  /* from "stop" to SIGKILL for a run */
 	int64_t history_keep_ms;/* age past which history rows are pruned */
 	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
+	bool allow_insecure_files; /* no owner and mode checks (trust.c):
+	                              for development and tests only */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);
