@@ -25,6 +25,38 @@ struct loader {
 	bool allow_insecure;    /* no owner and mode checks (trust.c) */
 };
 
+/* The ELF machine and class of this host's own code. */
+#if defined(__x86_64__) && defined(__ILP32__)
+#define LOADER_MACHINE EM_X86_64
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__x86_64__)
+#define LOADER_MACHINE EM_X86_64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__i386__)
+#define LOADER_MACHINE EM_386
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__aarch64__)
+#define LOADER_MACHINE EM_AARCH64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__arm__)
+#define LOADER_MACHINE EM_ARM
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__riscv) && __riscv_xlen == 64
+#define LOADER_MACHINE EM_RISCV
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__powerpc64__)
+#define LOADER_MACHINE EM_PPC64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__s390x__)
+#define LOADER_MACHINE EM_S390
+#define LOADER_CLASS ELFCLASS64
+#endif
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LOADER_DATA ELFDATA2MSB
+#else
+#define LOADER_DATA ELFDATA2LSB
+#endif
+
 /* Bytes of a descriptor this host reads: everything up to teardown. */
 #define LOADER_DESC_MIN (offsetof(sweep_plugin, teardown) + \
                          sizeof(sweep_teardown_fn))
@@ -103,9 +135,73 @@ static int loader_name_ok(const char *name)
 	return 1;
 }
 
+#ifdef LOADER_MACHINE
+/* The name of ELF machine m, for messages. */
+static const char *loader_machine_name(unsigned m)
+{
+	switch (m) {
+	case EM_X86_64: return "x86-64";
+	case EM_386: return "x86 (32-bit)";
+	case EM_AARCH64: return "AArch64";
+	case EM_ARM: return "ARM (32-bit)";
+	case EM_RISCV: return "RISC-V";
+	case EM_PPC64: return "PowerPC 64";
+	case EM_PPC: return "PowerPC (32-bit)";
+	case EM_S390: return "s390x";
+	case EM_MIPS: return "MIPS";
+	case EM_SPARCV9: return "SPARC 64";
+	case 258: return "LoongArch";        /* EM_LOONGARCH */
+	default: return NULL;
+	}
+}
+#endif
+
+/* Checks that the ELF header h (n bytes read) is one this host can load:
+ * its machine, word size and byte order.  0, or -1 with a message naming
+ * what the object was built for and what this host is. */
+static int loader_check_arch(const unsigned char *h, size_t n,
+                             const char *path, char *err, size_t errlen)
+{
+#ifdef LOADER_MACHINE
+	unsigned m;
+	const char *built;
+
+	if (n < 20)
+		return 0;
+	m = h[EI_DATA] == ELFDATA2MSB ? (unsigned)(h[18] << 8 | h[19])
+	                              : (unsigned)(h[19] << 8 | h[18]);
+	if (m != LOADER_MACHINE) {
+		built = loader_machine_name(m);
+		if (built)
+			snprintf(err, errlen, "%s: built for %s; this host is "
+			         "%s: build the plugin for %s", path, built,
+			         loader_machine_name(LOADER_MACHINE),
+			         loader_machine_name(LOADER_MACHINE));
+		else
+			snprintf(err, errlen, "%s: built for ELF machine %u; this "
+			         "host is %s: build the plugin for %s", path, m,
+			         loader_machine_name(LOADER_MACHINE),
+			         loader_machine_name(LOADER_MACHINE));
+		return -1;
+	}
+	if (h[EI_CLASS] != LOADER_CLASS || h[EI_DATA] != LOADER_DATA) {
+		snprintf(err, errlen, "%s: a %s-bit %s-endian object; this host "
+		         "loads %s-bit %s-endian ones: build the plugin for "
+		         "this host", path, h[EI_CLASS] == ELFCLASS64 ? "64" :
+		         "32", h[EI_DATA] == ELFDATA2MSB ? "big" : "little",
+		         LOADER_CLASS == ELFCLASS64 ? "64" : "32",
+		         LOADER_DATA == ELFDATA2MSB ? "big" : "little");
+		return -1;
+	}
+#else
+	(void)h; (void)n; (void)path; (void)err; (void)errlen;
+#endif
+	return 0;
+}
+
 /* Checks that the file open on fd (named path) is an ELF shared object
- * before dlopen() sees it, so that a text file or an executable gets a
- * plain reason. */
+ * this host can load before dlopen() sees it, so that a text file, an
+ * executable or an object of another architecture gets a plain reason. */
 static int loader_check_elf(int fd, const char *path, char *err,
                             size_t errlen)
 {
@@ -131,7 +227,7 @@ static int loader_check_elf(int fd, const char *path, char *err,
 		         "(type %u); link it with -shared", path, type);
 		return -1;
 	}
-	return 0;
+	return loader_check_arch(h, (size_t)n, path, err, errlen);
 }
 
 /* Checks every field of the descriptor this host relies on, and copies

@@ -476,6 +476,73 @@ static void refused_plugin_never_runs_its_constructor(void **state)
 
 /* ---------------------------------------------------------- messages */
 
+static void nul_byte_is_named_with_its_line(void **state)
+{
+	static const char text[] = "[job]\nname = nul\nplugin = va\0lid\n";
+	char *path = tu_path(T.conf, "nul.ini");
+	FILE *fp = fopen(path, "w");
+
+	(void)state;
+	put_plugin("valid", 0755);
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp),
+	                 sizeof(text) - 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(sweepd("--check"), 2);
+	expect_err("nul.ini:3: NUL byte (column 12)");
+	assert_null(strstr(T.err, "longer than"));
+	free(path);
+}
+
+static void utf8_bom_is_ignored_with_a_warning(void **state)
+{
+	(void)state;
+	put_plugin("valid", 0755);
+	put("bom.ini", "\xEF\xBB\xBF" VALID_JOB("bom"), 0644);
+	assert_int_equal(sweepd("--check"), 0);
+	assert_contains(T.out, "1 job, ");
+	assert_contains(T.out, "0 problems");
+	assert_contains(T.err, "UTF-8 byte order mark ignored");
+	expect_err("bom.ini");
+	/* UTF-16 is one problem, not one per line. */
+	put("wide.ini", "\xFF\xFE[\0j\0o\0b\0]\0\n\0", 0644);
+	assert_int_equal(sweepd("--check"), 2);
+	expect_err("wide.ini:1: the file is UTF-16");
+	assert_contains(T.out, "1 problem\n");
+}
+
+static void elf_of_another_architecture_is_named(void **state)
+{
+	char *path = tu_path(T.conf, "valid.so");
+	unsigned char em[2];
+	int fd;
+
+	(void)state;
+	put_plugin("valid", 0755);
+	put("job.ini", VALID_JOB("foreign"), 0644);
+	/* e_machine, at offset 18, little-endian on the hosts sweepd builds
+	 * for: EM_AARCH64 (183), or EM_X86_64 (62) on an AArch64 host. */
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, em, 2, 18), 2);
+	if (em[0] == 183)
+		em[0] = 62;
+	else
+		em[0] = 183;
+	em[1] = 0;
+	assert_int_equal(pwrite(fd, em, 2, 18), 2);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(sweepd("--check"), 2);
+#if defined(__x86_64__)
+	expect_err("valid.so: built for AArch64; this host is x86-64");
+#else
+	assert_contains(T.err, "valid.so: built for ");
+	assert_contains(T.err, "; this host is ");
+#endif
+	assert_null(strstr(T.err, "/proc/self/fd"));
+	free(path);
+}
+
 static void root_gets_one_warning(void **state)
 {
 	const char *first;
@@ -538,6 +605,9 @@ int main(void)
 		T_(daemon_starts_and_stops_with_a_fifo_present),
 		T_(allow_insecure_files_loads_unsafe_ones),
 		T_(refused_plugin_never_runs_its_constructor),
+		T_(nul_byte_is_named_with_its_line),
+		T_(utf8_bom_is_ignored_with_a_warning),
+		T_(elf_of_another_architecture_is_named),
 		T_(root_gets_one_warning),
 		T_(trust_open_gives_a_readable_fd_of_the_file),
 	};
