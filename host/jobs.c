@@ -215,6 +215,20 @@ static int jobs_add(jobs *js, job *j)
 	return 0;
 }
 
+/* Adds "file: message" to d unless d holds it already: a directory
+ * refused by a scan of its plugins (loader_scan()) is one problem, not
+ * two. */
+static void jobs_diag_once(diag *d, const char *file, const char *message)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].file && strcmp(d->items[i].file, file) == 0 &&
+		    strcmp(d->items[i].message, message) == 0)
+			return;
+	diag_add(d, file, 0, "%s", message);
+}
+
 /* Reads every *.ini of the configuration directory but sweepd.ini, in
  * lexical order, loading plugins through l; each file is read, and each
  * plugin loaded, only once it passes the trust checks (trust.c) unless s
@@ -240,7 +254,7 @@ jobs *jobs_load(const settings *s, loader *l, diag *d)
 	}
 	if (trust_dir(s->conf_dir, s->allow_insecure_files, err,
 	              sizeof(err)) != 0) {
-		diag_add(d, s->conf_dir, 0, "%s", err);
+		jobs_diag_once(d, s->conf_dir, err);
 		dirlist_free(paths, n);
 		jobs_free(js);
 		return NULL;

@@ -194,6 +194,16 @@ static void files_owned_by_another_user_are_refused(void **state)
 	expect_err("valid.so: refused: owned by uid 65534");
 	assert_contains(T.err, "not by root or the user sweepd runs as");
 	assert_contains(T.err, "run chown root ");
+	/* Sound files in a directory another user owns: that user could
+	 * replace them. */
+	assert_int_equal(chown(ini, 0, (gid_t)-1), 0);
+	assert_int_equal(chown(so, 0, (gid_t)-1), 0);
+	assert_int_equal(sweepd("--check"), 0);
+	assert_int_equal(chown(T.conf, NOBODY, (gid_t)-1), 0);
+	assert_int_equal(sweepd("--check"), 2);
+	assert_contains(T.err, ": refused: directory ");
+	assert_contains(T.err, " is owned by uid 65534");
+	assert_int_equal(chown(T.conf, 0, (gid_t)-1), 0);
 	free(ini);
 	free(so);
 }
