@@ -124,9 +124,10 @@ static int trust_lookup_dir(trust_walk *w, bool sticky)
 	return trust_object(w, w->dir, &st, sticky, subject);
 }
 
-/* Takes the next name off w->rest into name (NAME_MAX + 1 bytes); false
- * when none is left.  *last: no name follows it. */
-static bool trust_next(trust_walk *w, char *name, bool *last)
+/* Takes the next name off w->rest into name (NAME_MAX + 1 bytes).
+ * Returns 1 with *last true when no name follows it, 0 when none is left,
+ * -1 (w->err) when the name is too long to be one. */
+static int trust_next(trust_walk *w, char *name, bool *last)
 {
 	const char *p = w->rest;
 	size_t n;
@@ -134,15 +135,18 @@ static bool trust_next(trust_walk *w, char *name, bool *last)
 	while (*p == '/')
 		p++;
 	if (*p == '\0')
-		return false;
+		return 0;
 	n = strcspn(p, "/");
-	if (n > NAME_MAX)
-		n = NAME_MAX;
+	if (n > NAME_MAX) {
+		snprintf(w->err, w->errlen, "%s: %s", w->cannot,
+		         strerror(ENAMETOOLONG));
+		return -1;
+	}
 	memcpy(name, p, n);
 	name[n] = '\0';
 	memmove(w->rest, p + n, strlen(p + n) + 1);
 	*last = w->rest[strspn(w->rest, "/")] == '\0';
-	return true;
+	return 1;
 }
 
 /* Replaces the name just looked up, a link at path, with its target:
@@ -259,9 +263,11 @@ static int trust_resolve(trust_walk *w, const char *path, bool want_dir,
 		snprintf(w->err, w->errlen, "%s: path too long", w->cannot);
 		return -1;
 	}
-	while (trust_next(w, name, &last))
+	while ((rc = trust_next(w, name, &last)) > 0)
 		if ((rc = trust_step(w, name, last, want_dir, st)) <= 0)
 			return rc;
+	if (rc < 0)
+		return -1;
 	/* The path ended at a directory (".", "dir/"). */
 	snprintf(w->real, sizeof(w->real), "%s", w->dir);
 	if (stat(w->real, st) != 0) {
