@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "buf.h"
+#include "log.h"
 #include "suggest.h"
+#include "trust.h"
 
 /* State shared by the line reader and inih's handler.  inih calls the
  * handler right after reading the line that holds the entry, so the
@@ -23,6 +26,7 @@ typedef struct conf_reader {
 	int line;
 	int continuation;    /* the current line continues the previous value */
 	int failed;          /* out of memory */
+	int refused;         /* not UTF-8 text: read no further */
 	conf_entry *last;    /* entry a continuation line extends */
 } conf_reader;
 
@@ -112,22 +116,82 @@ static void conf_check_line(conf_reader *r, char *str, int too_long)
 	}
 }
 
-/* inih reader: fgets() that counts lines and checks each one. */
+/* Checks how the first line, str, starts: a UTF-8 byte order mark is
+ * dropped with a warning (it carries nothing, and editors on Windows add
+ * it unasked); UTF-16 refuses the file, with one problem rather than one
+ * per line.  str holds n bytes.  Returns the bytes dropped, or -1 when
+ * the file is refused. */
+static int conf_check_encoding(conf_reader *r, char *str, int n)
+{
+	const unsigned char *u = (const unsigned char *)str;
+
+	if (n >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+		memmove(str, str + 3, (size_t)n - 2);
+		log_msg(SWEEP_LOG_WARN, "UTF-8 byte order mark ignored", "file",
+		        r->file->path, "hint", "save the file as UTF-8 without "
+		        "a byte order mark", LOG_END);
+		return 3;
+	}
+	if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
+	               (u[0] == 0xFE && u[1] == 0xFF))) {
+		diag_add(r->d, r->file->path, 1, "the file is UTF-16 (it "
+		         "starts with a UTF-16 byte order mark); save it as "
+		         "UTF-8");
+		r->refused = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads one line of at most num - 1 bytes into str, as fgets() does;
+ * *n: its length, *nul: the column of its first NUL byte (0: none),
+ * *too_long: the line went on past num - 1 bytes (the rest is skipped).
+ * Returns 0, or -1 at the end of the file. */
+static int conf_getline(FILE *fp, char *str, int num, int *n, int *nul,
+                        int *too_long)
+{
+	int c = EOF;
+
+	*n = *nul = *too_long = 0;
+	while (*n < num - 1 && (c = getc(fp)) != EOF) {
+		if (c == '\0' && *nul == 0)
+			*nul = *n + 1;
+		str[(*n)++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	str[*n] = '\0';
+	if (*n == 0)
+		return -1;
+	if (str[*n - 1] != '\n' && *n == num - 1 &&
+	    (c = getc(fp)) != EOF) {
+		*too_long = 1;
+		while (c != '\n' && (c = getc(fp)) != EOF)
+			;
+	}
+	return 0;
+}
+
+/* inih reader: reads a line as fgets() does, counting lines, and checks
+ * it; a line holding a NUL byte is reported and handed on empty. */
 static char *conf_read_line(char *str, int num, void *stream)
 {
 	conf_reader *r = stream;
-	size_t len;
-	int too_long = 0;
+	int n, nul, too_long, dropped = 0;
 
-	if (fgets(str, num, r->fp) == NULL)
+	if (r->refused || conf_getline(r->fp, str, num, &n, &nul,
+	                               &too_long) != 0)
 		return NULL;
 	r->line++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(r->fp)) {
-		int c;
-		too_long = 1;
-		while ((c = fgetc(r->fp)) != EOF && c != '\n')
-			;
+	if (r->line == 1 && (dropped = conf_check_encoding(r, str, n)) < 0)
+		return NULL;
+	if (nul) {
+		diag_add(r->d, r->file->path, r->line, "NUL byte (column %d); "
+		         "sweepd reads UTF-8 text: remove the byte (or, if the "
+		         "file is UTF-16, save it as UTF-8)", nul - dropped);
+		r->continuation = 0;
+		str[0] = '\0';
+		return str;
 	}
 	conf_check_line(r, str, too_long);
 	return str;
@@ -201,13 +265,17 @@ static int conf_handle(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* Reads the file at path.  Returns a new conf_file (free with conf_free())
- * holding every well-formed entry, with every problem added to d as
- * FILE:LINE; NULL, with the reason in d, when the file cannot be read. */
-conf_file *conf_parse(const char *path, diag *d)
+/* Reads the file at path once it is trusted (trust_open(); with
+ * allow_insecure, owner and mode are not checked).  Returns a new
+ * conf_file (free with conf_free()) holding every well-formed entry, with
+ * every problem added to d as FILE:LINE; NULL, with the reason in d, when
+ * the file is refused or cannot be read. */
+conf_file *conf_parse(const char *path, bool allow_insecure, diag *d)
 {
 	conf_reader r;
 	conf_file *f;
+	char err[1024];
+	int fd;
 
 	memset(&r, 0, sizeof(r));
 	f = calloc(1, sizeof(*f));
@@ -216,9 +284,16 @@ conf_file *conf_parse(const char *path, diag *d)
 		free(f);
 		return NULL;
 	}
-	r.fp = fopen(path, "r");
+	if (trust_open(path, TRUST_CONF, allow_insecure, &fd, err,
+	               sizeof(err)) != 0) {
+		diag_add(d, path, 0, "%s", err);
+		conf_free(f);
+		return NULL;
+	}
+	r.fp = fdopen(fd, "r");
 	if (r.fp == NULL) {
 		diag_add(d, path, 0, "cannot read: %s", strerror(errno));
+		close(fd);
 		conf_free(f);
 		return NULL;
 	}
@@ -226,8 +301,9 @@ conf_file *conf_parse(const char *path, diag *d)
 	r.d = d;
 	ini_parse_stream(conf_read_line, &r, conf_handle, &r);
 	fclose(r.fp);
-	if (r.failed) {
+	if (r.failed)
 		diag_add(d, path, r.line, "out of memory");
+	if (r.failed || r.refused) {
 		conf_free(f);
 		return NULL;
 	}

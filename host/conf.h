@@ -3,6 +3,7 @@
 #ifndef SWEEPD_CONF_H
 #define SWEEPD_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "diag.h"
@@ -28,7 +29,7 @@ typedef struct conf_file {
 	size_t cap;
 } conf_file;
 
-conf_file *conf_parse(const char *path, diag *d);
+conf_file *conf_parse(const char *path, bool allow_insecure, diag *d);
 const conf_section *conf_section_find(const conf_file *f, const char *name);
 const conf_entry *conf_entry_find(const conf_section *s, const char *key);
 void conf_check_keys(const char *path, const conf_section *s,

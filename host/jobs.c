@@ -11,6 +11,7 @@
 #include "duration.h"
 #include "params.h"
 #include "size.h"
+#include "trust.h"
 #include "tz.h"
 
 struct jobs {
@@ -129,9 +130,9 @@ static void jobs_read_header(job *j, const conf_file *f,
 }
 
 /* Reads one job file into a new job (free with jobs_job_free()), or NULL
- * when the file is not a job file at all.  Problems go to d and are
- * counted in the job's nerrors; a job with problems is still returned so
- * listings can show it. */
+ * when memory runs out.  Problems go to d and are counted in the job's
+ * nerrors; a job with problems, even a file refused or unreadable (named
+ * after its file), is still returned so listings can show it. */
 static job *jobs_read(const char *path, const settings *s, loader *l,
                       diag *d)
 {
@@ -142,9 +143,7 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	char stem[256], err[1024];
 	const char *base;
 
-	f = conf_parse(path, d);
-	if (f == NULL)
-		goto out;
+	f = conf_parse(path, s->allow_insecure_files, d);
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		goto out;
@@ -152,6 +151,10 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(base) - 4), base);
+	if (f == NULL) {
+		j->name = strdup(stem);
+		goto out;
+	}
 	sec = conf_section_find(f, "job");
 	psec = conf_section_find(f, "params");
 	for (i = 0; i < f->count; i++) {
@@ -166,10 +169,6 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 		diag_add(d, path, 1, "no [job] section; a job file starts with "
 		         "[job] and 'plugin = NAME'");
 		j->name = strdup(stem);
-		if (j->name == NULL || j->file == NULL) {
-			jobs_job_free(j);
-			j = NULL;
-		}
 		goto out;
 	}
 	j->line = sec->line;
@@ -198,6 +197,10 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	                         d);
 out:
 	conf_free(f);
+	if (j && (j->name == NULL || j->file == NULL)) {
+		jobs_job_free(j);
+		j = NULL;
+	}
 	if (j)
 		j->nerrors = d->count - before;
 	return j;
@@ -218,11 +221,27 @@ static int jobs_add(jobs *js, job *j)
 	return 0;
 }
 
+/* Adds "file: message" to d unless d holds it already: a directory
+ * refused by a scan of its plugins (loader_scan()) is one problem, not
+ * two. */
+static void jobs_diag_once(diag *d, const char *file, const char *message)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].file && strcmp(d->items[i].file, file) == 0 &&
+		    strcmp(d->items[i].message, message) == 0)
+			return;
+	diag_add(d, file, 0, "%s", message);
+}
+
 /* Reads every *.ini of the configuration directory but sweepd.ini, in
- * lexical order, loading plugins through l.  Every problem goes to d as
- * FILE:LINE; a broken file never keeps the others from loading.  Returns
- * the jobs (free with jobs_free()), or NULL when the directory cannot be
- * read or memory runs out. */
+ * lexical order, loading plugins through l; each file is read, and each
+ * plugin loaded, only once it passes the trust checks (trust.c) unless s
+ * allows insecure files.  Every problem goes to d as FILE:LINE; a broken
+ * or refused file never keeps the others from loading.  Returns the jobs
+ * (free with jobs_free()), or NULL when the directory cannot be read, is
+ * refused, or memory runs out. */
 jobs *jobs_load(const settings *s, loader *l, diag *d)
 {
 	jobs *js = calloc(1, sizeof(*js));
@@ -232,9 +251,17 @@ jobs *jobs_load(const settings *s, loader *l, diag *d)
 
 	if (js == NULL)
 		return NULL;
+	loader_allow_insecure(l, s->allow_insecure_files);
 	if (dirlist_read(s->conf_dir, ".ini", &paths, &n, err,
 	                 sizeof(err)) != 0) {
 		diag_add(d, NULL, 0, "%s", err);
+		jobs_free(js);
+		return NULL;
+	}
+	if (trust_dir(s->conf_dir, s->allow_insecure_files, err,
+	              sizeof(err)) != 0) {
+		jobs_diag_once(d, s->conf_dir, err);
+		dirlist_free(paths, n);
 		jobs_free(js);
 		return NULL;
 	}

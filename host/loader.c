@@ -16,12 +16,46 @@
 #include "buf.h"
 #include "dirlist.h"
 #include "params.h"
+#include "trust.h"
 
 struct loader {
 	loader_plugin **items;
 	size_t count;
 	size_t cap;
+	bool allow_insecure;    /* no owner and mode checks (trust.c) */
 };
+
+/* The ELF machine and class of this host's own code. */
+#if defined(__x86_64__) && defined(__ILP32__)
+#define LOADER_MACHINE EM_X86_64
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__x86_64__)
+#define LOADER_MACHINE EM_X86_64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__i386__)
+#define LOADER_MACHINE EM_386
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__aarch64__)
+#define LOADER_MACHINE EM_AARCH64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__arm__)
+#define LOADER_MACHINE EM_ARM
+#define LOADER_CLASS ELFCLASS32
+#elif defined(__riscv) && __riscv_xlen == 64
+#define LOADER_MACHINE EM_RISCV
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__powerpc64__)
+#define LOADER_MACHINE EM_PPC64
+#define LOADER_CLASS ELFCLASS64
+#elif defined(__s390x__)
+#define LOADER_MACHINE EM_S390
+#define LOADER_CLASS ELFCLASS64
+#endif
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LOADER_DATA ELFDATA2MSB
+#else
+#define LOADER_DATA ELFDATA2LSB
+#endif
 
 /* Bytes of a descriptor this host reads: everything up to teardown. */
 #define LOADER_DESC_MIN (offsetof(sweep_plugin, teardown) + \
@@ -35,10 +69,18 @@ struct loader {
 #define LOADER_RANGE_MIN (offsetof(sweep_option_range, max) + \
                           sizeof(int64_t))
 
-/* A new, empty registry (free with loader_free()), or NULL. */
+/* A new, empty registry (free with loader_free()), or NULL.  It loads
+ * only plugins that pass the trust checks (trust.c). */
 loader *loader_new(void)
 {
 	return calloc(1, sizeof(loader));
+}
+
+/* With allow true, l loads plugins whatever their owner and mode (for
+ * development and tests: --allow-insecure-files). */
+void loader_allow_insecure(loader *l, bool allow)
+{
+	l->allow_insecure = allow;
 }
 
 /* Unloads p and frees it. */
@@ -100,23 +142,86 @@ static int loader_name_ok(const char *name)
 	return 1;
 }
 
-/* Checks that path is a readable ELF shared object before dlopen() sees
- * it, so that a text file or an executable gets a plain reason. */
-static int loader_check_elf(const char *path, char *err, size_t errlen)
+#ifdef LOADER_MACHINE
+/* The name of ELF machine m, for messages. */
+static const char *loader_machine_name(unsigned m)
 {
-	unsigned char h[EI_NIDENT + 2];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
+	switch (m) {
+	case EM_X86_64: return "x86-64";
+	case EM_386: return "x86 (32-bit)";
+	case EM_AARCH64: return "AArch64";
+	case EM_ARM: return "ARM (32-bit)";
+	case EM_RISCV: return "RISC-V";
+	case EM_PPC64: return "PowerPC 64";
+	case EM_PPC: return "PowerPC (32-bit)";
+	case EM_S390: return "s390x";
+	case EM_MIPS: return "MIPS";
+	case EM_SPARCV9: return "SPARC 64";
+	case 258: return "LoongArch";        /* EM_LOONGARCH */
+	default: return NULL;
+	}
+}
+#endif
+
+/* Checks that the ELF header h (n bytes read) is one this host can load:
+ * its machine, word size and byte order.  0, or -1 with a message naming
+ * what the object was built for and what this host is. */
+static int loader_check_arch(const unsigned char *h, size_t n,
+                             const char *path, char *err, size_t errlen)
+{
+#ifdef LOADER_MACHINE
+	unsigned m;
+	const char *built;
+
+	if (n < 20)
+		return 0;
+	m = h[EI_DATA] == ELFDATA2MSB ? (unsigned)(h[18] << 8 | h[19])
+	                              : (unsigned)(h[19] << 8 | h[18]);
+	if (m != LOADER_MACHINE) {
+		built = loader_machine_name(m);
+		if (built)
+			snprintf(err, errlen, "%s: built for %s; this host is "
+			         "%s: build the plugin for %s", path, built,
+			         loader_machine_name(LOADER_MACHINE),
+			         loader_machine_name(LOADER_MACHINE));
+		else
+			snprintf(err, errlen, "%s: built for ELF machine %u; this "
+			         "host is %s: build the plugin for %s", path, m,
+			         loader_machine_name(LOADER_MACHINE),
+			         loader_machine_name(LOADER_MACHINE));
+		return -1;
+	}
+	if (h[EI_CLASS] != LOADER_CLASS || h[EI_DATA] != LOADER_DATA) {
+		snprintf(err, errlen, "%s: a %s-bit %s-endian object; this host "
+		         "loads %s-bit %s-endian ones: build the plugin for "
+		         "this host", path, h[EI_CLASS] == ELFCLASS64 ? "64" :
+		         "32", h[EI_DATA] == ELFDATA2MSB ? "big" : "little",
+		         LOADER_CLASS == ELFCLASS64 ? "64" : "32",
+		         LOADER_DATA == ELFDATA2MSB ? "big" : "little");
+		return -1;
+	}
+#else
+	(void)h; (void)n; (void)path; (void)err; (void)errlen;
+#endif
+	return 0;
+}
+
+/* Checks that the file open on fd (named path) is an ELF shared object
+ * this host can load before dlopen() sees it, so that a text file, an
+ * executable or an object of another architecture gets a plain reason. */
+static int loader_check_elf(int fd, const char *path, char *err,
+                            size_t errlen)
+{
+	unsigned char h[EI_NIDENT + 4];
+	ssize_t n = pread(fd, h, sizeof(h), 0);
 	unsigned type;
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
+	if (n < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
 		         strerror(errno));
 		return -1;
 	}
-	n = fread(h, 1, sizeof(h), fp);
-	fclose(fp);
-	if (n < sizeof(h) || memcmp(h, ELFMAG, SELFMAG) != 0) {
+	if ((size_t)n < EI_NIDENT + 2 || memcmp(h, ELFMAG, SELFMAG) != 0) {
 		snprintf(err, errlen, "%s: not an ELF shared object (no ELF "
 		         "header); build the plugin as a shared library "
 		         "(CMake: add_library(NAME MODULE ...))", path);
@@ -129,7 +234,7 @@ static int loader_check_elf(const char *path, char *err, size_t errlen)
 		         "(type %u); link it with -shared", path, type);
 		return -1;
 	}
-	return 0;
+	return loader_check_arch(h, (size_t)n, path, err, errlen);
 }
 
 /* Index of the option called key among p's, or -1. */
@@ -342,48 +447,63 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 	return loader_read_ranges(p, err, errlen);
 }
 
-/* dlopen()s a private in-memory copy of the file at path, so that a plugin
- * replaced on disk, even overwritten in place, is loaded afresh by the
- * next reload and can never change under code already running.  The copy
- * is a memfd kept open while the plugin is loaded (*memfd): the dynamic
- * linker knows objects by path, and /proc/self/fd/N stays unique only as
- * long as N is.  Falls back to the file itself where memfd_create() is not
- * available.  Returns the handle, or NULL with dlerror() set. */
-static void *loader_dlopen(const char *path, int *memfd)
+/* dlopen()s a private in-memory copy of the trusted file open on in, so
+ * that a plugin replaced on disk, even overwritten in place, is loaded
+ * afresh by the next reload and can never change under code already
+ * running.  The copy is a memfd kept open while the plugin is loaded
+ * (*keep): the dynamic linker knows objects by path, and /proc/self/fd/N
+ * stays unique only as long as N is.  Where memfd_create() is not
+ * available, the trusted descriptor itself is loaded and kept.  Takes
+ * in: it is closed or kept in *keep.  Returns the handle, or NULL with
+ * dlerror() set and the path it names in fdpath. */
+static void *loader_dlopen(int in, int *keep, char *fdpath, size_t len)
 {
-	char chunk[65536], fdpath[64];
-	int in, fd;
+	char chunk[65536];
+	int fd;
 	ssize_t n = -1;
+	off_t off = 0;
 	void *handle;
-	buf direct = BUF_INIT;
 
-	*memfd = -1;
+	*keep = -1;
 	fd = memfd_create("sweepd-plugin", MFD_CLOEXEC);
-	if (fd >= 0 && (in = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		while ((n = read(in, chunk, sizeof(chunk))) > 0) {
+	if (fd >= 0) {
+		while ((n = pread(in, chunk, sizeof(chunk), off)) > 0) {
 			if (write(fd, chunk, (size_t)n) != n) {
 				n = -1;
 				break;
 			}
+			off += n;
 		}
-		close(in);
-	}
-	if (n == 0) {
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-		handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-		if (handle != NULL)
-			*memfd = fd;
-		else
+		if (n == 0) {
+			close(in);
+			in = fd;
+		} else {
 			close(fd);
-		return handle;
+		}
 	}
-	if (fd >= 0)
-		close(fd);
-	/* dlopen() searches the library path for a name without a slash. */
-	buf_printf(&direct, "%s%s", strchr(path, '/') ? "" : "./", path);
-	handle = dlopen(buf_str(&direct), RTLD_NOW | RTLD_LOCAL);
-	buf_free(&direct);
+	snprintf(fdpath, len, "/proc/self/fd/%d", in);
+	handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+	if (handle != NULL)
+		*keep = in;
+	else
+		close(in);
 	return handle;
+}
+
+/* dlerror()'s message with fdpath, which means nothing to a reader,
+ * replaced by path, in out. */
+static void loader_dlerror(const char *fdpath, const char *path, char *out,
+                           size_t len)
+{
+	const char *e = dlerror();
+	size_t n = strlen(fdpath);
+
+	if (e == NULL)
+		e = "unknown error";
+	if (strncmp(e, fdpath, n) == 0)
+		snprintf(out, len, "%s%s", path, e + n);
+	else
+		snprintf(out, len, "%s", e);
 }
 
 /* Adds p to the registry; 0, or -1 when out of memory. */
@@ -401,36 +521,62 @@ static int loader_add(loader *l, loader_plugin *p)
 	return 0;
 }
 
-/* Loads the plugin at path (with RTLD_NOW | RTLD_LOCAL, so a missing
- * symbol fails now, not at 3 a.m.) and checks its descriptor.  A path
- * loaded before returns the same plugin.  Returns the registry-owned
- * plugin, or NULL with a message naming the file and the reason; a refused
- * plugin is unloaded again. */
+/* Opens the plugin file at path once it is trusted (trust_open()) and
+ * checks its ELF header.  Returns the descriptor, or -1 with a message
+ * naming the file and the reason. */
+static int loader_trusted_fd(const loader *l, const char *path, char *err,
+                             size_t errlen)
+{
+	char why[1024];
+	int fd;
+
+	if (trust_open(path, TRUST_PLUGIN, l->allow_insecure, &fd, why,
+	               sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	if (loader_check_elf(fd, path, err, errlen) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Loads the plugin at path, once it passes the trust checks, with
+ * RTLD_NOW | RTLD_LOCAL (so a missing symbol fails now, not at 3 a.m.)
+ * and checks its descriptor.  A path loaded before returns the same
+ * plugin.  Returns the registry-owned plugin, or NULL with a message
+ * naming the file and the reason; a refused plugin is never dlopen()ed,
+ * one whose descriptor is refused is unloaded again. */
 const loader_plugin *loader_open(loader *l, const char *path, char *err,
                                  size_t errlen)
 {
 	loader_plugin *p;
 	sweep_entry_fn entry;
 	const loader_plugin *other;
+	char fdpath[64], why[1024];
 	size_t i;
+	int fd;
 
 	for (i = 0; i < l->count; i++)
 		if (strcmp(l->items[i]->path, path) == 0)
 			return l->items[i];
-	if (loader_check_elf(path, err, errlen) != 0)
+	if ((fd = loader_trusted_fd(l, path, err, errlen)) < 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p != NULL)
 		p->memfd = -1;
 	if (p == NULL || (p->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
 		goto fail;
 	}
-	p->handle = loader_dlopen(path, &p->memfd);
+	p->handle = loader_dlopen(fd, &p->memfd, fdpath, sizeof(fdpath));
 	if (p->handle == NULL) {
+		loader_dlerror(fdpath, path, why, sizeof(why));
 		snprintf(err, errlen, "%s: cannot load: %s (the usual cause is "
 		         "a missing library or symbol: check with ldd -r %s)",
-		         path, dlerror(), path);
+		         path, why, path);
 		goto fail;
 	}
 	*(void **)&entry = dlsym(p->handle, SWEEP_ENTRY_SYMBOL);
@@ -465,12 +611,13 @@ fail:
 	return NULL;
 }
 
-/* True when path names an existing regular file. */
+/* True when path names something, even a dangling link or a FIFO: it
+ * is that which a job gets, or the reason it is refused. */
 static int loader_exists(const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return lstat(path, &st) == 0;
 }
 
 /* Loads the plugin a job names: a path (absolute, or with a '/' and then
@@ -515,9 +662,10 @@ out:
 	return p;
 }
 
-/* Loads every *.so of dir, in lexical order; each refusal goes to d.  A
- * file whose name is already loaded from an earlier directory is shadowed
- * by it and skipped.  A missing dir is not a problem. */
+/* Loads every *.so of dir that passes the trust checks, in lexical
+ * order; each refusal goes to d, and a dir that fails them is one
+ * refusal.  A file whose name is already loaded from an earlier directory
+ * is shadowed by it and skipped.  A missing dir is not a problem. */
 void loader_scan(loader *l, const char *dir, diag *d)
 {
 	char **paths;
@@ -527,6 +675,10 @@ void loader_scan(loader *l, const char *dir, diag *d)
 
 	if (stat(dir, &st) != 0)
 		return;
+	if (trust_dir(dir, l->allow_insecure, err, sizeof(err)) != 0) {
+		diag_add(d, dir, 0, "%s", err);
+		return;
+	}
 	if (dirlist_read(dir, ".so", &paths, &n, err, sizeof(err)) != 0) {
 		diag_add(d, NULL, 0, "%s", err);
 		return;

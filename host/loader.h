@@ -3,6 +3,7 @@
 #ifndef SWEEPD_LOADER_H
 #define SWEEPD_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sweepd/plugin.h>
@@ -26,6 +27,7 @@ typedef struct loader loader;
 
 loader *loader_new(void);
 void loader_free(loader *l);
+void loader_allow_insecure(loader *l, bool allow);
 const loader_plugin *loader_open(loader *l, const char *path, char *err,
                                  size_t errlen);
 const loader_plugin *loader_resolve(loader *l, const char *ref,

@@ -22,6 +22,7 @@
 #include "settings.h"
 #include "status.h"
 #include "suggest.h"
+#include "trust.h"
 
 #ifndef SWEEPD_VERSION
 #define SWEEPD_VERSION "0.0.0"
@@ -85,6 +86,10 @@ static void usage(FILE *out)
 	"                     the plugin dir change (env SWEEPD_WATCH; true)\n"
 	"  --no-watch         --watch=false: only SIGHUP reloads\n"
 	"  --strict           with --check: a warning fails the check too\n"
+	"  --allow-insecure-files\n"
+	"                     load job files and plugins whatever their owner\n"
+	"                     and mode, for development only (env\n"
+	"                     SWEEPD_ALLOW_INSECURE_FILES)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error\n(with --check --strict, a warning too).\n");
@@ -412,6 +417,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'M': a->cli.memory_limit = arg; return -1;
 	case 'W': a->cli.watch = arg; return -1;
 	case 'w': a->cli.watch = "false"; return -1;
+	case 'I': a->cli.allow_insecure_files = "true"; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -461,6 +467,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"memory-limit", required_argument, NULL, 'M'},
 		{"watch", required_argument, NULL, 'W'},
 		{"no-watch", no_argument, NULL, 'w'},
+		{"allow-insecure-files", no_argument, NULL, 'I'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
@@ -580,12 +587,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_configure(s.log_level, s.log_format);
+	if (a.cmd == CMD_NONE || a.cmd == CMD_CHECK)
+		trust_warn_root();
 	if (a.cmd == CMD_NONE) {
 		rc = sched_run(&s) == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
 	if ((l = loader_new()) == NULL)
 		goto out;
+	loader_allow_insecure(l, s.allow_insecure_files);
 	if (a.cmd == CMD_LIST_PLUGINS || a.cmd == CMD_CHECK) {
 		loader_scan(l, s.conf_dir, &d);
 		loader_scan(l, s.plugin_dir, &d);

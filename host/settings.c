@@ -69,6 +69,10 @@ static const struct settings_def {
 	 offsetof(settings, memory_limit)},
 	{"watch", "SWEEPD_WATCH", NULL, "--watch", SETTINGS_BOOL,
 	 offsetof(settings_cli, watch), offsetof(settings, watch)},
+	{"allow_insecure_files", "SWEEPD_ALLOW_INSECURE_FILES", NULL,
+	 "--allow-insecure-files", SETTINGS_BOOL,
+	 offsetof(settings_cli, allow_insecure_files),
+	 offsetof(settings, allow_insecure_files)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -187,6 +191,22 @@ static void settings_set(settings *s, const struct settings_def *def,
 	}
 }
 
+/* Whether the command line or the environment turn the trust checks off
+ * (a bad value turns nothing off; settings_load() reports it): they
+ * decide how sweepd.ini itself is read, so that a file refused by the
+ * checks can never turn them off. */
+static bool settings_insecure_early(const settings_cli *cli)
+{
+	const char *v = cli->allow_insecure_files;
+	bool allow = false;
+
+	if (v == NULL)
+		v = getenv("SWEEPD_ALLOW_INSECURE_FILES");
+	if (v == NULL || *v == '\0' || params_parse_bool(v, &allow) != 0)
+		return false;
+	return allow;
+}
+
 /* Fills s (free with settings_free()).  Every problem goes to d with the
  * file and line, variable or option it comes from; returns 0, or -1 when
  * there was one. */
@@ -208,7 +228,8 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 		diag_add(d, NULL, 0, "out of memory reading settings");
 		goto out;
 	}
-	if (stat(path, &st) == 0 && (f = conf_parse(path, d)) != NULL) {
+	if (lstat(path, &st) == 0 &&
+	    (f = conf_parse(path, settings_insecure_early(cli), d)) != NULL) {
 		sec = conf_section_find(f, "sweepd");
 		for (i = 0; i < f->count; i++)
 			if (strcmp(f->sections[i].name, "sweepd") != 0)

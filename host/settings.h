@@ -28,6 +28,7 @@ typedef struct settings_cli {
 	const char *history_keep;
 	const char *memory_limit;
 	const char *watch;
+	const char *allow_insecure_files;
 } settings_cli;
 
 typedef struct settings {
@@ -43,6 +44,8 @@ typedef struct settings {
 	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
 	bool watch;             /* the daemon reloads by itself when conf.d or
 	                           plugin_dir change (watch.h) */
+	bool allow_insecure_files; /* no owner and mode checks (trust.c):
+	                              for development and tests only */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);

@@ -293,7 +293,7 @@ static void conf_parse_records_sections_entries_and_lines(void **state)
 
 	tu_write(w->dir, "x.ini", "; comment\n\n[a]\nk = v ; inline\n"
 	         "# another\n[b]\nx: y\n");
-	f = conf_parse(path, &d);
+	f = conf_parse(path, false, &d);
 	assert_non_null(f);
 	assert_int_equal(d.count, 0);
 	assert_int_equal(f->count, 2);
@@ -316,7 +316,7 @@ static void unreadable_file_is_reported_with_its_name(void **state)
 	char *path = tu_path(w->dir, "missing.ini");
 	char *s;
 
-	assert_null(conf_parse(path, &d));
+	assert_null(conf_parse(path, false, &d));
 	assert_int_equal(d.count, 1);
 	s = diag_format(&d.items[0]);
 	assert_contains(s, path);
