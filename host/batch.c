@@ -232,9 +232,10 @@ static int batch_walk_init(batch_walk *w, sweep_host *h,
 }
 
 /* Adds up to spec.parallel - 1 sessions to the run's own (lane 0) when
- * the mode allows them, each with the spec's timeouts, and sizes every
- * lane's first range.  A session that cannot connect or be set up is left
- * out with a warning. */
+ * the mode allows them, each under the job's role (as the run's own
+ * session is while the plugin runs) with the spec's timeouts, and sizes
+ * every lane's first range.  A session that cannot connect or be set up
+ * is left out with a warning. */
 static void batch_lanes_open(batch_walk *w)
 {
 	sweep_host *h = w->h;
@@ -248,9 +249,10 @@ static void batch_lanes_open(batch_walk *w)
 		PGconn *c = db_connect(h->dsn, h->job->name, err, sizeof(err));
 
 		if (c != NULL &&
-		    db_set_timeouts(c, false, w->spec.lock_timeout_ms,
-		                    w->spec.statement_timeout_ms, err,
-		                    sizeof(err)) != 0) {
+		    (db_set_role(c, h->job->role, err, sizeof(err)) != 0 ||
+		     db_set_timeouts(c, false, w->spec.lock_timeout_ms,
+		                     w->spec.statement_timeout_ms, err,
+		                     sizeof(err)) != 0)) {
 			PQfinish(c);
 			c = NULL;
 		}

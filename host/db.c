@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "isotime.h"
 #include "log.h"
+#include "redact.h"
 #include "report.h"
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -55,7 +56,8 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
- * has an error, else from the connection. */
+ * has an error, else from the connection, with every password masked
+ * (redact.c): libpq's messages about a conninfo may echo it whole. */
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
               size_t errlen)
 {
@@ -75,6 +77,7 @@ void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
 		         state);
 	else
 		snprintf(err, errlen, "%s: %.*s", what, (int)n, msg);
+	redact_conninfo(err, err, errlen);
 }
 
 /* libpq notice processor: server notices become debug log lines. */
@@ -121,6 +124,7 @@ PGconn *db_connect(const char *dsn, const char *job, char *err,
 	char app[64];
 	PGconn *c;
 
+	redact_dsn(dsn);
 	snprintf(app, sizeof(app), "sweepd%s%s", job ? "/" : "", job ? job : "");
 	vals[2] = app;
 	c = PQconnectdbParams(keys, vals, 1);
@@ -154,6 +158,115 @@ int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 		db_error(res, c, sql, err, errlen);
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+/* Makes role the current role of c's session (SET ROLE; NULL: nothing
+ * to do), so that the job's SQL runs with that role's rights only.  The
+ * login role must be a member of role.  0, or -1 with err set. */
+int db_set_role(PGconn *c, const char *role, char *err, size_t errlen)
+{
+	char *id;
+	buf sql = BUF_INIT;
+	int rc = -1;
+
+	if (role == NULL)
+		return 0;
+	if ((id = PQescapeIdentifier(c, role, strlen(role))) == NULL) {
+		db_error(NULL, c, "quoting the job's role", err, errlen);
+		return -1;
+	}
+	buf_printf(&sql, "SET ROLE %s", id);
+	if (sql.oom)
+		snprintf(err, errlen, "out of memory");
+	else if (db_exec(c, buf_str(&sql), err, errlen) == 0)
+		rc = 0;
+	else
+		snprintf(err + strlen(err), errlen - strlen(err), "; the job's "
+		         "role must exist and be granted to sweepd's login role:"
+		         " GRANT %s TO %s", id, PQuser(c));
+	PQfreemem(id);
+	buf_free(&sql);
+	return rc;
+}
+
+/* Fails (-1, err set) unless the current role of c's session is role:
+ * SQL that stepped back to the login role (RESET ROLE, set_config('role',
+ * ...)) ran with the login role's rights. */
+int db_role_check(PGconn *c, const char *role, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(c, "SELECT current_user");
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		db_error(res, c, "checking the session's role", err, errlen);
+	else if (strcmp(PQgetvalue(res, 0, 0), role) != 0)
+		snprintf(err, errlen, "the session's role changed from '%s' to "
+		         "'%s' during the run: the job's SQL or plugin must not "
+		         "change it (RESET ROLE, SET ROLE, set_config('role', "
+		         "...))", role, PQgetvalue(res, 0, 0));
+	else
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+/* Gives role what the host's services need of it while the job's SQL
+ * runs as role: writing audit records (USAGE on schema sweepd, INSERT on
+ * sweepd.audit, USAGE on its id sequence).  The login role owns sweepd's
+ * schema (it created it), so it may grant them; they are granted once
+ * (when role lacks one), under a lock so that two runs never grant at
+ * once.  0, or -1 with err set, naming the grants to run by hand. */
+int db_role_grants(PGconn *c, const char *role, char *err, size_t errlen)
+{
+	const char *args[1] = {role};
+	PGresult *res;
+	char *id = NULL;
+	buf sql = BUF_INIT, grants = BUF_INIT;
+	int rc = -1;
+
+	res = PQexecParams(c, "SELECT has_schema_privilege($1, '" DB_SCHEMA
+	                   "', 'USAGE') AND has_table_privilege($1, '"
+	                   DB_SCHEMA ".audit', 'INSERT') AND"
+	                   " has_sequence_privilege($1, '" DB_SCHEMA
+	                   ".audit_id_seq', 'USAGE')", 1, NULL, args, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error(res, c, "checking the job's role", err, errlen);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((id = PQescapeIdentifier(c, role, strlen(role))) == NULL) {
+		db_error(NULL, c, "quoting the job's role", err, errlen);
+		goto out;
+	}
+	buf_printf(&grants, "GRANT USAGE ON SCHEMA " DB_SCHEMA " TO %s; GRANT"
+	           " INSERT ON " DB_SCHEMA ".audit TO %s; GRANT USAGE ON SEQUENCE "
+	           DB_SCHEMA ".audit_id_seq TO %s", id, id, id);
+	buf_printf(&sql, "BEGIN; SELECT pg_advisory_xact_lock(hashtext("
+	           "'sweepd.grant')); %s; COMMIT", buf_str(&grants));
+	if (sql.oom || grants.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (db_exec(c, buf_str(&sql), err, errlen) != 0) {
+		PQclear(PQexec(c, "ROLLBACK"));
+		snprintf(err + strlen(err), errlen - strlen(err), "; the job's "
+		         "role writes audit records: as the owner of schema "
+		         DB_SCHEMA ", run: %s", buf_str(&grants));
+		goto out;
+	}
+	log_msg(SWEEP_LOG_INFO, "granted the job's role what audit records "
+	        "need", "role", role, LOG_END);
+	rc = 0;
+out:
+	PQclear(res);
+	PQfreemem(id);
+	buf_free(&sql);
+	buf_free(&grants);
+	return rc;
 }
 
 /* Sets c's lock_timeout and statement_timeout (0 leaves one as it is),

@@ -25,6 +25,9 @@
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen);
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen);
+int db_set_role(PGconn *c, const char *role, char *err, size_t errlen);
+int db_role_check(PGconn *c, const char *role, char *err, size_t errlen);
+int db_role_grants(PGconn *c, const char *role, char *err, size_t errlen);
 int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
                     char *err, size_t errlen);
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,

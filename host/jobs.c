@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "dirlist.h"
@@ -23,7 +24,7 @@ struct jobs {
 static const char *const jobs_keys[] = {"name", "plugin", "schedule",
                                         "timezone", "timeout", "enabled",
                                         "retries", "catch_up",
-                                        "memory_limit"};
+                                        "memory_limit", "role"};
 #define JOBS_NKEYS (sizeof(jobs_keys) / sizeof(jobs_keys[0]))
 
 /* Frees one job. */
@@ -38,6 +39,7 @@ static void jobs_job_free(job *j)
 	free(j->plugin_ref);
 	free(j->schedule);
 	free(j->timezone);
+	free(j->role);
 	free(j);
 }
 
@@ -54,6 +56,37 @@ static int jobs_name_ok(const char *name)
 		      *p == '.'))
 			return 0;
 	return 1;
+}
+
+/* Reads the [job] section's role into j: a role name of 1 to 63 bytes
+ * without control characters, taken exactly as written (runner.c quotes
+ * it); "none" and "public" are not roles and a predefined pg_* role
+ * grants far more than one job needs.  Problems go to d. */
+static void jobs_read_role(job *j, const conf_file *f,
+                           const conf_section *sec, diag *d)
+{
+	const conf_entry *e = conf_entry_find(sec, "role");
+	const char *p;
+
+	if (e == NULL)
+		return;
+	for (p = e->value; *p && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)
+		;
+	if (*e->value == '\0' || *p != '\0' || strlen(e->value) > 63)
+		diag_add(d, f->path, e->line, "role: '%s' is not a role name "
+		         "(1 to 63 bytes, no control characters)", e->value);
+	else if (strcasecmp(e->value, "none") == 0 ||
+	         strcasecmp(e->value, "public") == 0)
+		diag_add(d, f->path, e->line, "role: '%s' is no role; name the "
+		         "role the job's SQL runs as, or leave 'role' out to run "
+		         "it as the login role", e->value);
+	else if (strncmp(e->value, "pg_", 3) == 0)
+		diag_add(d, f->path, e->line, "role: '%s' is a predefined role, "
+		         "which holds far more than one job needs; create a role "
+		         "with the job's rights and grant it to sweepd's login "
+		         "role", e->value);
+	else if ((j->role = strdup(e->value)) == NULL)
+		diag_add(d, f->path, e->line, "out of memory");
 }
 
 /* Reads the [job] section's resource bounds (memory_limit, default from
@@ -174,6 +207,7 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	j->line = sec->line;
 	jobs_read_header(j, f, sec, d);
 	jobs_read_limits(j, s, f, sec, d);
+	jobs_read_role(j, f, sec, d);
 	j->name = strdup(conf_entry_find(sec, "name") ?
 	                 conf_entry_find(sec, "name")->value : stem);
 	if (j->name == NULL || j->file == NULL || j->timezone == NULL) {

@@ -32,6 +32,8 @@ typedef struct job {
 	int64_t catch_up_ms;       /* -1: the job's period */
 	int retries;               /* transient failures tried again */
 	int64_t memory_limit;      /* bytes of data a run may map; 0: none */
+	char *role;                /* database role the job's SQL runs as
+	                              (SET ROLE); NULL: the login role */
 	bool enabled;
 	param_set *params;            /* NULL when they do not validate */
 	size_t nerrors;            /* problems found in this job's file */

@@ -499,6 +499,39 @@ static int parse_args(int argc, char **argv, cli_args *a)
 	return -1;
 }
 
+/* Overwrites with 'x' the value of every --dsn of the command line
+ * (--dsn VALUE, --dsn=VALUE and getopt's abbreviation --ds, before any
+ * "--"; getopt's permutation keeps an option beside its value), so that
+ * the DSN and its password are not left readable in /proc/PID/cmdline
+ * (which any local user may read) of sweepd and of the runs it forks.
+ * cli->dsn, which points into argv, is replaced by *copy, a copy that
+ * the caller frees.  0, or -1 when out of memory (nothing wiped). */
+static int wipe_secret_args(int argc, char **argv, settings_cli *cli,
+                            char **copy)
+{
+	char *value, *eq;
+	size_t len;
+	int i;
+
+	*copy = NULL;
+	if (cli->dsn != NULL && (*copy = strdup(cli->dsn)) == NULL)
+		return -1;
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		eq = strchr(argv[i], '=');
+		len = eq ? (size_t)(eq - argv[i] - 2) : strlen(argv[i] + 2);
+		if (len < 2 || len > 3 || strncmp(argv[i] + 2, "dsn", len) != 0)
+			continue;
+		value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (value != NULL)
+			memset(value, 'x', strlen(value));
+	}
+	if (*copy != NULL)
+		cli->dsn = *copy;
+	return 0;
+}
+
 /* --check: every problem and warning, then a count; EXIT_USAGE when
  * there is a problem, or a warning and strict. */
 static int check(const jobs *js, const loader *l, const diag *d, bool json,
@@ -577,11 +610,16 @@ int main(int argc, char **argv)
 	loader *l = NULL;
 	jobs *js = NULL;
 	buf out = BUF_INIT;
+	char *dsn_copy = NULL;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
 		return rc;
 	rc = EXIT_USAGE;
+	if (wipe_secret_args(argc, argv, &a.cli, &dsn_copy) != 0) {
+		fprintf(stderr, "sweepd: out of memory\n");
+		return EXIT_USAGE;
+	}
 	if (settings_load(&a.cli, &s, &d) != 0 && a.cmd != CMD_CHECK) {
 		print_problems(&d, NULL);
 		goto out;
@@ -613,5 +651,6 @@ out:
 	loader_free(l);
 	settings_free(&s);
 	diag_free(&d);
+	free(dsn_copy);
 	return rc;
 }

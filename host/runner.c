@@ -65,11 +65,57 @@ static void runner_items_failed(const sweep_host *h, result *r)
 	result_fail(r, text);
 }
 
-/* Calls init, then run or dry_run, then teardown.  A dry run executes
- * inside a READ ONLY transaction in a session whose transactions default to
- * read-only, and is always rolled back: a plugin cannot change data in a
- * dry run, even by committing.  A run that returns with a transaction open
- * is rolled back and failed. */
+/* Puts the job's SQL under j's role (when it has one) for the plugin's
+ * calls: a real run first has the role given what audit records need
+ * (db_role_grants).  0, or -1 with r failed. */
+static int runner_enter_role(const job *j, sweep_host *h, result *r)
+{
+	char err[1024];
+
+	if (j->role == NULL)
+		return 0;
+	if ((!h->dry_run && db_role_grants(h->conn, j->role, err,
+	                                   sizeof(err)) != 0) ||
+	    db_set_role(h->conn, j->role, err, sizeof(err)) != 0) {
+		result_fail(r, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fails r when the session no longer runs as j's role (the job's SQL or
+ * plugin stepped back to the login role: too late to undo, but never
+ * silent).  Not checked in a failed transaction, which runs nothing. */
+static void runner_check_role(const job *j, sweep_host *h, result *r)
+{
+	char err[1024];
+
+	if (j->role == NULL || PQstatus(h->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(h->conn) == PQTRANS_INERROR)
+		return;
+	if (db_role_check(h->conn, j->role, err, sizeof(err)) != 0)
+		result_fail(r, err);
+}
+
+/* Puts the session back to the login role, which writes the run's
+ * history, once the plugin's transactions are over. */
+static void runner_leave_role(const job *j, sweep_host *h, result *r)
+{
+	char err[1024];
+
+	if (j->role == NULL || PQstatus(h->conn) != CONNECTION_OK)
+		return;
+	if (db_exec(h->conn, "RESET ROLE", err, sizeof(err)) != 0)
+		result_fail(r, err);
+}
+
+/* Calls init, then run or dry_run, then teardown, under the job's role
+ * when it has one (runner_enter_role).  A dry run executes inside a READ
+ * ONLY transaction in a session whose transactions default to read-only,
+ * and is always rolled back: a plugin cannot change table data in a dry
+ * run, even by committing; what functions do outside the transaction is
+ * bounded only by the role's rights.  A run that returns with a
+ * transaction open is rolled back and failed. */
 static void runner_call(const job *j, sweep_host *h, result *r)
 {
 	const sweep_plugin *p = j->plugin->desc;
@@ -77,12 +123,14 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 	void *state = NULL;
 	char *msg = NULL, err[1024];
 
+	if (runner_enter_role(j, h, r) != 0)
+		goto out;
 	if (h->dry_run &&
 	    (db_exec(h->conn, "SET default_transaction_read_only = on", err,
 	             sizeof(err)) != 0 ||
 	     db_exec(h->conn, "BEGIN READ ONLY", err, sizeof(err)) != 0)) {
 		result_fail(r, err);
-		return;
+		goto out;
 	}
 	report_phase("init");
 	if (p->init(api, h, &state, &msg) != 0) {
@@ -99,6 +147,7 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 	}
 	report_phase("teardown");
 	p->teardown(api, h, state);
+	runner_check_role(j, h, r);
 out:
 	if (h->dry_run) {
 		PQclear(PQexec(h->conn, "ROLLBACK"));
@@ -109,6 +158,7 @@ out:
 		result_fail(r, "the plugin returned with a transaction open; "
 		            "it was rolled back");
 	}
+	runner_leave_role(j, h, r);
 }
 
 /* Sleeps until the wall-clock instant at_ms (milliseconds; 0: none), or

@@ -10,6 +10,7 @@
 #include "cron.h"
 #include "db.h"
 #include "isotime.h"
+#include "redact.h"
 
 /* Columns of db_status(). */
 enum {
@@ -40,15 +41,55 @@ static int status_row(const PGresult *res, const char *name)
 	return -1;
 }
 
+/* Column col of row i as a new string (the caller frees it), with every
+ * password masked (redact.c) in the columns that hold a run's message or
+ * error: a row written before sweepd masked them may hold one.  NULL when
+ * out of memory. */
+static char *status_text(const PGresult *res, int i, int col)
+{
+	const char *v = PQgetvalue(res, i, col);
+	size_t len = strlen(v) * 3 + 1;  /* a mask may outgrow its secret */
+	char *out;
+
+	if (col != ST_MESSAGE && col != ST_ERROR && col != ST_FAIL_ERROR)
+		return strdup(v);
+	if ((out = malloc(len)) != NULL)
+		redact_conninfo(v, out, len);
+	return out;
+}
+
 /* A column of row i as a JSON value: NULL as null, jsonb as itself. */
 static void status_json_field(buf *b, const PGresult *res, int i, int col)
 {
-	if (i < 0 || PQgetisnull(res, i, col))
+	char *text;
+
+	if (i < 0 || PQgetisnull(res, i, col)) {
 		buf_puts(b, "null");
-	else if (col == ST_COUNTERS || col == ST_MS)
+	} else if (col == ST_COUNTERS || col == ST_MS) {
 		buf_puts(b, PQgetvalue(res, i, col));
+	} else {
+		text = status_text(res, i, col);
+		if (text == NULL)
+			b->oom = 1;
+		buf_json_string(b, text);
+		free(text);
+	}
+}
+
+/* Appends "  LABEL VALUE\n" for column col of row i, when not NULL. */
+static void status_line(buf *b, const char *label, const PGresult *res,
+                        int i, int col)
+{
+	char *text;
+
+	if (PQgetisnull(res, i, col))
+		return;
+	text = status_text(res, i, col);
+	if (text == NULL)
+		b->oom = 1;
 	else
-		buf_json_string(b, PQgetvalue(res, i, col));
+		buf_printf(b, "  %-13s %s\n", label, text);
+	free(text);
 }
 
 /* "STATUS: ERROR" for a failure, or ERROR alone when it already starts
@@ -120,22 +161,21 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		           PQgetvalue(res, i, ST_MS));
 		buf_printf(b, "  counters:     %s\n",
 		           PQgetvalue(res, i, ST_COUNTERS));
-		if (!PQgetisnull(res, i, ST_MESSAGE))
-			buf_printf(b, "  message:      %s\n",
-			           PQgetvalue(res, i, ST_MESSAGE));
-		if (!PQgetisnull(res, i, ST_ERROR))
-			buf_printf(b, "  error:        %s\n",
-			           PQgetvalue(res, i, ST_ERROR));
+		status_line(b, "message:", res, i, ST_MESSAGE);
+		status_line(b, "error:", res, i, ST_ERROR);
 	}
 	buf_printf(b, "  next run:     %s\n", *next ? next : "none");
 	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT) &&
 	    strcmp(PQgetvalue(res, i, ST_FAIL_AT),
-	           PQgetvalue(res, i, ST_STARTED)) != 0)
+	           PQgetvalue(res, i, ST_STARTED)) != 0) {
+		char *error = status_text(res, i, ST_FAIL_ERROR);
+
 		buf_printf(b, "  last failure: %s, %s\n",
 		           PQgetvalue(res, i, ST_FAIL_AT),
 		           status_failure(PQgetvalue(res, i, ST_FAIL_STATUS),
-		                          PQgetvalue(res, i, ST_FAIL_ERROR),
-		                          why, sizeof(why)));
+		                          error ? error : "", why, sizeof(why)));
+		free(error);
+	}
 }
 
 /* Marks the runs whose process is gone abandoned before showing them, so

@@ -67,6 +67,13 @@ messages_due=$(value "$MESSAGES_DUE")
 echo "users: $users_before rows, $users_due unverified for more than 30 days"
 echo "messages: $messages_before rows, $messages_due expired"
 
+heading "The role the jobs' SQL runs as (role = sweepd_sample in conf.d/)"
+# Not a superuser: a job's SQL cannot end other sessions, write files on
+# the server or run programs there, not even in a dry run.
+sql -c "SELECT rolname, rolsuper, rolcanlogin,
+	pg_has_role('sweepd_sample', 'pg_signal_backend', 'MEMBER') AS signals
+	FROM pg_roles WHERE rolname = 'sweepd_sample'"
+
 heading "Plugins, jobs and a check of conf.d/"
 show build/sweepd --conf-dir conf.d --list-plugins
 show build/sweepd --conf-dir conf.d --check

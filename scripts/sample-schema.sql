@@ -305,6 +305,27 @@ FROM (SELECT format('avatars/%s.png', n), 40 FROM generate_series(10, 60, 10) n
       UNION ALL SELECT 'outside-link', 40
      ) f(p, d);
 
+-- The role the seed jobs of conf.d/ run their SQL as (role =
+-- sweepd_sample): no superuser, no login, rights on the sample tables
+-- only, so a job's SQL cannot end other sessions, write files on the
+-- server or run programs there, even in a dry run.  It reads, updates
+-- and deletes rows of the sample tables, and adds rows to care.audit_log
+-- (scheduled-deletion's audit records); sweepd grants it what its own
+-- audit records in sweepd.audit need.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sweepd_sample') THEN
+		CREATE ROLE sweepd_sample NOLOGIN;
+	END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public, oneqlick, care, bazaar TO sweepd_sample;
+GRANT SELECT, UPDATE, DELETE ON users, messages TO sweepd_sample;
+GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA oneqlick, care, bazaar
+	TO sweepd_sample;
+GRANT INSERT ON care.audit_log TO sweepd_sample;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA care TO sweepd_sample;
+
 COMMIT;
 
 ANALYZE users;

@@ -368,7 +368,13 @@ typedef struct sweep_api {
 	 * run(): idle, autocommit; run() must return with no transaction
 	 * open (the host rolls back and fails the run otherwise).  In
 	 * dry_run(): inside a READ ONLY transaction that the host always
-	 * rolls back. */
+	 * rolls back.  When the job sets `role`, the session runs as that
+	 * role (SET ROLE) from before init() to after teardown(), and so
+	 * does every session batch_loop() opens: never RESET ROLE, SET ROLE
+	 * or set_config('role', ...) (the host fails a run that left the
+	 * role).  The role bounds what the job's SQL may do, not what the
+	 * plugin's own code does: it runs in the host's process with the
+	 * login role's connection, so a plugin is trusted code. */
 	PGconn *(*db)(sweep_host *h);
 	/* Runs a batched statement (see struct sweep_batch): one short
 	 * transaction per batch, stops between batches when a stop is
@@ -493,7 +499,10 @@ typedef struct sweep_api {
  *           *state (owned by the plugin until teardown).
  * run:      does the work.
  * dry_run:  reports what run would do (counters, api->sample()), changing
- *           nothing; the host enforces this with a READ ONLY transaction.
+ *           nothing; the host enforces this with a READ ONLY transaction,
+ *           which stops writes to tables only: a function with effects
+ *           outside the transaction (pg_terminate_backend, lo_export,
+ *           COPY ... TO PROGRAM) is bounded by the job's role alone.
  * teardown: frees state; called once after init succeeded, whatever run
  *           or dry_run returned.
  */
