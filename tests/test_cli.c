@@ -62,7 +62,7 @@ static void check_accepts_the_shipped_examples(void **state)
 	assert_non_null(strstr(out, "0 problems, 1 warning\n"));
 	/* message-cleanup deletes messages whose expires_at has passed: an
 	 * age of 0 it means, warned of as a likely slip elsewhere */
-	assert_contains(err, "message-cleanup.ini:22: warning: older_than = "
+	assert_contains(err, "message-cleanup.ini:23: warning: older_than = "
 	                "0s");
 	free(out);
 	free(err);
