@@ -20,6 +20,9 @@
 #include "db.h"
 #include "sched.h"
 #include "settings.h"
+#include "history.h"
+#include "ops.h"
+#include "pause.h"
 #include "status.h"
 #include "suggest.h"
 
@@ -39,7 +42,10 @@ typedef enum command {
 	CMD_CHECK,
 	CMD_RUN,
 	CMD_DRY_RUN,
-	CMD_STATUS
+	CMD_STATUS,
+	CMD_HISTORY,
+	CMD_PAUSE,
+	CMD_RESUME
 } command;
 
 static void usage(FILE *out)
@@ -59,6 +65,11 @@ static void usage(FILE *out)
 	"  --run JOB          run JOB now, in the foreground, print its result\n"
 	"  --dry-run JOB      what JOB would do, changing nothing\n"
 	"  --status [JOB]     last run, its result, next run, last failure\n"
+	"  --history [JOB]    past runs, newest first: start, duration,\n"
+	"                     status, counters, message (--limit N: 20)\n"
+	"  --pause JOB        every sweepd sharing the database skips JOB's\n"
+	"                     runs (each recorded as skipped) until --resume\n"
+	"  --resume JOB       undoes --pause\n"
 	"  --help, --version\n"
 	"  (no command)       the scheduler, in the foreground\n"
 	"\n"
@@ -223,9 +234,19 @@ static const char *first_problem(const diag *d, const char *file)
 	return NULL;
 }
 
-/* --list-jobs: next runs are those after now. */
-static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
-                      buf *b)
+/* "yes", "no", or "paused" when the job is in paused (pause_list();
+ * NULL: not known, the database did not answer). */
+static const char *job_state(const job *j, const PGresult *paused)
+{
+	if (pause_find(paused, j->name) >= 0)
+		return "paused";
+	return j->enabled ? "yes" : "no";
+}
+
+/* --list-jobs: next runs are those after now; paused as pause_list()
+ * gave it (NULL: the database did not answer). */
+static void list_jobs(const jobs *js, const diag *d, time_t now,
+                      const PGresult *paused, bool json, buf *b)
 {
 	size_t i;
 
@@ -247,7 +268,7 @@ static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
 			           j->schedule ? j->schedule : "(manual)",
 			           j->timezone ? j->timezone : "-",
 			           *next ? next : "-",
-			           j->enabled ? "yes" : "no", j->nerrors,
+			           job_state(j, paused), j->nerrors,
 			           j->nerrors ? ": " : "",
 			           j->nerrors ? first_problem(d, j->file) : "");
 			continue;
@@ -266,8 +287,10 @@ static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
 		buf_json_string(b, timeout);
 		buf_puts(b, ",\"next_run\":");
 		buf_json_string(b, *next ? next : NULL);
-		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
-		           j->enabled ? "true" : "false", j->nerrors);
+		buf_printf(b, ",\"enabled\":%s,\"paused\":%s,\"errors\":%zu,"
+		           "\"first_error\":", j->enabled ? "true" : "false",
+		           paused == NULL ? "null" : pause_find(paused, j->name)
+		           >= 0 ? "true" : "false", j->nerrors);
 		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
 		buf_puts(b, "}");
 	}
@@ -366,6 +389,7 @@ typedef struct cli_args {
 	bool json;
 	time_t now;             /* --now, else the time sweepd started */
 	int64_t timeout_ms;     /* --timeout; -1: the job's */
+	long limit;             /* --limit of --history */
 } cli_args;
 
 /* Sets a->cmd to next, refusing a second command.  0, or EXIT_USAGE. */
@@ -408,6 +432,18 @@ static int parse_option(cli_args *a, int c, const char *arg)
 		fprintf(stderr, "sweepd: --timeout: %s\n", err);
 		return EXIT_USAGE;
 	case 'S': return set_command(a, CMD_STATUS) ? EXIT_USAGE : -1;
+	case 'H': return set_command(a, CMD_HISTORY) ? EXIT_USAGE : -1;
+	case 'z':
+	case 'y':
+		a->job_name = arg;
+		return set_command(a, c == 'z' ? CMD_PAUSE : CMD_RESUME)
+		       ? EXIT_USAGE : -1;
+	case 'L':
+		if (ops_parse_limit(arg, &a->limit) == 0)
+			return -1;
+		fprintf(stderr, "sweepd: --limit '%s' must be a whole number "
+		        "from 1\n", arg);
+		return EXIT_USAGE;
 	case 'P': return set_command(a, CMD_LIST_PLUGINS) ? EXIT_USAGE : -1;
 	case 'J': return set_command(a, CMD_LIST_JOBS) ? EXIT_USAGE : -1;
 	case 'C': return set_command(a, CMD_CHECK) ? EXIT_USAGE : -1;
@@ -445,6 +481,10 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
+		{"history", no_argument, NULL, 'H'},
+		{"limit", required_argument, NULL, 'L'},
+		{"pause", required_argument, NULL, 'z'},
+		{"resume", required_argument, NULL, 'y'},
 		{"list-plugins", no_argument, NULL, 'P'},
 		{"list-jobs", no_argument, NULL, 'J'},
 		{"check", no_argument, NULL, 'C'},
@@ -459,10 +499,11 @@ static int parse_args(int argc, char **argv, cli_args *a)
 	memset(a, 0, sizeof(*a));
 	a->now = time(NULL);
 	a->timeout_ms = -1;
+	a->limit = HISTORY_DEFAULT_LIMIT;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		if ((rc = parse_option(a, c, optarg)) >= 0)
 			return rc;
-	if (a->cmd == CMD_STATUS && optind < argc)
+	if ((a->cmd == CMD_STATUS || a->cmd == CMD_HISTORY) && optind < argc)
 		a->job_name = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sweepd: unexpected argument '%s'\n",
@@ -519,11 +560,25 @@ static int command_run(const cli_args *a, const settings *s, loader *l,
 		print_problems(d, NULL);
 		list_plugins(l, js, a->json, out);
 		return EXIT_OK;
-	case CMD_LIST_JOBS:
-		list_jobs(js, d, a->now, a->json, out);
+	case CMD_LIST_JOBS: {
+		PGresult *paused = status_paused(s);
+
+		list_jobs(js, d, a->now, paused, a->json, out);
+		PQclear(paused);
 		return EXIT_OK;
+	}
 	case CMD_STATUS:
 		return status(js, s, a, out);
+	case CMD_HISTORY:
+		return ops_history(js, s, a->job_name, a->limit, a->json, out);
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		if (jobs_find(js, a->job_name) == NULL) {
+			no_such_job(js, s, a->job_name);
+			return EXIT_USAGE;
+		}
+		return ops_pause(s, a->job_name, a->cmd == CMD_PAUSE, a->json,
+		                 out);
 	case CMD_CHECK:
 		return check(js, l, d, a->json, out);
 	case CMD_RUN:

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "pause.h"
 #include "report.h"
 
 /* Longest wait between two attempts. */
@@ -194,6 +195,28 @@ static void runner_release(runner_session *ss, const job *j, result *r)
 	result_message(r, "stopped before its tick came; tick given back");
 }
 
+/* A run of a job an operator paused (sweepd --pause) is skipped, its
+ * history row saying who paused it and since when.  0 when the job is not
+ * paused; -1 when it is (r skipped) or when that cannot be read (r
+ * failed). */
+static int runner_paused(runner_session *ss, const job *j, result *r,
+                         char *err, size_t errlen)
+{
+	char why[512];
+	int paused = pause_check(ss->conn, j->name, why, sizeof(why), err,
+	                         errlen);
+
+	if (paused == 0)
+		return 0;
+	if (paused < 0) {
+		result_fail(r, err);
+		return -1;
+	}
+	r->skipped = true;
+	result_message(r, why);
+	return -1;
+}
+
 /* Connects (again, if the session was lost), claims the run's history
  * row, waits for its tick and takes the job's lock.  Sets *transient when
  * a failure may pass when tried again. */
@@ -227,6 +250,8 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 			runner_release(ss, j, r);
 			return RUNNER_STOPPED;
 		}
+		if (runner_paused(ss, j, r, err, sizeof(err)) != 0)
+			return r->skipped ? RUNNER_SKIPPED : RUNNER_FAILED;
 	}
 	if (!ss->locked) {
 		locked = db_job_lock(ss->conn, j->name, err, sizeof(err));

@@ -1,0 +1,427 @@
+/* End to end: what operators see and steer.  Real sweepd daemons and
+ * commands against the real database: --pause and --resume across two
+ * daemons sharing it, --history, the Prometheus metrics file, log lines
+ * under journald.
+ *
+ * Every test has its own schema and job names that start with it, and
+ * waits on conditions, polling up to a deadline, never a fixed time. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "testutil.h"
+
+/* Longest wait for a condition, and for a daemon to exit once told to. */
+#define WAIT_S 20
+#define MAX_DAEMONS 3
+
+/* A sweepd started in the background: its directory holds its log, its
+ * pid and, once it exited, its exit status. */
+typedef struct daemon_proc {
+	char *run;
+	pid_t pid;
+	int rc;                 /* -1 while not seen to exit */
+} daemon_proc;
+
+static struct {
+	PGconn *db;
+	char *schema;           /* also the prefix of every job name */
+	char *conf;             /* scratch conf.d */
+	daemon_proc d[MAX_DAEMONS];
+	size_t nd;
+} T;
+
+/* ------------------------------------------------------------- helpers */
+
+/* The content of path as a new string, or NULL when it does not exist. */
+static char *read_text(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (fp == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(fp);
+	buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Writes conf/NAME.ini: job SCHEMA-NAME over testjob on schedule, with
+ * more [params] lines extra (may be ""). */
+static void write_job(const char *name, const char *schedule,
+                      const char *extra)
+{
+	buf b = BUF_INIT, f = BUF_INIT;
+
+	buf_printf(&f, "%s.ini", name);
+	buf_printf(&b, "[job]\nname = %s-%s\nplugin = testjob\nschedule = %s\n"
+	           "\n[params]\nrecord = %s.rec\njob = %s-%s\n%s", T.schema,
+	           name, schedule, T.schema, T.schema, name, extra);
+	tu_write(T.conf, buf_str(&f), buf_str(&b));
+	buf_free(&b);
+	buf_free(&f);
+}
+
+/* Prints the end of every daemon's log. */
+static void show_logs(void)
+{
+	size_t i;
+
+	for (i = 0; i < T.nd; i++) {
+		printf("---- sweepd #%zu log, last lines:\n", i);
+		fflush(stdout);
+		tu_run(NULL, NULL, "tail -n 40 '%s/log'", T.d[i].run);
+	}
+	fflush(stdout);
+}
+
+/* True once d exited; sets d->rc. */
+static bool daemon_exited(daemon_proc *d)
+{
+	char *path, *text;
+
+	if (d->rc >= 0)
+		return true;
+	path = tu_path(d->run, "rc");
+	text = read_text(path);
+	free(path);
+	if (text == NULL)
+		return false;
+	d->rc = atoi(text);
+	free(text);
+	return true;
+}
+
+/* Starts `[env] sweepd ARGS` in the background (its standard error and
+ * output go to its log) and returns it once its pid is known. */
+static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
+	SWEEP_PRINTF(2, 3);
+
+static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
+{
+	daemon_proc *d;
+	buf args = BUF_INIT;
+	va_list ap;
+	char *path, *text = NULL;
+	double deadline = mono() + WAIT_S;
+	const char *r;
+
+	assert_true(T.nd < MAX_DAEMONS);
+	d = &T.d[T.nd++];
+	d->run = tu_tempdir();
+	d->rc = -1;
+	r = d->run;
+	va_start(ap, fmt);
+	buf_vprintf(&args, fmt, ap);
+	va_end(ap);
+	assert_int_equal(tu_run(NULL, NULL, "( %s " SWEEPD_BIN " %s </dev/null"
+	                        " >'%s/log' 2>&1 & echo $! >'%s/pid.new' && mv"
+	                        " '%s/pid.new' '%s/pid'; wait $!; echo $?"
+	                        " >'%s/rc.new' && mv '%s/rc.new' '%s/rc' )"
+	                        " </dev/null >/dev/null 2>&1 &", env,
+	                        buf_str(&args), r, r, r, r, r, r, r), 0);
+	buf_free(&args);
+	path = tu_path(d->run, "pid");
+	while ((text = read_text(path)) == NULL && mono() < deadline)
+		nap_ms(10);
+	free(path);
+	if (text == NULL)
+		fail_msg("sweepd did not start");
+	d->pid = (pid_t)atol(text);
+	free(text);
+	return d;
+}
+
+/* Stops d with SIGTERM; returns its exit status. */
+static int daemon_stop(daemon_proc *d)
+{
+	double deadline = mono() + WAIT_S;
+
+	assert_int_equal(kill(d->pid, SIGTERM), 0);
+	while (!daemon_exited(d)) {
+		if (mono() > deadline) {
+			kill(d->pid, SIGKILL);
+			show_logs();
+			fail_msg("sweepd did not exit after SIGTERM");
+		}
+		nap_ms(20);
+	}
+	return d->rc;
+}
+
+/* Polls until the boolean query (printf-style) holds, failing the test
+ * after WAIT_S. */
+static void wait_for(const char *fmt, ...) SWEEP_PRINTF(1, 2);
+
+static void wait_for(const char *fmt, ...)
+{
+	buf sql = BUF_INIT;
+	va_list ap;
+	double deadline = mono() + WAIT_S;
+
+	va_start(ap, fmt);
+	buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	while (tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
+	                  buf_str(&sql)) != 1) {
+		if (mono() > deadline) {
+			show_logs();
+			fail_msg("waited %d s in vain for: %s", WAIT_S,
+			         buf_str(&sql));
+		}
+		nap_ms(100);
+	}
+	buf_free(&sql);
+}
+
+/* Polls until path exists and holds needle; returns its text. */
+static char *wait_file(const char *path, const char *needle) __attribute__((unused));
+static char *wait_file(const char *path, const char *needle)
+{
+	double deadline = mono() + WAIT_S;
+	char *text;
+
+	while ((text = read_text(path)) == NULL || strstr(text, needle) == NULL) {
+		free(text);
+		if (mono() > deadline) {
+			show_logs();
+			fail_msg("waited %d s in vain for \"%s\" in %s", WAIT_S,
+			         needle, path);
+		}
+		nap_ms(50);
+	}
+	return text;
+}
+
+/* Sets up the test: a connection, schema PREFIX_PID with the table rec
+ * (job, at) that testjob records into, and a scratch conf.d. */
+static void begin(const char *prefix)
+{
+	memset(&T, 0, sizeof(T));
+	T.db = tu_db();
+	T.schema = tu_schema(T.db, prefix);
+	T.conf = tu_tempdir();
+	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
+	       " NOT NULL)", T.schema);
+	/* sweepd's schema, which any command reading the history creates. */
+	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir '%s'"
+	                        " --history >/dev/null", T.conf), 0);
+}
+
+/* Stops what a failed test left running and removes what it made. */
+static int teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < T.nd; i++) {
+		if (T.d[i].pid > 0 && !daemon_exited(&T.d[i]))
+			daemon_stop(&T.d[i]);
+		tu_rmtree(T.d[i].run);
+		free(T.d[i].run);
+	}
+	if (T.db != NULL && T.schema != NULL) {
+		tu_sql(T.db, "DELETE FROM sweepd.runs WHERE starts_with(job,"
+		       " '%s-')", T.schema);
+		tu_sql(T.db, "DELETE FROM sweepd.paused WHERE starts_with(job,"
+		       " '%s-')", T.schema);
+		tu_sql(T.db, "DELETE FROM sweepd.pruned_runs WHERE"
+		       " starts_with(job, '%s-')", T.schema);
+		tu_sql(T.db, "DELETE FROM sweepd.pruned_rows WHERE"
+		       " starts_with(job, '%s-')", T.schema);
+		tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+	}
+	PQfinish(T.db);
+	if (T.conf != NULL)
+		tu_rmtree(T.conf);
+	free(T.conf);
+	free(T.schema);
+	memset(&T, 0, sizeof(T));
+	return 0;
+}
+
+/* Runs `sweepd --conf-dir CONF --plugin-dir FIXTURES ARGS`; returns its
+ * exit status, its output in *out and its standard error in *err. */
+static int sweepd(char **out, char **err, const char *fmt, ...)
+	SWEEP_PRINTF(3, 4);
+
+static int sweepd(char **out, char **err, const char *fmt, ...)
+{
+	buf args = BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	buf_vprintf(&args, fmt, ap);
+	va_end(ap);
+	rc = tu_run(out, err, SWEEPD_BIN " --conf-dir '%s' --plugin-dir "
+	            SWEEPD_FIXTURE_DIR " %s", T.conf, buf_str(&args));
+	buf_free(&args);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* --pause: two daemons sharing the database skip the job's ticks from
+ * then on, each skipped tick recorded with who paused it; --status,
+ * --list-jobs and --history show it; --resume: its ticks run again. */
+static void pause_and_resume_across_two_daemons(void **state)
+{
+	char j[128], *out, *err;
+	long long paused_at, resumed_at;
+	daemon_proc *d1, *d2;
+
+	(void)state;
+	begin("ops_pause");
+	snprintf(j, sizeof(j), "%s-p", T.schema);
+	write_job("p", "* * * * * *", "");
+	d1 = daemon_start("", "--conf-dir '%s' --plugin-dir "
+	                  SWEEPD_FIXTURE_DIR, T.conf);
+	d2 = daemon_start("", "--conf-dir '%s' --plugin-dir "
+	                  SWEEPD_FIXTURE_DIR, T.conf);
+	wait_for("SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
+	         " status = 'ok'", j);
+
+	assert_int_equal(sweepd(&out, NULL, "--pause %s", j), 0);
+	assert_contains(out, "paused");
+	free(out);
+	paused_at = tu_sql_int(T.db, "SELECT ceil(extract(epoch FROM"
+	                       " clock_timestamp()))::int8");
+	/* Three ticks in a row skipped, each saying why. */
+	wait_for("SELECT count(*) >= 3 FROM sweepd.runs WHERE job = '%s' AND"
+	         " status = 'skipped' AND message LIKE 'paused by %%' AND"
+	         " scheduled_at > to_timestamp(%lld)", j, paused_at);
+	/* No tick after the pause ran: not on either daemon. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE"
+	                            " job = '%s' AND at >= to_timestamp(%lld)",
+	                            T.schema, j, paused_at), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(DISTINCT host || pid)"
+	                            " FROM sweepd.runs WHERE job = '%s' AND"
+	                            " status = 'skipped'", j) >= 1, 1);
+
+	/* --status, --list-jobs and --history show it. */
+	assert_int_equal(sweepd(&out, NULL, "--status %s", j), 0);
+	assert_contains(out, "paused:       since ");
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "--status --json %s", j), 0);
+	assert_contains(out, "\"paused\":true");
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "--list-jobs"), 0);
+	assert_contains(out, " paused ");
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "--list-jobs --json"), 0);
+	assert_contains(out, "\"paused\":true");
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "--history %s --limit 2", j), 0);
+	assert_contains(out, "skipped");
+	assert_contains(out, "paused by ");
+	free(out);
+	/* --run of a paused job is skipped too, and says why. */
+	assert_int_equal(sweepd(&out, &err, "--run %s", j), 1);
+	assert_contains(out, "skipped");
+	assert_contains(out, "sweepd --resume");
+	free(out);
+	free(err);
+
+	assert_int_equal(sweepd(&out, NULL, "--resume %s", j), 0);
+	assert_contains(out, "resumed");
+	free(out);
+	resumed_at = tu_sql_int(T.db, "SELECT ceil(extract(epoch FROM"
+	                        " clock_timestamp()))::int8");
+	wait_for("SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
+	         " status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
+	         resumed_at);
+	assert_int_equal(sweepd(&out, NULL, "--status --json %s", j), 0);
+	assert_contains(out, "\"paused\":false");
+	free(out);
+	assert_int_equal(daemon_stop(d1), 0);
+	assert_int_equal(daemon_stop(d2), 0);
+	/* Resuming again changes nothing and says so. */
+	assert_int_equal(sweepd(&out, NULL, "--resume %s", j), 0);
+	assert_contains(out, "was not paused");
+	free(out);
+	/* An unknown job is refused. */
+	assert_int_equal(sweepd(NULL, NULL, "--pause %s-nope >/dev/null"
+	                        " 2>&1", T.schema), 2);
+}
+
+/* --history lists past runs newest first, --limit bounds them, --json
+ * has numbers as numbers and counters as an object. */
+static void history_lists_past_runs(void **state)
+{
+	char j[128], *out;
+
+	(void)state;
+	begin("ops_hist");
+	snprintf(j, sizeof(j), "%s-h", T.schema);
+	write_job("h", "@daily", "");
+	assert_int_equal(sweepd(NULL, NULL, "--history %s", j), 0);
+	assert_int_equal(sweepd(NULL, NULL, "--run %s >/dev/null", j), 0);
+	assert_int_equal(sweepd(NULL, NULL, "--run %s >/dev/null", j), 0);
+	assert_int_equal(sweepd(NULL, NULL, "--run %s >/dev/null", j), 0);
+	assert_int_equal(sweepd(&out, NULL, "--history %s --limit 2", j), 0);
+	assert_contains(out, "STARTED (UTC)");
+	/* A header and two runs. */
+	assert_int_equal(tu_run(NULL, NULL, "test $(printf '%%s' '%s' | wc -l)"
+	                        " -eq 3", out), 0);
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "--history --json %s", j), 0);
+	tu_sql(T.db, "CREATE TABLE %s.h AS SELECT '%s'::jsonb AS v",
+	       T.schema, out);
+	free(out);
+	assert_int_equal(tu_sql_int(T.db, "SELECT jsonb_array_length(v) FROM"
+	                            " %s.h", T.schema), 3);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.h,"
+	                            " jsonb_array_elements(v) e WHERE"
+	                            " jsonb_typeof(e->'duration_ms') = 'number'"
+	                            " AND jsonb_typeof(e->'run_id') = 'number'"
+	                            " AND jsonb_typeof(e->'counters') = 'object'"
+	                            " AND e->>'status' = 'ok' AND e->>'kind' ="
+	                            " 'run'", T.schema), 3);
+	/* Newest first. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT ((v->0->>'run_id')::int8 >"
+	                            " (v->2->>'run_id')::int8)::int FROM %s.h",
+	                            T.schema), 1);
+	assert_int_equal(sweepd(NULL, NULL, "--history %s-nope 2>/dev/null",
+	                        T.schema), 2);
+	assert_int_equal(sweepd(NULL, NULL, "--history --limit 0 2>/dev/null"),
+	                 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(pause_and_resume_across_two_daemons,
+		                          teardown),
+		cmocka_unit_test_teardown(history_lists_past_runs, teardown),
+	};
+
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
