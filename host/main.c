@@ -287,12 +287,11 @@ static void list_jobs(const jobs *js, const diag *d, time_t now,
 		buf_json_string(b, timeout);
 		buf_puts(b, ",\"next_run\":");
 		buf_json_string(b, *next ? next : NULL);
-		buf_printf(b, ",\"enabled\":%s,\"paused\":%s,\"errors\":%zu,"
-		           "\"first_error\":", j->enabled ? "true" : "false",
-		           paused == NULL ? "null" : pause_find(paused, j->name)
-		           >= 0 ? "true" : "false", j->nerrors);
+		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
+		           j->enabled ? "true" : "false", j->nerrors);
 		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
-		buf_puts(b, "}");
+		buf_printf(b, ",\"paused\":%s}", paused == NULL ? "null"
+		           : pause_find(paused, j->name) >= 0 ? "true" : "false");
 	}
 	if (json)
 		buf_puts(b, "]\n");

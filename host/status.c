@@ -108,13 +108,13 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 			buf_printf(b, ",\"%s\":", fields[k].key);
 			status_json_field(b, res, i, fields[k].col);
 		}
-		buf_puts(b, ",\"next_run\":");
-		buf_json_string(b, *next ? next : NULL);
 		buf_printf(b, ",\"paused\":%s,\"paused_since\":",
 		           p >= 0 ? "true" : "false");
 		buf_json_string(b, p >= 0 ? PQgetvalue(paused, p, 1) : NULL);
 		buf_puts(b, ",\"paused_by\":");
 		buf_json_string(b, p >= 0 ? PQgetvalue(paused, p, 2) : NULL);
+		buf_puts(b, ",\"next_run\":");
+		buf_json_string(b, *next ? next : NULL);
 		buf_puts(b, "}");
 		return;
 	}
