@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "result.h"
 #include "runner.h"
@@ -91,6 +92,8 @@ static void usage(FILE *out)
 	"                     place of the job's\n"
 	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
 	"                     30d)\n"
+	"  --metrics-file F   Prometheus text file written after every run\n"
+	"                     (env SWEEPD_METRICS_FILE; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error.\n");
@@ -352,6 +355,7 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 {
 	const job *j = jobs_find(js, name);
 	sup_opts o;
+	int rc;
 
 	if (j == NULL) {
 		no_such_job(js, s, name);
@@ -376,8 +380,10 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	o.render = json ? SUP_RENDER_JSON : SUP_RENDER_TEXT;
 	o.db = cli_db;
 	o.arg = (void *)s;
-	return sup_foreground(j, s, &o, out) == RUNNER_OK ? EXIT_OK
-	       : EXIT_JOB_FAILED;
+	rc = sup_foreground(j, s, &o, out);
+	if (!dry_run)
+		metrics_cli(s, js, time(NULL));
+	return rc == RUNNER_OK ? EXIT_OK : EXIT_JOB_FAILED;
 }
 
 /* What the command line asked for. */
@@ -419,6 +425,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'g': a->cli.stop_grace = arg; return -1;
 	case 'k': a->cli.history_keep = arg; return -1;
 	case 'M': a->cli.memory_limit = arg; return -1;
+	case 'e': a->cli.metrics_file = arg; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -477,6 +484,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"stop-grace", required_argument, NULL, 'g'},
 		{"history-keep", required_argument, NULL, 'k'},
 		{"memory-limit", required_argument, NULL, 'M'},
+		{"metrics-file", required_argument, NULL, 'e'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},

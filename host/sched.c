@@ -31,6 +31,7 @@
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "runner.h"
 #include "supervise.h"
@@ -76,6 +77,8 @@ typedef struct sched {
 	                           claim its tick (fork included) */
 	int64_t clock_offset_ms;/* wall minus monotonic clock at the last
 	                           wake, to notice a step */
+	bool metrics_due;       /* a run ended or a tick was skipped since
+	                           the metrics file was last written */
 } sched;
 
 /* The parent's database session, (re)connected when needed; NULL when the
@@ -131,6 +134,7 @@ static void sched_skip(sched *sc, const job *j, time_t tick,
 	log_msg(SWEEP_LOG_WARN, "tick skipped", "job", j->name, "tick", at,
 	        "reason", reason, LOG_END);
 	db = sched_db(sc);
+	sc->metrics_due = true;
 	if (db != NULL && db_tick_skipped(db, j->name, tick, reason, err,
 	                                  sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "skip not recorded", "job", j->name,
@@ -396,6 +400,7 @@ static void sched_reap(sched *sc)
 			continue;
 		}
 		sched_note_claim(sc, r);
+		sc->metrics_due = true;
 		if (r->state == NULL && r->rep.ended &&
 		    r->rep.outcome == RUNNER_NOT_CLAIMED) {
 			char at[ISOTIME_LEN];
@@ -569,6 +574,14 @@ static void sched_prune(sched *sc, time_t now)
 	log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
 }
 
+/* Writes the metrics file (metrics.h), up while the daemon runs. */
+static void sched_metrics(sched *sc, bool up)
+{
+	sc->metrics_due = false;
+	if (sc->s->metrics_file != NULL)
+		metrics_daemon(sc->s, sched_db(sc), &sc->conf, up);
+}
+
 /* Handles the signals waiting on the signalfd. */
 static void sched_signals(sched *sc)
 {
@@ -582,6 +595,7 @@ static void sched_signals(sched *sc)
 			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
 			        sc->s->conf_dir, LOG_END);
 			reload_load(&sc->conf, sc->s, time(NULL));
+			sc->metrics_due = true;
 			break;
 		default:
 			if (!sc->stopping)
@@ -658,6 +672,7 @@ int sched_run(const settings *s)
 	sched_sweep(&sc, now);
 	sched_catch_up(&sc, now);
 	sched_prune(&sc, now);
+	sched_metrics(&sc, true);
 	while (!sc.stopping || sc.nruns > 0) {
 		uint64_t expirations;
 		bool stepped;
@@ -685,7 +700,10 @@ int sched_run(const settings *s)
 			sched_sweep(&sc, now);
 		if (now >= sc.next_prune)
 			sched_prune(&sc, now);
+		if (sc.metrics_due)
+			sched_metrics(&sc, true);
 	}
+	sched_metrics(&sc, false);
 	log_msg(SWEEP_LOG_INFO, "scheduler stopped", LOG_END);
 	rc = 0;
 out:

@@ -66,6 +66,9 @@ static const struct settings_def {
 	{"memory_limit", "SWEEPD_MEMORY_LIMIT", NULL, "--memory-limit",
 	 SETTINGS_SIZE, offsetof(settings_cli, memory_limit),
 	 offsetof(settings, memory_limit)},
+	{"metrics_file", "SWEEPD_METRICS_FILE", NULL, "--metrics-file",
+	 SETTINGS_PATH, offsetof(settings_cli, metrics_file),
+	 offsetof(settings, metrics_file)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -241,5 +244,6 @@ void settings_free(settings *s)
 	free(s->conf_dir);
 	free(s->dsn);
 	free(s->plugin_dir);
+	free(s->metrics_file);
 	memset(s, 0, sizeof(*s));
 }

@@ -26,6 +26,7 @@ typedef struct settings_cli {
 	const char *stop_grace;
 	const char *history_keep;
 	const char *memory_limit;
+	const char *metrics_file;
 } settings_cli;
 
 typedef struct settings {
@@ -39,6 +40,8 @@ typedef struct settings {
 	int64_t stop_grace_ms;  /* from "stop" to SIGKILL for a run */
 	int64_t history_keep_ms;/* age past which history rows are pruned */
 	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
+	char *metrics_file;     /* Prometheus text written after every run;
+	                           NULL: none */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);

@@ -33,6 +33,7 @@ static struct {
 	PGconn *db;
 	char *schema;           /* also the prefix of every job name */
 	char *conf;             /* scratch conf.d */
+	char *scratch;          /* another scratch directory, or NULL */
 	daemon_proc d[MAX_DAEMONS];
 	size_t nd;
 } T;
@@ -71,17 +72,18 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Writes conf/NAME.ini: job SCHEMA-NAME over testjob on schedule, with
- * more [params] lines extra (may be ""). */
+/* Writes conf/NAME.ini: job SCHEMA-NAME over testjob on schedule (NULL:
+ * run by hand only), with more [params] lines extra (may be ""). */
 static void write_job(const char *name, const char *schedule,
                       const char *extra)
 {
 	buf b = BUF_INIT, f = BUF_INIT;
 
 	buf_printf(&f, "%s.ini", name);
-	buf_printf(&b, "[job]\nname = %s-%s\nplugin = testjob\nschedule = %s\n"
+	buf_printf(&b, "[job]\nname = %s-%s\nplugin = testjob\n%s%s\n"
 	           "\n[params]\nrecord = %s.rec\njob = %s-%s\n%s", T.schema,
-	           name, schedule, T.schema, T.schema, name, extra);
+	           name, schedule ? "schedule = " : "", schedule ? schedule : "",
+	           T.schema, T.schema, name, extra);
 	tu_write(T.conf, buf_str(&f), buf_str(&b));
 	buf_free(&b);
 	buf_free(&f);
@@ -200,7 +202,6 @@ static void wait_for(const char *fmt, ...)
 }
 
 /* Polls until path exists and holds needle; returns its text. */
-static char *wait_file(const char *path, const char *needle) __attribute__((unused));
 static char *wait_file(const char *path, const char *needle)
 {
 	double deadline = mono() + WAIT_S;
@@ -259,7 +260,10 @@ static int teardown(void **state)
 	PQfinish(T.db);
 	if (T.conf != NULL)
 		tu_rmtree(T.conf);
+	if (T.scratch != NULL)
+		tu_rmtree(T.scratch);
 	free(T.conf);
+	free(T.scratch);
 	free(T.schema);
 	memset(&T, 0, sizeof(T));
 	return 0;
@@ -413,12 +417,179 @@ static void history_lists_past_runs(void **state)
 	                 2);
 }
 
+/* Parses the metrics file path with the reference parser into the table
+ * SCHEMA.m (name, type, job, label, value), replacing it, and checks it
+ * with promtool's linter. */
+static void load_metrics(const char *path)
+{
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	rc = tu_run(&out, &err, "/usr/bin/python3 '" SWEEPD_SOURCE_DIR
+	            "/tests/scripts/prom2json.py' '%s'", path);
+	if (rc != 0)
+		fail_msg("%s does not parse: %s", path, err);
+	tu_sql(T.db, "DROP TABLE IF EXISTS %s.m", T.schema);
+	tu_sql(T.db, "CREATE TABLE %s.m AS SELECT * FROM jsonb_to_recordset("
+	       "$j$%s$j$::jsonb) AS (name text, type text, job text, label"
+	       " text, value float8)", T.schema, out);
+	free(out);
+	free(err);
+	rc = tu_run(&out, &err, "promtool check metrics <'%s'", path);
+	if (rc != 0)
+		fail_msg("promtool check metrics %s: %s%s", path, out, err);
+	free(out);
+	free(err);
+}
+
+/* The value of sample name{job_name=job[,label]} in SCHEMA.m, as SQL. */
+#define SAMPLE "(SELECT value FROM %s.m WHERE name = '%s' AND job = '%s'" \
+	" AND label IS NOT DISTINCT FROM %s)"
+
+/* The metrics file follows every run: it parses (the reference parser,
+ * promtool), every value matches the history, a stopped daemon says
+ * sweepd_up 0, no temporary file is left, and pruning the history never
+ * makes a counter go back. */
+static void metrics_file_matches_the_history(void **state)
+{
+	char ok[128], bad[128], man[128], *dir, *prom, *text;
+	daemon_proc *d;
+	const char *S;
+
+	(void)state;
+	begin("ops_metrics");
+	S = T.schema;
+	dir = T.scratch = tu_tempdir();
+	prom = tu_path(dir, "sweepd.prom");
+	snprintf(ok, sizeof(ok), "%s-ok", S);
+	snprintf(bad, sizeof(bad), "%s-bad", S);
+	snprintf(man, sizeof(man), "%s-manual", S);
+	write_job("ok", "* * * * * *", "");
+	write_job("bad", "* * * * * *", "mode = fail\n");
+	{
+		buf b = BUF_INIT;
+		buf_printf(&b, "[job]\nname = %s\nplugin = testjob\n", man);
+		tu_write(T.conf, "manual.ini", buf_str(&b));
+		buf_free(&b);
+		buf_reset(&b);
+		buf_printf(&b, "[sweepd]\nmetrics_file = %s\n", prom);
+		tu_write(T.conf, "sweepd.ini", buf_str(&b));
+		buf_free(&b);
+	}
+	d = daemon_start("", "--conf-dir '%s' --plugin-dir "
+	                 SWEEPD_FIXTURE_DIR, T.conf);
+	wait_for("SELECT count(*) FILTER (WHERE status = 'ok') >= 3 AND"
+	         " count(*) FILTER (WHERE status = 'failed') >= 2 FROM"
+	         " sweepd.runs WHERE job IN ('%s', '%s')", ok, bad);
+	free(wait_file(prom, "status=\"failed\""));
+	load_metrics(prom);
+	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
+	                            " name = 'sweepd_up'", S), 1);
+	assert_int_equal(daemon_stop(d), 0);
+
+	/* The file a stopped daemon leaves: everything, sweepd_up 0. */
+	text = read_text(prom);
+	assert_non_null(text);
+	printf("---- the metrics file after the daemon stopped:\n%s", text);
+	free(text);
+	load_metrics(prom);
+	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
+	                            " name = 'sweepd_up'", S), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT (" SAMPLE " = (SELECT"
+	                            " count(*) FROM sweepd.runs WHERE job = '%s'"
+	                            " AND status = 'ok'))::int", S,
+	                            "sweepd_job_runs_total", ok, "'ok'", ok), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT (" SAMPLE " = (SELECT"
+	                            " count(*) FROM sweepd.runs WHERE job = '%s'"
+	                            " AND status = 'failed'))::int", S,
+	                            "sweepd_job_runs_total", bad, "'failed'",
+	                            bad), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT (" SAMPLE " = (SELECT"
+	                            " sum((counters->>'runs')::int) FROM"
+	                            " sweepd.runs WHERE job = '%s'))::int", S,
+	                            "sweepd_job_rows_total", ok, "'runs'", ok),
+	                 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT (abs(" SAMPLE " - (SELECT"
+	                            " extract(epoch FROM max(finished_at)) FROM"
+	                            " sweepd.runs WHERE job = '%s' AND status ="
+	                            " 'ok')) < 0.001)::int", S,
+	                            "sweepd_job_last_success_timestamp_seconds",
+	                            ok, "NULL", ok), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT (abs(" SAMPLE " - (SELECT"
+	                            " extract(epoch FROM max(started_at)) FROM"
+	                            " sweepd.runs WHERE job = '%s' AND status <>"
+	                            " 'skipped')) < 0.001)::int", S,
+	                            "sweepd_job_last_run_timestamp_seconds",
+	                            bad, "NULL", bad), 1);
+	/* A job that never succeeded has no last success; a manual job no
+	 * next run; each scheduled one its next second. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.m WHERE"
+	                            " name = 'sweepd_job_last_success_timestamp"
+	                            "_seconds' AND job = '%s'", S, bad), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.m WHERE"
+	                            " name = 'sweepd_job_next_run_timestamp"
+	                            "_seconds' AND job IN ('%s', '%s', '%s')", S,
+	                            ok, bad, man), 2);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.m WHERE"
+	                            " name = 'sweepd_job_last_duration_seconds'"
+	                            " AND job = '%s' AND value >= 0 AND value"
+	                            " < 5", S, ok), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
+	                            " name = 'sweepd_job_paused' AND job = '%s'",
+	                            S, ok), 0);
+	assert_string_equal(tu_sql_text(T.db, "SELECT string_agg(job || '=' ||"
+	                                " value, ',' ORDER BY job) FROM %s.m"
+	                                " WHERE name = 'sweepd_job_last_run"
+	                                "_failed'", S),
+	                    tu_sql_text(T.db, "SELECT '%s=1,%s=0'", bad, ok));
+	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
+	                            " name = 'sweepd_job_period_seconds' AND"
+	                            " job = '%s'", S, ok), 1);
+	/* Written by rename: nothing else is left beside it. */
+	assert_int_equal(tu_run(NULL, NULL, "test \"$(ls -A '%s')\" ="
+	                        " sweepd.prom", dir), 0);
+
+	/* History older than history_keep is pruned at the next start; the
+	 * counters keep what it counted. */
+	tu_sql(T.db, "CREATE TABLE %s.before AS SELECT * FROM %s.m", S, S);
+	tu_sql(T.db, "UPDATE sweepd.runs SET started_at = started_at -"
+	       " interval '60 days', finished_at = finished_at - interval"
+	       " '60 days' WHERE job IN ('%s', '%s')", ok, bad);
+	write_job("ok", NULL, "");
+	write_job("bad", NULL, "mode = fail\n");
+	d = daemon_start("", "--conf-dir '%s' --plugin-dir "
+	                 SWEEPD_FIXTURE_DIR, T.conf);
+	free(wait_file(prom, "\nsweepd_up 1\n"));
+	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE job IN"
+	               " ('%s', '%s')", ok, bad) != 0) {
+		show_logs();
+		fail_msg("not pruned: %s", tu_sql_text(T.db, "SELECT"
+		         " string_agg(concat_ws(' ', job, status, started_at,"
+		         " finished_at), '; ') FROM sweepd.runs WHERE job IN"
+		         " ('%s', '%s')", ok, bad));
+	}
+	load_metrics(prom);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.before b"
+	                            " WHERE b.type = 'counter' AND b.job IN"
+	                            " ('%s', '%s') AND b.value IS DISTINCT FROM"
+	                            " (SELECT value FROM %s.m m WHERE m.name ="
+	                            " b.name AND m.job = b.job AND m.label ="
+	                            " b.label)", S, ok, bad, S), 0);
+	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM %s.before WHERE"
+	                       " type = 'counter' AND job IN ('%s', '%s')", S,
+	                       ok, bad) >= 3);
+	assert_int_equal(daemon_stop(d), 0);
+	free(prom);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(pause_and_resume_across_two_daemons,
 		                          teardown),
 		cmocka_unit_test_teardown(history_lists_past_runs, teardown),
+		cmocka_unit_test_teardown(metrics_file_matches_the_history,
+		                          teardown),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
