@@ -333,6 +333,37 @@ static void runner_record(runner_session *ss, const job *j, const settings *s,
 		        "error", err, LOG_END);
 }
 
+/* Logs the run's end, one line: job, run id, status, duration, attempts,
+ * each counter, message and error; at error level when it failed. */
+static void runner_log_end(const runner_opts *o, const result *r,
+                           int attempts)
+{
+	const char *kv[2 * LOG_MAX_PAIRS];
+	char id[32], ms[32], tries[16], values[LOG_MAX_PAIRS][24];
+	size_t n = 0, i;
+
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	snprintf(ms, sizeof(ms), "%" PRId64,
+	         (int64_t)(r->finished.tv_sec - r->started.tv_sec) * 1000 +
+	         (r->finished.tv_nsec - r->started.tv_nsec) / 1000000);
+	snprintf(tries, sizeof(tries), "%d", attempts);
+	kv[n++] = "job"; kv[n++] = r->job;
+	kv[n++] = "run"; kv[n++] = r->run_id ? id : NULL;
+	kv[n++] = "status"; kv[n++] = result_status(r);
+	kv[n++] = "duration_ms"; kv[n++] = ms;
+	kv[n++] = "attempts"; kv[n++] = tries;
+	for (i = 0; i < r->ncounters && n / 2 < LOG_MAX_PAIRS - 2; i++) {
+		snprintf(values[i], sizeof(values[i]), "%lld",
+		         (long long)r->counters[i].value);
+		kv[n++] = r->counters[i].name;
+		kv[n++] = values[i];
+	}
+	kv[n++] = "message"; kv[n++] = r->message;
+	kv[n++] = "error"; kv[n++] = r->error;
+	log_line(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
+	         o->dry_run ? "dry-run finished" : "run finished", kv, n / 2);
+}
+
 /* Runs j once (o->dry_run: reports without changing anything) and fills
  * r, which the caller frees with result_free().  A real run claims its row
  * in the history (for a tick, unless another sweepd claimed it first) and
@@ -376,10 +407,7 @@ out:
 	if (r->run_id)
 		runner_record(&ss, j, s, r, attempts);
 	if (rc != RUNNER_NOT_CLAIMED)
-		log_msg(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
-		        o->dry_run ? "dry-run finished" : "run finished", "job",
-		        j->name, "status", result_status(r), "error", r->error,
-		        LOG_END);
+		runner_log_end(o, r, attempts);
 	if (ss.locked && PQstatus(ss.conn) == CONNECTION_OK)
 		db_job_unlock(ss.conn, j->name);
 	PQfinish(ss.conn);

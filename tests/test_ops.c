@@ -582,6 +582,74 @@ static void metrics_file_matches_the_history(void **state)
 	free(prom);
 }
 
+/* Under journald (JOURNAL_STREAM naming standard error) every line starts
+ * with its syslog priority and carries no time of its own; elsewhere it
+ * starts with the time.  A run logs one line at its start and one at its
+ * end with the run id, duration, attempts and counters; in JSON, numbers
+ * are numbers. */
+static void logs_fit_journald_and_json(void **state)
+{
+	char ok[128], bad[128], *log, *text;
+	const char *S;
+
+	(void)state;
+	begin("ops_logs");
+	S = T.schema;
+	T.scratch = tu_tempdir();
+	log = tu_path(T.scratch, "log");
+	snprintf(ok, sizeof(ok), "%s-ok", S);
+	snprintf(bad, sizeof(bad), "%s-bad", S);
+	write_job("ok", NULL, "");
+	write_job("bad", NULL, "mode = fail\n");
+	assert_int_equal(tu_run(NULL, NULL, ": >'%s' && JOURNAL_STREAM=$(stat"
+	                        " -c %%d:%%i '%s') " SWEEPD_BIN " --conf-dir"
+	                        " '%s' --plugin-dir " SWEEPD_FIXTURE_DIR " --run"
+	                        " %s >/dev/null 2>>'%s'; JOURNAL_STREAM=$(stat"
+	                        " -c %%d:%%i '%s') " SWEEPD_BIN " --conf-dir"
+	                        " '%s' --plugin-dir " SWEEPD_FIXTURE_DIR " --run"
+	                        " %s >/dev/null 2>>'%s'; test $? = 1", log, log,
+	                        T.conf, ok, log, log, T.conf, bad, log), 0);
+	text = read_text(log);
+	printf("---- the log lines of two runs under journald:\n%s", text);
+	/* Every line: a priority, no time. */
+	assert_int_equal(tu_run(NULL, NULL, "! grep -v '^<[0-7]>level=' '%s'"
+	                        " && ! grep -qE '(^|[> ])ts=' '%s'", log, log), 0);
+	assert_contains(text, "<6>level=info event=\"run started\"");
+	assert_contains(text, "<6>level=info event=\"run finished\" job=");
+	assert_contains(text, "<3>level=error event=\"run finished\" job=");
+	assert_int_equal(tu_run(NULL, NULL, "grep '^<6>.*run finished.* job=%s"
+	                        " run=[0-9]* status=ok duration_ms=[0-9]*"
+	                        " attempts=1 runs=1' '%s' >/dev/null", ok, log),
+	                 0);
+	free(text);
+
+	/* JOURNAL_STREAM naming another stream: lines keep their time. */
+	assert_int_equal(tu_run(NULL, NULL, "JOURNAL_STREAM=1:1 " SWEEPD_BIN
+	                        " --conf-dir '%s' --plugin-dir "
+	                        SWEEPD_FIXTURE_DIR " --run %s >/dev/null"
+	                        " 2>'%s'", T.conf, ok, log), 0);
+	assert_int_equal(tu_run(NULL, NULL, "! grep -v '^ts=' '%s'", log), 0);
+
+	/* JSON: each line parses; counts and durations are numbers. */
+	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir '%s'"
+	                        " --plugin-dir " SWEEPD_FIXTURE_DIR
+	                        " --log-format json --run %s >/dev/null"
+	                        " 2>'%s'", T.conf, ok, log), 0);
+	text = read_text(log);
+	tu_sql(T.db, "CREATE TABLE %s.l AS SELECT l::jsonb AS v FROM"
+	       " regexp_split_to_table(rtrim($j$%s$j$, E'\\n'), E'\\n') l", S,
+	       text);
+	free(text);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.l WHERE"
+	                            " v->>'event' = 'run finished' AND"
+	                            " jsonb_typeof(v->'duration_ms') = 'number'"
+	                            " AND jsonb_typeof(v->'run') = 'number' AND"
+	                            " jsonb_typeof(v->'runs') = 'number' AND"
+	                            " v->>'job' = '%s' AND v->>'status' = 'ok'"
+	                            " AND v ? 'ts'", S, ok), 1);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +658,7 @@ int main(void)
 		cmocka_unit_test_teardown(history_lists_past_runs, teardown),
 		cmocka_unit_test_teardown(metrics_file_matches_the_history,
 		                          teardown),
+		cmocka_unit_test_teardown(logs_fit_journald_and_json, teardown),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
