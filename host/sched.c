@@ -32,6 +32,7 @@
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "reload.h"
 #include "runner.h"
 #include "supervise.h"
@@ -79,6 +80,7 @@ typedef struct sched {
 	                           wake, to notice a step */
 	bool metrics_due;       /* a run ended or a tick was skipped since
 	                           the metrics file was last written */
+	time_t notified_next;   /* the next run systemd's STATUS= shows */
 } sched;
 
 /* The parent's database session, (re)connected when needed; NULL when the
@@ -432,8 +434,11 @@ static void sched_enforce(sched *sc)
 static int sched_poll_ms(const sched *sc)
 {
 	int64_t now = api_now_ms(), wait = SCHED_MAX_SLEEP_MS;
+	int64_t ping = notify_wake_at();
 	size_t i;
 
+	if (ping != 0 && ping - now < wait)
+		wait = ping - now < 0 ? 0 : ping - now;
 	for (i = 0; i < sc->nruns; i++) {
 		int64_t at = sup_wake_at(&sc->runs[i]);
 
@@ -582,6 +587,25 @@ static void sched_metrics(sched *sc, bool up)
 		metrics_daemon(sc->s, sched_db(sc), &sc->conf, up);
 }
 
+/* Tells systemd the daemon is ready (ready) or, when the next run
+ * changed, its new status: the number of jobs and the next run. */
+static void sched_notify(sched *sc, bool ready)
+{
+	const reload_job *first = NULL;
+	size_t i;
+
+	for (i = 0; i < sc->conf.njobs; i++)
+		if (sc->conf.jobs[i].next && (first == NULL ||
+		    sc->conf.jobs[i].next < first->next))
+			first = &sc->conf.jobs[i];
+	if (!ready && (first ? first->next : 0) == sc->notified_next)
+		return;
+	sc->notified_next = first ? first->next : 0;
+	(ready ? notify_ready : notify_status)(sc->conf.njobs,
+	                                       first ? first->job->name : NULL,
+	                                       sc->notified_next);
+}
+
 /* Handles the signals waiting on the signalfd. */
 static void sched_signals(sched *sc)
 {
@@ -594,13 +618,17 @@ static void sched_signals(sched *sc)
 		case SIGHUP:
 			log_msg(SWEEP_LOG_INFO, "reloading", "dir",
 			        sc->s->conf_dir, LOG_END);
+			notify_reloading();
 			reload_load(&sc->conf, sc->s, time(NULL));
 			sc->metrics_due = true;
+			sched_notify(sc, true);
 			break;
 		default:
-			if (!sc->stopping)
+			if (!sc->stopping) {
 				log_msg(SWEEP_LOG_INFO, "stopping", "signal",
 				        strsignal((int)si.ssi_signo), LOG_END);
+				notify_stopping();
+			}
 			sc->stopping = true;
 			break;
 		}
@@ -673,11 +701,15 @@ int sched_run(const settings *s)
 	sched_catch_up(&sc, now);
 	sched_prune(&sc, now);
 	sched_metrics(&sc, true);
+	sched_notify(&sc, true);
 	while (!sc.stopping || sc.nruns > 0) {
 		uint64_t expirations;
 		bool stepped;
 		size_t i;
 
+		notify_watchdog(api_now_ms());
+		if (!sc.stopping)
+			sched_notify(&sc, false);
 		sched_start_pending(&sc);
 		sched_enforce(&sc);
 		sched_arm(&sc);

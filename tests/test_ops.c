@@ -5,12 +5,15 @@
  *
  * Every test has its own schema and job names that start with it, and
  * waits on conditions, polling up to a deadline, never a fixed time. */
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -650,6 +653,87 @@ static void logs_fit_journald_and_json(void **state)
 	free(log);
 }
 
+/* A datagram socket bound at dir/notify, for NOTIFY_SOCKET; its fd. */
+static int notify_socket(const char *dir)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Reads datagrams from fd until one contains needle (failing after
+ * WAIT_S); appends every one read to seen, a line each. */
+static void wait_notify(int fd, const char *needle, buf *seen)
+{
+	double deadline = mono() + WAIT_S;
+	char msg[1024];
+
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t n;
+
+		if (mono() > deadline) {
+			show_logs();
+			fail_msg("no \"%s\" from sweepd; got:\n%s", needle,
+			         buf_str(seen));
+		}
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = recv(fd, msg, sizeof(msg) - 1, 0);
+		assert_true(n >= 0);
+		msg[n] = '\0';
+		buf_printf(seen, "%s\n", msg);
+		if (strstr(msg, needle) != NULL)
+			return;
+	}
+}
+
+/* Under systemd (Type=notify): READY=1 once conf.d is loaded, with
+ * STATUS= naming the jobs and the next run; RELOADING=1 then READY=1 on
+ * SIGHUP; WATCHDOG=1 pings at half WatchdogSec; STOPPING=1 on SIGTERM. */
+static void systemd_is_told_ready_status_watchdog_and_stop(void **state)
+{
+	buf seen = BUF_INIT, env = BUF_INIT;
+	daemon_proc *d;
+	double t0, t1;
+	int fd;
+
+	(void)state;
+	begin("ops_notify");
+	T.scratch = tu_tempdir();
+	fd = notify_socket(T.scratch);
+	write_job("n", "0 3 * * *", "");
+	buf_printf(&env, "NOTIFY_SOCKET='%s/notify' WATCHDOG_USEC=600000",
+	           T.scratch);
+	d = daemon_start(buf_str(&env), "--conf-dir '%s' --plugin-dir "
+	                 SWEEPD_FIXTURE_DIR, T.conf);
+	wait_notify(fd, "READY=1", &seen);
+	assert_contains(buf_str(&seen), "STATUS=1 job; next run: ");
+	assert_contains(buf_str(&seen), "-n at ");
+	assert_contains(buf_str(&seen), "T03:00:00");
+	/* Two pings 0.3 s apart, give or take the loop's wake. */
+	wait_notify(fd, "WATCHDOG=1", &seen);
+	t0 = mono();
+	wait_notify(fd, "WATCHDOG=1", &seen);
+	t1 = mono();
+	assert_true(t1 - t0 < 0.6);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	wait_notify(fd, "RELOADING=1", &seen);
+	wait_notify(fd, "READY=1", &seen);
+	assert_int_equal(kill(d->pid, SIGTERM), 0);
+	wait_notify(fd, "STOPPING=1", &seen);
+	assert_int_equal(daemon_stop(d), 0);
+	close(fd);
+	buf_free(&seen);
+	buf_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +743,8 @@ int main(void)
 		cmocka_unit_test_teardown(metrics_file_matches_the_history,
 		                          teardown),
 		cmocka_unit_test_teardown(logs_fit_journald_and_json, teardown),
+		cmocka_unit_test_teardown(
+			systemd_is_told_ready_status_watchdog_and_stop, teardown),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
