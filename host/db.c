@@ -53,6 +53,23 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"DROP INDEX " DB_SCHEMA ".runs_tick;"
 	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job, scheduled_at)"
 	" WHERE " DB_CLAIMS ";",
+	/* 4: operations.  A paused job's ticks are skipped by every sweepd
+	 * sharing the database (pause.c); the totals of history rows pruned
+	 * are kept, so the metrics' counters never go back (metrics.c). */
+	"CREATE TABLE " DB_SCHEMA ".paused ("
+	" job text PRIMARY KEY,"
+	" paused_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+	" paused_by text NOT NULL);"
+	"CREATE TABLE " DB_SCHEMA ".pruned_runs ("
+	" job text NOT NULL,"
+	" status text NOT NULL,"
+	" runs bigint NOT NULL,"
+	" PRIMARY KEY (job, status));"
+	"CREATE TABLE " DB_SCHEMA ".pruned_rows ("
+	" job text NOT NULL,"
+	" counter text NOT NULL,"
+	" total numeric NOT NULL,"
+	" PRIMARY KEY (job, counter));",
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
@@ -573,7 +590,10 @@ int db_backends_signal(PGconn *c, const int *pids, size_t n, const char *job,
 }
 
 /* Deletes history rows of runs that finished more than keep_ms ago;
- * returns how many, or -1 with err set.  Audit records are kept. */
+ * returns how many, or -1 with err set.  Audit records are kept, and so
+ * are the rows' totals (runs by status, counters summed) in pruned_runs
+ * and pruned_rows, in the same statement: the metrics' counters, history
+ * plus pruned, never go back. */
 int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen)
 {
 	char keep[48];
@@ -582,11 +602,22 @@ int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen)
 	int64_t n = -1;
 
 	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
-	res = PQexecParams(c, "DELETE FROM " DB_SCHEMA ".runs WHERE finished_at"
-	                   " < now() - $1::interval", 1, NULL, args, NULL, NULL,
-	                   0);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		n = strtoll(PQcmdTuples(res), NULL, 10);
+	res = PQexecParams(c, "WITH gone AS (DELETE FROM " DB_SCHEMA ".runs"
+	                   " WHERE finished_at < now() - $1::interval RETURNING"
+	                   " job, status, counters), r AS (INSERT INTO "
+	                   DB_SCHEMA ".pruned_runs SELECT job, status, count(*)"
+	                   " FROM gone GROUP BY 1, 2 ON CONFLICT (job, status)"
+	                   " DO UPDATE SET runs = pruned_runs.runs +"
+	                   " excluded.runs), w AS (INSERT INTO " DB_SCHEMA
+	                   ".pruned_rows SELECT g.job, e.key, sum(e.value::"
+	                   "numeric) FROM gone g, jsonb_each(g.counters) e"
+	                   " WHERE jsonb_typeof(e.value) = 'number' GROUP BY"
+	                   " 1, 2 ON CONFLICT (job, counter) DO UPDATE SET"
+	                   " total = pruned_rows.total + excluded.total)"
+	                   " SELECT count(*) FROM gone", 1, NULL, args, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	else
 		db_error(res, c, "pruning the run history", err, errlen);
 	PQclear(res);

@@ -1,9 +1,13 @@
 /* log: structured log lines (logfmt or JSON) on standard error. */
 #include "log.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -14,12 +18,36 @@ static log_format log_fmt = LOG_FORMAT_LOGFMT;
 
 static const char *const log_level_names[] = {"debug", "info", "warn",
                                               "error"};
+/* syslog priorities of the levels, for journald's "<N>" prefix. */
+static const int log_level_priority[] = {7, 6, 4, 3};
+/* Standard error is the stream journald reads (1), is not (0), not known
+ * yet (-1). */
+static int log_journal = -1;
+
+/* True when standard error is the stream journald reads, as systemd
+ * says with JOURNAL_STREAM=DEVICE:INODE (systemd.exec(5)): each line then
+ * starts with its priority, "<3>", and carries no time of its own
+ * (journald records it). */
+static bool log_under_journald(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 /* Sets the lowest level written and the line format for the process. */
 void log_configure(int min_level, log_format format)
 {
 	log_min_level = min_level;
 	log_fmt = format;
+	log_journal = log_under_journald();
 }
 
 /* Parses debug|info|warn|error; 0 on success, -1 for anything else. */
@@ -75,37 +103,103 @@ static void log_logfmt_value(buf *b, const char *v)
 	buf_json_string(b, v);
 }
 
-/* Writes one line with time, level and event, then the npairs key/value
- * pairs of kv (pairs with a NULL or empty value are left out), in one
+/* True when v is a JSON number (-?int frac? exp?) that key, a count or
+ * a measure, holds: it is written as a number in JSON lines.  Names and
+ * texts (job, text, message, error, version, ...) stay strings whatever
+ * they look like. */
+static bool log_is_number(const char *key, const char *v)
+{
+	static const char *const texts[] = {"job", "text", "message", "error",
+	                                    "version", "plugin", "dir", "file",
+	                                    "tick", "now", "signal", "reason"};
+	const char *p = v;
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (strcmp(key, texts[i]) == 0)
+			return false;
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (isdigit((unsigned char)*p))
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return false;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return *p == '\0' && p - v <= 24;
+}
+
+/* Starts a line: journald's priority prefix under journald (and no time:
+ * journald records it), else the time. */
+static void log_start(buf *b, int level)
+{
+	char ts[ISOTIME_LEN];
+
+	if (log_journal < 0)
+		log_journal = log_under_journald();
+	if (log_journal) {
+		buf_printf(b, "<%d>", log_level_priority[level]);
+		buf_puts(b, log_fmt == LOG_FORMAT_JSON ? "{" : "");
+		return;
+	}
+	isotime_now(ts, sizeof(ts));
+	if (log_fmt == LOG_FORMAT_JSON)
+		buf_printf(b, "{\"ts\":\"%s\",", ts);
+	else
+		buf_printf(b, "ts=%s ", ts);
+}
+
+/* Writes one line with time (none under journald: a priority prefix),
+ * level and event, then the npairs key/value pairs of kv (pairs with a
+ * NULL or empty value are left out; in JSON, numbers as numbers), in one
  * write(2) so lines of concurrent processes never interleave. */
 void log_line(int level, const char *event, const char *const *kv,
               size_t npairs)
 {
 	buf b = BUF_INIT;
-	char ts[ISOTIME_LEN];
 	size_t i;
 
 	if (level < log_min_level)
 		return;
 	if (level < 0 || level > SWEEP_LOG_ERROR)
 		level = SWEEP_LOG_ERROR;
-	isotime_now(ts, sizeof(ts));
+	log_start(&b, level);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts,
+		buf_printf(&b, "\"level\":\"%s\",\"event\":",
 		           log_level_names[level]);
 		buf_json_string(&b, event);
 		for (i = 0; i < npairs; i++) {
-			if (kv[2 * i + 1] == NULL || kv[2 * i + 1][0] == '\0')
+			const char *v = kv[2 * i + 1];
+
+			if (v == NULL || v[0] == '\0')
 				continue;
 			buf_puts(&b, ",");
 			buf_json_string(&b, kv[2 * i]);
 			buf_puts(&b, ":");
-			buf_json_string(&b, kv[2 * i + 1]);
+			if (log_is_number(kv[2 * i], v))
+				buf_puts(&b, v);
+			else
+				buf_json_string(&b, v);
 		}
 		buf_puts(&b, "}\n");
 	} else {
-		buf_printf(&b, "ts=%s level=%s event=", ts,
-		           log_level_names[level]);
+		buf_printf(&b, "level=%s event=", log_level_names[level]);
 		log_logfmt_value(&b, event);
 		for (i = 0; i < npairs; i++) {
 			if (kv[2 * i + 1] == NULL || kv[2 * i + 1][0] == '\0')

@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "result.h"
 #include "runner.h"
@@ -20,6 +21,9 @@
 #include "db.h"
 #include "sched.h"
 #include "settings.h"
+#include "history.h"
+#include "ops.h"
+#include "pause.h"
 #include "status.h"
 #include "suggest.h"
 #include "trust.h"
@@ -40,7 +44,10 @@ typedef enum command {
 	CMD_CHECK,
 	CMD_RUN,
 	CMD_DRY_RUN,
-	CMD_STATUS
+	CMD_STATUS,
+	CMD_HISTORY,
+	CMD_PAUSE,
+	CMD_RESUME
 } command;
 
 static void usage(FILE *out)
@@ -61,6 +68,11 @@ static void usage(FILE *out)
 	"  --run JOB          run JOB now, in the foreground, print its result\n"
 	"  --dry-run JOB      what JOB would do, changing nothing\n"
 	"  --status [JOB]     last run, its result, next run, last failure\n"
+	"  --history [JOB]    past runs, newest first: start, duration,\n"
+	"                     status, counters, message (--limit N: 20)\n"
+	"  --pause JOB        every sweepd sharing the database skips JOB's\n"
+	"                     runs (each recorded as skipped) until --resume\n"
+	"  --resume JOB       undoes --pause\n"
 	"  --help, --version\n"
 	"  (no command)       the scheduler, in the foreground\n"
 	"\n"
@@ -90,6 +102,8 @@ static void usage(FILE *out)
 	"                     load job files and plugins whatever their owner\n"
 	"                     and mode, for development only (env\n"
 	"                     SWEEPD_ALLOW_INSECURE_FILES)\n"
+	"  --metrics-file F   Prometheus text file written after every run\n"
+	"                     (env SWEEPD_METRICS_FILE; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error\n(with --check --strict, a warning too).\n");
@@ -240,9 +254,19 @@ static const char *first_problem(const diag *d, const char *file)
 	return NULL;
 }
 
-/* --list-jobs: next runs are those after now. */
-static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
-                      buf *b)
+/* "yes", "no", or "paused" when the job is in paused (pause_list();
+ * NULL: not known, the database did not answer). */
+static const char *job_state(const job *j, const PGresult *paused)
+{
+	if (pause_find(paused, j->name) >= 0)
+		return "paused";
+	return j->enabled ? "yes" : "no";
+}
+
+/* --list-jobs: next runs are those after now; paused as pause_list()
+ * gave it (NULL: the database did not answer). */
+static void list_jobs(const jobs *js, const diag *d, time_t now,
+                      const PGresult *paused, bool json, buf *b)
 {
 	size_t i;
 
@@ -264,7 +288,7 @@ static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
 			           j->schedule ? j->schedule : "(manual)",
 			           j->timezone ? j->timezone : "-",
 			           *next ? next : "-",
-			           j->enabled ? "yes" : "no", j->nerrors,
+			           job_state(j, paused), j->nerrors,
 			           j->nerrors ? ": " : "",
 			           j->nerrors ? first_problem(d, j->file) : "");
 			continue;
@@ -286,7 +310,8 @@ static void list_jobs(const jobs *js, const diag *d, time_t now, bool json,
 		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
 		           j->enabled ? "true" : "false", j->nerrors);
 		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
-		buf_puts(b, "}");
+		buf_printf(b, ",\"paused\":%s}", paused == NULL ? "null"
+		           : pause_find(paused, j->name) >= 0 ? "true" : "false");
 	}
 	if (json)
 		buf_puts(b, "]\n");
@@ -347,6 +372,7 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 {
 	const job *j = jobs_find(js, name);
 	sup_opts o;
+	int rc;
 
 	if (j == NULL) {
 		no_such_job(js, s, name);
@@ -371,8 +397,10 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	o.render = json ? SUP_RENDER_JSON : SUP_RENDER_TEXT;
 	o.db = cli_db;
 	o.arg = (void *)s;
-	return sup_foreground(j, s, &o, out) == RUNNER_OK ? EXIT_OK
-	       : EXIT_JOB_FAILED;
+	rc = sup_foreground(j, s, &o, out);
+	if (!dry_run)
+		metrics_cli(s, js, time(NULL));
+	return rc == RUNNER_OK ? EXIT_OK : EXIT_JOB_FAILED;
 }
 
 /* What the command line asked for. */
@@ -384,6 +412,7 @@ typedef struct cli_args {
 	bool strict;            /* --strict: --check fails on a warning */
 	time_t now;             /* --now, else the time sweepd started */
 	int64_t timeout_ms;     /* --timeout; -1: the job's */
+	long limit;             /* --limit of --history */
 } cli_args;
 
 /* Sets a->cmd to next, refusing a second command.  0, or EXIT_USAGE. */
@@ -418,6 +447,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'W': a->cli.watch = arg; return -1;
 	case 'w': a->cli.watch = "false"; return -1;
 	case 'I': a->cli.allow_insecure_files = "true"; return -1;
+	case 'e': a->cli.metrics_file = arg; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -430,6 +460,18 @@ static int parse_option(cli_args *a, int c, const char *arg)
 		fprintf(stderr, "sweepd: --timeout: %s\n", err);
 		return EXIT_USAGE;
 	case 'S': return set_command(a, CMD_STATUS) ? EXIT_USAGE : -1;
+	case 'H': return set_command(a, CMD_HISTORY) ? EXIT_USAGE : -1;
+	case 'z':
+	case 'y':
+		a->job_name = arg;
+		return set_command(a, c == 'z' ? CMD_PAUSE : CMD_RESUME)
+		       ? EXIT_USAGE : -1;
+	case 'L':
+		if (ops_parse_limit(arg, &a->limit) == 0)
+			return -1;
+		fprintf(stderr, "sweepd: --limit '%s' must be a whole number "
+		        "from 1\n", arg);
+		return EXIT_USAGE;
 	case 'P': return set_command(a, CMD_LIST_PLUGINS) ? EXIT_USAGE : -1;
 	case 'J': return set_command(a, CMD_LIST_JOBS) ? EXIT_USAGE : -1;
 	case 'C': return set_command(a, CMD_CHECK) ? EXIT_USAGE : -1;
@@ -468,9 +510,14 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"watch", required_argument, NULL, 'W'},
 		{"no-watch", no_argument, NULL, 'w'},
 		{"allow-insecure-files", no_argument, NULL, 'I'},
+		{"metrics-file", required_argument, NULL, 'e'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
+		{"history", no_argument, NULL, 'H'},
+		{"limit", required_argument, NULL, 'L'},
+		{"pause", required_argument, NULL, 'z'},
+		{"resume", required_argument, NULL, 'y'},
 		{"list-plugins", no_argument, NULL, 'P'},
 		{"list-jobs", no_argument, NULL, 'J'},
 		{"check", no_argument, NULL, 'C'},
@@ -485,10 +532,11 @@ static int parse_args(int argc, char **argv, cli_args *a)
 	memset(a, 0, sizeof(*a));
 	a->now = time(NULL);
 	a->timeout_ms = -1;
+	a->limit = HISTORY_DEFAULT_LIMIT;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		if ((rc = parse_option(a, c, optarg)) >= 0)
 			return rc;
-	if (a->cmd == CMD_STATUS && optind < argc)
+	if ((a->cmd == CMD_STATUS || a->cmd == CMD_HISTORY) && optind < argc)
 		a->job_name = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sweepd: unexpected argument '%s'\n",
@@ -585,11 +633,25 @@ static int command_run(const cli_args *a, const settings *s, loader *l,
 		print_problems(d, NULL);
 		list_plugins(l, js, a->json, out);
 		return EXIT_OK;
-	case CMD_LIST_JOBS:
-		list_jobs(js, d, a->now, a->json, out);
+	case CMD_LIST_JOBS: {
+		PGresult *paused = status_paused(s);
+
+		list_jobs(js, d, a->now, paused, a->json, out);
+		PQclear(paused);
 		return EXIT_OK;
+	}
 	case CMD_STATUS:
 		return status(js, s, a, out);
+	case CMD_HISTORY:
+		return ops_history(js, s, a->job_name, a->limit, a->json, out);
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		if (jobs_find(js, a->job_name) == NULL) {
+			no_such_job(js, s, a->job_name);
+			return EXIT_USAGE;
+		}
+		return ops_pause(s, a->job_name, a->cmd == CMD_PAUSE, a->json,
+		                 out);
 	case CMD_CHECK:
 		return check(js, l, d, a->json, a->strict, out);
 	case CMD_RUN:

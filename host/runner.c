@@ -14,6 +14,7 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "pause.h"
 #include "report.h"
 
 /* Longest wait between two attempts. */
@@ -244,6 +245,28 @@ static void runner_release(runner_session *ss, const job *j, result *r)
 	result_message(r, "stopped before its tick came; tick given back");
 }
 
+/* A run of a job an operator paused (sweepd --pause) is skipped, its
+ * history row saying who paused it and since when.  0 when the job is not
+ * paused; -1 when it is (r skipped) or when that cannot be read (r
+ * failed). */
+static int runner_paused(runner_session *ss, const job *j, result *r,
+                         char *err, size_t errlen)
+{
+	char why[512];
+	int paused = pause_check(ss->conn, j->name, why, sizeof(why), err,
+	                         errlen);
+
+	if (paused == 0)
+		return 0;
+	if (paused < 0) {
+		result_fail(r, err);
+		return -1;
+	}
+	r->skipped = true;
+	result_message(r, why);
+	return -1;
+}
+
 /* Connects (again, if the session was lost), claims the run's history
  * row, waits for its tick and takes the job's lock.  Sets *transient when
  * a failure may pass when tried again. */
@@ -277,6 +300,8 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 			runner_release(ss, j, r);
 			return RUNNER_STOPPED;
 		}
+		if (runner_paused(ss, j, r, err, sizeof(err)) != 0)
+			return r->skipped ? RUNNER_SKIPPED : RUNNER_FAILED;
 	}
 	if (!ss->locked) {
 		locked = db_job_lock(ss->conn, j->name, err, sizeof(err));
@@ -358,6 +383,37 @@ static void runner_record(runner_session *ss, const job *j, const settings *s,
 		        "error", err, LOG_END);
 }
 
+/* Logs the run's end, one line: job, run id, status, duration, attempts,
+ * each counter, message and error; at error level when it failed. */
+static void runner_log_end(const runner_opts *o, const result *r,
+                           int attempts)
+{
+	const char *kv[2 * LOG_MAX_PAIRS];
+	char id[32], ms[32], tries[16], values[LOG_MAX_PAIRS][24];
+	size_t n = 0, i;
+
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	snprintf(ms, sizeof(ms), "%" PRId64,
+	         (int64_t)(r->finished.tv_sec - r->started.tv_sec) * 1000 +
+	         (r->finished.tv_nsec - r->started.tv_nsec) / 1000000);
+	snprintf(tries, sizeof(tries), "%d", attempts);
+	kv[n++] = "job"; kv[n++] = r->job;
+	kv[n++] = "run"; kv[n++] = r->run_id ? id : NULL;
+	kv[n++] = "status"; kv[n++] = result_status(r);
+	kv[n++] = "duration_ms"; kv[n++] = ms;
+	kv[n++] = "attempts"; kv[n++] = tries;
+	for (i = 0; i < r->ncounters && n / 2 < LOG_MAX_PAIRS - 2; i++) {
+		snprintf(values[i], sizeof(values[i]), "%lld",
+		         (long long)r->counters[i].value);
+		kv[n++] = r->counters[i].name;
+		kv[n++] = values[i];
+	}
+	kv[n++] = "message"; kv[n++] = r->message;
+	kv[n++] = "error"; kv[n++] = r->error;
+	log_line(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
+	         o->dry_run ? "dry-run finished" : "run finished", kv, n / 2);
+}
+
 /* Runs j once (o->dry_run: reports without changing anything) and fills
  * r, which the caller frees with result_free().  A real run claims its row
  * in the history (for a tick, unless another sweepd claimed it first) and
@@ -401,10 +457,7 @@ out:
 	if (r->run_id)
 		runner_record(&ss, j, s, r, attempts);
 	if (rc != RUNNER_NOT_CLAIMED)
-		log_msg(r->success ? SWEEP_LOG_INFO : SWEEP_LOG_ERROR,
-		        o->dry_run ? "dry-run finished" : "run finished", "job",
-		        j->name, "status", result_status(r), "error", r->error,
-		        LOG_END);
+		runner_log_end(o, r, attempts);
 	if (ss.locked && PQstatus(ss.conn) == CONNECTION_OK)
 		db_job_unlock(ss.conn, j->name);
 	PQfinish(ss.conn);

@@ -31,6 +31,8 @@
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "reload.h"
 #include "runner.h"
 #include "supervise.h"
@@ -79,6 +81,9 @@ typedef struct sched {
 	                           claim its tick (fork included) */
 	int64_t clock_offset_ms;/* wall minus monotonic clock at the last
 	                           wake, to notice a step */
+	bool metrics_due;       /* a run ended or a tick was skipped since
+	                           the metrics file was last written */
+	time_t notified_next;   /* the next run systemd's STATUS= shows */
 } sched;
 
 /* The parent's database session, (re)connected when needed; NULL when the
@@ -134,6 +139,7 @@ static void sched_skip(sched *sc, const job *j, time_t tick,
 	log_msg(SWEEP_LOG_WARN, "tick skipped", "job", j->name, "tick", at,
 	        "reason", reason, LOG_END);
 	db = sched_db(sc);
+	sc->metrics_due = true;
 	if (db != NULL && db_tick_skipped(db, j->name, tick, reason, err,
 	                                  sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "skip not recorded", "job", j->name,
@@ -401,6 +407,7 @@ static void sched_reap(sched *sc)
 			continue;
 		}
 		sched_note_claim(sc, r);
+		sc->metrics_due = true;
 		if (r->state == NULL && r->rep.ended &&
 		    r->rep.outcome == RUNNER_NOT_CLAIMED) {
 			char at[ISOTIME_LEN];
@@ -432,8 +439,11 @@ static void sched_enforce(sched *sc)
 static int sched_poll_ms(const sched *sc)
 {
 	int64_t now = api_now_ms(), wait = SCHED_MAX_SLEEP_MS;
+	int64_t ping = notify_wake_at();
 	size_t i;
 
+	if (ping != 0 && ping - now < wait)
+		wait = ping - now < 0 ? 0 : ping - now;
 	for (i = 0; i < sc->nruns; i++) {
 		int64_t at = sup_wake_at(&sc->runs[i]);
 
@@ -575,6 +585,45 @@ static void sched_prune(sched *sc, time_t now)
 	log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
 }
 
+/* Writes the metrics file (metrics.h), up while the daemon runs. */
+static void sched_metrics(sched *sc, bool up)
+{
+	sc->metrics_due = false;
+	if (sc->s->metrics_file != NULL)
+		metrics_daemon(sc->s, sched_db(sc), &sc->conf, up);
+}
+
+/* Tells systemd the daemon is ready (ready) or, when the next run
+ * changed, its new status: the number of jobs and the next run. */
+static void sched_notify(sched *sc, bool ready)
+{
+	const reload_job *first = NULL;
+	size_t i;
+
+	for (i = 0; i < sc->conf.njobs; i++)
+		if (sc->conf.jobs[i].next && (first == NULL ||
+		    sc->conf.jobs[i].next < first->next))
+			first = &sc->conf.jobs[i];
+	if (!ready && (first ? first->next : 0) == sc->notified_next)
+		return;
+	sc->notified_next = first ? first->next : 0;
+	(ready ? notify_ready : notify_status)(sc->conf.njobs,
+	                                       first ? first->job->name : NULL,
+	                                       sc->notified_next);
+}
+
+/* Rescans conf.d (SIGHUP, or a change the watch saw), saying why, and
+ * tells systemd and the metrics. */
+static void sched_reload(sched *sc, const char *reason)
+{
+	log_msg(SWEEP_LOG_INFO, "reloading", "reason", reason, "dir",
+	        sc->s->conf_dir, LOG_END);
+	notify_reloading();
+	reload_load(&sc->conf, sc->s, time(NULL));
+	sc->metrics_due = true;
+	sched_notify(sc, true);
+}
+
 /* Handles the signals waiting on the signalfd. */
 static void sched_signals(sched *sc)
 {
@@ -585,14 +634,14 @@ static void sched_signals(sched *sc)
 		case SIGCHLD:
 			break;  /* the loop reaps after every wakeup */
 		case SIGHUP:
-			log_msg(SWEEP_LOG_INFO, "reloading", "reason", "SIGHUP",
-			        "dir", sc->s->conf_dir, LOG_END);
-			reload_load(&sc->conf, sc->s, time(NULL));
+			sched_reload(sc, "SIGHUP");
 			break;
 		default:
-			if (!sc->stopping)
+			if (!sc->stopping) {
 				log_msg(SWEEP_LOG_INFO, "stopping", "signal",
 				        strsignal((int)si.ssi_signo), LOG_END);
+				notify_stopping();
+			}
 			sc->stopping = true;
 			break;
 		}
@@ -610,9 +659,7 @@ static void sched_watch(sched *sc)
 	if (!watch_due(sc->w, api_now_ms(), reason, sizeof(reason)) ||
 	    sc->stopping)
 		return;
-	log_msg(SWEEP_LOG_INFO, "reloading", "reason", reason, "dir",
-	        sc->s->conf_dir, LOG_END);
-	reload_load(&sc->conf, sc->s, time(NULL));
+	sched_reload(sc, reason);
 }
 
 /* Frees everything the scheduler holds. */
@@ -684,11 +731,16 @@ int sched_run(const settings *s)
 	sched_sweep(&sc, now);
 	sched_catch_up(&sc, now);
 	sched_prune(&sc, now);
+	sched_metrics(&sc, true);
+	sched_notify(&sc, true);
 	while (!sc.stopping || sc.nruns > 0) {
 		uint64_t expirations;
 		bool stepped;
 		size_t i;
 
+		notify_watchdog(api_now_ms());
+		if (!sc.stopping)
+			sched_notify(&sc, false);
 		sched_start_pending(&sc);
 		sched_enforce(&sc);
 		sched_arm(&sc);
@@ -712,7 +764,10 @@ int sched_run(const settings *s)
 			sched_sweep(&sc, now);
 		if (now >= sc.next_prune)
 			sched_prune(&sc, now);
+		if (sc.metrics_due)
+			sched_metrics(&sc, true);
 	}
+	sched_metrics(&sc, false);
 	log_msg(SWEEP_LOG_INFO, "scheduler stopped", LOG_END);
 	rc = 0;
 out:

@@ -73,6 +73,9 @@ static const struct settings_def {
 	 "--allow-insecure-files", SETTINGS_BOOL,
 	 offsetof(settings_cli, allow_insecure_files),
 	 offsetof(settings, allow_insecure_files)},
+	{"metrics_file", "SWEEPD_METRICS_FILE", NULL, "--metrics-file",
+	 SETTINGS_PATH, offsetof(settings_cli, metrics_file),
+	 offsetof(settings, metrics_file)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -271,5 +274,6 @@ void settings_free(settings *s)
 	free(s->conf_dir);
 	free(s->dsn);
 	free(s->plugin_dir);
+	free(s->metrics_file);
 	memset(s, 0, sizeof(*s));
 }

@@ -29,6 +29,7 @@ typedef struct settings_cli {
 	const char *memory_limit;
 	const char *watch;
 	const char *allow_insecure_files;
+	const char *metrics_file;
 } settings_cli;
 
 typedef struct settings {
@@ -46,6 +47,8 @@ typedef struct settings {
 	                           plugin_dir change (watch.h) */
 	bool allow_insecure_files; /* no owner and mode checks (trust.c):
 	                              for development and tests only */
+	char *metrics_file;     /* Prometheus text written after every run;
+	                           NULL: none */
 } settings;
 
 int settings_load(const settings_cli *cli, settings *s, diag *d);

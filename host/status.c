@@ -11,6 +11,8 @@
 #include "db.h"
 #include "isotime.h"
 #include "redact.h"
+#include "log.h"
+#include "pause.h"
 
 /* Columns of db_status(). */
 enum {
@@ -120,9 +122,11 @@ static bool status_failed(const PGresult *res, int i)
 	return false;
 }
 
-/* Appends one job: name, then its history row i (-1: none) and next run. */
+/* Appends one job: name, then its history row i (-1: none), next run,
+ * and whether it is paused (row p of paused, -1: not). */
 static void status_one(buf *b, const char *name, const PGresult *res, int i,
-                       const char *next, bool json, bool first)
+                       const char *next, const PGresult *paused, int p,
+                       bool json, bool first)
 {
 	static const struct {
 		const char *key;
@@ -145,6 +149,11 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 			buf_printf(b, ",\"%s\":", fields[k].key);
 			status_json_field(b, res, i, fields[k].col);
 		}
+		buf_printf(b, ",\"paused\":%s,\"paused_since\":",
+		           p >= 0 ? "true" : "false");
+		buf_json_string(b, p >= 0 ? PQgetvalue(paused, p, 1) : NULL);
+		buf_puts(b, ",\"paused_by\":");
+		buf_json_string(b, p >= 0 ? PQgetvalue(paused, p, 2) : NULL);
 		buf_puts(b, ",\"next_run\":");
 		buf_json_string(b, *next ? next : NULL);
 		buf_puts(b, "}");
@@ -164,7 +173,12 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		status_line(b, "message:", res, i, ST_MESSAGE);
 		status_line(b, "error:", res, i, ST_ERROR);
 	}
-	buf_printf(b, "  next run:     %s\n", *next ? next : "none");
+	if (p >= 0)
+		buf_printf(b, "  paused:       since %s by %s (sweepd --resume "
+		           "%s)\n", PQgetvalue(paused, p, 1),
+		           PQgetvalue(paused, p, 2), name);
+	buf_printf(b, "  next run:     %s%s\n", *next ? next : "none",
+	           p >= 0 && *next ? " (skipped while paused)" : "");
 	if (i >= 0 && !PQgetisnull(res, i, ST_FAIL_AT) &&
 	    strcmp(PQgetvalue(res, i, ST_FAIL_AT),
 	           PQgetvalue(res, i, ST_STARTED)) != 0) {
@@ -201,14 +215,15 @@ int status_report(const jobs *js, const settings *s, const char *only,
                   time_t now, bool json, buf *out, char *err, size_t errlen)
 {
 	PGconn *c = db_connect(s->dsn, NULL, err, errlen);
-	PGresult *res = NULL;
+	PGresult *res = NULL, *paused = NULL;
 	char next[ISOTIME_LEN];
 	size_t i;
 	int shown = 0, rc = -1, failed = 0;
 
 	if (c == NULL || db_migrate(c, err, errlen) != 0 ||
 	    status_sweep(c, err, errlen) != 0 ||
-	    (res = db_status(c, only, err, errlen)) == NULL)
+	    (res = db_status(c, only, err, errlen)) == NULL ||
+	    (paused = pause_list(c, err, errlen)) == NULL)
 		goto out;
 	if (json)
 		buf_puts(out, "[");
@@ -221,19 +236,40 @@ int status_report(const jobs *js, const settings *s, const char *only,
 		row = status_row(res, j->name);
 		failed |= status_failed(res, row);
 		status_next_run(j, now, next, sizeof(next));
-		status_one(out, j->name, res, row, next, json, shown++ == 0);
+		status_one(out, j->name, res, row, next, paused,
+		           pause_find(paused, j->name), json, shown++ == 0);
 	}
 	/* A job no longer configured that has history (db_status gave its
 	 * one row). */
 	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0) {
 		failed |= status_failed(res, 0);
-		status_one(out, only, res, 0, "", json, shown++ == 0);
+		status_one(out, only, res, 0, "", paused,
+		           pause_find(paused, only), json, shown++ == 0);
 	}
 	if (json)
 		buf_puts(out, "]\n");
 	rc = only && shown == 0 ? 2 : failed ? 1 : 0;
 out:
 	PQclear(res);
+	PQclear(paused);
 	PQfinish(c);
 	return rc;
+}
+
+/* The paused jobs (pause_list()) for --list-jobs, or NULL when the
+ * database does not answer (logged at debug: listing jobs needs none).
+ * The caller PQclear()s it. */
+PGresult *status_paused(const settings *s)
+{
+	char err[1024];
+	PGconn *c = db_connect(s->dsn, NULL, err, sizeof(err));
+	PGresult *res = NULL;
+
+	if (c != NULL && db_migrate(c, err, sizeof(err)) == 0)
+		res = pause_list(c, err, sizeof(err));
+	if (res == NULL)
+		log_msg(SWEEP_LOG_DEBUG, "paused jobs not known", "error", err,
+		        LOG_END);
+	PQfinish(c);
+	return res;
 }

@@ -17,6 +17,9 @@ packages=(
 	postgresql-client-15 # psql
 	tzdata               # IANA time zones for job timezone = ...
 	faketime             # a skewed clock for the many-hosts scheduler test
+	libsystemd-dev       # sd_notify: Type=notify, the watchdog
+	prometheus           # promtool: checks the metrics and the alert rules
+	python3-prometheus-client # the reference parser of the metrics file
 )
 
 missing=()
