@@ -21,6 +21,10 @@
  *        zone: sweep_age_cutoff, sweep_time_kind, sweep_age_condition,
  *        SWEEP_NAIVE_TIMEZONE_OPTION
  *
+ * ABI 1.8 (partitioned tables; 1.6 and 1.7 are other helpers' additions):
+ *   1.8  sweep_api.audit_query: one audit record per row of a query, in
+ *        the current transaction (a partition audited before its drop)
+ *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
  *     meaning or place; the host refuses a plugin of another major.
@@ -106,7 +110,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 5
+#define SWEEP_ABI_MINOR 8
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -435,6 +439,22 @@ typedef struct sweep_api {
 	 * "00:00:00.25"; for `$n::interval`, so that PostgreSQL counts months
 	 * and years on the calendar.  NULL when unset.  Host-owned. */
 	const char *(*opt_interval)(sweep_host *h, const char *key);
+
+	/* --- ABI 1.8 (partitioned tables) --- */
+
+	/* Writes one audit record per row of sql, a query returning exactly
+	 * one jsonb column (the record's data), with action and table as
+	 * api->audit takes them, in the transaction open on the run's
+	 * connection (api->begin) and in one statement: records of rows that
+	 * go together with them (a partition about to be dropped).  sql's
+	 * parameters are $1..$nparams (text, types inferred; NULL entries
+	 * are SQL NULL).  Returns the number of records written, added to
+	 * the "audited" counter, or -1 with *errmsg set (the transaction is
+	 * then to be rolled back).  Refused in a dry run. */
+	int64_t (*audit_query)(sweep_host *h, const char *action,
+	                       const char *table, const char *sql,
+	                       int nparams, const char *const *params,
+	                       char **errmsg);
 } sweep_api;
 
 /*
