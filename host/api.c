@@ -248,6 +248,54 @@ static int api_audit(sweep_host *h, const char *action, const char *table,
 	return 0;
 }
 
+/* See sweep_api.audit_query (ABI 1.7): sql's rows become audit records in
+ * one data-modifying WITH, the host's values bound after sql's own. */
+static int64_t api_audit_query(sweep_host *h, const char *action,
+                               const char *table, const char *sql,
+                               int nparams, const char *const *params,
+                               char **errmsg)
+{
+	const char **values = NULL;
+	PGresult *res = NULL;
+	char *text = NULL;
+	int64_t n = -1;
+	int i;
+
+	if (h->dry_run) {
+		*errmsg = api_mprintf("%s", "audit: not allowed in a dry run");
+		return -1;
+	}
+	values = calloc((size_t)nparams + 4, sizeof(*values));
+	text = api_mprintf("WITH sweep_rows AS (%s) INSERT INTO " DB_SCHEMA
+	                   ".audit (run_id, job, action, table_name, data)"
+	                   " SELECT $%d, $%d, $%d, $%d, r.* FROM sweep_rows r",
+	                   sql, nparams + 1, nparams + 2, nparams + 3,
+	                   nparams + 4);
+	if (values == NULL || text == NULL || nparams < 0 || action == NULL ||
+	    table == NULL) {
+		*errmsg = api_mprintf("%s", "audit_query: out of memory or "
+		                      "no action or table");
+		goto out;
+	}
+	for (i = 0; i < nparams; i++)
+		values[i] = params[i];
+	values[nparams] = h->run_id[0] ? h->run_id : NULL;
+	values[nparams + 1] = h->job->name;
+	values[nparams + 2] = action;
+	values[nparams + 3] = table;
+	res = api_query(h, text, nparams + 4, values,
+	                "writing audit records", errmsg);
+	if (res == NULL)
+		goto out;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	result_count(h->result, "audited", n);
+out:
+	PQclear(res);
+	free(text);
+	free(values);
+	return n;
+}
+
 static bool api_should_stop(sweep_host *h)
 {
 	return *h->stop != 0;
@@ -478,6 +526,7 @@ static const sweep_api api_services = {
 	.pause = api_pause,
 	.set_timeouts = api_set_timeouts,
 	.opt_interval = api_opt_interval,
+	.audit_query = api_audit_query,
 };
 
 /* The services table every plugin receives; static, never freed. */

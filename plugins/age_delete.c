@@ -18,6 +18,20 @@
  * the DELETE returns one jsonb object of those columns per row and the host
  * writes it as an audit record in the same transaction.
  *
+ * A partitioned table (relkind 'p') is walked partition by partition.
+ * Where the table is partitioned by range on time_column alone, a
+ * partition whose upper bound is at or before the cutoff holds only expired
+ * rows: it is detached (CONCURRENTLY when PostgreSQL allows it: 14 or later
+ * and no DEFAULT partition; else in a transaction of its own whose lock on
+ * the table waits at most PART_LOCK_MS) and then, in a second transaction
+ * that locks only the detached table, counted (every row checked against
+ * the cutoff), audited (SDK 1.7 audit_query) and dropped, or kept with
+ * partition_action = detach.  A partition wholly after the cutoff is
+ * skipped; every other leaf (the one holding the cutoff, a DEFAULT one,
+ * the leaves of a table partitioned another way) is batch-deleted by its
+ * own heap walk.  With `where` or max_rows no partition is dropped: its
+ * rows are not all known to go.
+ *
  * The rest comes from the host's services (SDK 1.3): every query goes
  * through api->query, so a failure reads "what: message (SQLSTATE x)" and a
  * transient one makes a scheduled run try again; the audit object is built
@@ -26,11 +40,18 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sweepd/plugin.h>
 
 /* Lines dry_run adds to the sample. */
 #define SAMPLE_ROWS 5
+/* Most a statement that locks a partitioned table against its readers
+ * and writers (a DETACH without CONCURRENTLY) waits for that lock, in ms:
+ * while it waits, they queue behind it. */
+#define PART_LOCK_MS 100
+/* Tries of such a statement when the lock is not had in time. */
+#define PART_TRIES 5
 
 typedef struct age_state {
 	const char *table;       /* quoted; host-owned */
@@ -46,8 +67,15 @@ typedef struct age_state {
 	const char *audit_object; /* jsonb_build_object(...) of audit_columns,
 	                             or NULL when the job is not audited;
 	                             host-owned */
+	char *returning;         /* " RETURNING audit_object", or "" */
 	char *delete_sql;        /* the batch statement; $4 is the cutoff */
 	char *count_sql;         /* rows that would go; $1 is the cutoff */
+	char *children_sql;      /* a parent's partitions and where each
+	                            lies against the cutoff */
+	int kind;                /* SWEEP_TIME_INSTANT or _WALL */
+	bool keep;               /* partition_action = detach */
+	int64_t lock_ms;         /* the job's lock_timeout; 0: none */
+	int64_t statement_ms;    /* the job's statement_timeout; 0: none */
 } age_state;
 
 /* Frees st and everything it owns; st may be NULL. */
@@ -58,8 +86,10 @@ static void state_free(const sweep_api *api, age_state *st)
 	api->free(st->filter);
 	api->free(st->older_run);
 	api->free(st->older_dry);
+	api->free(st->returning);
 	api->free(st->delete_sql);
 	api->free(st->count_sql);
+	api->free(st->children_sql);
 	free(st);
 }
 
@@ -74,6 +104,7 @@ static int older_build(const sweep_api *api, sweep_host *h, age_state *st,
 	if (sweep_time_kind(api, h, st->table, st->time_column, &kind,
 	                    errmsg) != 0)
 		return -1;
+	st->kind = kind;
 	st->older_run = sweep_age_condition(api, h, kind, st->time_column,
 	                                    st->zone, 4);
 	st->older_dry = sweep_age_condition(api, h, kind, st->time_column,
@@ -82,6 +113,91 @@ static int older_build(const sweep_api *api, sweep_host *h, age_state *st,
 		*errmsg = api->mprintf("out of memory");
 		return -1;
 	}
+	return 0;
+}
+
+/* The batch statement over relation (quoted SQL: the job's table or one
+ * of its leaf partitions).  Without a cap ($1 NULL) the planner folds the
+ * OR away: a plain TID Range Scan.  With one, the first $1 matching rows
+ * of the range go.  $4 is the cutoff.  New string (api->free), NULL when
+ * out of memory. */
+static char *delete_sql(const sweep_api *api, const age_state *st,
+                        const char *relation)
+{
+	return api->mprintf(
+		"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
+		" AND %s%s AND ($1 IS NULL OR ctid = ANY"
+		" (ARRAY(SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
+		" AND %s%s LIMIT $1)))%s",
+		relation, st->older_run, st->filter, relation,
+		st->older_run, st->filter, st->returning);
+}
+
+/* SQL text of a partition bound's datum m (a quoted literal, as
+ * pg_get_expr prints it) read back as the key's type. */
+#define PART_DATUM(m) \
+	"replace(substr(" m ", 2, length(" m ") - 2), '''''', '''')::%s"
+
+/* The query listing the partitions of $1 (regclass text): name (regclass
+ * text), whether partitioned itself, whether a detach of it is pending,
+ * and where it lies: 'expired' (range on time_column alone, upper bound at
+ * or before the cutoff $3: every row older), 'after' (lower bound at or
+ * after it: no row older), or 'walk'.  $2 is time_column (quoted), $4 the
+ * zone (SWEEP_TIME_WALL only).  The bound is read from the catalog as
+ * pg_get_expr prints it, in this session's DateStyle and TimeZone, and
+ * cast back to the key's type in the same session, so it reads back
+ * exactly; a bound of any other shape (a DEFAULT partition, list or hash
+ * partitions, several key columns or an expression) does not match the
+ * anchored pattern and is walked: a bound misread never drops a row.  New
+ * string (api->free), NULL when out of memory. */
+static char *children_sql(const sweep_api *api, int kind)
+{
+	const char *type = kind == SWEEP_TIME_INSTANT ? "timestamptz"
+	                                              : "timestamp";
+	const char *cut = kind == SWEEP_TIME_INSTANT
+		? "$3::timestamptz" : "($3::timestamptz AT TIME ZONE $4)";
+
+	return api->mprintf(
+		"SELECT name, sub, pending, side FROM (SELECT"
+		" c.oid::regclass::text AS name, c.relkind = 'p' AS sub,"
+		" i.inhdetachpending AS pending, c.relname, CASE"
+		" WHEN b.m IS NULL THEN 'walk'"
+		" WHEN b.m[2] <> 'MAXVALUE' AND " PART_DATUM("b.m[2]")
+		" <= %s THEN 'expired'"
+		" WHEN b.m[1] <> 'MINVALUE' AND " PART_DATUM("b.m[1]")
+		" >= %s THEN 'after' ELSE 'walk' END AS side"
+		" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+		" JOIN pg_partitioned_table k ON k.partrelid = i.inhparent"
+		" CROSS JOIN LATERAL (SELECT CASE WHEN k.partstrat = 'r' AND"
+		" k.partnatts = 1 AND k.partattrs[0] = (SELECT a.attnum FROM"
+		" pg_attribute a WHERE a.attrelid = i.inhparent AND a.attname ="
+		" (parse_ident($2))[1] AND NOT a.attisdropped) THEN"
+		" regexp_match(pg_get_expr(c.relpartbound, c.oid),"
+		" '^FOR VALUES FROM \\((MINVALUE|''(?:[^'']|'''')*'')\\)"
+		" TO \\((MAXVALUE|''(?:[^'']|'''')*'')\\)$') END AS m) b"
+		" WHERE i.inhparent = $1::regclass) p"
+		" ORDER BY side <> 'expired', relname",
+		type, cut, type, cut);
+}
+
+/* Reads partition_action and the timeouts the partition steps use.
+ * Returns 0, or -1 with *errmsg set. */
+static int part_options(const sweep_api *api, sweep_host *h, age_state *st,
+                        char **errmsg)
+{
+	const char *action = api->opt_string(h, "partition_action");
+
+	if (!action || (strcmp(action, "drop") != 0 &&
+	                strcmp(action, "detach") != 0)) {
+		*errmsg = api->mprintf("partition_action = %s: must be drop "
+		                       "(expired partitions go) or detach "
+		                       "(they are kept as tables of their own)",
+		                       action ? action : "(none)");
+		return -1;
+	}
+	st->keep = strcmp(action, "detach") == 0;
+	st->lock_ms = api->opt_duration_ms(h, "lock_timeout");
+	st->statement_ms = api->opt_duration_ms(h, "statement_timeout");
 	return 0;
 }
 
@@ -94,7 +210,6 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	const char *const *cols;
 	const char *where;
 	size_t ncols;
-	char *returning = NULL;
 	int rc = -1;
 
 	st = calloc(1, sizeof *st);
@@ -126,6 +241,7 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	if (sweep_parallel(api, h, &st->parallel, errmsg) != 0 ||
+	    part_options(api, h, st, errmsg) != 0 ||
 	    older_build(api, h, st, errmsg) != 0)
 		goto out;
 	ncols = api->opt_list(h, "audit_columns", &cols);
@@ -139,26 +255,19 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	where = api->opt_string(h, "where");
 	st->filter = api->mprintf("%s%s%s", where ? " AND (" : "",
 	                          where ? where : "", where ? ")" : "");
-	returning = api->mprintf("%s%s", st->audit_object ? " RETURNING " : "",
-	                         st->audit_object ? st->audit_object : "");
-	if (!st->filter || !returning) {
+	st->returning = api->mprintf("%s%s",
+	                             st->audit_object ? " RETURNING " : "",
+	                             st->audit_object ? st->audit_object : "");
+	if (!st->filter || !st->returning) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
-	/* Without a cap ($1 NULL) the planner folds the OR away: a plain
-	 * TID Range Scan.  With one, the first $1 matching rows of the
-	 * range go. */
-	st->delete_sql = api->mprintf(
-		"DELETE FROM %s WHERE ctid >= $2 AND ctid < $3"
-		" AND %s%s AND ($1 IS NULL OR ctid = ANY"
-		" (ARRAY(SELECT ctid FROM %s WHERE ctid >= $2 AND ctid < $3"
-		" AND %s%s LIMIT $1)))%s",
-		st->table, st->older_run, st->filter, st->table,
-		st->older_run, st->filter, returning);
+	st->delete_sql = delete_sql(api, st, st->table);
 	st->count_sql = api->mprintf(
 		"SELECT count(*) FROM %s WHERE %s%s",
 		st->table, st->older_dry, st->filter);
-	if (!st->delete_sql || !st->count_sql) {
+	st->children_sql = children_sql(api, st->kind);
+	if (!st->delete_sql || !st->count_sql || !st->children_sql) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -166,26 +275,55 @@ static int age_init(const sweep_api *api, sweep_host *h, void **state,
 	st = NULL;
 	rc = 0;
 out:
-	api->free(returning);
 	state_free(api, st);
 	return rc;
 }
 
-/* Deletes, batch by batch, the rows older than the cutoff and sets the
- * result's message.  Returns 0, or -1 with *errmsg set; batches committed
- * before an error stay committed and counted. */
-static int age_run(const sweep_api *api, sweep_host *h, void *state,
-                   char **errmsg)
+/* What a run or dry run did over the table and its partitions. */
+typedef struct age_walk {
+	const char *cutoff;      /* the run's; borrowed */
+	bool dry;
+	int64_t rows;            /* deleted by batches */
+	int64_t batches;
+	bool stopped;
+	int64_t dropped, dropped_rows;   /* partitions that went, their rows */
+	int64_t detached, detached_rows; /* kept as tables of their own */
+} age_walk;
+
+/* Runs sql (no parameters) on the run's connection; 0, or -1 with *errmsg
+ * set. */
+static int exec_sql(const sweep_api *api, sweep_host *h, const char *sql,
+                    const char *what, char **errmsg)
 {
-	const age_state *st = state;
-	const char *params[1] = { NULL };
+	PGresult *res = api->query(h, sql, 0, NULL, what, errmsg);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Rolls back the transaction open on the run's connection, keeping the
+ * error that made it fail. */
+static void rollback(const sweep_api *api, sweep_host *h)
+{
+	PQclear(PQexec(api->db(h), "ROLLBACK"));
+}
+
+/* Deletes in batches the expired rows of relation (the job's table or a
+ * leaf partition: quoted SQL) by walking its heap, within what max_rows
+ * leaves.  Returns 0, or -1 with *errmsg set; batches committed before an
+ * error stay committed and counted. */
+static int walk_heap(const sweep_api *api, sweep_host *h, const age_state *st,
+                     const char *relation, age_walk *w, char **errmsg)
+{
+	const char *params[1] = { w->cutoff };
 	sweep_batch spec = {
 		.size = sizeof spec,
 		.mode = SWEEP_BATCH_HEAP_RANGES,
-		.sql = st->delete_sql,
 		.nparams = 1,
 		.params = params,
-		.relation = st->table,
+		.relation = relation,
 		.batch_rows = st->batch_size,
 		.max_rows = st->max_rows,
 		.counter = "deleted",
@@ -194,26 +332,488 @@ static int age_run(const sweep_api *api, sweep_host *h, void *state,
 		.parallel = st->parallel,
 	};
 	sweep_batch_stats stats = { .size = sizeof stats };
-	char *cutoff = NULL, *msg = NULL;
-	char rows[24], batches[24];
+	char *sql = NULL;
+	int rc;
+
+	if (st->max_rows > 0) {
+		spec.max_rows = st->max_rows - w->rows;
+		if (spec.max_rows <= 0)
+			return 0;
+	}
+	sweep_batch_options(api, h, &spec);
+	sql = relation == st->table ? NULL : delete_sql(api, st, relation);
+	spec.sql = sql ? sql : st->delete_sql;
+	if (relation != st->table && !sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	rc = api->batch_loop(h, &spec, &stats, errmsg);
+	w->rows += stats.rows;
+	w->batches += stats.batches;
+	w->stopped = w->stopped || stats.stopped;
+	api->free(sql);
+	return rc;
+}
+
+/* Whether relation (quoted SQL) is a partitioned table.  0, or -1 with
+ * *errmsg set. */
+static int is_partitioned(const sweep_api *api, sweep_host *h,
+                          const char *relation, bool *yes, char **errmsg)
+{
+	const char *params[1] = { relation };
+	PGresult *res;
+
+	res = api->query(h, "SELECT relkind = 'p' FROM pg_class WHERE oid ="
+	                 " $1::regclass", 1, params, "reading the table's kind",
+	                 errmsg);
+	if (!res)
+		return -1;
+	*yes = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+/* Whether a partition of parent (regclass text) may be detached
+ * CONCURRENTLY, which blocks none of the table's readers or writers:
+ * PostgreSQL 14 or later, and parent has no DEFAULT partition (its
+ * constraint changes under such a detach: PostgreSQL refuses it).  0, or
+ * -1 with *errmsg set. */
+static int part_concurrent(const sweep_api *api, sweep_host *h,
+                           const char *parent, bool *yes, char **errmsg)
+{
+	const char *params[1] = { parent };
+	PGresult *res;
+
+	*yes = false;
+	if (PQserverVersion(api->db(h)) < 140000)
+		return 0;
+	res = api->query(h, "SELECT partdefid = 0 FROM pg_partitioned_table"
+	                 " WHERE partrelid = $1::regclass", 1, params,
+	                 "looking for a DEFAULT partition", errmsg);
+	if (!res)
+		return -1;
+	*yes = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+/* Sets (on) or resets (off) the session's lock_timeout and
+ * statement_timeout to the job's, for a statement that cannot run in a
+ * transaction block.  0, or -1 with *errmsg set. */
+static int session_timeouts(const sweep_api *api, sweep_host *h,
+                            const age_state *st, bool on, char **errmsg)
+{
+	char lock[32], stmt[32];
+	const char *params[2] = { lock, stmt };
+	PGresult *res;
+
+	if (!on) {
+		if (st->lock_ms > 0)
+			PQclear(PQexec(api->db(h), "RESET lock_timeout"));
+		if (st->statement_ms > 0)
+			PQclear(PQexec(api->db(h), "RESET statement_timeout"));
+		return 0;
+	}
+	snprintf(lock, sizeof lock, "%" PRId64, st->lock_ms);
+	snprintf(stmt, sizeof stmt, "%" PRId64, st->statement_ms);
+	res = api->query(h, "SELECT CASE WHEN $1::text <> '0' THEN"
+	                 " set_config('lock_timeout', $1::text, false) END,"
+	                 " CASE WHEN $2::text <> '0' THEN"
+	                 " set_config('statement_timeout', $2::text, false)"
+	                 " END",
+	                 2, params, "setting the job's timeouts", errmsg);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Detaches child from parent (both regclass text) once: FINALIZE a detach
+ * left pending, CONCURRENTLY when allowed, else in a transaction of its
+ * own whose lock on parent (ACCESS EXCLUSIVE) waits at most PART_LOCK_MS
+ * (less when the job's lock_timeout is shorter) and is held for the
+ * DETACH alone.  0, or -1 with *errmsg set and nothing changed. */
+static int detach_once(const sweep_api *api, sweep_host *h,
+                       const age_state *st, const char *parent,
+                       const char *child, bool pending, char **errmsg)
+{
+	int64_t wait = st->lock_ms > 0 && st->lock_ms < PART_LOCK_MS
+		? st->lock_ms : PART_LOCK_MS;
+	bool concurrent = false;
+	char *sql = NULL;
 	int rc = -1;
 
-	sweep_batch_options(api, h, &spec);
+	if (!pending && part_concurrent(api, h, parent, &concurrent,
+	                                errmsg) != 0)
+		return -1;
+	sql = api->mprintf("ALTER TABLE %s DETACH PARTITION %s%s", parent,
+	                   child, pending ? " FINALIZE"
+	                                  : concurrent ? " CONCURRENTLY" : "");
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	if (pending || concurrent) {
+		if (session_timeouts(api, h, st, true, errmsg) == 0)
+			rc = exec_sql(api, h, sql, "detaching a partition",
+			              errmsg);
+		session_timeouts(api, h, st, false, errmsg);
+	} else if (api->begin(h, wait, st->statement_ms, errmsg) == 0) {
+		rc = exec_sql(api, h, sql, "detaching a partition", errmsg);
+		if (rc == 0)
+			rc = exec_sql(api, h, "COMMIT", "committing the detach",
+			              errmsg);
+		else
+			rollback(api, h);
+	}
+	api->free(sql);
+	return rc;
+}
+
+/* detach_once, tried again up to PART_TRIES times while the table's lock
+ * is not had in time (lock_timeout, SQLSTATE 55P03): a busy table makes
+ * the job wait between tries, never its readers and writers.  0, or -1
+ * with *errmsg set (the last try's). */
+static int detach(const sweep_api *api, sweep_host *h, const age_state *st,
+                  const char *parent, const char *child, bool pending,
+                  char **errmsg)
+{
+	int try;
+
+	for (try = 1;; try++) {
+		if (detach_once(api, h, st, parent, child, pending,
+		                errmsg) == 0)
+			return 0;
+		if (try == PART_TRIES || !*errmsg ||
+		    !strstr(*errmsg, "SQLSTATE 55P03"))
+			return -1;
+		api->log(h, SWEEP_LOG_WARN, "partition_busy", "partition",
+		         child, "error", *errmsg, SWEEP_LOG_END);
+		api->free(*errmsg);
+		*errmsg = NULL;
+		if (!api->pause(h, 200 * try)) {
+			*errmsg = api->mprintf("stopped before detaching %s",
+			                       child);
+			return -1;
+		}
+	}
+}
+
+/* Logs event for partition with its rows. */
+static void log_partition(const sweep_api *api, sweep_host *h,
+                          const char *event, const char *partition,
+                          int64_t rows)
+{
+	char n[24];
+
+	snprintf(n, sizeof n, "%" PRId64, rows);
+	api->log(h, SWEEP_LOG_INFO, event, "partition", partition, "rows", n,
+	         SWEEP_LOG_END);
+}
+
+/* Writes one audit record per row of child (rows of them) in the
+ * transaction open on the run's connection.  Returns the records written,
+ * or -1 with *errmsg set. */
+static int64_t audit_partition(const sweep_api *api, sweep_host *h,
+                               const age_state *st, const char *child,
+                               int64_t rows, char **errmsg)
+{
+	char *sql = api->mprintf("SELECT %s FROM %s", st->audit_object, child);
+	int64_t n;
+
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	n = api->audit_query(h, "deleted", st->table_name, sql, 0, NULL,
+	                     errmsg);
+	api->free(sql);
+	if (n >= 0 && n != rows) {
+		*errmsg = api->mprintf("partition %s: %" PRId64 " audit "
+		                       "records for %" PRId64 " rows", child,
+		                       n, rows);
+		api->count(h, "audited", -n);
+		return -1;
+	}
+	return n;
+}
+
+/* Counts child's rows in the transaction open on the run's connection,
+ * with the lock it holds on child, and checks that none is at or after
+ * the cutoff: an index probe where time_column is indexed (NOT (col < c)
+ * is planned as col >= c; a bounded range partition holds no NULL), so
+ * the check costs nothing next to the count.  0, or -1 with *errmsg
+ * set. */
+static int count_expired(const sweep_api *api, sweep_host *h,
+                         const age_state *st, const char *child,
+                         const char *cutoff, int64_t *rows, char **errmsg)
+{
+	const char *params[1] = { cutoff };
+	char *sql = api->mprintf("SELECT count(*), (SELECT count(*) FROM"
+	                         " (SELECT FROM %s WHERE NOT (%s) OR %s IS"
+	                         " NULL LIMIT 1) y) FROM %s", child,
+	                         st->older_dry, st->time_column, child);
+	PGresult *res = sql ? api->query(h, sql, 1, params,
+	                                 "counting a partition's rows", errmsg)
+	                    : NULL;
+	int64_t young;
+	int rc = -1;
+
+	if (!sql)
+		*errmsg = api->mprintf("out of memory");
+	if (!res)
+		goto out;
+	*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	young = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if (young > 0)
+		*errmsg = api->mprintf("partition %s holds rows not older "
+		                       "than %s: detached, not dropped; it "
+		                       "keeps every row", child, cutoff);
+	else
+		rc = 0;
+out:
+	PQclear(res);
+	api->free(sql);
+	return rc;
+}
+
+/* In one transaction that locks only child, detached before (no reader or
+ * writer of the table waits for it): counts its rows, checking each is
+ * older than the cutoff, writes their audit records when the job is
+ * audited, and drops it.  Adds its rows to "deleted".  0, or -1 with
+ * *errmsg set and child kept, detached, with every row. */
+static int drop_detached(const sweep_api *api, sweep_host *h,
+                         const age_state *st, const char *child,
+                         age_walk *w, char **errmsg)
+{
+	char *lock = api->mprintf("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE",
+	                          child);
+	char *drop = api->mprintf("DROP TABLE %s", child);
+	int64_t rows = 0, audited = 0;
+	int rc = -1;
+
+	if (!lock || !drop) {
+		*errmsg = api->mprintf("out of memory");
+		goto out;
+	}
+	if (api->begin(h, st->lock_ms, st->statement_ms, errmsg) != 0)
+		goto out;
+	if (exec_sql(api, h, lock, "locking the detached partition",
+	             errmsg) != 0 ||
+	    count_expired(api, h, st, child, w->cutoff, &rows, errmsg) != 0 ||
+	    (st->audit_object &&
+	     (audited = audit_partition(api, h, st, child, rows,
+	                                errmsg)) < 0) ||
+	    exec_sql(api, h, drop, "dropping the partition", errmsg) != 0 ||
+	    exec_sql(api, h, "COMMIT", "committing the drop", errmsg) != 0) {
+		rollback(api, h);
+		if (audited > 0)
+			api->count(h, "audited", -audited);
+		goto out;
+	}
+	w->dropped++;
+	w->dropped_rows += rows;
+	api->count(h, "deleted", rows);
+	api->count(h, "partitions_dropped", 1);
+	log_partition(api, h, "partition_dropped", child, rows);
+	rc = 0;
+out:
+	api->free(lock);
+	api->free(drop);
+	return rc;
+}
+
+/* Counts the rows of child, detached and kept (partition_action =
+ * detach), as "detached".  0, or -1 with *errmsg set. */
+static int count_kept(const sweep_api *api, sweep_host *h, const char *child,
+                      age_walk *w, char **errmsg)
+{
+	char *sql = api->mprintf("SELECT count(*) FROM %s", child);
+	PGresult *res = sql ? api->query(h, sql, 0, NULL,
+	                                 "counting a partition's rows", errmsg)
+	                    : NULL;
+	int64_t rows;
+
+	api->free(sql);
+	if (!res) {
+		if (!sql)
+			*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	w->detached++;
+	w->detached_rows += rows;
+	api->count(h, "detached", rows);
+	api->count(h, "partitions_detached", 1);
+	log_partition(api, h, "partition_detached", child, rows);
+	return 0;
+}
+
+/* Removes child, a partition of parent wholly before the cutoff, from the
+ * table: detaches it, then drops it or keeps it.  In a dry run, counts its
+ * rows and lists it in the sample.  0, or -1 with *errmsg set. */
+static int part_expired(const sweep_api *api, sweep_host *h,
+                        const age_state *st, const char *parent,
+                        const char *child, bool pending, age_walk *w,
+                        char **errmsg)
+{
+	char *sql, *line;
+	PGresult *res;
+	int64_t rows;
+
+	if (!w->dry) {
+		if (detach(api, h, st, parent, child, pending, errmsg) != 0)
+			return -1;
+		return st->keep ? count_kept(api, h, child, w, errmsg)
+		                : drop_detached(api, h, st, child, w, errmsg);
+	}
+	sql = api->mprintf("SELECT count(*) FROM %s", child);
+	res = sql ? api->query(h, sql, 0, NULL, "counting a partition's rows",
+	                       errmsg) : NULL;
+	api->free(sql);
+	if (!res) {
+		if (!sql)
+			*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	line = api->mprintf("partition %s: %" PRId64 " rows, would be %s",
+	                    child, rows, st->keep ? "detached and kept"
+	                                          : "dropped");
+	if (line)
+		api->sample(h, line);
+	api->free(line);
+	log_partition(api, h, st->keep ? "would_detach_partition"
+	                               : "would_drop_partition", child, rows);
+	if (st->keep) {
+		w->detached++;
+		w->detached_rows += rows;
+	} else {
+		w->dropped++;
+		w->dropped_rows += rows;
+	}
+	return 0;
+}
+
+static int walk_table(const sweep_api *api, sweep_host *h,
+                      const age_state *st, const char *relation,
+                      age_walk *w, char **errmsg);
+
+/* Does one partition of parent as the children query placed it. */
+static int part_one(const sweep_api *api, sweep_host *h, const age_state *st,
+                    const char *parent, const PGresult *res, int i,
+                    age_walk *w, char **errmsg)
+{
+	const char *child = PQgetvalue(res, i, 0);
+	bool sub = PQgetvalue(res, i, 1)[0] == 't';
+	bool pending = PQgetvalue(res, i, 2)[0] == 't';
+	const char *side = PQgetvalue(res, i, 3);
+	/* With where or max_rows, a partition's rows do not all go. */
+	bool whole = strcmp(side, "expired") == 0 && st->filter[0] == '\0' &&
+	             st->max_rows == 0;
+
+	if (whole)
+		return part_expired(api, h, st, parent, child, pending, w,
+		                    errmsg);
+	if (strcmp(side, "after") == 0)
+		return 0;
+	if (pending) {
+		api->log(h, SWEEP_LOG_WARN, "partition_detach_pending",
+		         "partition", child, "hint", "finish it with ALTER "
+		         "TABLE ... DETACH PARTITION ... FINALIZE", SWEEP_LOG_END);
+		return 0;
+	}
+	if (sub)
+		return walk_table(api, h, st, child, w, errmsg);
+	return w->dry ? 0 : walk_heap(api, h, st, child, w, errmsg);
+}
+
+/* Deletes the expired rows of relation (quoted SQL or regclass text): a
+ * plain table by its heap, a partitioned one partition by partition (see
+ * the top of this file).  0, or -1 with *errmsg set. */
+static int walk_table(const sweep_api *api, sweep_host *h,
+                      const age_state *st, const char *relation,
+                      age_walk *w, char **errmsg)
+{
+	const char *params[4] = { relation, st->time_column, w->cutoff,
+	                          st->zone };
+	PGresult *res;
+	bool partitioned;
+	int i, rc = 0;
+
+	if (is_partitioned(api, h, relation, &partitioned, errmsg) != 0)
+		return -1;
+	if (!partitioned)
+		return w->dry ? 0 : walk_heap(api, h, st, relation, w, errmsg);
+	res = api->query(h, st->children_sql,
+	                 st->kind == SWEEP_TIME_WALL ? 4 : 3, params,
+	                 "reading the partitions", errmsg);
+	if (!res)
+		return -1;
+	for (i = 0; i < PQntuples(res) && rc == 0; i++) {
+		if (!w->dry && api->should_stop(h)) {
+			w->stopped = true;
+			break;
+		}
+		rc = part_one(api, h, st, relation, res, i, w, errmsg);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The run's message: rows deleted, partitions dropped or kept.  New string
+ * (api->free), NULL when out of memory. */
+static char *run_message(const sweep_api *api, const age_state *st,
+                         const age_walk *w)
+{
+	char *parts = NULL, *msg;
+
+	if (w->dropped > 0)
+		parts = api->mprintf(" (%" PRId64 " of them in %" PRId64
+		                     " expired partitions, dropped)",
+		                     w->dropped_rows, w->dropped);
+	else if (w->detached > 0)
+		parts = api->mprintf("; %" PRId64 " expired partitions with %"
+		                     PRId64 " rows detached and kept as "
+		                     "tables", w->detached, w->detached_rows);
+	msg = api->mprintf("deleted %" PRId64 " rows from %s older than %s%s%s",
+	                   w->rows + w->dropped_rows, st->table_name,
+	                   w->cutoff, parts ? parts : "",
+	                   w->stopped ? " (stopped early on request)" : "");
+	api->free(parts);
+	return msg;
+}
+
+/* Deletes the rows older than the cutoff: batch by batch, and by whole
+ * partitions where the table is partitioned by range on time_column; sets
+ * the result's message.  Returns 0, or -1 with *errmsg set; what was
+ * committed before an error stays committed and counted. */
+static int age_run(const sweep_api *api, sweep_host *h, void *state,
+                   char **errmsg)
+{
+	const age_state *st = state;
+	age_walk w = { .dry = false };
+	char *cutoff = NULL, *msg = NULL;
+	char rows[24], batches[24], dropped[24];
+	int rc = -1;
+
 	if (sweep_age_cutoff(api, h, "older_than", st->zone, SWEEP_AGE_NOW,
 	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
-	params[0] = cutoff;
-	if (api->batch_loop(h, &spec, &stats, errmsg) != 0)
+	w.cutoff = cutoff;
+	if (walk_table(api, h, st, st->table, &w, errmsg) != 0)
 		goto out;
 
-	snprintf(rows, sizeof rows, "%" PRId64, stats.rows);
-	snprintf(batches, sizeof batches, "%" PRId64, stats.batches);
+	snprintf(rows, sizeof rows, "%" PRId64, w.rows + w.dropped_rows);
+	snprintf(batches, sizeof batches, "%" PRId64, w.batches);
+	snprintf(dropped, sizeof dropped, "%" PRId64, w.dropped);
 	api->log(h, SWEEP_LOG_INFO, "deleted", "table", st->table_name,
-	         "rows", rows, "batches", batches, "cutoff", cutoff,
-	         "stopped", stats.stopped ? "true" : "false", SWEEP_LOG_END);
-	msg = api->mprintf("deleted %s rows from %s older than %s%s", rows,
-	                   st->table_name, cutoff,
-	                   stats.stopped ? " (stopped early on request)" : "");
+	         "rows", rows, "batches", batches, "partitions_dropped",
+	         w.dropped ? dropped : NULL, "cutoff", cutoff,
+	         "stopped", w.stopped ? "true" : "false", SWEEP_LOG_END);
+	msg = run_message(api, st, &w);
 	if (!msg) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -226,10 +826,43 @@ out:
 	return rc;
 }
 
-/* Reports what run would delete, changing nothing: the counter
- * would_delete (capped at max_rows), the keys (audit columns, else primary
- * key, else ctid) of up to SAMPLE_ROWS of the oldest rows that match, and a
- * message.  Returns 0, or -1 with *errmsg set. */
+/* Lists, in the sample and the log, the partitions of the table a run
+ * would drop or detach, with their rows, and counts them
+ * (would_drop_partitions or would_detach_partitions, would_detach).
+ * Sets *suffix to the message's words about them (api->free), or NULL.
+ * 0, or -1 with *errmsg set. */
+static int dry_partitions(const sweep_api *api, sweep_host *h,
+                          const age_state *st, age_walk *w, char **suffix,
+                          char **errmsg)
+{
+	*suffix = NULL;
+	if (walk_table(api, h, st, st->table, w, errmsg) != 0)
+		return -1;
+	if (w->dropped > 0) {
+		api->count(h, "would_drop_partitions", w->dropped);
+		*suffix = api->mprintf(", %" PRId64 " of them by dropping %"
+		                       PRId64 " expired partitions (see sample)",
+		                       w->dropped_rows, w->dropped);
+	} else if (w->detached > 0) {
+		api->count(h, "would_detach_partitions", w->detached);
+		api->count(h, "would_detach", w->detached_rows);
+		*suffix = api->mprintf("; would detach %" PRId64 " expired "
+		                       "partitions with %" PRId64 " rows and "
+		                       "keep them as tables (see sample)",
+		                       w->detached, w->detached_rows);
+	}
+	if ((w->dropped > 0 || w->detached > 0) && !*suffix) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reports what run would delete, changing nothing: the partitions it
+ * would drop or detach (dry_partitions), the counter would_delete (capped
+ * at max_rows), the keys (audit columns, else primary key, else ctid) of
+ * up to SAMPLE_ROWS of the oldest rows that match, and a message.
+ * Returns 0, or -1 with *errmsg set. */
 static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
                        char **errmsg)
 {
@@ -237,7 +870,8 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	const char *params[1] = { NULL };
 	const char *keys = st->audit_object;
 	PGresult *res = NULL;
-	char *cutoff = NULL, *sql = NULL, *msg = NULL;
+	char *cutoff = NULL, *sql = NULL, *msg = NULL, *parts = NULL;
+	age_walk w = { .dry = true };
 	int64_t matching, would;
 	int i, limit = SAMPLE_ROWS;
 	int rc = -1;
@@ -246,11 +880,14 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	                     &cutoff, NULL, errmsg) != 0)
 		goto out;
 	params[0] = cutoff;
+	w.cutoff = cutoff;
+	if (dry_partitions(api, h, st, &w, &parts, errmsg) != 0)
+		goto out;
 	res = api->query(h, st->count_sql, 1, params, "counting rows",
 	                 errmsg);
 	if (!res)
 		goto out;
-	matching = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	matching = strtoll(PQgetvalue(res, 0, 0), NULL, 10) - w.detached_rows;
 	PQclear(res);
 	res = NULL;
 	would = matching;
@@ -283,7 +920,8 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 		                   would, matching, st->table_name, cutoff);
 	else
 		msg = api->mprintf("would delete %" PRId64 " rows from %s "
-		                   "older than %s", would, st->table_name, cutoff);
+		                   "older than %s%s", would, st->table_name,
+		                   cutoff, parts ? parts : "");
 	if (!msg) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
@@ -292,6 +930,7 @@ static int age_dry_run(const sweep_api *api, sweep_host *h, void *state,
 	rc = 0;
 out:
 	PQclear(res);
+	api->free(parts);
 	api->free(msg);
 	api->free(sql);
 	api->free(cutoff);
@@ -328,6 +967,10 @@ static const sweep_option age_options[] = {
 	{ "audit_columns", SWEEP_OPT_LIST, 0, NULL,
 	  "columns written to one audit record per deleted row" },
 	SWEEP_NAIVE_TIMEZONE_OPTION,
+	{ "partition_action", SWEEP_OPT_STRING, 0, "drop",
+	  "a partition of a table partitioned by range on time_column that "
+	  "lies wholly before the cutoff is detached and then: drop (its "
+	  "rows count as deleted) or detach (kept as a table of its own)" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 

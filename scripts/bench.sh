@@ -21,6 +21,9 @@
 #   4. host overhead with 10,000 job files: --check, --list-jobs, the
 #      daemon's RSS, its startup (catch-up from one history query) and idle CPU
 #   5. schedule precision of a job every second, with pg_cron as the anchor
+#   P. partitioned tables: 13 monthly partitions, 600,000 rows, 433,000
+#      expired: one bulk DELETE against age_delete dropping the expired
+#      partitions, and the longest wait of a concurrent writer
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
 # postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
@@ -979,6 +982,159 @@ if ((cn > 0)); then
 fi
 row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the due second" \
 	"p50 $p50 ms, p99 $p99 ms, max $max ms" "$vs" "p99 < 10 ms" "$(verdict "$p99 < 10")"
+
+# ---------------------------------------------------------------------------
+# Case P: partitioned tables.  A table partitioned by month on created_at,
+# PART_ROWS rows, PART_EXPIRED of them older than the cutoff (90 days):
+# nine monthly partitions lie wholly before it and go whole, the one
+# holding it is batch-deleted.  One bulk DELETE against age_delete, each
+# on a fresh copy, alternating over PART_ROUNDS rounds (medians), with a
+# writer (psql: an INSERT and a SELECT by id over every partition, each
+# its own transaction) running throughout: its longest
+# transaction is the longest the table's readers and writers waited.
+# age_delete runs twice: without a DEFAULT partition (DETACH ...
+# CONCURRENTLY) and with an empty one (a plain DETACH, whose lock waits at
+# most 100 ms).
+
+readonly PART_ROWS=600000 PART_EXPIRED=433000
+if $quick; then
+	readonly PART_ROUNDS=1
+else
+	readonly PART_ROUNDS=3
+fi
+
+# part_source: table psrc of PART_ROWS rows, PART_EXPIRED of them spread
+# evenly from the first day of the month 12 months ago to an hour before
+# now() - 90 days, the rest from an hour after it to a minute ago.
+part_source() {
+	sql <<-EOF
+		CREATE TABLE psrc AS
+		WITH b AS (SELECT date_trunc('month', now() - interval '12 months') AS s,
+		                  now() - interval '90 days' AS c, now() AS n)
+		SELECT g::bigint AS id,
+		       CASE WHEN g <= $PART_EXPIRED
+		            THEN s + (g - 0.5) * ((c - interval '1 hour' - s) / $PART_EXPIRED)
+		            ELSE c + interval '1 hour' + (g - $PART_EXPIRED - 0.5)
+		                 * ((n - interval '1 minute' - c - interval '1 hour') / ($PART_ROWS - $PART_EXPIRED))
+		       END AS created_at,
+		       (random() * 1000000)::bigint AS user_id,
+		       rpad(md5(g::text), 100, md5((-g)::text)) AS payload
+		FROM b, generate_series(1, $PART_ROWS) AS g;
+	EOF
+}
+
+# part_copy DEFAULT: table pt, partitioned by month on created_at (13
+# partitions, and a DEFAULT one when DEFAULT is "default"), filled from
+# psrc in time order, keyed, vacuumed, checkpointed.
+part_copy() {
+	sql <<-EOF
+		DROP TABLE IF EXISTS pt;
+		CREATE TABLE pt (id bigint NOT NULL, created_at timestamptz NOT NULL,
+		                 user_id bigint, payload text, PRIMARY KEY (id, created_at))
+		    PARTITION BY RANGE (created_at);
+		DO \$\$ DECLARE m timestamptz := date_trunc('month', now() - interval '12 months');
+		BEGIN FOR i IN 0..12 LOOP
+		    EXECUTE format('CREATE TABLE %I PARTITION OF pt FOR VALUES FROM (%L) TO (%L)',
+		                   'pt_' || to_char(m + i * interval '1 month', 'YYYYMM'),
+		                   m + i * interval '1 month', m + (i + 1) * interval '1 month');
+		END LOOP; END \$\$;
+		$([[ $1 != default ]] || echo 'CREATE TABLE pt_default PARTITION OF pt DEFAULT;')
+		CREATE INDEX ON pt (created_at);
+		INSERT INTO pt SELECT * FROM psrc ORDER BY created_at;
+		VACUUM ANALYZE pt;
+		TRUNCATE sweepd.audit;
+		CHECKPOINT;
+	EOF
+}
+
+# part_writer_start: a writer, psql with \timing, each statement its own
+# transaction: an INSERT of a new row and a SELECT by id (over every
+# partition), again and again until part_writer_stop; returns once its
+# first row is in.
+part_writer_start() {
+	rm -f "$WORK/writer.stop"
+	(
+		echo '\timing on'
+		while [[ ! -e $WORK/writer.stop ]]; do
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				echo "INSERT INTO pt VALUES (1000000000 + (random() * 1e9)::int8, now(), 0, 'writer');"
+				echo 'SELECT count(*) FROM pt WHERE id = 42;'
+			done
+		done
+	) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/writer.out" 2>&1 &
+	writer_pid=$!
+	until [[ $(sql -c "SELECT count(*) FROM pt WHERE user_id = 0 AND payload = 'writer'") -gt 0 ]]; do
+		kill -0 "$writer_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/writer.out")"
+		pause 0.05
+	done
+}
+
+# part_writer_stop: stops the writer; W_MAX_MS is its longest statement
+# (ms, as psql timed it) and W_N their number.
+part_writer_stop() {
+	touch "$WORK/writer.stop"
+	wait "$writer_pid" || die "the writer failed: $(grep -v '^Time' "$WORK/writer.out" | head -n3)"
+	read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/writer.out")
+}
+
+# part_round VARIANT: one measurement on a fresh copy, the writer running:
+# bulk (one DELETE), age (age_delete, no DEFAULT partition) or age-default.
+# Sets R_US, R_ROWS, R_DROPPED, R_BATCHES, W_MAX_MS, W_N.
+part_round() {
+	local json t0 t1
+	part_copy "$([[ $1 == age-default ]] && echo default || echo none)"
+	part_writer_start
+	if [[ $1 == bulk ]]; then
+		run_sql "DELETE FROM pt WHERE created_at < now() - interval '90 days'"
+		R_DROPPED=0 R_BATCHES=1
+	else
+		t0=$(now_ns)
+		json=$("$SWEEPD" --conf-dir "$CONF" --run age-part --json 2>>"$WORK/sweepd.log") ||
+			die "sweepd --run age-part failed: $json"
+		t1=$(now_ns)
+		R_US=$(((t1 - t0) / 1000))
+		read -r R_ROWS R_DROPPED R_BATCHES < <(jq -r \
+			'[.counters.deleted, (.counters.partitions_dropped // 0), .batches] | @tsv' <<<"$json")
+	fi
+	part_writer_stop
+	((R_ROWS == PART_EXPIRED)) || die "case P: $1 deleted $R_ROWS rows, not $PART_EXPIRED"
+}
+
+part_case() {
+	local round v
+	declare -A times=() wmax=() dropped=() batches=() writes=()
+	say "case P: partitioned table, $(thousands $PART_ROWS) rows, $(thousands $PART_EXPIRED) expired, $PART_ROUNDS round(s)"
+	write_age_job age-part ''
+	sed -i 's/^table = t$/table = pt/; s/^older_than = 30d$/older_than = 90d/' "$CONF/age-part.ini"
+	part_source
+	for ((round = 1; round <= PART_ROUNDS; round++)); do
+		for v in bulk age age-default; do
+			part_round "$v"
+			times[$v]+="$R_US " wmax[$v]+="$W_MAX_MS " writes[$v]=$W_N
+			dropped[$v]=$R_DROPPED batches[$v]=$R_BATCHES
+			say "case P round $round: $v $(secs) s, writer's longest $W_MAX_MS ms"
+		done
+	done
+	local med_bulk med_age med_def
+	median_us() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+	list_s() { tr ' ' '\n' <<<"$1" | grep . | awk '{ printf "%s%.3f", (NR > 1 ? " / " : ""), $1 / 1e6 }'; }
+	med_bulk=$(median_us "${times[bulk]}")
+	med_age=$(median_us "${times[age]}")
+	med_def=$(median_us "${times[age-default]}")
+	row P "bulk \`DELETE\` of the $(thousands $PART_EXPIRED) expired rows of 13 monthly partitions ($(thousands $PART_ROWS) rows; baseline); writer's longest wait" \
+		"$(calc "$med_bulk / 1000" '%.0f') ms ($(list_s "${times[bulk]}") s); writer's longest statement $(tr ' ' '\n' <<<"${wmax[bulk]}" | sort -n | tail -n1) ms" "" "" ""
+	row P "age_delete, no DEFAULT partition (DETACH CONCURRENTLY): ${dropped[age]} partitions dropped, ${batches[age]} batches in the cutoff's" \
+		"$(calc "$med_age / 1000" '%.0f') ms ($(list_s "${times[age]}") s)" "$(ratio "$med_bulk" "$med_age")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_age >= 10")"
+	row P "age_delete, with a DEFAULT partition (plain DETACH, lock wait <= 100 ms): ${dropped[age-default]} dropped, ${batches[age-default]} batches" \
+		"$(calc "$med_def / 1000" '%.0f') ms ($(list_s "${times[age-default]}") s)" "$(ratio "$med_bulk" "$med_def")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_def >= 10")"
+	local w
+	for v in age age-default; do
+		w=$(tr ' ' '\n' <<<"${wmax[$v]}" | grep . | sort -n | tail -n1)
+		row P "longest statement of a concurrent writer (INSERT, then SELECT by id over every partition) during age_delete, $v ($(thousands "${writes[$v]}") statements in the last round)" \
+			"$w ms" "" "< 100 ms" "$(verdict "$w < 100")"
+	done
+}
+part_case
 
 # ---------------------------------------------------------------------------
 # The result

@@ -24,6 +24,8 @@
  *        sweep_plugin.range_size and .ranges, SWEEP_BATCH_RANGES,
  *        SWEEP_PARALLEL_RANGE), checked by sweepd --check; SWEEP_OPT_AGE;
  *        a DURATION is at most SWEEP_DURATION_MAX_YEARS years
+ *   1.7  sweep_api.audit_query: one audit record per row of a query, in
+ *        the current transaction (a partition audited before its drop)
  *
  * Compatibility rules (see README "Writing a plugin"):
  *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
@@ -110,7 +112,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 6
+#define SWEEP_ABI_MINOR 7
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -489,6 +491,22 @@ typedef struct sweep_api {
 	 * "00:00:00.25"; for `$n::interval`, so that PostgreSQL counts months
 	 * and years on the calendar.  NULL when unset.  Host-owned. */
 	const char *(*opt_interval)(sweep_host *h, const char *key);
+
+	/* --- ABI 1.7 --- */
+
+	/* Writes one audit record per row of sql, a query returning exactly
+	 * one jsonb column (the record's data), with action and table as
+	 * api->audit takes them, in the transaction open on the run's
+	 * connection (api->begin) and in one statement: records of rows that
+	 * go together with them (a partition about to be dropped).  sql's
+	 * parameters are $1..$nparams (text, types inferred; NULL entries
+	 * are SQL NULL).  Returns the number of records written, added to
+	 * the "audited" counter, or -1 with *errmsg set (the transaction is
+	 * then to be rolled back).  Refused in a dry run. */
+	int64_t (*audit_query)(sweep_host *h, const char *action,
+	                       const char *table, const char *sql,
+	                       int nparams, const char *const *params,
+	                       char **errmsg);
 } sweep_api;
 
 /*
