@@ -303,6 +303,29 @@ static int loader_add(loader *l, loader_plugin *p)
 	return 0;
 }
 
+/* Checks p's descriptor and adds it to l unless its name is taken.
+ * Returns 0, or -1 with a message naming p's file. */
+static int loader_accept(loader *l, loader_plugin *p, char *err,
+                         size_t errlen)
+{
+	const loader_plugin *other;
+
+	if (loader_check_desc(p, err, errlen) != 0)
+		return -1;
+	other = loader_find(l, p->desc->name);
+	if (other != NULL) {
+		snprintf(err, errlen, "%s: duplicate plugin name '%s', already "
+		         "loaded from %s; a job can use only one of them",
+		         p->path, p->desc->name, other->path);
+		return -1;
+	}
+	if (loader_add(l, p) != 0) {
+		snprintf(err, errlen, "%s: out of memory", p->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads the plugin at path (with RTLD_NOW | RTLD_LOCAL, so a missing
  * symbol fails now, not at 3 a.m.) and checks its descriptor.  A path
  * loaded before returns the same plugin.  Returns the registry-owned
@@ -313,7 +336,6 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 {
 	loader_plugin *p;
 	sweep_entry_fn entry;
-	const loader_plugin *other;
 	size_t i;
 
 	for (i = 0; i < l->count; i++)
@@ -348,19 +370,37 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 		         SWEEP_ENTRY_SYMBOL);
 		goto fail;
 	}
-	if (loader_check_desc(p, err, errlen) != 0)
+	if (loader_accept(l, p, err, errlen) != 0)
 		goto fail;
-	other = loader_find(l, p->desc->name);
-	if (other != NULL) {
-		snprintf(err, errlen, "%s: duplicate plugin name '%s', already "
-		         "loaded from %s; a job can use only one of them",
-		         path, p->desc->name, other->path);
-		goto fail;
-	}
-	if (loader_add(l, p) != 0) {
+	return p;
+fail:
+	loader_plugin_free(p);
+	return NULL;
+}
+
+/* Registers desc, a descriptor linked into this program (a plugin's test
+ * links the plugin's code in), as the plugin at path: it is checked as a
+ * loaded one is, and a job naming path then uses it without dlopen().
+ * Returns the registry-owned plugin, or NULL with a message. */
+const loader_plugin *loader_adopt(loader *l, const sweep_plugin *desc,
+                                  const char *path, char *err,
+                                  size_t errlen)
+{
+	loader_plugin *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		p->memfd = -1;
+	if (p == NULL || (p->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
+	p->desc = desc;
+	if (desc == NULL) {
+		snprintf(err, errlen, "%s: no descriptor given", path);
+		goto fail;
+	}
+	if (loader_accept(l, p, err, errlen) != 0)
+		goto fail;
 	return p;
 fail:
 	loader_plugin_free(p);
