@@ -141,25 +141,26 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		         (unsigned)d->magic, SWEEP_PLUGIN_MAGIC);
 		return -1;
 	}
-	if (d->abi_major != SWEEP_ABI_MAJOR) {
-		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, this "
-		         "host speaks ABI %d.x: rebuild the plugin against the "
-		         "sweepd %d SDK", path, d->abi_major, d->abi_minor,
-		         SWEEP_ABI_MAJOR, SWEEP_ABI_MAJOR);
-		return -1;
-	}
-	if (d->abi_minor > SWEEP_ABI_MINOR) {
-		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, newer "
-		         "than this host's %d.%d: upgrade sweepd or rebuild "
-		         "the plugin against this SDK", path, d->abi_major,
-		         d->abi_minor, SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
+	if (!SWEEP_ABI_LOADS(d->abi_major, d->abi_minor)) {
+		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u; this "
+		         "sweepd (ABI %d.%d) loads plugins built for ABI %d.0 "
+		         "to %d.%d: %s", path, d->abi_major, d->abi_minor,
+		         SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR, SWEEP_ABI_MAJOR,
+		         SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR,
+		         d->abi_major != SWEEP_ABI_MAJOR
+		         ? "rebuild the plugin against this sweepd's SDK "
+		           "(another major version changed the ABI)"
+		         : "upgrade sweepd, or rebuild the plugin against "
+		           "this sweepd's SDK");
 		return -1;
 	}
 	if (d->size < LOADER_DESC_MIN) {
-		snprintf(err, errlen, "%s: descriptor is %u bytes, this host "
-		         "needs at least %zu: set .size = sizeof(sweep_plugin) "
+		snprintf(err, errlen, "%s: descriptor is %u bytes, but ABI %u.%u "
+		         "(the plugin's) and this sweepd (ABI %d.%d) need at "
+		         "least %zu: set .size = sizeof(sweep_plugin) "
 		         "(SWEEP_PLUGIN_HEADER does)", path, (unsigned)d->size,
-		         LOADER_DESC_MIN);
+		         d->abi_major, d->abi_minor, SWEEP_ABI_MAJOR,
+		         SWEEP_ABI_MINOR, LOADER_DESC_MIN);
 		return -1;
 	}
 	if (!loader_name_ok(d->name)) {

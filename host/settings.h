@@ -41,6 +41,7 @@ typedef struct settings {
 	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
 } settings;
 
+const char *settings_default_conf_dir(void);
 int settings_load(const settings_cli *cli, settings *s, diag *d);
 void settings_free(settings *s);
 
