@@ -108,6 +108,27 @@ grep -q '"deleted":40' <<<"$out" || fail "--run: $out"
 grep -q '"audited":40' <<<"$out" || fail "--run: $out"
 [ "$(psql_ -tAc "SELECT count(*) FROM $schema.password_reset_tokens")" = 10 ] ||
 	fail "--run did not leave the 10 valid tokens"
+step "new-plugin: a generated plugin builds and passes its test as written"
+for gen in "$src/scripts/new-plugin" "$prefix/bin/sweepd-new-plugin"; do
+	rm -rf "$tmp/gen"
+	mkdir "$tmp/gen"
+	(cd "$tmp/gen" && "$gen" purge_sessions >/dev/null)
+	g=$tmp/gen/purge_sessions
+	for f in purge_sessions.c test_purge_sessions.c CMakeLists.txt \
+		purge-sessions.ini; do
+		[ -f "$g/$f" ] || fail "$gen wrote no $f"
+	done
+	! grep -rq reset_tokens "$g" || fail "$gen left the template's name"
+	cmake -S "$g" -B "$g/build" -DCMAKE_PREFIX_PATH="$prefix" \
+		-DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
+	cmake --build "$g/build" >/dev/null
+	ctest --test-dir "$g/build" --output-on-failure >/dev/null ||
+		fail "the plugin $gen wrote fails its own test"
+	"$sweepd" --check-plugin "$g/build/purge_sessions.so" >/dev/null ||
+		fail "--check-plugin refuses the plugin $gen wrote"
+done
+"$src/scripts/new-plugin" Bad-Name 2>/dev/null && fail "new-plugin took a bad name"
+
 psql_ -c "DELETE FROM sweepd.audit WHERE job = 'reset-tokens';
 	DELETE FROM sweepd.runs WHERE job = 'reset-tokens'" >/dev/null
 step "ok"
