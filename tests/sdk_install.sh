@@ -118,7 +118,9 @@ for gen in "$src/scripts/new-plugin" "$prefix/bin/sweepd-new-plugin"; do
 		purge-sessions.ini; do
 		[ -f "$g/$f" ] || fail "$gen wrote no $f"
 	done
-	! grep -rq reset_tokens "$g" || fail "$gen left the template's name"
+	! grep -rqw reset_tokens "$g" || fail "$gen left the template's name"
+	grep -q "^table *= password_reset_tokens$" "$g/purge-sessions.ini" ||
+		fail "$gen renamed the table its job works on"
 	cmake -S "$g" -B "$g/build" -DCMAKE_PREFIX_PATH="$prefix" \
 		-DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
 	cmake --build "$g/build" >/dev/null
