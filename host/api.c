@@ -245,6 +245,7 @@ static int api_audit(sweep_host *h, const char *action, const char *table,
 		return -1;
 	PQclear(res);
 	result_count(h->result, "audited", 1);
+	h->tx_audited++;
 	return 0;
 }
 
@@ -486,12 +487,67 @@ static int api_begin(sweep_host *h, int64_t lock_timeout_ms,
 	if (res == NULL)
 		return -1;
 	PQclear(res);
+	h->tx_audited = 0;
 	if (api_set_timeouts(h, lock_timeout_ms, statement_timeout_ms,
 	                     errmsg) != 0) {
 		PQclear(PQexec(h->conn, "ROLLBACK"));
 		return -1;
 	}
 	return 0;
+}
+
+/* Takes the audit records of the transaction that just ended without
+ * committing off the "audited" counter. */
+static void api_tx_discarded(sweep_host *h)
+{
+	if (h->tx_audited)
+		result_count(h->result, "audited", -h->tx_audited);
+	h->tx_audited = 0;
+}
+
+/* Ends the transaction open on the run's connection with sql, COMMIT or
+ * ROLLBACK, keeping the "audited" counter equal to the records committed.
+ * A COMMIT that the server turns into a ROLLBACK (the transaction had
+ * failed) is a failure. */
+static int api_end(sweep_host *h, const char *sql, char **errmsg)
+{
+	bool commit = strcmp(sql, "COMMIT") == 0;
+	PGresult *res;
+
+	if (h->dry_run) {
+		*errmsg = api_mprintf("%s: not allowed in a dry run (the host "
+		                      "rolls its transaction back)",
+		                      commit ? "commit" : "rollback");
+		return -1;
+	}
+	res = api_query(h, sql, 0, NULL, commit ? "committing"
+	                : "rolling back", errmsg);
+	if (res == NULL || (commit && strcmp(PQcmdStatus(res), "COMMIT") != 0)) {
+		if (res != NULL)
+			*errmsg = api_mprintf("committing: the transaction had "
+			                      "failed and was rolled back");
+		PQclear(res);
+		if (PQtransactionStatus(h->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(h->conn, "ROLLBACK"));
+		api_tx_discarded(h);
+		return -1;
+	}
+	PQclear(res);
+	if (commit)
+		h->tx_audited = 0;
+	else
+		api_tx_discarded(h);
+	return 0;
+}
+
+static int api_commit(sweep_host *h, char **errmsg)
+{
+	return api_end(h, "COMMIT", errmsg);
+}
+
+static int api_rollback(sweep_host *h, char **errmsg)
+{
+	return api_end(h, "ROLLBACK", errmsg);
 }
 
 static const sweep_api api_services = {
@@ -527,6 +583,8 @@ static const sweep_api api_services = {
 	.set_timeouts = api_set_timeouts,
 	.opt_interval = api_opt_interval,
 	.audit_query = api_audit_query,
+	.commit = api_commit,
+	.rollback = api_rollback,
 };
 
 /* The services table every plugin receives; static, never freed. */

@@ -25,6 +25,7 @@ struct sweep_host {
 	char sqlstate[6];       /* of the last failed host statement, or "" */
 	int64_t progress_ms;    /* monotonic time of the last progress line */
 	int64_t batch_rows;     /* rows the run's batch loops changed */
+	int64_t tx_audited;     /* audit records written since begin() */
 	int64_t failed_rows;    /* rows they left, failed for their data and
 	                           listed in the result's errors */
 	char **owned;           /* strings handed to the plugin, freed at the

@@ -344,25 +344,26 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		         (unsigned)d->magic, SWEEP_PLUGIN_MAGIC);
 		return -1;
 	}
-	if (d->abi_major != SWEEP_ABI_MAJOR) {
-		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, this "
-		         "host speaks ABI %d.x: rebuild the plugin against the "
-		         "sweepd %d SDK", path, d->abi_major, d->abi_minor,
-		         SWEEP_ABI_MAJOR, SWEEP_ABI_MAJOR);
-		return -1;
-	}
-	if (d->abi_minor > SWEEP_ABI_MINOR) {
-		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u, newer "
-		         "than this host's %d.%d: upgrade sweepd or rebuild "
-		         "the plugin against this SDK", path, d->abi_major,
-		         d->abi_minor, SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR);
+	if (!SWEEP_ABI_LOADS(d->abi_major, d->abi_minor)) {
+		snprintf(err, errlen, "%s: built for sweepd ABI %u.%u; this "
+		         "sweepd (ABI %d.%d) loads plugins built for ABI %d.0 "
+		         "to %d.%d: %s", path, d->abi_major, d->abi_minor,
+		         SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR, SWEEP_ABI_MAJOR,
+		         SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR,
+		         d->abi_major != SWEEP_ABI_MAJOR
+		         ? "rebuild the plugin against this sweepd's SDK "
+		           "(another major version changed the ABI)"
+		         : "upgrade sweepd, or rebuild the plugin against "
+		           "this sweepd's SDK");
 		return -1;
 	}
 	if (d->size < LOADER_DESC_MIN) {
-		snprintf(err, errlen, "%s: descriptor is %u bytes, this host "
-		         "needs at least %zu: set .size = sizeof(sweep_plugin) "
+		snprintf(err, errlen, "%s: descriptor is %u bytes, but ABI %u.%u "
+		         "(the plugin's) and this sweepd (ABI %d.%d) need at "
+		         "least %zu: set .size = sizeof(sweep_plugin) "
 		         "(SWEEP_PLUGIN_HEADER does)", path, (unsigned)d->size,
-		         LOADER_DESC_MIN);
+		         d->abi_major, d->abi_minor, SWEEP_ABI_MAJOR,
+		         SWEEP_ABI_MINOR, LOADER_DESC_MIN);
 		return -1;
 	}
 	if (!loader_name_ok(d->name)) {
@@ -542,6 +543,29 @@ static int loader_trusted_fd(const loader *l, const char *path, char *err,
 	return fd;
 }
 
+/* Checks p's descriptor and adds it to l unless its name is taken.
+ * Returns 0, or -1 with a message naming p's file. */
+static int loader_accept(loader *l, loader_plugin *p, char *err,
+                         size_t errlen)
+{
+	const loader_plugin *other;
+
+	if (loader_check_desc(p, err, errlen) != 0)
+		return -1;
+	other = loader_find(l, p->desc->name);
+	if (other != NULL) {
+		snprintf(err, errlen, "%s: duplicate plugin name '%s', already "
+		         "loaded from %s; a job can use only one of them",
+		         p->path, p->desc->name, other->path);
+		return -1;
+	}
+	if (loader_add(l, p) != 0) {
+		snprintf(err, errlen, "%s: out of memory", p->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads the plugin at path, once it passes the trust checks, with
  * RTLD_NOW | RTLD_LOCAL (so a missing symbol fails now, not at 3 a.m.)
  * and checks its descriptor.  A path loaded before returns the same
@@ -553,7 +577,6 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 {
 	loader_plugin *p;
 	sweep_entry_fn entry;
-	const loader_plugin *other;
 	char fdpath[64], why[1024];
 	size_t i;
 	int fd;
@@ -592,19 +615,37 @@ const loader_plugin *loader_open(loader *l, const char *path, char *err,
 		         SWEEP_ENTRY_SYMBOL);
 		goto fail;
 	}
-	if (loader_check_desc(p, err, errlen) != 0)
+	if (loader_accept(l, p, err, errlen) != 0)
 		goto fail;
-	other = loader_find(l, p->desc->name);
-	if (other != NULL) {
-		snprintf(err, errlen, "%s: duplicate plugin name '%s', already "
-		         "loaded from %s; a job can use only one of them",
-		         path, p->desc->name, other->path);
-		goto fail;
-	}
-	if (loader_add(l, p) != 0) {
+	return p;
+fail:
+	loader_plugin_free(p);
+	return NULL;
+}
+
+/* Registers desc, a descriptor linked into this program (a plugin's test
+ * links the plugin's code in), as the plugin at path: it is checked as a
+ * loaded one is, and a job naming path then uses it without dlopen().
+ * Returns the registry-owned plugin, or NULL with a message. */
+const loader_plugin *loader_adopt(loader *l, const sweep_plugin *desc,
+                                  const char *path, char *err,
+                                  size_t errlen)
+{
+	loader_plugin *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		p->memfd = -1;
+	if (p == NULL || (p->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
+	p->desc = desc;
+	if (desc == NULL) {
+		snprintf(err, errlen, "%s: no descriptor given", path);
+		goto fail;
+	}
+	if (loader_accept(l, p, err, errlen) != 0)
+		goto fail;
 	return p;
 fail:
 	loader_plugin_free(p);

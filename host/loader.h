@@ -30,6 +30,9 @@ void loader_free(loader *l);
 void loader_allow_insecure(loader *l, bool allow);
 const loader_plugin *loader_open(loader *l, const char *path, char *err,
                                  size_t errlen);
+const loader_plugin *loader_adopt(loader *l, const sweep_plugin *desc,
+                                  const char *path, char *err,
+                                  size_t errlen);
 const loader_plugin *loader_resolve(loader *l, const char *ref,
                                     const char *conf_dir,
                                     const char *plugin_dir, char *err,

@@ -1,10 +1,13 @@
 /* main: sweepd's command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "diag.h"
@@ -47,7 +50,8 @@ typedef enum command {
 	CMD_STATUS,
 	CMD_HISTORY,
 	CMD_PAUSE,
-	CMD_RESUME
+	CMD_RESUME,
+	CMD_CHECK_PLUGIN
 } command;
 
 static void usage(FILE *out)
@@ -73,11 +77,15 @@ static void usage(FILE *out)
 	"  --pause JOB        every sweepd sharing the database skips JOB's\n"
 	"                     runs (each recorded as skipped) until --resume\n"
 	"  --resume JOB       undoes --pause\n"
+	"  --check-plugin FILE.so  load one plugin as the daemon would (in a\n"
+	"                     child process) and print its descriptor and\n"
+	"                     options, or why it is refused\n"
 	"  --help, --version\n"
 	"  (no command)       the scheduler, in the foreground\n"
 	"\n"
 	"Options:\n"
-	"  --conf-dir DIR     job files and sweepd.ini (env SWEEPD_CONF_DIR)\n"
+	"  --conf-dir DIR     job files and sweepd.ini (env SWEEPD_CONF_DIR;\n"
+	"                     default %s)\n"
 	"  --dsn DSN          PostgreSQL conninfo or URI (env DATABASE_URL,\n"
 	"                     or libpq's PG* variables)\n"
 	"  --plugin-dir DIR   installed plugins (env SWEEPD_PLUGIN_DIR)\n"
@@ -106,7 +114,8 @@ static void usage(FILE *out)
 	"                     (env SWEEPD_METRICS_FILE; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
-	"error\n(with --check --strict, a warning too).\n");
+	"error\n(with --check --strict, a warning too).\n",
+	settings_default_conf_dir());
 }
 
 /* Prints the n items, FILE:LINE: message, one per line on stderr; only
@@ -159,7 +168,7 @@ static void plugin_users(const jobs *js, const loader_plugin *p, bool json,
 
 	if (json)
 		buf_puts(b, "[");
-	for (i = 0; i < jobs_count(js); i++) {
+	for (i = 0; js && i < jobs_count(js); i++) {
 		const job *j = jobs_at(js, i);
 		if (j->plugin != p)
 			continue;
@@ -475,6 +484,9 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'P': return set_command(a, CMD_LIST_PLUGINS) ? EXIT_USAGE : -1;
 	case 'J': return set_command(a, CMD_LIST_JOBS) ? EXIT_USAGE : -1;
 	case 'C': return set_command(a, CMD_CHECK) ? EXIT_USAGE : -1;
+	case 'K':
+		a->job_name = arg;
+		return set_command(a, CMD_CHECK_PLUGIN) ? EXIT_USAGE : -1;
 	case 'R':
 	case 'D':
 		a->job_name = arg;
@@ -523,6 +535,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"check", no_argument, NULL, 'C'},
 		{"run", required_argument, NULL, 'R'},
 		{"dry-run", required_argument, NULL, 'D'},
+		{"check-plugin", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -624,6 +637,66 @@ static int status(const jobs *js, const settings *s, const cli_args *a,
 	return rc < 0 ? EXIT_JOB_FAILED : rc;
 }
 
+/* The child of --check-plugin: loads path with the daemon's loader and
+ * prints what --list-plugins prints of it.  Returns the exit status. */
+static int check_plugin_child(const char *path, bool json)
+{
+	loader *l = loader_new();
+	const loader_plugin *p;
+	char err[1024];
+	buf out = BUF_INIT;
+	int rc = EXIT_USAGE;
+
+	if (l == NULL)
+		return EXIT_USAGE;
+	p = loader_open(l, path, err, sizeof(err));
+	if (p == NULL) {
+		fprintf(stderr, "sweepd: %s\n", err);
+		goto out;
+	}
+	list_plugins(l, NULL, json, &out);
+	if (!json)
+		buf_printf(&out, "ok: %s loads in this sweepd (plugin ABI %u.%u, "
+		           "sweepd's %d.%d); a job uses it with plugin = %s\n",
+		           path, p->desc->abi_major, p->desc->abi_minor,
+		           SWEEP_ABI_MAJOR, SWEEP_ABI_MINOR, p->desc->name);
+	rc = flush_out(&out);
+out:
+	buf_free(&out);
+	loader_free(l);
+	return rc;
+}
+
+/* --check-plugin FILE: loads FILE as the daemon would, in a child
+ * process, so a plugin that crashes or exits while it is loaded costs
+ * that child only.  Exit status: 0 it loads, 2 it is refused (the reason
+ * on stderr), 1 it crashed. */
+static int check_plugin(const char *path, bool json)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sweepd: fork: %s\n", strerror(errno));
+		return EXIT_JOB_FAILED;
+	}
+	if (pid == 0)
+		_exit(check_plugin_child(path, json));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_JOB_FAILED;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	fprintf(stderr, "sweepd: %s: crashed while being loaded: signal %d "
+	        "(%s); run it under gdb: gdb --args sweepd --check-plugin "
+	        "%s\n", path, WTERMSIG(status), strsignal(WTERMSIG(status)),
+	        path);
+	return EXIT_JOB_FAILED;
+}
+
 /* Runs the command a names over the loaded configuration. */
 static int command_run(const cli_args *a, const settings *s, loader *l,
                        const jobs *js, diag *d, buf *out)
@@ -658,6 +731,7 @@ static int command_run(const cli_args *a, const settings *s, loader *l,
 	case CMD_DRY_RUN:
 		return run_job(js, d, s, a->job_name, a->cmd == CMD_DRY_RUN,
 		               a->json, a->timeout_ms, out);
+	case CMD_CHECK_PLUGIN:
 	case CMD_NONE:
 		break;
 	}
@@ -677,6 +751,8 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (a.cmd == CMD_CHECK_PLUGIN)
+		return check_plugin(a.job_name, a.json);
 	rc = EXIT_USAGE;
 	if (wipe_secret_args(argc, argv, &a.cli, &dsn_copy) != 0) {
 		fprintf(stderr, "sweepd: out of memory\n");

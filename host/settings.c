@@ -3,6 +3,7 @@
  * overriding the one before. */
 #include "settings.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -231,6 +232,15 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 		diag_add(d, NULL, 0, "out of memory reading settings");
 		goto out;
 	}
+	if (stat(s->conf_dir, &st) != 0 && (errno == ENOENT ||
+	                                    errno == ENOTDIR)) {
+		diag_add(d, NULL, 0, "%s: no such configuration directory "
+		         "(sweepd reads its job files from --conf-dir DIR, else "
+		         "$SWEEPD_CONF_DIR, else %s); create it, or name "
+		         "another, e.g. --conf-dir ./conf.d", s->conf_dir,
+		         SWEEPD_DEFAULT_CONF_DIR);
+		goto out;
+	}
 	if (lstat(path, &st) == 0 &&
 	    (f = conf_parse(path, settings_insecure_early(cli), d)) != NULL) {
 		sec = conf_section_find(f, "sweepd");
@@ -266,6 +276,14 @@ out:
 	conf_free(f);
 	free(path);
 	return d->count > before ? -1 : 0;
+}
+
+/* The configuration directory used when neither --conf-dir nor
+ * SWEEPD_CONF_DIR names one: where the build was told the system's
+ * configuration lives.  Static text. */
+const char *settings_default_conf_dir(void)
+{
+	return SWEEPD_DEFAULT_CONF_DIR;
 }
 
 /* Frees what settings_load() allocated. */

@@ -51,6 +51,7 @@ typedef struct settings {
 	                           NULL: none */
 } settings;
 
+const char *settings_default_conf_dir(void);
 int settings_load(const settings_cli *cli, settings *s, diag *d);
 void settings_free(settings *s);
 

@@ -937,12 +937,14 @@ static void missing_conf_dir_is_reported(void **state)
 
 	cli.conf_dir = gone;
 	cli.plugin_dir = SWEEPD_PLUGIN_DIR;
-	assert_int_equal(settings_load(&cli, &w->s, &w->d), 0);
-	assert_null(jobs_load(&w->s, w->l, &w->d));
+	assert_int_equal(settings_load(&cli, &w->s, &w->d), -1);
 	assert_int_equal(w->d.count, 1);
 	s = diag_format(&w->d.items[0]);
 	assert_contains(s, gone);
-	assert_contains(s, "cannot open directory");
+	assert_contains(s, "no such configuration directory");
+	/* It says how sweepd chose it and how to choose another. */
+	assert_contains(s, "--conf-dir DIR, else $SWEEPD_CONF_DIR, else ");
+	assert_contains(s, settings_default_conf_dir());
 	free(s);
 	free(gone);
 }

@@ -26,15 +26,33 @@
  *        a DURATION is at most SWEEP_DURATION_MAX_YEARS years
  *   1.7  sweep_api.audit_query: one audit record per row of a query, in
  *        the current transaction (a partition audited before its drop)
+ *   1.8  sweep_api.commit and .rollback: the host ends the transaction
+ *        begin() opened and keeps the "audited" counter true
  *
- * Compatibility rules (see README "Writing a plugin"):
- *   - SWEEP_ABI_MAJOR changes only when an existing field or function changes
- *     meaning or place; the host refuses a plugin of another major.
- *   - SWEEP_ABI_MINOR grows when fields or services are appended; a plugin
- *     built against a newer minor than the host's is refused, an older one
- *     runs.  Existing members never move.
- *   - Every struct crossing the boundary carries its size as its builder saw
- *     it; the reader never reads past that size.
+ * Compatibility: one rule, SWEEP_ABI_LOADS() below, which the loader
+ * applies and tests/test_sdk.c tests with plugins built for an older
+ * minor, a newer minor, another major and with a truncated descriptor:
+ *
+ *   A sweepd of ABI H.h loads a plugin built for ABI P.p
+ *   if and only if P == H and p <= h.
+ *
+ *   - SWEEP_ABI_MAJOR changes only when an existing field or function
+ *     changes meaning or place.  A plugin of another major is refused:
+ *     rebuild it against that sweepd's SDK.
+ *   - SWEEP_ABI_MINOR grows when fields or services are appended;
+ *     existing members never move.  A plugin built for an older minor
+ *     runs unchanged; one built for a newer minor than the host's is
+ *     refused (upgrade sweepd, or build the plugin against the oldest SDK
+ *     it must run on).  So a loaded plugin always finds every service and
+ *     field of the header it was compiled with: it never needs to check
+ *     api->size or api->abi_minor.
+ *   - Every struct a plugin hands the host carries its size as the plugin
+ *     saw it (sweep_plugin.size, .option_size, sweep_batch.size,
+ *     sweep_batch_stats.size); the host never reads past that size, and
+ *     gives fields a plugin built for an older minor could not set their
+ *     default (0).
+ *   A refusal names the file, the ABI found and the ABIs this sweepd
+ *   loads; `sweepd --check-plugin FILE.so` shows it without a conf.d.
  *
  * The contract a plugin runs under:
  *
@@ -76,16 +94,49 @@
  *
  * Memory.  The run's data size is limited by the job's memory_limit
  * (default 1GiB): past it malloc() returns NULL (a run that dies of it
- * is recorded with the limit it reached).  Strings the host returns stay valid until teardown returns unless a
- * function says otherwise; the plugin never frees them.  Strings a plugin
- * hands back to the host in *errmsg are allocated with api->mprintf() and
- * freed by the host.
+ * is recorded with the limit it reached).
+ *
+ * Ownership of strings, every one:
+ *   - The descriptor, its strings and its option table belong to the
+ *     plugin and must stay valid and unchanged while it is loaded: make
+ *     them static const.
+ *   - What the option getters (opt_string, opt_ident, opt_list,
+ *     opt_interval), quote_name, split_column, json_object and key_object
+ *     return is the host's, valid until teardown returns; never free it.
+ *   - Every string a plugin passes to a service (log keys and values,
+ *     counter names, sample, message and error_item lines, audit action,
+ *     table and data, a sweep_batch's sql, params and names, query text
+ *     and parameters) is only read during the call: the host copies what
+ *     it keeps, so the plugin may free or reuse it when the call returns.
+ *   - *errmsg of the plugin's own functions: NULL, or a string from
+ *     api->mprintf(), which the host frees.  *errmsg set by a service
+ *     (batch_loop, query, begin, commit, ...) is likewise the host's
+ *     allocation: return it as the plugin's own *errmsg, or free it with
+ *     api->free.
+ *   - What api->mprintf() returns, sweep_cutoff's and sweep_age_cutoff's
+ *     *cutoff and sweep_age_condition's result: the plugin's, freed with
+ *     api->free.  A PGresult from api->query: the plugin's, PQclear()ed.
+ *
+ * init and *state.  *state is NULL when init is called.  When init
+ * succeeds, *state (NULL is fine) is handed to run or dry_run and then to
+ * teardown, which frees it.  When init fails, teardown is NOT called and
+ * the host ignores *state: init frees whatever it allocated before it
+ * returns nonzero.
  *
  * Threads.  Every service must be called from the thread that called
  * init, run, dry_run or teardown.  A plugin must leave no thread running
- * when the function that started it returns, and no atexit() handlers or
- * thread-local destructors behind: the host may dlclose() it after
- * teardown.
+ * when the function that started it returns.
+ *
+ * Unloading.  The host may dlclose() a plugin once teardown has returned
+ * and no run uses it: the daemon unloads a plugin whose file changed or
+ * that no job names any more after a reload (SIGHUP); a run's process
+ * exits after teardown.  So a plugin leaves nothing behind that would
+ * call into its code after that: no thread, no atexit() handler, no
+ * thread-local destructor (pthread_key_create, C11 thread_local objects
+ * with destructors in C++), no callback registered with libpq or another
+ * library (a notice processor set on api->db must be restored before
+ * returning), no signal handler.  Static data is lost at unload: nothing
+ * survives from one run to the next but the database.
  *
  * Database.  The run's sessions are the host's (api->db, the batch loop's
  * parallel sessions): never close them, never change the settings listed
@@ -112,7 +163,12 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 7
+#define SWEEP_ABI_MINOR 8
+
+/* The compatibility rule (see the top of this file): whether this header's
+ * host loads a plugin built for ABI plugin_major.plugin_minor. */
+#define SWEEP_ABI_LOADS(plugin_major, plugin_minor)                        \
+	((plugin_major) == SWEEP_ABI_MAJOR && (plugin_minor) <= SWEEP_ABI_MINOR)
 
 /* Name of the one symbol a plugin exports. */
 #define SWEEP_ENTRY_SYMBOL "sweep_plugin_entry"
@@ -317,8 +373,10 @@ typedef struct sweep_batch_stats {
 
 /*
  * Services of the host.  Every function takes the run's sweep_host first.
- * Entries are only ever appended: check api->size (or abi_minor) before
- * calling an entry newer than SWEEP_ABI_MINOR 0.
+ * Entries are only ever appended, and a plugin is loaded only by a host of
+ * its own ABI minor or a newer one (SWEEP_ABI_LOADS), so every entry of
+ * the header a plugin was built with is there: no check of api->size or
+ * abi_minor is needed.
  */
 typedef struct sweep_api {
 	uint32_t size;            /* sizeof(sweep_api) as the host built it */
@@ -402,9 +460,11 @@ typedef struct sweep_api {
 	 * action (e.g. "deleted"), the table acted on, and data, a JSON object
 	 * text.  Returns 0, or -1 with *errmsg set (host-allocated).  Call it
 	 * inside the transaction that makes the change it records.  It adds 1
-	 * to the "audited" counter at once: a plugin that then rolls the
-	 * transaction back takes its records off with count(h, "audited",
-	 * -n). */
+	 * to the "audited" counter at once.  End a transaction from begin()
+	 * with commit() or rollback() (ABI 1.8), which take the records of a
+	 * rolled-back transaction off that counter; a plugin that ends it
+	 * itself (PQexec "ROLLBACK") must take them off with count(h,
+	 * "audited", -n). */
 	int (*audit)(sweep_host *h, const char *action, const char *table,
 	             const char *json_data, char **errmsg);
 
@@ -507,6 +567,22 @@ typedef struct sweep_api {
 	                       const char *table, const char *sql,
 	                       int nparams, const char *const *params,
 	                       char **errmsg);
+
+	/* --- ABI 1.8 --- */
+
+	/* Commits the transaction open on the run's connection (from
+	 * begin()).  Returns 0, or -1 with *errmsg set: the transaction
+	 * failed and is rolled back (a COMMIT of a transaction that had an
+	 * error rolls back), its audit records taken off the "audited"
+	 * counter as rollback() does.  Refused (-1) in dry_run(), whose
+	 * transaction the host always rolls back. */
+	int (*commit)(sweep_host *h, char **errmsg);
+	/* Rolls back the transaction open on the run's connection (from
+	 * begin()) and takes the audit records written in it off the
+	 * "audited" counter, so that the counter always equals the records
+	 * committed.  Returns 0, or -1 with *errmsg set.  Refused (-1) in
+	 * dry_run(). */
+	int (*rollback)(sweep_host *h, char **errmsg);
 } sweep_api;
 
 /*
@@ -514,7 +590,8 @@ typedef struct sweep_api {
  * with *errmsg set through api->mprintf() (or left NULL).
  *
  * init:     called once per run after options are checked; may allocate
- *           *state (owned by the plugin until teardown).
+ *           *state (owned by the plugin until teardown).  When it fails,
+ *           teardown is not called: it frees what it allocated itself.
  * run:      does the work.
  * dry_run:  reports what run would do (counters, api->sample()), changing
  *           nothing; the host enforces this with a READ ONLY transaction,
