@@ -17,6 +17,9 @@ packages=(
 	postgresql-client-15 # psql
 	tzdata               # IANA time zones for job timezone = ...
 	faketime             # a skewed clock for the many-hosts scheduler test
+	clang                # libFuzzer targets (scripts/fuzz.sh), clang 14
+	libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (only
+	                     # recommended by clang, so named here)
 )
 
 missing=()
