@@ -112,24 +112,50 @@ static void conf_check_line(conf_reader *r, char *str, int too_long)
 	}
 }
 
-/* inih reader: fgets() that counts lines and checks each one. */
+/* Reads the rest of an over-long line, up to and with its '\n'. */
+static void conf_skip_line(FILE *fp)
+{
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n')
+		;
+}
+
+/* inih reader: reads one line, '\n' included, into str (num bytes), counts
+ * it and checks it.  Unlike fgets(), it knows the line's length whatever
+ * bytes it holds: a line longer than str is read to its end, so that it
+ * counts as one line, and a NUL byte, which would cut the line short for
+ * inih and strlen(), is a problem at its line (said instead of the line's
+ * length when it is both). */
 static char *conf_read_line(char *str, int num, void *stream)
 {
 	conf_reader *r = stream;
-	size_t len;
-	int too_long = 0;
+	int c, n = 0, nul = 0, too_long;
 
-	if (fgets(str, num, r->fp) == NULL)
-		return NULL;
-	r->line++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(r->fp)) {
-		int c;
-		too_long = 1;
-		while ((c = fgetc(r->fp)) != EOF && c != '\n')
-			;
+	while (n < num - 1 && (c = getc(r->fp)) != EOF) {
+		str[n++] = (char)c;
+		if (c == '\0' && nul == 0)
+			nul = n;
+		if (c == '\n')
+			break;
 	}
-	conf_check_line(r, str, too_long);
+	if (n == 0)
+		return NULL;
+	str[n] = '\0';
+	r->line++;
+	too_long = n == num - 1 && str[n - 1] != '\n';
+	if (too_long)
+		conf_skip_line(r->fp);
+	if (nul) {
+		diag_add(r->d, r->file->path, r->line,
+		         "line holds a NUL byte (character %d); a job file is "
+		         "plain text: remove it, or save the file as UTF-8 if "
+		         "it is UTF-16", nul);
+		r->continuation = 0;
+		str[0] = '\0';
+	} else {
+		conf_check_line(r, str, too_long);
+	}
 	return str;
 }
 
