@@ -823,7 +823,10 @@ static enum parent_outcome parent_delete(const sweep_api *api, sweep_host *h,
 	bool audited = false;
 	size_t i;
 
-	memset(st->pending, 0, st->ngroups * sizeof *st->pending);
+	/* Without children there is no array: memset(NULL, 0, 0) is
+	 * undefined behaviour all the same. */
+	if (st->ngroups > 0)
+		memset(st->pending, 0, st->ngroups * sizeof *st->pending);
 	if (api->begin(h, st->lock_ms, st->stmt_ms, errmsg) != 0)
 		goto out;
 	res = step(api, db, st->lock_sql, 1, params, PGRES_TUPLES_OK,

@@ -20,6 +20,9 @@ packages=(
 	libsystemd-dev       # sd_notify: Type=notify, the watchdog
 	prometheus           # promtool: checks the metrics and the alert rules
 	python3-prometheus-client # the reference parser of the metrics file
+	clang                # libFuzzer targets (scripts/fuzz.sh), clang 14
+	libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (only
+	                     # recommended by clang, so named here)
 )
 
 missing=()

@@ -6,6 +6,9 @@
 #
 # Extra CMake configure arguments come from $CMAKE_ARGS, e.g.
 #   CMAKE_ARGS='-DSWEEPD_SANITIZE=address,undefined' scripts/test.sh
+# The build goes into $BUILD_DIR (default build), and the PostgreSQL
+# cluster into $BUILD_DIR/pg unless $SWEEPD_PG_DIR says otherwise, so builds
+# of different kinds live side by side.
 # Exits with ctest's status.
 set -euo pipefail
 
@@ -13,9 +16,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/deps.sh
 
+build_dir=${BUILD_DIR:-build}
+[[ $build_dir == /* ]] || build_dir=$PWD/$build_dir
+export SWEEPD_PG_DIR=${SWEEPD_PG_DIR:-$build_dir/pg}
+
 read -r -a cmake_args <<<"${CMAKE_ARGS:-}"
-cmake -S . -B build -DSWEEPD_WERROR=ON "${cmake_args[@]}"
-cmake --build build -j2
+cmake -S . -B "$build_dir" -DSWEEPD_WERROR=ON "${cmake_args[@]}"
+cmake --build "$build_dir" -j2
 
 trap 'bash scripts/pg.sh stop' EXIT
 bash scripts/pg.sh start >/dev/null
@@ -23,5 +30,5 @@ eval "$(bash scripts/pg.sh env)"
 
 # --no-tests=error: a build that defines no test is a failure, not a pass.
 status=0
-ctest --test-dir build --output-on-failure --no-tests=error -j2 "$@" || status=$?
+ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j2 "$@" || status=$?
 exit "$status"

@@ -184,6 +184,7 @@ static int run_job(place *p, const char *plugin, const char *params,
 	free(out);
 	buf_free(&text);
 	tu_rmtree(dir);
+	free(dir);
 	return rc;
 }
 
@@ -321,6 +322,7 @@ static void condition_that_escapes_its_parentheses_is_refused(void **state)
 	buf_free(&params);
 	buf_free(&text);
 	tu_rmtree(dir);
+	free(dir);
 	place_free(&p);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests of the small host modules: durations, SQL text checks, the
- * "did you mean" suggestion and typed parameter values. */
+ * "did you mean" suggestion, typed parameter values, and the .ini reader
+ * on bytes no editor writes (inputs the fuzzer found, tests/fuzz/). */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "cron.h"
+#include "conf.h"
 #include "duration.h"
 #include "params.h"
 #include "sqltext.h"
@@ -618,6 +620,76 @@ static void params_int_refuses_text(void **state)
 	params_value_clear(&v);
 }
 
+/* ---- conf_parse on binary bytes ---- */
+
+/* The problems conf_parse() finds in a file of n bytes of data, which
+ * may hold NUL bytes (tu_write() cannot write them). */
+static void conf_parse_bytes(const char *data, size_t n, diag *d)
+{
+	char *dir = tu_tempdir(), *path = tu_path(dir, "job.ini");
+	FILE *fp = fopen(path, "wb");
+	conf_file *f;
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+	f = conf_parse(path, false, d);
+	assert_non_null(f);
+	conf_free(f);
+	tu_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/* The line of the first problem that says what, or 0. */
+static int problem_line(const diag *d, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (strstr(d->items[i].message, what) != NULL)
+			return d->items[i].line;
+	return 0;
+}
+
+/* fuzz_jobfile found it (tests/fuzz/regressions/jobfile/): a line that
+ * starts with a NUL byte and is longer than the reader's buffer was read
+ * as two lines, so every problem below it named the wrong line, one past
+ * the end of the file at the last. */
+static void conf_line_with_nul_counts_once(void **state)
+{
+	char data[512];
+	size_t n = 0;
+	diag d = DIAG_INIT;
+
+	(void)state;
+	n += (size_t)sprintf(data + n, "[job]\n");
+	data[n++] = '\0';
+	memset(data + n, 'x', 300);
+	n += 300;
+	n += (size_t)sprintf(data + n, "\nnot an entry\n");
+	conf_parse_bytes(data, n, &d);
+	assert_int_equal(problem_line(&d, "expected 'key = value'"), 3);
+	assert_int_equal(problem_line(&d, "NUL"), 2);
+	diag_free(&d);
+}
+
+/* A NUL byte cut a line short without a word: "plugin = age_delete\0..."
+ * was read as "plugin = age_delete".  It is a problem at its line. */
+static void conf_nul_byte_is_a_problem_at_its_line(void **state)
+{
+	static const char data[] = "[job]\nplugin = age_delete\0junk\n"
+	                           "name = x\n";
+	diag d = DIAG_INIT;
+
+	(void)state;
+	conf_parse_bytes(data, sizeof(data) - 1, &d);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(d.items[0].line, 2);
+	assert_contains(d.items[0].message, "NUL byte");
+	diag_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +732,8 @@ int main(void)
 		cmocka_unit_test(params_bool_forms),
 		cmocka_unit_test(params_list_items_are_trimmed_and_none_empty),
 		cmocka_unit_test(params_int_refuses_text),
+		cmocka_unit_test(conf_line_with_nul_counts_once),
+		cmocka_unit_test(conf_nul_byte_is_a_problem_at_its_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
