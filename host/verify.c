@@ -44,7 +44,7 @@ void verify_age_text(double seconds, char *out, size_t outlen)
  * (runs only when asked). */
 static double verify_period_s(const job *j, time_t now)
 {
-	return j->cron ? (double)cron_period(j->cron, j->timezone, now) / 1000
+	return j->cron ? (double)cron_period(j->cron, j->timezone, now)
 	               : 0;
 }
 
