@@ -70,6 +70,12 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	" counter text NOT NULL,"
 	" total numeric NOT NULL,"
 	" PRIMARY KEY (job, counter));",
+	/* 5: proof that a policy holds.  After a run, the age of the oldest
+	 * row its job's condition still matches, the age its policy allows
+	 * and what was measured (NULL: the plugin cannot verify). */
+	"ALTER TABLE " DB_SCHEMA ".runs ADD COLUMN oldest_age_s double"
+	" precision, ADD COLUMN limit_s double precision, ADD COLUMN"
+	" verified_table text;",
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
@@ -437,16 +443,18 @@ static int db_command(PGconn *c, const char *sql, int nargs,
 }
 
 /* Records how the run r ended: status, counters, message, error and the
- * number of attempts it took. */
+ * number of attempts it took, and what its verify measured (ABI 1.9). */
 int db_run_end(PGconn *c, const result *r, int attempts, char *err,
                size_t errlen)
 {
 	buf counters = BUF_INIT;
-	char id[32], tries[16];
-	const char *args[6];
+	char id[32], tries[16], age[32], limit[32];
+	const char *args[9];
 	int rc;
 
 	result_counters_json(r, &counters);
+	snprintf(age, sizeof(age), "%.3f", r->oldest_age_s);
+	snprintf(limit, sizeof(limit), "%.3f", r->limit_s);
 	snprintf(id, sizeof(id), "%lld", (long long)r->run_id);
 	snprintf(tries, sizeof(tries), "%d", attempts);
 	args[0] = id;
@@ -455,11 +463,15 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
 	args[3] = r->message;
 	args[4] = r->error;
 	args[5] = tries;
+	args[6] = r->verified && r->oldest_age_s >= 0 ? age : NULL;
+	args[7] = r->verified && r->limit_s >= 0 ? limit : NULL;
+	args[8] = r->verified ? r->verify_table : NULL;
 	rc = db_command(c, "UPDATE " DB_SCHEMA ".runs SET finished_at ="
 	                " greatest(clock_timestamp(), started_at), status = $2,"
 	                " counters = $3, message = $4, error = $5, attempts ="
-	                " $6 WHERE id = $1", 6, args, "recording the run's end",
-	                err, errlen);
+	                " $6, oldest_age_s = $7, limit_s = $8, verified_table"
+	                " = $9 WHERE id = $1", 9, args,
+	                "recording the run's end", err, errlen);
 	buf_free(&counters);
 	return rc;
 }
@@ -643,7 +655,8 @@ PGresult *db_status(PGconn *c, const char *job, char *err, size_t errlen)
 		DB_ISO("l.finished_at") ", l.status,"
 		" (extract(epoch FROM l.finished_at - l.started_at) * 1000)::int8,"
 		" l.counters, l.message, l.error, " DB_ISO("l.scheduled_at") ","
-		" " DB_ISO("f.started_at") ", f.status, f.error"
+		" " DB_ISO("f.started_at") ", f.status, f.error,"
+		" l.oldest_age_s, l.limit_s, l.verified_table"
 		" FROM (SELECT DISTINCT job FROM " DB_SCHEMA ".runs"
 		"       WHERE $1::text IS NULL OR job = $1) j"
 		" CROSS JOIN LATERAL (SELECT * FROM " DB_SCHEMA ".runs r"

@@ -15,7 +15,7 @@
 /* Schema that holds sweepd's own tables. */
 #define DB_SCHEMA "sweepd"
 /* Version of that schema this host creates and migrates to. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 /* SQL condition of a history row that claims its tick: a scheduled row
  * whose run was neither abandoned (its process died) nor released (its
  * daemon stopped before the tick). */

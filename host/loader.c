@@ -65,6 +65,9 @@ struct loader {
 /* Bytes a descriptor holds when it has a table of ranges (ABI 1.6). */
 #define LOADER_DESC_RANGES (offsetof(sweep_plugin, ranges) + \
                             sizeof(const sweep_option_range *))
+/* Bytes a descriptor holds when it has a verify function (ABI 1.9). */
+#define LOADER_DESC_VERIFY (offsetof(sweep_plugin, verify) + \
+                            sizeof(sweep_verify_fn))
 /* Bytes of a range declaration this host reads. */
 #define LOADER_RANGE_MIN (offsetof(sweep_option_range, max) + \
                           sizeof(int64_t))
@@ -96,6 +99,14 @@ static void loader_plugin_free(loader_plugin *p)
 	free(p->ranges);
 	free(p->path);
 	free(p);
+}
+
+/* The plugin's verify function (ABI 1.9), or NULL when it has none or
+ * its descriptor, built for an older minor, is too short to hold one:
+ * the host never reads past the descriptor's own size. */
+sweep_verify_fn loader_verify_fn(const sweep_plugin *d)
+{
+	return d->size >= LOADER_DESC_VERIFY ? d->verify : NULL;
 }
 
 /* Unloads every plugin and frees the registry; l may be NULL.  Pointers

@@ -39,6 +39,7 @@ const loader_plugin *loader_resolve(loader *l, const char *ref,
                                     size_t errlen);
 void loader_scan(loader *l, const char *dir, diag *d);
 size_t loader_count(const loader *l);
+sweep_verify_fn loader_verify_fn(const sweep_plugin *d);
 const loader_plugin *loader_at(const loader *l, size_t i);
 const loader_plugin *loader_find(const loader *l, const char *name);
 

@@ -30,6 +30,7 @@
 #include "status.h"
 #include "suggest.h"
 #include "trust.h"
+#include "verify.h"
 
 #ifndef SWEEPD_VERSION
 #define SWEEPD_VERSION "0.0.0"
@@ -51,7 +52,8 @@ typedef enum command {
 	CMD_HISTORY,
 	CMD_PAUSE,
 	CMD_RESUME,
-	CMD_CHECK_PLUGIN
+	CMD_CHECK_PLUGIN,
+	CMD_VERIFY
 } command;
 
 static void usage(FILE *out)
@@ -72,6 +74,9 @@ static void usage(FILE *out)
 	"  --run JOB          run JOB now, in the foreground, print its result\n"
 	"  --dry-run JOB      what JOB would do, changing nothing\n"
 	"  --status [JOB]     last run, its result, next run, last failure\n"
+	"  --verify [JOB]     whether each job's policy holds now: exit 1\n"
+	"                     naming the job, table and oldest row's age when\n"
+	"                     rows older than its limit plus one period remain\n"
 	"  --history [JOB]    past runs, newest first: start, duration,\n"
 	"                     status, counters, message (--limit N: 20)\n"
 	"  --pause JOB        every sweepd sharing the database skips JOB's\n"
@@ -469,6 +474,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 		fprintf(stderr, "sweepd: --timeout: %s\n", err);
 		return EXIT_USAGE;
 	case 'S': return set_command(a, CMD_STATUS) ? EXIT_USAGE : -1;
+	case 'Y': return set_command(a, CMD_VERIFY) ? EXIT_USAGE : -1;
 	case 'H': return set_command(a, CMD_HISTORY) ? EXIT_USAGE : -1;
 	case 'z':
 	case 'y':
@@ -526,6 +532,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},
+		{"verify", no_argument, NULL, 'Y'},
 		{"history", no_argument, NULL, 'H'},
 		{"limit", required_argument, NULL, 'L'},
 		{"pause", required_argument, NULL, 'z'},
@@ -549,7 +556,8 @@ static int parse_args(int argc, char **argv, cli_args *a)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		if ((rc = parse_option(a, c, optarg)) >= 0)
 			return rc;
-	if ((a->cmd == CMD_STATUS || a->cmd == CMD_HISTORY) && optind < argc)
+	if ((a->cmd == CMD_STATUS || a->cmd == CMD_HISTORY ||
+	     a->cmd == CMD_VERIFY) && optind < argc)
 		a->job_name = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sweepd: unexpected argument '%s'\n",
@@ -731,6 +739,8 @@ static int command_run(const cli_args *a, const settings *s, loader *l,
 	case CMD_DRY_RUN:
 		return run_job(js, d, s, a->job_name, a->cmd == CMD_DRY_RUN,
 		               a->json, a->timeout_ms, out);
+	case CMD_VERIFY:
+		return verify_jobs(js, s, a->job_name, out);
 	case CMD_CHECK_PLUGIN:
 	case CMD_NONE:
 		break;

@@ -21,7 +21,7 @@
 /* Columns of the per-job query. */
 enum {
 	MJ_JOB, MJ_PAUSED, MJ_LAST_RUN, MJ_LAST_OK, MJ_LAST_DURATION,
-	MJ_LAST_FAILED
+	MJ_LAST_FAILED, MJ_OLDEST
 };
 
 /* Per job of $1: paused, the start of its last run (not a skipped or
@@ -33,7 +33,8 @@ static const char metrics_jobs_sql[] =
 	" p.job = j.job)::int, extract(epoch FROM l.started_at),"
 	" extract(epoch FROM s.finished_at),"
 	" extract(epoch FROM d.finished_at - d.started_at),"
-	" (d.status IN ('failed', 'timeout', 'crashed', 'abandoned'))::int"
+	" (d.status IN ('failed', 'timeout', 'crashed', 'abandoned'))::int,"
+	" v.age"
 	" FROM unnest($1::text[]) j(job)"
 	" LEFT JOIN LATERAL (SELECT started_at FROM " DB_SCHEMA ".runs r"
 	"  WHERE r.job = j.job AND r.status NOT IN ('skipped', 'released')"
@@ -46,6 +47,10 @@ static const char metrics_jobs_sql[] =
 	".runs r WHERE r.job = j.job AND r.finished_at IS NOT NULL AND"
 	"  r.status NOT IN ('skipped', 'released')"
 	"  ORDER BY r.started_at DESC LIMIT 1) d ON true"
+	" LEFT JOIN LATERAL (SELECT coalesce(oldest_age_s, 0) age FROM "
+	DB_SCHEMA ".runs r"
+	"  WHERE r.job = j.job AND r.verified_table IS NOT NULL"
+	"  ORDER BY r.started_at DESC LIMIT 1) v ON true"
 	" ORDER BY j.job COLLATE \"C\"";
 
 /* Runs of each job of $1 by status, ended runs of the history plus those
@@ -195,6 +200,11 @@ static int metrics_history(PGconn *c, const metrics_job *js, size_t n,
 	                   "sweepd_job_last_run_failed",
 	                   "1 when the job's last finished run failed, timed "
 	                   "out, crashed or was abandoned.");
+	metrics_job_family(out, jr, MJ_OLDEST,
+	                   "sweepd_job_oldest_row_age_seconds",
+	                   "Age, when the job's last run ended, of the oldest "
+	                   "row its condition still matched (0: none); alert "
+	                   "when it exceeds the job's limit plus a period.");
 	metrics_counter(out, rr, "sweepd_job_runs_total", "status",
 	                "Runs of the job that ended, by status (ok, failed, "
 	                "skipped, timeout, crashed, stopped, abandoned, "

@@ -14,6 +14,8 @@ void result_init(result *r, const char *job, bool dry_run)
 	r->job = strdup(job);
 	r->dry_run = dry_run;
 	r->success = true;
+	r->oldest_age_s = -1;
+	r->limit_s = -1;
 	clock_gettime(CLOCK_REALTIME, &r->started);
 }
 
@@ -237,6 +239,7 @@ void result_free(result *r)
 	for (i = 0; i < r->nerrors; i++)
 		free(r->errors[i]);
 	free(r->counters);
+	free(r->verify_table);
 	free(r->job);
 	free(r->message);
 	free(r->error);

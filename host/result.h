@@ -39,6 +39,10 @@ typedef struct result {
 	int64_t batches;
 	int64_t longest_batch_ms;
 	int64_t largest_batch_rows; /* most rows one batch changed */
+	bool verified;             /* the plugin's verify ran (ABI 1.9) */
+	double oldest_age_s;       /* its oldest row's age; -1: none */
+	double limit_s;            /* the age its policy allows; -1: none */
+	char *verify_table;        /* what it measured, or NULL */
 } result;
 
 void result_init(result *r, const char *job, bool dry_run);

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "loader.h"
 #include "log.h"
 #include "pause.h"
 #include "report.h"
@@ -110,6 +111,46 @@ static void runner_leave_role(const job *j, sweep_host *h, result *r)
 		result_fail(r, err);
 }
 
+/* Calls the plugin's verify (ABI 1.9), when it has one, in a READ ONLY
+ * transaction of its own that is rolled back (a dry run's is already
+ * open), and keeps what it measured in r.  A verify that fails is logged
+ * and leaves r's run as it was: the policy's measure is not the run. */
+static void runner_verify(const job *j, sweep_host *h, void *state,
+                          result *r)
+{
+	sweep_verify_fn verify = loader_verify_fn(j->plugin->desc);
+	sweep_verify v = {sizeof(v), 0, -1, -1, NULL};
+	char *msg = NULL, err[1024];
+
+	if (verify == NULL || (!h->dry_run &&
+	                       PQtransactionStatus(h->conn) != PQTRANS_IDLE))
+		return;
+	if (!h->dry_run &&
+	    db_exec(h->conn, "BEGIN READ ONLY", err, sizeof(err)) != 0) {
+		log_msg(SWEEP_LOG_WARN, "policy not verified", "job", j->name,
+		        "error", err, LOG_END);
+		return;
+	}
+	report_phase("verify");
+	if (verify(api_table(), h, state, &v, &msg) != 0) {
+		log_msg(SWEEP_LOG_WARN, "policy not verified", "job", j->name,
+		        "error", msg ? msg : "failed without a message",
+		        LOG_END);
+		if (h->dry_run)
+			runner_plugin_error(r, "verify", msg);
+		else
+			free(msg);
+	} else {
+		free(msg);
+		r->verified = true;
+		r->oldest_age_s = v.oldest_age_s;
+		r->limit_s = v.limit_s;
+		r->verify_table = v.table ? strdup(v.table) : NULL;
+	}
+	if (!h->dry_run)
+		PQclear(PQexec(h->conn, "ROLLBACK"));
+}
+
 /* Calls init, then run or dry_run, then teardown, under the job's role
  * when it has one (runner_enter_role).  A dry run executes inside a READ
  * ONLY transaction in a session whose transactions default to read-only,
@@ -117,7 +158,8 @@ static void runner_leave_role(const job *j, sweep_host *h, result *r)
  * run, even by committing; what functions do outside the transaction is
  * bounded only by the role's rights.  A run that returns with a
  * transaction open is rolled back and failed. */
-static void runner_call(const job *j, sweep_host *h, result *r)
+static void runner_call(const job *j, sweep_host *h, bool verify_only,
+                        result *r)
 {
 	const sweep_plugin *p = j->plugin->desc;
 	const sweep_api *api = api_table();
@@ -139,13 +181,20 @@ static void runner_call(const job *j, sweep_host *h, result *r)
 		goto out;
 	}
 	msg = NULL;
+	if (verify_only) {
+		runner_verify(j, h, state, r);
+		goto teardown;
+	}
 	report_phase(h->dry_run ? "dry_run" : "run");
 	if ((h->dry_run ? p->dry_run : p->run)(api, h, state, &msg) != 0)
 		runner_plugin_error(r, h->dry_run ? "dry_run" : "run", msg);
 	else {
 		free(msg);
 		runner_items_failed(h, r);
+		if (!h->dry_run && r->success && !*h->stop)
+			runner_verify(j, h, state, r);
 	}
+teardown:
 	report_phase("teardown");
 	p->teardown(api, h, state);
 	runner_check_role(j, h, r);
@@ -360,7 +409,7 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	        "job", j->name, "run", h.run_id, "plugin",
 	        j->plugin->desc->name, "version", j->plugin->desc->version,
 	        LOG_END);
-	runner_call(j, &h, r);
+	runner_call(j, &h, o->verify_only, r);
 	runner_cancelled(&h, r, stop);
 	if (r->success && *stop)
 		r->stopped = true;

@@ -28,6 +28,8 @@ typedef struct runner_opts {
 	bool catch_up;          /* the tick was missed: run it only if the job
 	                           ran before and the tick did not */
 	bool schema_ready;      /* sweepd's schema is known to be current */
+	bool verify_only;       /* with dry_run: init, verify, teardown
+	                           (sweepd --verify) */
 } runner_opts;
 
 runner_outcome runner_run(const job *j, const settings *s,

@@ -13,12 +13,13 @@
 #include "redact.h"
 #include "log.h"
 #include "pause.h"
+#include "verify.h"
 
 /* Columns of db_status(). */
 enum {
 	ST_JOB, ST_STARTED, ST_FINISHED, ST_STATUS, ST_MS, ST_COUNTERS,
 	ST_MESSAGE, ST_ERROR, ST_SCHEDULED, ST_FAIL_AT, ST_FAIL_STATUS,
-	ST_FAIL_ERROR
+	ST_FAIL_ERROR, ST_OLDEST, ST_LIMIT, ST_VTABLE
 };
 
 /* The next run of j after now as ISO 8601 UTC text, or "" when it has
@@ -122,6 +123,29 @@ static bool status_failed(const PGresult *res, int i)
 	return false;
 }
 
+/* Appends "oldest row: 3d 4h (limit 30d) in TABLE" of history row i,
+ * what its plugin's verify measured after the run (ABI 1.9); nothing
+ * when it measured nothing. */
+static void status_oldest(buf *b, const PGresult *res, int i)
+{
+	char age[32], limit[32];
+
+	if (PQgetisnull(res, i, ST_VTABLE))
+		return;
+	if (PQgetisnull(res, i, ST_OLDEST))
+		snprintf(age, sizeof(age), "none");
+	else
+		verify_age_text(strtod(PQgetvalue(res, i, ST_OLDEST), NULL),
+		                age, sizeof(age));
+	if (PQgetisnull(res, i, ST_LIMIT))
+		snprintf(limit, sizeof(limit), "none");
+	else
+		verify_age_text(strtod(PQgetvalue(res, i, ST_LIMIT), NULL),
+		                limit, sizeof(limit));
+	buf_printf(b, "  oldest row:   %s (limit %s) in %s\n", age, limit,
+	           PQgetvalue(res, i, ST_VTABLE));
+}
+
 /* Appends one job: name, then its history row i (-1: none), next run,
  * and whether it is paused (row p of paused, -1: not). */
 static void status_one(buf *b, const char *name, const PGresult *res, int i,
@@ -172,6 +196,7 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		           PQgetvalue(res, i, ST_COUNTERS));
 		status_line(b, "message:", res, i, ST_MESSAGE);
 		status_line(b, "error:", res, i, ST_ERROR);
+		status_oldest(b, res, i);
 	}
 	if (p >= 0)
 		buf_printf(b, "  paused:       since %s by %s (sweepd --resume "

@@ -34,6 +34,7 @@
 #include "runner.h"
 #include "size.h"
 #include "tz.h"
+#include "verify.h"
 
 /* The plugin's start is reported just before it happens, so its timeout
  * counts from the report plus this much: a run is never asked to stop
@@ -94,7 +95,7 @@ static void sup_child(const job *j, const settings *s, const sup_opts *o,
                       pid_t parent, int rep, int out, int err)
 {
 	runner_opts ro = {o->dry_run, o->tick, o->retries, o->catch_up,
-	                  o->schema_ready};
+	                  o->schema_ready, o->verify_only};
 	struct rlimit lim = {(rlim_t)o->memory_limit, (rlim_t)o->memory_limit};
 	buf text = BUF_INIT;
 	result r;
@@ -116,6 +117,11 @@ static void sup_child(const job *j, const settings *s, const sup_opts *o,
 		result_json(&r, &text);
 	else if (o->render == SUP_RENDER_TEXT)
 		result_text(&r, &text);
+	else if (o->render == SUP_RENDER_VERIFY) {
+		verify_render(j, &r, time(NULL), &text);
+		if (verify_violated(j, &r, time(NULL)))
+			rc = RUNNER_FAILED;
+	}
 	if (o->render != SUP_RENDER_NONE)
 		report_output(&text);
 	buf_free(&text);
@@ -448,6 +454,11 @@ static void sup_render_end(const sup_run *r, const job *j, buf *out)
 
 	if (r->state == NULL && r->rep.ended) {
 		buf_append(out, buf_str(&r->rep.output), r->rep.output.len);
+		return;
+	}
+	if (r->opts.render == SUP_RENDER_VERIFY) {
+		buf_printf(out, "%s: cannot verify: %s\n", j->name, r->why[0]
+		           ? r->why : "the process ended without a result");
 		return;
 	}
 	result_init(&res, j->name, r->opts.dry_run);

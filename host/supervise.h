@@ -28,7 +28,8 @@
 typedef enum sup_render {
 	SUP_RENDER_NONE = 0,    /* the daemon: the history row is enough */
 	SUP_RENDER_TEXT = 1,
-	SUP_RENDER_JSON = 2
+	SUP_RENDER_JSON = 2,
+	SUP_RENDER_VERIFY = 3   /* sweepd --verify's line (verify.c) */
 } sup_render;
 
 /* The supervisor's own database session (cancelling and ending the run's
@@ -42,6 +43,7 @@ typedef struct sup_opts {
 	bool catch_up;          /* the tick was missed while no sweepd ran */
 	bool schema_ready;      /* sweepd's schema is known to be current */
 	int retries;            /* transient failures tried again */
+	bool verify_only;       /* with dry_run: measure the policy only */
 	int64_t timeout_ms;     /* from the tick (or the start); 0: none */
 	int64_t memory_limit;   /* bytes of data the child may map; 0: none */
 	sup_render render;

@@ -937,6 +937,21 @@ out:
 	return rc;
 }
 
+/* The policy's measure (SDK 1.9): the age of the oldest row of table that
+ * meets `where` and has a time_column, whatever the cutoff, against
+ * older_than.  A partition no one dropped counts: its rows are the
+ * table's. */
+static int age_verify(const sweep_api *api, sweep_host *h, void *state,
+                      sweep_verify *out, char **errmsg)
+{
+	const age_state *st = state;
+
+	out->table = st->table_name;
+	return sweep_age_oldest(api, h, st->table, st->time_column, st->kind,
+	                        st->zone, st->filter, "older_than", out,
+	                        errmsg);
+}
+
 /* Frees the state built by age_init. */
 static void age_teardown(const sweep_api *api, sweep_host *h, void *state)
 {
@@ -996,6 +1011,7 @@ static const sweep_plugin age_plugin = {
 	.run = age_run,
 	.dry_run = age_dry_run,
 	.teardown = age_teardown,
+	.verify = age_verify,
 };
 
 SWEEP_PLUGIN_DEFINE(age_plugin)

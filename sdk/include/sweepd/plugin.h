@@ -28,6 +28,9 @@
  *        the current transaction (a partition audited before its drop)
  *   1.8  sweep_api.commit and .rollback: the host ends the transaction
  *        begin() opened and keeps the "audited" counter true
+ *   1.9  sweep_plugin.verify, sweep_verify, sweep_age_oldest(): a plugin
+ *        measures whether its policy holds (sweepd --verify, the oldest
+ *        row's age after each run)
  *
  * Compatibility: one rule, SWEEP_ABI_LOADS() below, which the loader
  * applies and tests/test_sdk.c tests with plugins built for an older
@@ -163,7 +166,7 @@ extern "C" {
  * plugin from any other shared object before it trusts a single field. */
 #define SWEEP_PLUGIN_MAGIC 0x53575044u
 #define SWEEP_ABI_MAJOR 1
-#define SWEEP_ABI_MINOR 8
+#define SWEEP_ABI_MINOR 9
 
 /* The compatibility rule (see the top of this file): whether this header's
  * host loads a plugin built for ABI plugin_major.plugin_minor. */
@@ -608,6 +611,48 @@ typedef int (*sweep_run_fn)(const sweep_api *api, sweep_host *h,
 typedef void (*sweep_teardown_fn)(const sweep_api *api, sweep_host *h,
                                   void *state);
 
+/*
+ * Proof that a policy holds (ABI 1.9).  A plugin whose policy is an age
+ * ("rows of T older than 30d go") sets sweep_plugin.verify; the host
+ * calls it after each successful run (recording the age in the run's
+ * history, shown by --status and exported as a metric) and for sweepd
+ * --verify, between init and teardown, in a READ ONLY transaction that
+ * it rolls back, under the job's role.  verify measures, changes
+ * nothing, and fills *out:
+ *
+ *   oldest_age_s  the age now, in seconds, of the oldest row that the
+ *                 job's condition without its age still matches (for
+ *                 age_delete: every row of `table` meeting `where` whose
+ *                 time_column is not NULL), or -1 when there is none:
+ *                 the rows the policy says must not grow older than
+ *                 limit_s.  What the condition excludes is not the
+ *                 policy's, so a `where` that misses rows someone
+ *                 expected gone is seen only as far as the rows it does
+ *                 match are concerned.
+ *   limit_s       the age the policy allows, in seconds (older_than,
+ *                 months and years counted as sweep_age_cutoff() does).
+ *   table         what was measured, as the job names it (a table, a
+ *                 directory); only read during the call.
+ *
+ * The host calls the policy violated when oldest_age_s > limit_s plus
+ * one period of the job's schedule.  A plugin without verify (NULL, or a
+ * descriptor from before 1.9) is "not verifiable by its plugin".
+ * Returns 0, or nonzero with *errmsg set as the plugin's other
+ * functions do.  out->size is the host's sizeof(sweep_verify); the
+ * fields the plugin leaves keep the host's defaults (-1, -1, NULL).
+ */
+typedef struct sweep_verify {
+	uint32_t size;            /* set by the host */
+	uint32_t reserved;        /* 0 */
+	double oldest_age_s;      /* -1: no row */
+	double limit_s;           /* -1: none */
+	const char *table;
+} sweep_verify;
+
+typedef int (*sweep_verify_fn)(const sweep_api *api, sweep_host *h,
+                               void *state, sweep_verify *out,
+                               char **errmsg);
+
 /* The descriptor a plugin returns.  Fields are laid out without padding
  * bytes on LP64 and ILP32. */
 typedef struct sweep_plugin {
@@ -630,6 +675,8 @@ typedef struct sweep_plugin {
 	uint32_t reserved;        /* 0; keeps the fields free of padding */
 	const sweep_option_range *ranges; /* ends with key == NULL; may be
 	                             NULL: no option has a range */
+	/* ABI 1.9 */
+	sweep_verify_fn verify;   /* may be NULL: not verifiable */
 } sweep_plugin;
 
 /* Declarations of the options every batched plugin takes, to put in its
@@ -859,6 +906,53 @@ static inline char *sweep_age_condition(const sweep_api *api, sweep_host *h,
 	                    param, lit);
 	PQfreemem(lit);
 	return cond;
+}
+
+/* Fills out (ABI 1.9, for sweep_plugin.verify) with the age of the
+ * oldest row of relation (quoted SQL) whose column (quoted SQL, of kind
+ * from sweep_time_kind) is not NULL and that meets filter (SQL text
+ * appended to the WHERE clause: "" or " AND (...)", using no parameter),
+ * and with the limit: the age in the DURATION option key, counted in
+ * zone as sweep_age_cutoff() counts it.  A timestamp or date column is
+ * read as wall-clock time in zone.  min(column) reads an index on the
+ * column when there is one.  Returns 0, or -1 with *errmsg set.  The
+ * caller sets out->table. */
+static inline int sweep_age_oldest(const sweep_api *api, sweep_host *h,
+                                   const char *relation, const char *column,
+                                   int kind, const char *zone,
+                                   const char *filter, const char *key,
+                                   sweep_verify *out, char **errmsg)
+{
+	const char *params[2] = {NULL, zone};
+	char *cutoff = NULL, *sql;
+	PGresult *res;
+
+	if (sweep_age_cutoff(api, h, key, zone, SWEEP_AGE_NOW, &cutoff, NULL,
+	                     errmsg) != 0)
+		return -1;
+	params[0] = cutoff;
+	sql = api->mprintf("SELECT extract(epoch FROM now() - %s),"
+	                   " extract(epoch FROM now() - $1::timestamptz)"
+	                   " FROM (SELECT min(%s) AS m FROM %s WHERE %s IS NOT"
+	                   " NULL%s) s",
+	                   kind == SWEEP_TIME_INSTANT ? "m"
+	                   : "(m::timestamp AT TIME ZONE $2)", column,
+	                   relation, column, filter);
+	res = sql ? api->query(h, sql, kind == SWEEP_TIME_INSTANT ? 1 : 2,
+	                       params, "finding the oldest row", errmsg)
+	          : NULL;
+	api->free(sql);
+	api->free(cutoff);
+	if (res == NULL) {
+		if (*errmsg == NULL)
+			*errmsg = api->mprintf("%s", "out of memory");
+		return -1;
+	}
+	out->oldest_age_s = PQgetisnull(res, 0, 0) ? -1
+	                    : strtod(PQgetvalue(res, 0, 0), NULL);
+	out->limit_s = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	return 0;
 }
 
 /* The entry function's type: returns the plugin's static descriptor. */
