@@ -5,8 +5,8 @@
 #
 #   scripts/bench.sh [--quick] [--cases LIST]
 #
-#   --quick        smaller sizes and shorter windows: about 4 minutes in all
-#                  (the full run: about 13 minutes on 2 cores, at most 20)
+#   --quick        smaller sizes and shorter windows: about 5 minutes in all
+#                  (the full run: about 12 minutes on 2 cores, at most 20)
 #   --cases LIST   only the cases listed, comma-separated (e.g. 6,7; cases 2
 #                  and 3 bring case 1 along: they read its tables and
 #                  figures); cases 6 and 7 take about 2 minutes in --quick,
