@@ -1149,12 +1149,13 @@ if want 6; then
 	done
 	others=$(find "$WORK/faults" -name '*.ini' ! -name healthy.ini | wc -l)
 
-	# healthy_window DIR OTHERS: the daemon on DIR; once OTHERS jobs
-	# other than healthy have started a run, a STUCK_S window from the next whole second but
-	# one.  Sets H_T0 (its start), H_RECS H_TICKS H_P50 H_P99 H_MAX (see
-	# lag_stats), H_SELF and H_KIDS (CPU % of the daemon itself and of its
-	# runs' processes, reaped in the window) and H_OTHERS (how the other
-	# jobs' ticks in the window ended: "status n, ...").
+	# healthy_window DIR OTHERS: the daemon on DIR; once OTHERS of its
+	# fault and stuck jobs have started a run, a STUCK_S window from the
+	# next whole second but one.  Sets H_T0 (its start), H_TICKS H_P50
+	# H_P99 H_MAX (see lag_stats), H_SELF and H_KIDS (CPU % of the daemon
+	# itself and of its runs' processes, reaped in the window) and
+	# H_OTHERS (how the other jobs' ticks in the window ended: "status n,
+	# ...").
 	healthy_window() {
 		local dir=$1 name pid s0 k0 s1 k1 w0 w1
 		name=$(basename "$dir")
@@ -1177,7 +1178,7 @@ if want 6; then
 		stop_daemon "$pid"
 		H_SELF=$(cpu_pct $((s1 - s0)) $((w1 - w0)))
 		H_KIDS=$(cpu_pct $(((k1 - k0) * 1000000000 / hz)) $((w1 - w0)))
-		read -r H_RECS H_TICKS H_P50 H_P99 H_MAX < <(lag_stats stuck_rec healthy "$H_T0" $((H_T0 + STUCK_S)))
+		read -r _ H_TICKS H_P50 H_P99 H_MAX < <(lag_stats stuck_rec healthy "$H_T0" $((H_T0 + STUCK_S)))
 		H_OTHERS=$(sql -c "SELECT coalesce(string_agg(status || ' ' || n, ', ' ORDER BY n DESC), 'none')
 			FROM (SELECT status, count(*) AS n FROM sweepd.runs WHERE (job LIKE 'fault-%' OR job LIKE 'stuck-%')
 			      AND scheduled_at >= to_timestamp($H_T0) AND scheduled_at < to_timestamp($((H_T0 + STUCK_S)))
@@ -1238,7 +1239,7 @@ if want 7; then
 		read -r s1 k1 < <(cpu_sample "$pid")
 		w1=$(now_ns)
 		stop_daemon "$pid"
-		read -r recs ticks p50 p99 max < <(lag_stats burst_rec "burst$n-%" "$first" $((last + 1)))
+		read -r _ ticks p50 p99 max < <(lag_stats burst_rec "burst$n-%" "$first" $((last + 1)))
 		self=$(cpu_pct $((s1 - s0)) $((w1 - w0)))
 		kids=$(cpu_pct $(((k1 - k0) * 1000000000 / hz)) $((w1 - w0)))
 		value="p50 $p50 ms, p99 $p99 ms, max $max ms ($ticks of $((n * BURSTS)) runs started); daemon CPU $self% itself, $kids% its runs' processes"
