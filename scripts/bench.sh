@@ -3,10 +3,14 @@
 # Markdown table with, for every figure, its baseline from the same run, the
 # ratio and the target ("ok" or "MISSED"; a miss does not fail the script).
 #
-#   scripts/bench.sh [--quick]
+#   scripts/bench.sh [--quick] [--cases LIST]
 #
-#   --quick   smaller sizes and shorter windows: under 2 minutes in all
-#             (the full run: about 8 minutes on 2 cores, at most 15)
+#   --quick        smaller sizes and shorter windows: about 5 minutes in all
+#                  (the full run: about 12 minutes on 2 cores, at most 20)
+#   --cases LIST   only the cases listed, comma-separated (e.g. 6,7; cases 2
+#                  and 3 bring case 1 along: they read its tables and
+#                  figures); cases 6 and 7 take about 2 minutes in --quick,
+#                  5 in the full run
 #
 # Cases:
 #   1. throughput of age_delete (plain, parallel = 2 and audited) against
@@ -21,37 +25,71 @@
 #   4. host overhead with 10,000 job files: --check, --list-jobs, the
 #      daemon's RSS, its startup (catch-up from one history query) and idle CPU
 #   5. schedule precision of a job every second, with pg_cron as the anchor
-#   P. partitioned tables: 13 monthly partitions, 600,000 rows, 433,000
+#   6. a stuck job never takes another job's tick: a healthy job every
+#      second next to the eleven faults of the containment tests and five
+#      jobs stuck in pg_sleep(600): ticks run and start lag, against the
+#      healthy job alone
+#   7. bursts: 1, 10, 40 and 200 jobs due at the same instant, start lag
+#      and CPU, against 1 job
+#   8. partitioned tables: 13 monthly partitions, 600,000 rows, 433,000
 #      expired: one bulk DELETE against age_delete dropping the expired
 #      partitions, and the longest wait of a concurrent writer
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
 # postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
-# which the test suite uses) and runs its own throwaway PostgreSQL in
-# build-bench/pg, wiped at the start and stopped at exit, even on failure.
+# which the test suite uses; the testjob and fault fixtures with it) and
+# runs its own throwaway PostgreSQL in build-bench/pg, wiped at the start
+# and stopped at exit, even on failure.
 # Scratch files (job files, logs) go to build-bench/bench/.
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [--quick]" >&2
+	echo "usage: $0 [--quick] [--cases LIST]" >&2
 	exit 2
 }
 
 quick=false
+cases=1,2,3,4,5,6,7,8
 while (($# > 0)); do
 	case $1 in
 	--quick) quick=true ;;
+	--cases)
+		(($# >= 2)) || usage
+		cases=$2
+		shift
+		;;
+	--cases=*) cases=${1#--cases=} ;;
 	-h | --help) usage ;;
 	*) usage ;;
 	esac
 	shift
 done
 
+# The cases to run.  Cases 2 and 3 read case 1's tables and figures, so
+# either brings case 1 along.
+declare -A wanted=()
+IFS=, read -r -a case_list <<<"$cases"
+for c in "${case_list[@]}"; do
+	if [[ ! $c =~ ^[1-8]$ ]]; then
+		echo "bench: --cases $cases: '$c' is not a case number (1 to 8)" >&2
+		exit 2
+	fi
+	wanted[$c]=1
+done
+if [[ -n ${wanted[2]:-} || -n ${wanted[3]:-} ]]; then
+	wanted[1]=1
+fi
+want() { # N: whether case N runs
+	[[ -n ${wanted[$1]:-} ]]
+}
+cases=$(printf '%s\n' "${!wanted[@]}" | sort -n | paste -sd, -)
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly ROOT
 readonly BUILD=$ROOT/build-bench
 readonly SWEEPD=$BUILD/sweepd
 readonly TESTJOB=$BUILD/tests/fixtures/testjob.so
+readonly FAULT=$BUILD/tests/fixtures/fault.so
 readonly WORK=$BUILD/bench
 readonly PGBIN=/usr/lib/postgresql/15/bin
 export SWEEPD_PG_DIR=$BUILD/pg
@@ -61,13 +99,18 @@ cd "$ROOT"
 # the 30-day cutoff); LOOP_SAMPLE: rows the row-by-row loop deletes before
 # its rate is extrapolated; SMALL_ROWS: rows deleted by the small memory
 # run; JOBS: job files of case 4; IDLE_S: seconds of idle CPU measured;
-# SCHED_S: seconds of the every-second schedule.
+# SCHED_S: seconds of the every-second schedule; STUCK_S: seconds of case
+# 6's window (and of its baseline's); BURSTS: bursts measured per number
+# of jobs in case 7, BURST_JOBS those numbers.
 if $quick; then
 	readonly MODE=quick ROWS=200000 LOOP_SAMPLE=2000 IDLE_S=15 SCHED_S=30
+	readonly STUCK_S=20 BURSTS=3
 else
 	readonly MODE=full ROWS=2000000 LOOP_SAMPLE=20000 IDLE_S=60 SCHED_S=120
+	readonly STUCK_S=60 BURSTS=6
 fi
 readonly SMALL_ROWS=10000 JOBS=10000
+readonly BURST_JOBS=(1 10 40 200)
 readonly BATCH_SIZES=(1000 5000 20000)
 
 say() { # progress on stderr, with the seconds since the start
@@ -118,10 +161,15 @@ if ! apt_install_missing postgresql-15-cron; then
 fi
 
 # Only what the bench runs: the daemon, the shipped plugins and the testjob
-# fixture (SWEEPD_TESTS=ON is what defines that fixture).
+# and fault fixtures (SWEEPD_TESTS=ON is what defines them).
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSWEEPD_TESTS=ON >/dev/null
-cmake --build "$BUILD" -j2 --target sweepd sweepd_plugins sweepd_fixture_testjob >/dev/null
-[[ -x $SWEEPD && -f $TESTJOB ]] || die "build did not produce $SWEEPD and $TESTJOB"
+cmake --build "$BUILD" -j2 --target sweepd sweepd_plugins sweepd_fixture_testjob \
+	sweepd_fixture_fault >/dev/null
+[[ -x $SWEEPD && -f $TESTJOB && -f $FAULT ]] ||
+	die "build did not produce $SWEEPD, $TESTJOB and $FAULT"
+# Other work on the machine shows in every figure: the heading prints the
+# load average from here and at the end.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -204,6 +252,73 @@ row() {
 	printf -v line '| %s | %s | %s | %s | %s | %s |' "$@"
 	table+=("$line")
 	say "$line"
+}
+
+# start_daemon CONF_DIR LOG: the scheduler in the background; sets
+# DAEMON_PID once it has logged "scheduler started" (within 60 s).
+start_daemon() {
+	local i t0
+	t0=$(now_ns)
+	"$SWEEPD" --conf-dir "$1" 2>"$2" &
+	DAEMON_PID=$!
+	daemon_pids+=("$DAEMON_PID")
+	for ((i = 0; i < 3000; i++)); do
+		if grep -q 'scheduler started' "$2"; then
+			DAEMON_READY_MS=$((($(now_ns) - t0) / 1000000))
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd --conf-dir $1 exited: $(cat "$2")"
+		sleep 0.02
+	done
+	die "sweepd --conf-dir $1 did not start within 60 s: $(cat "$2")"
+}
+
+stop_daemon() { # PID
+	local pid rest=()
+	kill -TERM "$1"
+	wait "$1" || true
+	# Forget it, so that cleanup() never signals a reused PID.
+	for pid in "${daemon_pids[@]}"; do
+		if [[ $pid != "$1" ]]; then
+			rest+=("$pid")
+		fi
+	done
+	daemon_pids=("${rest[@]}")
+}
+
+# CPU ticks a process has used itself (utime + stime) and its reaped
+# children (cutime + cstime): fields 14-17 of /proc/PID/stat, counted after
+# the ")" that ends the command name (field 2).  Prints "SELF CHILDREN".
+cpu_ticks() {
+	local stat f
+	stat=$(<"/proc/$1/stat")
+	read -r -a f <<<"${stat##*) }"
+	echo "$((f[11] + f[12])) $((f[13] + f[14]))"
+}
+hz=$(getconf CLK_TCK)
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# Sleeps until the wall-clock instant $1 (seconds since the epoch, a
+# fraction allowed); returns at once when it has passed.
+sleep_until() {
+	local s
+	s=$(calc "$1 - $(now_ns) / 1e9" '%.3f')
+	if awk "BEGIN { exit !($s > 0) }"; then
+		pause "$s"
+	fi
+}
+
+# wait_sql COND DEADLINE: polls the SQL condition COND every 0.2 s until it
+# holds (returns 0) or the wall clock passes DEADLINE (seconds since the
+# epoch; returns 1).
+wait_sql() {
+	while [[ $(sql -c "SELECT ($1)") != t ]]; do
+		awk "BEGIN { exit !($(now_ns) / 1e9 < $2) }" || return 1
+		sleep 0.2
+	done
 }
 
 # Byte offset of the end of the server log, to read what comes after it.
@@ -425,176 +540,177 @@ anchor_stop() {
 # minute boundary, which a 30 s window (--quick) often does not.  Then the
 # anchor starts here already, so that its window (the whole bench) lasts
 # more than a minute; a run of it is a few ms of one backend, once a minute.
-if [[ $cron_every == minute ]] && ((SCHED_S < 60)); then
+if want 5 && [[ $cron_every == minute ]] && ((SCHED_S < 60)); then
 	anchor_start
 fi
 
 # ---------------------------------------------------------------------------
 # Case 1: throughput
+if want 1; then
+	say "case 1: building the source tables ($(thousands "$ROWS") rows)"
+	make_source src_ordered "$ROWS"
+	sql -c 'SET synchronize_seqscans = off' -c 'CREATE TABLE src_shuffled AS SELECT * FROM src_ordered ORDER BY random()'
 
-say "case 1: building the source tables ($(thousands "$ROWS") rows)"
-make_source src_ordered "$ROWS"
-sql -c 'SET synchronize_seqscans = off' -c 'CREATE TABLE src_shuffled AS SELECT * FROM src_ordered ORDER BY random()'
+	# Per layout, REPS rounds of: bulk DELETE, age_delete, age_delete with
+	# parallel = 2, and in the first REPS_SLOW rounds also audited bulk,
+	# age_delete audited and row-by-row (those take seconds each, and their
+	# ratios sit far from their targets); each on its own fresh copy.  The
+	# variants alternate so that a slow spell of the (shared) machine hits them
+	# alike; each figure is the median of its rounds, with every round's time
+	# shown.
+	readonly REPS=5 REPS_SLOW=3
 
-# Per layout, REPS rounds of: bulk DELETE, age_delete, age_delete with
-# parallel = 2, and in the first REPS_SLOW rounds also audited bulk,
-# age_delete audited and row-by-row (those take seconds each, and their
-# ratios sit far from their targets); each on its own fresh copy.  The
-# variants alternate so that a slow spell of the (shared) machine hits them
-# alike; each figure is the median of its rounds, with every round's time
-# shown.
-readonly REPS=5 REPS_SLOW=3
+	# median N...: the median of the numbers (the middle one; REPS and
+	# REPS_SLOW are odd).
+	median() {
+		printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+	}
 
-# median N...: the median of the numbers (the middle one; REPS and
-# REPS_SLOW are odd).
-median() {
-	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
-}
+	# Appends to the arrays named $1 (rows/s) and $2 (seconds) this round's
+	# R_ROWS and R_US.
+	record() {
+		local -n rates=$1 times=$2
+		rates+=("$(rate)")
+		times+=("$(secs)")
+	}
 
-# Appends to the arrays named $1 (rows/s) and $2 (seconds) this round's
-# R_ROWS and R_US.
-record() {
-	local -n rates=$1 times=$2
-	rates+=("$(rate)")
-	times+=("$(secs)")
-}
+	# "a / b / c s": the seconds of each round.
+	rounds() {
+		local IFS=/
+		echo "$* s" | sed 's|/| / |g'
+	}
 
-# "a / b / c s": the seconds of each round.
-rounds() {
-	local IFS=/
-	echo "$* s" | sed 's|/| / |g'
-}
+	# young_half_row LABEL BULK_US: on a fresh time-ordered copy, the server
+	# time of a DELETE over the blocks past the one holding the newest expired
+	# row (EXPLAIN ANALYZE, rolled back; the cutoff a constant, as in
+	# age_delete's batches): the young half, which age_delete's heap walk scans
+	# and the bulk DELETE's index scan never reads.  BULK_US: the bulk DELETE's
+	# median time, to compare with.
+	young_half_row() {
+		local cut first ms
+		fresh_copy src_ordered
+		cut=$(sql -c "SELECT now() - interval '30 days'")
+		first=$(sql -c "SELECT (ctid::text::point)[0]::bigint + 1 FROM t
+			WHERE created_at < '$cut' ORDER BY created_at DESC LIMIT 1")
+		ms=$(sql -c 'BEGIN' -c "EXPLAIN (ANALYZE, FORMAT JSON) DELETE FROM t
+			WHERE ctid >= '($first,0)' AND created_at < '$cut'" \
+			-c 'ROLLBACK' | jq '.[0]["Execution Time"]')
+		row 1 "$1: the young half alone (blocks $(thousands "$first") on), which the heap walk scans and the bulk DELETE does not" \
+			"$(calc "$ms" '%.0f') ms in the server" \
+			"$(calc "$ms * 1000 / $2" '%.2f')x the bulk DELETE's time, spent on rows that all stay" "" ""
+	}
 
-# young_half_row LABEL BULK_US: on a fresh time-ordered copy, the server
-# time of a DELETE over the blocks past the one holding the newest expired
-# row (EXPLAIN ANALYZE, rolled back; the cutoff a constant, as in
-# age_delete's batches): the young half, which age_delete's heap walk scans
-# and the bulk DELETE's index scan never reads.  BULK_US: the bulk DELETE's
-# median time, to compare with.
-young_half_row() {
-	local cut first ms
-	fresh_copy src_ordered
-	cut=$(sql -c "SELECT now() - interval '30 days'")
-	first=$(sql -c "SELECT (ctid::text::point)[0]::bigint + 1 FROM t
-		WHERE created_at < '$cut' ORDER BY created_at DESC LIMIT 1")
-	ms=$(sql -c 'BEGIN' -c "EXPLAIN (ANALYZE, FORMAT JSON) DELETE FROM t
-		WHERE ctid >= '($first,0)' AND created_at < '$cut'" \
-		-c 'ROLLBACK' | jq '.[0]["Execution Time"]')
-	row 1 "$1: the young half alone (blocks $(thousands "$first") on), which the heap walk scans and the bulk DELETE does not" \
-		"$(calc "$ms" '%.0f') ms in the server" \
-		"$(calc "$ms * 1000 / $2" '%.2f')x the bulk DELETE's time, spent on rows that all stay" "" ""
-}
+	bulk_us_ordered=0
+	rss_big_kb=0
+	rss_big_rows=0
+	throughput() { # LABEL SRC
+		local label=$1 src=$2 rep r bulk_rows=0 loop_rows=0
+		local age_batches=0 age_longest=0 aage_longest=0 par_longest=0
+		local bulk_rate age_rate par_rate abulk_rate aage_rate loop_rate
+		local -a bulk_r=() bulk_t=() bulk_us=() age_r=() age_t=() abulk_r=() abulk_t=()
+		local -a par_r=() par_t=() aage_r=() aage_t=() loop_r=() loop_t=()
 
-bulk_us_ordered=0
-rss_big_kb=0
-rss_big_rows=0
-throughput() { # LABEL SRC
-	local label=$1 src=$2 rep r bulk_rows=0 loop_rows=0
-	local age_batches=0 age_longest=0 aage_longest=0 par_longest=0
-	local bulk_rate age_rate par_rate abulk_rate aage_rate loop_rate
-	local -a bulk_r=() bulk_t=() bulk_us=() age_r=() age_t=() abulk_r=() abulk_t=()
-	local -a par_r=() par_t=() aage_r=() aage_t=() loop_r=() loop_t=()
+		for ((rep = 1; rep <= REPS; rep++)); do
+			say "case 1, $label, round $rep/$REPS: bulk DELETE"
+			fresh_copy "$src"
+			run_sql "DELETE FROM t WHERE created_at < now() - interval '30 days'"
+			record bulk_r bulk_t
+			bulk_us+=("$R_US")
+			bulk_rows=$R_ROWS
 
-	for ((rep = 1; rep <= REPS; rep++)); do
-		say "case 1, $label, round $rep/$REPS: bulk DELETE"
-		fresh_copy "$src"
-		run_sql "DELETE FROM t WHERE created_at < now() - interval '30 days'"
-		record bulk_r bulk_t
-		bulk_us+=("$R_US")
-		bulk_rows=$R_ROWS
+			say "case 1, $label, round $rep/$REPS: age_delete"
+			fresh_copy "$src"
+			run_job age-default
+			record age_r age_t
+			age_batches=$R_BATCHES
+			if ((R_LONGEST > age_longest)); then
+				age_longest=$R_LONGEST
+			fi
+			if [[ $src == src_ordered ]] && ((R_RSS_KB > rss_big_kb)); then
+				# Case 3 reads the peak RSS of these runs (half the table goes).
+				rss_big_kb=$R_RSS_KB
+				rss_big_rows=$R_ROWS
+			fi
 
-		say "case 1, $label, round $rep/$REPS: age_delete"
-		fresh_copy "$src"
-		run_job age-default
-		record age_r age_t
-		age_batches=$R_BATCHES
-		if ((R_LONGEST > age_longest)); then
-			age_longest=$R_LONGEST
+			say "case 1, $label, round $rep/$REPS: age_delete, parallel = 2"
+			fresh_copy "$src"
+			run_job age-parallel
+			record par_r par_t
+			if ((R_LONGEST > par_longest)); then
+				par_longest=$R_LONGEST
+			fi
+
+			((rep <= REPS_SLOW)) || continue
+
+			say "case 1, $label, round $rep/$REPS: audited bulk DELETE"
+			fresh_copy "$src"
+			run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
+				INSERT INTO sweepd.audit (job, action, table_name, data)
+				SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
+			record abulk_r abulk_t
+
+			say "case 1, $label, round $rep/$REPS: age_delete audited"
+			fresh_copy "$src"
+			run_job age-audited
+			record aage_r aage_t
+			if ((R_LONGEST > aage_longest)); then
+				aage_longest=$R_LONGEST
+			fi
+
+			say "case 1, $label, round $rep/$REPS: row-by-row loop"
+			run_loop "$src"
+			record loop_r loop_t
+			loop_rows=$R_ROWS
+		done
+
+		bulk_rate=$(median "${bulk_r[@]}")
+		age_rate=$(median "${age_r[@]}")
+		par_rate=$(median "${par_r[@]}")
+		abulk_rate=$(median "${abulk_r[@]}")
+		aage_rate=$(median "${aage_r[@]}")
+		loop_rate=$(median "${loop_r[@]}")
+		if [[ $src == src_ordered ]]; then
+			bulk_us_ordered=$(median "${bulk_us[@]}")
 		fi
-		if [[ $src == src_ordered ]] && ((R_RSS_KB > rss_big_kb)); then
-			# Case 3 reads the peak RSS of these runs (half the table goes).
-			rss_big_kb=$R_RSS_KB
-			rss_big_rows=$R_ROWS
+
+		row 1 "$label: bulk \`DELETE\` (baseline), $(thousands "$bulk_rows") rows" \
+			"$(thousands "$bulk_rate") rows/s ($(rounds "${bulk_t[@]}"))" "" "" ""
+		r=$(calc "$age_rate / $bulk_rate" '%.2f')
+		if [[ $src == src_ordered ]]; then
+			row 1 "$label: age_delete, batch_size 5000 (default)" \
+				"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches)" \
+				"${r}x bulk" ">= 0.8x" "$(verdict "$r >= 0.8")"
+			row 1 "$label: age_delete, longest batch (of all rounds)" "$age_longest ms" "" \
+				"< 100 ms" "$(verdict "$age_longest < 100")"
+		else
+			row 1 "$label: age_delete, batch_size 5000 (default)" \
+				"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches, longest $age_longest ms)" \
+				"${r}x bulk" ">= 0.6x" "$(verdict "$r >= 0.6")"
 		fi
-
-		say "case 1, $label, round $rep/$REPS: age_delete, parallel = 2"
-		fresh_copy "$src"
-		run_job age-parallel
-		record par_r par_t
-		if ((R_LONGEST > par_longest)); then
-			par_longest=$R_LONGEST
+		if [[ $src == src_ordered ]]; then
+			young_half_row "$label" "$bulk_us_ordered"
 		fi
-
-		((rep <= REPS_SLOW)) || continue
-
-		say "case 1, $label, round $rep/$REPS: audited bulk DELETE"
-		fresh_copy "$src"
-		run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
-			INSERT INTO sweepd.audit (job, action, table_name, data)
-			SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
-		record abulk_r abulk_t
-
-		say "case 1, $label, round $rep/$REPS: age_delete audited"
-		fresh_copy "$src"
-		run_job age-audited
-		record aage_r aage_t
-		if ((R_LONGEST > aage_longest)); then
-			aage_longest=$R_LONGEST
-		fi
-
-		say "case 1, $label, round $rep/$REPS: row-by-row loop"
-		run_loop "$src"
-		record loop_r loop_t
-		loop_rows=$R_ROWS
-	done
-
-	bulk_rate=$(median "${bulk_r[@]}")
-	age_rate=$(median "${age_r[@]}")
-	par_rate=$(median "${par_r[@]}")
-	abulk_rate=$(median "${abulk_r[@]}")
-	aage_rate=$(median "${aage_r[@]}")
-	loop_rate=$(median "${loop_r[@]}")
-	if [[ $src == src_ordered ]]; then
-		bulk_us_ordered=$(median "${bulk_us[@]}")
-	fi
-
-	row 1 "$label: bulk \`DELETE\` (baseline), $(thousands "$bulk_rows") rows" \
-		"$(thousands "$bulk_rate") rows/s ($(rounds "${bulk_t[@]}"))" "" "" ""
-	r=$(calc "$age_rate / $bulk_rate" '%.2f')
-	if [[ $src == src_ordered ]]; then
-		row 1 "$label: age_delete, batch_size 5000 (default)" \
-			"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches)" \
-			"${r}x bulk" ">= 0.8x" "$(verdict "$r >= 0.8")"
-		row 1 "$label: age_delete, longest batch (of all rounds)" "$age_longest ms" "" \
-			"< 100 ms" "$(verdict "$age_longest < 100")"
-	else
-		row 1 "$label: age_delete, batch_size 5000 (default)" \
-			"$(thousands "$age_rate") rows/s ($(rounds "${age_t[@]}"); $age_batches batches, longest $age_longest ms)" \
-			"${r}x bulk" ">= 0.6x" "$(verdict "$r >= 0.6")"
-	fi
-	if [[ $src == src_ordered ]]; then
-		young_half_row "$label" "$bulk_us_ordered"
-	fi
-	r=$(calc "$par_rate / $bulk_rate" '%.2f')
-	row 1 "$label: age_delete, parallel = 2 (stretch)" \
-		"$(thousands "$par_rate") rows/s ($(rounds "${par_t[@]}"); longest batch $par_longest ms)" \
-		"${r}x bulk" ">= 1.0x" "$(verdict "$r >= 1.0")"
-	row 1 "$label: bulk \`WITH d AS (DELETE ... RETURNING) INSERT INTO sweepd.audit\` (audited baseline)" \
-		"$(thousands "$abulk_rate") rows/s ($(rounds "${abulk_t[@]}"))" "" "" ""
-	r=$(calc "$aage_rate / $abulk_rate" '%.2f')
-	row 1 "$label: age_delete, audit_columns = id, user_id" \
-		"$(thousands "$aage_rate") rows/s ($(rounds "${aage_t[@]}"); longest batch $aage_longest ms)" \
-		"${r}x audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
-	r=$(calc "$loop_rate / $bulk_rate" '%.3f')
-	row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$loop_rows") rows, extrapolated)" \
-		"$(thousands "$loop_rate") rows/s ($(rounds "${loop_t[@]}") for the sample; ~$(calc "$bulk_rows / $loop_rate" '%.0f') s for all $(thousands "$bulk_rows"))" \
-		"${r}x bulk" "" ""
-	r=$(calc "$age_rate / $loop_rate" '%.0f')
-	row 1 "$label: age_delete vs the row-by-row loop" "" "${r}x row-by-row" \
-		">= 100x" "$(verdict "$r >= 100")"
-}
-throughput time-ordered src_ordered
-throughput shuffled src_shuffled
+		r=$(calc "$par_rate / $bulk_rate" '%.2f')
+		row 1 "$label: age_delete, parallel = 2 (stretch)" \
+			"$(thousands "$par_rate") rows/s ($(rounds "${par_t[@]}"); longest batch $par_longest ms)" \
+			"${r}x bulk" ">= 1.0x" "$(verdict "$r >= 1.0")"
+		row 1 "$label: bulk \`WITH d AS (DELETE ... RETURNING) INSERT INTO sweepd.audit\` (audited baseline)" \
+			"$(thousands "$abulk_rate") rows/s ($(rounds "${abulk_t[@]}"))" "" "" ""
+		r=$(calc "$aage_rate / $abulk_rate" '%.2f')
+		row 1 "$label: age_delete, audit_columns = id, user_id" \
+			"$(thousands "$aage_rate") rows/s ($(rounds "${aage_t[@]}"); longest batch $aage_longest ms)" \
+			"${r}x audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
+		r=$(calc "$loop_rate / $bulk_rate" '%.3f')
+		row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$loop_rows") rows, extrapolated)" \
+			"$(thousands "$loop_rate") rows/s ($(rounds "${loop_t[@]}") for the sample; ~$(calc "$bulk_rows / $loop_rate" '%.0f') s for all $(thousands "$bulk_rows"))" \
+			"${r}x bulk" "" ""
+		r=$(calc "$age_rate / $loop_rate" '%.0f')
+		row 1 "$label: age_delete vs the row-by-row loop" "" "${r}x row-by-row" \
+			">= 100x" "$(verdict "$r >= 100")"
+	}
+	throughput time-ordered src_ordered
+	throughput shuffled src_shuffled
+fi
 
 # ---------------------------------------------------------------------------
 # Case 2: lock time per batch size
@@ -613,307 +729,264 @@ throughput shuffled src_shuffled
 # batch loop grows their block range (4x a batch at most) until a batch
 # takes its 50 ms time target (BATCH_TARGET_MS in host/batch.c).
 
-lock_baseline=$(calc "$bulk_us_ordered / 1000" '%.0f')
-for b in "${BATCH_SIZES[@]}"; do
-	say "case 2: batch_size $b"
-	fresh_copy src_ordered
-	mark=$(log_mark)
-	run_job "age-batch-$b" PGOPTIONS='-c log_min_duration_statement=0'
-	tail -c +"$((mark + 1))" "$PG_LOG" |
-		sed -n 's/.*duration: \([0-9.]*\) ms  execute [^:]*: DELETE FROM .*/\1/p' |
-		sort -n >"$WORK/batches-$b.txt"
-	n=$(wc -l <"$WORK/batches-$b.txt")
-	((n > 0)) || die "no batch durations in $PG_LOG for batch_size $b"
-	# p99 by nearest rank: the ceil(0.99 n)-th smallest.
-	p99=$(sed -n "$(calc "int(0.99 * $n + 0.999999)" '%d')p" "$WORK/batches-$b.txt")
-	max=$(tail -n1 "$WORK/batches-$b.txt")
-	p50=$(sed -n "$(((n + 1) / 2))p" "$WORK/batches-$b.txt")
-	r=$(ratio "$R_LONGEST" "$lock_baseline")
-	row 2 "age_delete batch_size $(thousands "$b"), time-ordered: longest batch (p50, p99, max in the server log; the run's rows/s with every batch logged)" \
-		"$R_LONGEST ms (p50 $(calc "$p50" '%.1f') ms, p99 $(calc "$p99" '%.1f') ms, max $(calc "$max" '%.1f') ms; $R_BATCHES batches, $(thousands "$R_ROWS") rows, $(thousands "$(rate)") rows/s)" \
-		"${r}x the bulk DELETE's single transaction (${lock_baseline} ms, case 1)" "< 100 ms" \
-		"$(verdict "$R_LONGEST < 100")"
-done
-
-# Lock time per heap layout.  The heap-range step grows while batches find
-# no row to delete; before it was bounded by the rows a range may hold, a
-# step grown over dead pages was applied to live ones (216,000 rows and
-# 2.6 s in one batch of batch_size 5,000 after an interrupted run).  Each
-# layout at the default batch_size, run LAYOUT_REPS times on a fresh copy:
-# the longest batch of its runs (sweepd's longest_batch_ms: statement and
-# commit) and the most rows one batch deleted (largest_batch_rows), the
-# longest against the same on the fresh time-ordered copy (baseline):
-#   interrupted  the time-ordered copy whose oldest ROWS/8 rows a previous
-#                run deleted, not vacuumed since: dead tuples fill the
-#                heap's first eighth (the issue's layout)
-#   two ends     expired rows only in the heap's first tenth and in a
-#                twentieth near its end (young rows after them), the 80%
-#                between deleted and vacuumed: empty pages
-#   shuffled     case 1's shuffled table, half of its rows expired
-#   max_rows     the interrupted layout, max_rows = ROWS/4
-if $quick; then
-	readonly LAYOUT_REPS=1
-else
-	readonly LAYOUT_REPS=3
-fi
-readonly LAYOUT_BATCH=5000
-sql -c 'SET synchronize_seqscans = off' -c "CREATE TABLE src_ends AS
-	SELECT id, CASE WHEN id <= $ROWS / 10 OR id BETWEEN $ROWS * 9 / 10 + 1 AND $ROWS * 19 / 20
-	                THEN now() - interval '45 days' ELSE now() - interval '10 days' END AS created_at,
-	       user_id, payload
-	FROM src_ordered"
-layout_fresh() {
-	fresh_copy src_ordered
-}
-layout_interrupted() {
-	fresh_copy src_ordered
-	sql -c "DELETE FROM t WHERE id <= $((ROWS / 8))"
-}
-layout_ends() {
-	fresh_copy src_ends
-	sql -c "DELETE FROM t WHERE id > $((ROWS / 10)) AND id <= $((ROWS * 9 / 10))"
-	sql -c 'VACUUM t'
-}
-layout_shuffled() {
-	fresh_copy src_shuffled
-}
-# layout_row LABEL SETUP JOB: LAYOUT_REPS runs of JOB, each after SETUP;
-# sets L_LONGEST and L_LARGEST (the most of its runs) and adds the row,
-# with the ratio to layout_base_ms unless SETUP is the baseline's.
-layout_row() {
-	local label=$1 setup=$2 job=$3 rep r what value
-	L_LONGEST=0
-	L_LARGEST=0
-	for ((rep = 1; rep <= LAYOUT_REPS; rep++)); do
-		say "case 2, layout $label, run $rep/$LAYOUT_REPS"
-		"$setup"
-		run_job "$job"
-		if ((R_LONGEST > L_LONGEST)); then
-			L_LONGEST=$R_LONGEST
-		fi
-		if ((R_LARGEST > L_LARGEST)); then
-			L_LARGEST=$R_LARGEST
-		fi
+if want 2; then
+	lock_baseline=$(calc "$bulk_us_ordered / 1000" '%.0f')
+	for b in "${BATCH_SIZES[@]}"; do
+		say "case 2: batch_size $b"
+		fresh_copy src_ordered
+		mark=$(log_mark)
+		run_job "age-batch-$b" PGOPTIONS='-c log_min_duration_statement=0'
+		tail -c +"$((mark + 1))" "$PG_LOG" |
+			sed -n 's/.*duration: \([0-9.]*\) ms  execute [^:]*: DELETE FROM .*/\1/p' |
+			sort -n >"$WORK/batches-$b.txt"
+		n=$(wc -l <"$WORK/batches-$b.txt")
+		((n > 0)) || die "no batch durations in $PG_LOG for batch_size $b"
+		# p99 by nearest rank: the ceil(0.99 n)-th smallest.
+		p99=$(sed -n "$(calc "int(0.99 * $n + 0.999999)" '%d')p" "$WORK/batches-$b.txt")
+		max=$(tail -n1 "$WORK/batches-$b.txt")
+		p50=$(sed -n "$(((n + 1) / 2))p" "$WORK/batches-$b.txt")
+		r=$(ratio "$R_LONGEST" "$lock_baseline")
+		row 2 "age_delete batch_size $(thousands "$b"), time-ordered: longest batch (p50, p99, max in the server log; the run's rows/s with every batch logged)" \
+			"$R_LONGEST ms (p50 $(calc "$p50" '%.1f') ms, p99 $(calc "$p99" '%.1f') ms, max $(calc "$max" '%.1f') ms; $R_BATCHES batches, $(thousands "$R_ROWS") rows, $(thousands "$(rate)") rows/s)" \
+			"${r}x the bulk DELETE's single transaction (${lock_baseline} ms, case 1)" "< 100 ms" \
+			"$(verdict "$R_LONGEST < 100")"
 	done
-	what="age_delete batch_size $(thousands "$LAYOUT_BATCH"), layout $label"
-	value="$L_LONGEST ms, $(thousands "$L_LARGEST") rows ($R_BATCHES batches, $(thousands "$R_ROWS") rows deleted)"
-	if [[ $setup == layout_fresh ]]; then
-		row 2 "$what (baseline): longest batch, most rows in one batch" "$value" "" "" ""
-		return
+
+	# Lock time per heap layout.  The heap-range step grows while batches find
+	# no row to delete; before it was bounded by the rows a range may hold, a
+	# step grown over dead pages was applied to live ones (216,000 rows and
+	# 2.6 s in one batch of batch_size 5,000 after an interrupted run).  Each
+	# layout at the default batch_size, run LAYOUT_REPS times on a fresh copy:
+	# the longest batch of its runs (sweepd's longest_batch_ms: statement and
+	# commit) and the most rows one batch deleted (largest_batch_rows), the
+	# longest against the same on the fresh time-ordered copy (baseline):
+	#   interrupted  the time-ordered copy whose oldest ROWS/8 rows a previous
+	#                run deleted, not vacuumed since: dead tuples fill the
+	#                heap's first eighth (the issue's layout)
+	#   two ends     expired rows only in the heap's first tenth and in a
+	#                twentieth near its end (young rows after them), the 80%
+	#                between deleted and vacuumed: empty pages
+	#   shuffled     case 1's shuffled table, half of its rows expired
+	#   max_rows     the interrupted layout, max_rows = ROWS/4
+	if $quick; then
+		readonly LAYOUT_REPS=1
+	else
+		readonly LAYOUT_REPS=3
 	fi
-	r=$(ratio "$L_LONGEST" "$(calc "$layout_base_ms > 0 ? $layout_base_ms : 1" '%g')")
-	row 2 "$what: longest batch, most rows in one batch" "$value" \
-		"${r}x the fresh layout's longest" \
-		"< 100 ms and <= $(thousands $((2 * LAYOUT_BATCH))) rows" \
-		"$(verdict "$L_LONGEST < 100 && $L_LARGEST <= 2 * $LAYOUT_BATCH")"
-}
-layout_row "time-ordered, fresh copy" layout_fresh age-default
-layout_base_ms=$L_LONGEST
-layout_row "interrupted run (oldest $(thousands $((ROWS / 8))) rows deleted, not vacuumed)" \
-	layout_interrupted age-default
-layout_row "two ends (expired rows in the first 10% and at 90-95%, the 80% between empty)" \
-	layout_ends age-default
-layout_row "shuffled" layout_shuffled age-default
-layout_row "interrupted run, max_rows = $(thousands $((ROWS / 4)))" \
-	layout_interrupted age-max-rows
-sql -c 'DROP TABLE src_shuffled' -c 'DROP TABLE src_ends'
+	readonly LAYOUT_BATCH=5000
+	sql -c 'SET synchronize_seqscans = off' -c "CREATE TABLE src_ends AS
+		SELECT id, CASE WHEN id <= $ROWS / 10 OR id BETWEEN $ROWS * 9 / 10 + 1 AND $ROWS * 19 / 20
+		                THEN now() - interval '45 days' ELSE now() - interval '10 days' END AS created_at,
+		       user_id, payload
+		FROM src_ordered"
+	layout_fresh() {
+		fresh_copy src_ordered
+	}
+	layout_interrupted() {
+		fresh_copy src_ordered
+		sql -c "DELETE FROM t WHERE id <= $((ROWS / 8))"
+	}
+	layout_ends() {
+		fresh_copy src_ends
+		sql -c "DELETE FROM t WHERE id > $((ROWS / 10)) AND id <= $((ROWS * 9 / 10))"
+		sql -c 'VACUUM t'
+	}
+	layout_shuffled() {
+		fresh_copy src_shuffled
+	}
+	# layout_row LABEL SETUP JOB: LAYOUT_REPS runs of JOB, each after SETUP;
+	# sets L_LONGEST and L_LARGEST (the most of its runs) and adds the row,
+	# with the ratio to layout_base_ms unless SETUP is the baseline's.
+	layout_row() {
+		local label=$1 setup=$2 job=$3 rep r what value
+		L_LONGEST=0
+		L_LARGEST=0
+		for ((rep = 1; rep <= LAYOUT_REPS; rep++)); do
+			say "case 2, layout $label, run $rep/$LAYOUT_REPS"
+			"$setup"
+			run_job "$job"
+			if ((R_LONGEST > L_LONGEST)); then
+				L_LONGEST=$R_LONGEST
+			fi
+			if ((R_LARGEST > L_LARGEST)); then
+				L_LARGEST=$R_LARGEST
+			fi
+		done
+		what="age_delete batch_size $(thousands "$LAYOUT_BATCH"), layout $label"
+		value="$L_LONGEST ms, $(thousands "$L_LARGEST") rows ($R_BATCHES batches, $(thousands "$R_ROWS") rows deleted)"
+		if [[ $setup == layout_fresh ]]; then
+			row 2 "$what (baseline): longest batch, most rows in one batch" "$value" "" "" ""
+			return
+		fi
+		r=$(ratio "$L_LONGEST" "$(calc "$layout_base_ms > 0 ? $layout_base_ms : 1" '%g')")
+		row 2 "$what: longest batch, most rows in one batch" "$value" \
+			"${r}x the fresh layout's longest" \
+			"< 100 ms and <= $(thousands $((2 * LAYOUT_BATCH))) rows" \
+			"$(verdict "$L_LONGEST < 100 && $L_LARGEST <= 2 * $LAYOUT_BATCH")"
+	}
+	layout_row "time-ordered, fresh copy" layout_fresh age-default
+	layout_base_ms=$L_LONGEST
+	layout_row "interrupted run (oldest $(thousands $((ROWS / 8))) rows deleted, not vacuumed)" \
+		layout_interrupted age-default
+	layout_row "two ends (expired rows in the first 10% and at 90-95%, the 80% between empty)" \
+		layout_ends age-default
+	layout_row "shuffled" layout_shuffled age-default
+	layout_row "interrupted run, max_rows = $(thousands $((ROWS / 4)))" \
+		layout_interrupted age-max-rows
+	sql -c 'DROP TABLE src_shuffled' -c 'DROP TABLE src_ends'
+fi
 
 
 # ---------------------------------------------------------------------------
 # Case 3: memory.  The large run is case 1's time-ordered age_delete.
-
-say "case 3: peak RSS"
-make_source src_small $((2 * SMALL_ROWS))
-fresh_copy src_small
-run_job age-default
-rss_small_kb=$R_RSS_KB
-row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$R_ROWS") rows (baseline)" \
-	"$(mib "$rss_small_kb") MiB" "" "" ""
-r=$(calc "$rss_big_kb / $rss_small_kb" '%.2f')
-row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$rss_big_rows") rows" \
-	"$(mib "$rss_big_kb") MiB" "${r}x the small run" "<= 1.2x and < 16 MiB" \
-	"$(verdict "$r <= 1.2 && $rss_big_kb < 16384")"
-sql -c 'DROP TABLE IF EXISTS t' -c 'DROP TABLE src_small' -c 'DROP TABLE src_ordered'
+if want 3; then
+	say "case 3: peak RSS"
+	make_source src_small $((2 * SMALL_ROWS))
+	fresh_copy src_small
+	run_job age-default
+	rss_small_kb=$R_RSS_KB
+	row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$R_ROWS") rows (baseline)" \
+		"$(mib "$rss_small_kb") MiB" "" "" ""
+	r=$(calc "$rss_big_kb / $rss_small_kb" '%.2f')
+	row 3 "peak RSS of \`sweepd --run\` deleting $(thousands "$rss_big_rows") rows" \
+		"$(mib "$rss_big_kb") MiB" "${r}x the small run" "<= 1.2x and < 16 MiB" \
+		"$(verdict "$r <= 1.2 && $rss_big_kb < 16384")"
+	sql -c 'DROP TABLE IF EXISTS t' -c 'DROP TABLE src_small' -c 'DROP TABLE src_ordered'
+fi
 
 # ---------------------------------------------------------------------------
 # Case 4: host overhead with JOBS job files, against one job file
-
-say "case 4: $(thousands "$JOBS") job files"
-# A daily schedule 12 hours from now, so that no job runs while measured.
-hour=$(((10#$(date -u +%H) + 12) % 24))
-write_jobs() { # DIR N
-	local i name
-	mkdir -p "$1"
-	for ((i = 0; i < $2; i++)); do
-		printf -v name 'job-%05d' "$i"
-		printf '[job]\nname = %s\nplugin = age_delete\nschedule = %d %d * * *\n\n[params]\ntable = t\ntime_column = created_at\nolder_than = 30d\n' \
-			"$name" $((i % 60)) "$hour" >"$1/$name.ini"
-	done
-}
-write_jobs "$WORK/jobs-many" "$JOBS"
-write_jobs "$WORK/jobs-one" 1
-
-hf_runs=5
-if $quick; then
-	hf_runs=3
-fi
-hyperfine --style basic --warmup 1 --runs "$hf_runs" --export-json "$WORK/hyperfine.json" \
-	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --check)" \
-	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --check)" \
-	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --list-jobs)" \
-	"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --list-jobs)" \
-	>"$WORK/hyperfine.txt" 2>&1 || die "hyperfine failed: see $WORK/hyperfine.txt"
-mapfile -t hf_means < <(jq -r '.results[].mean' "$WORK/hyperfine.json")
-row 4 "\`sweepd --check\`, 1 job (baseline)" "$(calc "${hf_means[0]} * 1000" '%.1f') ms" "" "" ""
-r=$(calc "${hf_means[1]} / ${hf_means[0]}" '%.1f')
-row 4 "\`sweepd --check\`, $(thousands "$JOBS") jobs (hyperfine, mean of $hf_runs)" \
-	"$(calc "${hf_means[1]} * 1000" '%.0f') ms" "${r}x 1 job" "< 1 s" \
-	"$(verdict "${hf_means[1]} < 1")"
-row 4 "\`sweepd --list-jobs\`, 1 job (baseline)" "$(calc "${hf_means[2]} * 1000" '%.1f') ms" "" "" ""
-r=$(calc "${hf_means[3]} / ${hf_means[2]}" '%.1f')
-row 4 "\`sweepd --list-jobs\`, $(thousands "$JOBS") jobs" \
-	"$(calc "${hf_means[3]} * 1000" '%.0f') ms" "${r}x 1 job" "" ""
-
-# start_daemon CONF_DIR LOG: the scheduler in the background; sets
-# DAEMON_PID once it has logged "scheduler started" (within 60 s).
-start_daemon() {
-	local i t0
-	t0=$(now_ns)
-	"$SWEEPD" --conf-dir "$1" 2>"$2" &
-	DAEMON_PID=$!
-	daemon_pids+=("$DAEMON_PID")
-	for ((i = 0; i < 3000; i++)); do
-		if grep -q 'scheduler started' "$2"; then
-			DAEMON_READY_MS=$((($(now_ns) - t0) / 1000000))
-			return 0
-		fi
-		kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd --conf-dir $1 exited: $(cat "$2")"
-		sleep 0.02
-	done
-	die "sweepd --conf-dir $1 did not start within 60 s: $(cat "$2")"
-}
-
-stop_daemon() { # PID
-	local pid rest=()
-	kill -TERM "$1"
-	wait "$1" || true
-	# Forget it, so that cleanup() never signals a reused PID.
-	for pid in "${daemon_pids[@]}"; do
-		if [[ $pid != "$1" ]]; then
-			rest+=("$pid")
-		fi
-	done
-	daemon_pids=("${rest[@]}")
-}
-
-# CPU ticks a process has used itself (utime + stime) and its reaped
-# children (cutime + cstime): fields 14-17 of /proc/PID/stat, counted after
-# the ")" that ends the command name (field 2).  Prints "SELF CHILDREN".
-cpu_ticks() {
-	local stat f
-	stat=$(<"/proc/$1/stat")
-	read -r -a f <<<"${stat##*) }"
-	echo "$((f[11] + f[12])) $((f[13] + f[14]))"
-}
-
-rss_kb() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
-}
-
-# At start the scheduler reads the run history once and queues a catch-up
-# run only for a job that ran before and missed its last tick (catch_up
-# defaults to the job's period): the bench's jobs never ran, so no child
-# should start.  A daemon counts as idle once it has had no child for 2 s;
-# the time and CPU until then are reported as its startup.
-#
-# settle PID...: polls the daemons' children every 0.1 s until none has had
-# one for 2 s, or SETTLE_MAX_S seconds passed; sets last_child[PID] to the
-# milliseconds from daemons_t0 to the last poll that saw a child of PID, and
-# seen_kids[PID] to the children it saw.
-declare -A last_child seen_kids
-settle() {
-	local pid kid quiet=0 now
-	for pid in "$@"; do
-		last_child[$pid]=0
-		seen_kids[$pid]=" "
-	done
-	while ((quiet < 20)); do
-		now=$((($(now_ns) - daemons_t0) / 1000000))
-		((now < SETTLE_MAX_S * 1000)) || return 1
-		quiet=$((quiet + 1))
-		for pid in "$@"; do
-			for kid in $(pgrep -P "$pid"); do
-				last_child[$pid]=$now
-				quiet=0
-				[[ ${seen_kids[$pid]} == *" $kid "* ]] ||
-					seen_kids[$pid]+="$kid "
-			done
+if want 4; then
+	say "case 4: $(thousands "$JOBS") job files"
+	# A daily schedule 12 hours from now, so that no job runs while measured.
+	hour=$(((10#$(date -u +%H) + 12) % 24))
+	write_jobs() { # DIR N
+		local i name
+		mkdir -p "$1"
+		for ((i = 0; i < $2; i++)); do
+			printf -v name 'job-%05d' "$i"
+			printf '[job]\nname = %s\nplugin = age_delete\nschedule = %d %d * * *\n\n[params]\ntable = t\ntime_column = created_at\nolder_than = 30d\n' \
+				"$name" $((i % 60)) "$hour" >"$1/$name.ini"
 		done
-		sleep 0.1
-	done
-}
+	}
+	write_jobs "$WORK/jobs-many" "$JOBS"
+	write_jobs "$WORK/jobs-one" 1
 
-# The daemon with many jobs, and one with one job over the same windows.
-daemon_jobs=$JOBS
-ln -s jobs-many "$WORK/jobs-daemon"
-SETTLE_MAX_S=120
-daemons_t0=$(now_ns)
-start_daemon "$WORK/jobs-one" "$WORK/daemon-one.log"
-pid_one=$DAEMON_PID
-ready_one=$DAEMON_READY_MS
-rss_one=$(rss_kb "$pid_one")
-start_daemon "$WORK/jobs-daemon" "$WORK/daemon-many.log"
-pid_many=$DAEMON_PID
-ready_many=$DAEMON_READY_MS
-rss_many=$(rss_kb "$pid_many")
-row 4 "daemon RSS after \"scheduler started\", 1 job (baseline)" "$(mib "$rss_one") MiB" "" "" ""
-row 4 "daemon RSS after \"scheduler started\", $(thousands "$daemon_jobs") jobs" "$(mib "$rss_many") MiB" \
-	"$(calc "$rss_many / $rss_one" '%.1f')x 1 job" "" ""
-
-say "case 4: waiting until the daemons start no more children"
-settled=true
-settle "$pid_one" "$pid_many" || settled=false
-hz=$(getconf CLK_TCK)
-read -r self_one kids_one < <(cpu_ticks "$pid_one")
-read -r self_many kids_many < <(cpu_ticks "$pid_many")
-# startup_row LABEL PID SELF CHILDREN RATIO READY_MS: the startup of the
-# daemon PID, with SELF and CHILDREN its CPU ticks so far.
-startup_row() {
-	local kids when
-	kids=$(wc -w <<<"${seen_kids[$2]}")
-	when="$(calc "$6 / 1000" '%.2f') s to \"scheduler started\""
-	if ! $settled; then
-		when+=", children still starting after $SETTLE_MAX_S s"
-	elif ((kids > 0)); then
-		when+=", last child at $(calc "${last_child[$2]} / 1000" '%.1f') s"
+	hf_runs=5
+	if $quick; then
+		hf_runs=3
 	fi
-	row 4 "daemon startup, $1: catch-up from one history query, child processes started: $kids" \
-		"$when; $(calc "($3 + $4) / $hz" '%.2f') CPU-s ($(calc "$3 / $hz" '%.2f') in the daemon itself)" \
-		"$5" "" ""
-}
-startup_row "1 job (baseline)" "$pid_one" "$self_one" "$kids_one" "" "$ready_one"
-startup_row "$(thousands "$daemon_jobs") jobs" "$pid_many" "$self_many" "$kids_many" \
-	"$(calc "($self_many + $kids_many - $self_one - $kids_one) * 1000 / $hz / ($daemon_jobs - 1)" '%.3f') CPU-ms per job more" \
-	"$ready_many"
+	hyperfine --style basic --warmup 1 --runs "$hf_runs" --export-json "$WORK/hyperfine.json" \
+		"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --check)" \
+		"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --check)" \
+		"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-one" --list-jobs)" \
+		"$(printf '%q ' "$SWEEPD" --conf-dir "$WORK/jobs-many" --list-jobs)" \
+		>"$WORK/hyperfine.txt" 2>&1 || die "hyperfine failed: see $WORK/hyperfine.txt"
+	mapfile -t hf_means < <(jq -r '.results[].mean' "$WORK/hyperfine.json")
+	row 4 "\`sweepd --check\`, 1 job (baseline)" "$(calc "${hf_means[0]} * 1000" '%.1f') ms" "" "" ""
+	r=$(calc "${hf_means[1]} / ${hf_means[0]}" '%.1f')
+	row 4 "\`sweepd --check\`, $(thousands "$JOBS") jobs (hyperfine, mean of $hf_runs)" \
+		"$(calc "${hf_means[1]} * 1000" '%.0f') ms" "${r}x 1 job" "< 1 s" \
+		"$(verdict "${hf_means[1]} < 1")"
+	row 4 "\`sweepd --list-jobs\`, 1 job (baseline)" "$(calc "${hf_means[2]} * 1000" '%.1f') ms" "" "" ""
+	r=$(calc "${hf_means[3]} / ${hf_means[2]}" '%.1f')
+	row 4 "\`sweepd --list-jobs\`, $(thousands "$JOBS") jobs" \
+		"$(calc "${hf_means[3]} * 1000" '%.0f') ms" "${r}x 1 job" "" ""
 
-say "case 4: daemons idle for $IDLE_S s"
-t0=$(now_ns)
-pause "$IDLE_S"
-t1=$(now_ns)
-read -r s1 k1 < <(cpu_ticks "$pid_one")
-read -r s2 k2 < <(cpu_ticks "$pid_many")
-cpu_one=$((s1 + k1 - self_one - kids_one))
-cpu_many=$((s2 + k2 - self_many - kids_many))
-stop_daemon "$pid_many"
-stop_daemon "$pid_one"
-elapsed=$(calc "($t1 - $t0) / 1e9" '%.3f')
-pct_one=$(calc "$cpu_one / $hz / $elapsed * 100" '%.3f')
-pct_many=$(calc "$cpu_many / $hz / $elapsed * 100" '%.3f')
-row 4 "daemon idle CPU over $IDLE_S s after startup, 1 job (baseline)" \
-	"${pct_one}% ($cpu_one ticks of 1/$hz s)" "" "" ""
-row 4 "daemon idle CPU over $IDLE_S s after startup, $(thousands "$daemon_jobs") jobs (same window)" \
-	"${pct_many}% ($cpu_many ticks of 1/$hz s)" "$((cpu_many - cpu_one)) ticks more than 1 job" \
-	"< 0.1%" "$(verdict "$pct_many < 0.1")"
+	# At start the scheduler reads the run history once and queues a catch-up
+	# run only for a job that ran before and missed its last tick (catch_up
+	# defaults to the job's period): the bench's jobs never ran, so no child
+	# should start.  A daemon counts as idle once it has had no child for 2 s;
+	# the time and CPU until then are reported as its startup.
+	#
+	# settle PID...: polls the daemons' children every 0.1 s until none has had
+	# one for 2 s, or SETTLE_MAX_S seconds passed; sets last_child[PID] to the
+	# milliseconds from daemons_t0 to the last poll that saw a child of PID, and
+	# seen_kids[PID] to the children it saw.
+	declare -A last_child seen_kids
+	settle() {
+		local pid kid quiet=0 now
+		for pid in "$@"; do
+			last_child[$pid]=0
+			seen_kids[$pid]=" "
+		done
+		while ((quiet < 20)); do
+			now=$((($(now_ns) - daemons_t0) / 1000000))
+			((now < SETTLE_MAX_S * 1000)) || return 1
+			quiet=$((quiet + 1))
+			for pid in "$@"; do
+				for kid in $(pgrep -P "$pid"); do
+					last_child[$pid]=$now
+					quiet=0
+					[[ ${seen_kids[$pid]} == *" $kid "* ]] ||
+						seen_kids[$pid]+="$kid "
+				done
+			done
+			sleep 0.1
+		done
+	}
+
+	# The daemon with many jobs, and one with one job over the same windows.
+	daemon_jobs=$JOBS
+	ln -s jobs-many "$WORK/jobs-daemon"
+	SETTLE_MAX_S=120
+	daemons_t0=$(now_ns)
+	start_daemon "$WORK/jobs-one" "$WORK/daemon-one.log"
+	pid_one=$DAEMON_PID
+	ready_one=$DAEMON_READY_MS
+	rss_one=$(rss_kb "$pid_one")
+	start_daemon "$WORK/jobs-daemon" "$WORK/daemon-many.log"
+	pid_many=$DAEMON_PID
+	ready_many=$DAEMON_READY_MS
+	rss_many=$(rss_kb "$pid_many")
+	row 4 "daemon RSS after \"scheduler started\", 1 job (baseline)" "$(mib "$rss_one") MiB" "" "" ""
+	row 4 "daemon RSS after \"scheduler started\", $(thousands "$daemon_jobs") jobs" "$(mib "$rss_many") MiB" \
+		"$(calc "$rss_many / $rss_one" '%.1f')x 1 job" "" ""
+
+	say "case 4: waiting until the daemons start no more children"
+	settled=true
+	settle "$pid_one" "$pid_many" || settled=false
+	read -r self_one kids_one < <(cpu_ticks "$pid_one")
+	read -r self_many kids_many < <(cpu_ticks "$pid_many")
+	# startup_row LABEL PID SELF CHILDREN RATIO READY_MS: the startup of the
+	# daemon PID, with SELF and CHILDREN its CPU ticks so far.
+	startup_row() {
+		local kids when
+		kids=$(wc -w <<<"${seen_kids[$2]}")
+		when="$(calc "$6 / 1000" '%.2f') s to \"scheduler started\""
+		if ! $settled; then
+			when+=", children still starting after $SETTLE_MAX_S s"
+		elif ((kids > 0)); then
+			when+=", last child at $(calc "${last_child[$2]} / 1000" '%.1f') s"
+		fi
+		row 4 "daemon startup, $1: catch-up from one history query, child processes started: $kids" \
+			"$when; $(calc "($3 + $4) / $hz" '%.2f') CPU-s ($(calc "$3 / $hz" '%.2f') in the daemon itself)" \
+			"$5" "" ""
+	}
+	startup_row "1 job (baseline)" "$pid_one" "$self_one" "$kids_one" "" "$ready_one"
+	startup_row "$(thousands "$daemon_jobs") jobs" "$pid_many" "$self_many" "$kids_many" \
+		"$(calc "($self_many + $kids_many - $self_one - $kids_one) * 1000 / $hz / ($daemon_jobs - 1)" '%.3f') CPU-ms per job more" \
+		"$ready_many"
+
+	say "case 4: daemons idle for $IDLE_S s"
+	t0=$(now_ns)
+	pause "$IDLE_S"
+	t1=$(now_ns)
+	read -r s1 k1 < <(cpu_ticks "$pid_one")
+	read -r s2 k2 < <(cpu_ticks "$pid_many")
+	cpu_one=$((s1 + k1 - self_one - kids_one))
+	cpu_many=$((s2 + k2 - self_many - kids_many))
+	stop_daemon "$pid_many"
+	stop_daemon "$pid_one"
+	elapsed=$(calc "($t1 - $t0) / 1e9" '%.3f')
+	pct_one=$(calc "$cpu_one / $hz / $elapsed * 100" '%.3f')
+	pct_many=$(calc "$cpu_many / $hz / $elapsed * 100" '%.3f')
+	row 4 "daemon idle CPU over $IDLE_S s after startup, 1 job (baseline)" \
+		"${pct_one}% ($cpu_one ticks of 1/$hz s)" "" "" ""
+	row 4 "daemon idle CPU over $IDLE_S s after startup, $(thousands "$daemon_jobs") jobs (same window)" \
+		"${pct_many}% ($cpu_many ticks of 1/$hz s)" "$((cpu_many - cpu_one)) ticks more than 1 job" \
+		"< 0.1%" "$(verdict "$pct_many < 0.1")"
+fi
 
 # ---------------------------------------------------------------------------
 # Case 5: schedule precision
@@ -926,65 +999,272 @@ row 4 "daemon idle CPU over $IDLE_S s after startup, $(thousands "$daemon_jobs")
 # clock_timestamp() into anchor on its own schedule; its delay is measured
 # from the minute (or second) boundary.
 
-say "case 5: schedule precision over $SCHED_S s"
-mkdir -p "$WORK/sched"
-printf '[job]\nname = tick\nplugin = %s\nschedule = * * * * * *\n\n[params]\nrecord = sched_rec\njob = tick\n' \
-	"$TESTJOB" >"$WORK/sched/tick.ini"
-sql -c 'CREATE TABLE sched_rec (job text, at timestamptz)'
+if want 5; then
+	say "case 5: schedule precision over $SCHED_S s"
+	mkdir -p "$WORK/sched"
+	printf '[job]\nname = tick\nplugin = %s\nschedule = * * * * * *\n\n[params]\nrecord = sched_rec\njob = tick\n' \
+		"$TESTJOB" >"$WORK/sched/tick.ini"
+	sql -c 'CREATE TABLE sched_rec (job text, at timestamptz)'
 
-anchor_start
-start_daemon "$WORK/sched" "$WORK/daemon-sched.log"
-pid_sched=$DAEMON_PID
-pause "$SCHED_S"
-stop_daemon "$pid_sched"
-anchor_stop
+	anchor_start
+	start_daemon "$WORK/sched" "$WORK/daemon-sched.log"
+	pid_sched=$DAEMON_PID
+	pause "$SCHED_S"
+	stop_daemon "$pid_sched"
+	anchor_stop
 
-# n, p50, p99 (nearest rank), max, in ms.
-read -r n p50 p99 max < <(sql -F ' ' <<-EOF
-	WITH d AS (
-	    SELECT extract(epoch FROM s.at - (SELECT max(r.scheduled_at) FROM sweepd.runs r
-	                                      WHERE r.job = 'tick' AND r.scheduled_at <= s.at)) * 1000 AS ms
-	    FROM sched_rec s ORDER BY s.at OFFSET 1)
-	SELECT count(*),
-	       round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-	       round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-	       round(max(ms)::numeric, 1)
-	FROM d
-EOF
-)
-((n > 0)) || die "the every-second job recorded no run after the first: see $WORK/daemon-sched.log"
-
-if [[ -n $cron_every ]]; then
-	read -r cn cp50 cp99 cmax < <(sql -F ' ' <<-EOF
+	# n, p50, p99 (nearest rank), max, in ms.
+	read -r n p50 p99 max < <(sql -F ' ' <<-EOF
 		WITH d AS (
-		    SELECT extract(epoch FROM at - date_trunc('$cron_every', at)) * 1000 AS ms
-		    FROM anchor)
+		    SELECT extract(epoch FROM s.at - (SELECT max(r.scheduled_at) FROM sweepd.runs r
+		                                      WHERE r.job = 'tick' AND r.scheduled_at <= s.at)) * 1000 AS ms
+		    FROM sched_rec s ORDER BY s.at OFFSET 1)
 		SELECT count(*),
+		       round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+		       round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+		       round(max(ms)::numeric, 1)
+		FROM d
+	EOF
+	)
+	((n > 0)) || die "the every-second job recorded no run after the first: see $WORK/daemon-sched.log"
+
+	if [[ -n $cron_every ]]; then
+		read -r cn cp50 cp99 cmax < <(sql -F ' ' <<-EOF
+			WITH d AS (
+			    SELECT extract(epoch FROM at - date_trunc('$cron_every', at)) * 1000 AS ms
+			    FROM anchor)
+			SELECT count(*),
+			       coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
+			       coalesce(round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
+			       coalesce(round(max(ms)::numeric, 1), 0)
+			FROM d
+		EOF
+		)
+		if ((cn > 0)); then
+			row 5 "pg_cron $cron_version ('$cron_schedule', $cn runs in a $cron_window_s s window): delay from the due $cron_every (anchor)" \
+				"p50 $cp50 ms, p99 $cp99 ms, max $cmax ms" "" "" ""
+		else
+			row 5 "pg_cron $cron_version ('$cron_schedule'): no run in the $cron_window_s s window" "" "" "" ""
+		fi
+	else
+		row 5 "pg_cron: not available ($cron_note), no anchor" "" "" "" ""
+		cn=0
+	fi
+	vs=
+	if ((cn > 0)); then
+		vs="$(ratio "$p99" "$(calc "$cp99 > 0 ? $cp99 : 0.001" '%g')")x pg_cron's p99"
+	fi
+	row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the due second" \
+		"p50 $p50 ms, p99 $p99 ms, max $max ms" "$vs" "p99 < 10 ms" "$(verdict "$p99 < 10")"
+fi
+
+# ---------------------------------------------------------------------------
+# Cases 6 and 7: start lag under load.  The testjob fixture's first
+# statement inserts (job, clock_timestamp()) into a table; a record belongs
+# to the run of its job during which it was made (runs of one job never
+# overlap), and its lag is that instant minus the run's tick.
+
+# lag_stats TABLE JOB_LIKE FROM TO: over the records in TABLE of the jobs
+# whose name is LIKE JOB_LIKE, for the ticks in [FROM, TO) (seconds since
+# the epoch), prints "RECORDS TICKS P50 P99 MAX": the records, the distinct
+# (job, tick) pairs they started, and their lag in ms (nearest rank; 0
+# without records).
+lag_stats() {
+	sql -F ' ' <<-EOF
+		WITH d AS (
+		    SELECT r.job, r.scheduled_at,
+		           extract(epoch FROM s.at - r.scheduled_at) * 1000 AS ms
+		    FROM $1 s
+		    JOIN sweepd.runs r ON r.job = s.job AND r.kind = 'scheduled'
+		     AND s.at >= r.started_at AND s.at <= coalesce(r.finished_at, 'infinity')
+		    WHERE s.job LIKE '$2'
+		      AND r.scheduled_at >= to_timestamp($3) AND r.scheduled_at < to_timestamp($4))
+		SELECT count(*), count(DISTINCT (job, scheduled_at)),
 		       coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
 		       coalesce(round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
 		       coalesce(round(max(ms)::numeric, 1), 0)
 		FROM d
 	EOF
-	)
-	if ((cn > 0)); then
-		row 5 "pg_cron $cron_version ('$cron_schedule', $cn runs in a $cron_window_s s window): delay from the due $cron_every (anchor)" \
-			"p50 $cp50 ms, p99 $cp99 ms, max $cmax ms" "" "" ""
+}
+
+# cpu_sample PID: "SELF_NS CHILDREN_TICKS": the CPU time the process has
+# used itself in ns (/proc/PID/schedstat: exact, the daemon has one
+# thread), and that of its reaped children in ticks (cpu_ticks).
+cpu_sample() {
+	local self kids
+	read -r self _ <"/proc/$1/schedstat"
+	read -r _ kids < <(cpu_ticks "$1")
+	echo "$self $kids"
+}
+
+# cpu_pct NS WALL_NS: CPU time over wall time, in %, one decimal (two
+# below 1%).
+cpu_pct() {
+	awk -v c="$1" -v w="$2" 'BEGIN { p = c / w * 100; printf (p < 1 ? "%.2f" : "%.1f"), p }'
+}
+
+# times_base VALUE BASE: "VALUE/BASE x", or "n/a" when BASE is 0.
+times_base() {
+	if awk "BEGIN { exit !($2 > 0) }"; then
+		echo "$(ratio "$1" "$2")x"
 	else
-		row 5 "pg_cron $cron_version ('$cron_schedule'): no run in the $cron_window_s s window" "" "" "" ""
+		echo "n/a"
 	fi
-else
-	row 5 "pg_cron: not available ($cron_note), no anchor" "" "" "" ""
-	cn=0
-fi
-vs=
-if ((cn > 0)); then
-	vs="$(ratio "$p99" "$(calc "$cp99 > 0 ? $cp99 : 0.001" '%g')")x pg_cron's p99"
-fi
-row 5 "sweepd, testjob every second (\`* * * * * *\`), $n runs: delay from the due second" \
-	"p50 $p50 ms, p99 $p99 ms, max $max ms" "$vs" "p99 < 10 ms" "$(verdict "$p99 < 10")"
+}
 
 # ---------------------------------------------------------------------------
-# Case P: partitioned tables.  A table partitioned by month on created_at,
+# Case 6: a stuck job never takes another job's tick (issue 9, point 4)
+#
+# A healthy testjob every second, next to the eleven faults of the
+# containment tests (the fault fixture, tests/test_containment.c), each
+# every 5 s, and five jobs stuck in `SELECT pg_sleep(600)` every second:
+# the share of its due ticks in a STUCK_S window that it ran, its start lag
+# (p50, p99, max) and the daemon's CPU, against the healthy job alone over
+# a window as long (baseline).  Default settings: the daemon's (one run per
+# job, no bound on runs at once, stop_grace 10 s) and the jobs' (timeout
+# 1h), but busy_run, sigterm_blocked_run and sleep_init have the
+# containment tests' timeout = 2s and malloc_run memory_limit = 256MiB.  So
+# the window holds runs that crash, time out, get killed after stop_grace,
+# flood their output, and five skipped ticks of the stuck jobs a second.
+
+if want 6; then
+	say "case 6: a healthy job every second, alone, then next to 11 faults and 5 stuck jobs; ${STUCK_S} s windows"
+	sql -c 'CREATE TABLE stuck_rec (job text, at timestamptz)'
+	# write_fault DIR NAME FAULT SCHEDULE [JOB LINES [PARAM LINES]]
+	write_fault() {
+		printf '[job]\nname = %s\nplugin = %s\nschedule = %s\n%s\n[params]\nfault = %s\n%s' \
+			"$2" "$FAULT" "$4" "${5:-}" "$3" "${6:-}" >"$1/$2.ini"
+	}
+	mkdir -p "$WORK/alone" "$WORK/faults"
+	for dir in "$WORK/alone" "$WORK/faults"; do
+		printf '[job]\nname = healthy\nplugin = %s\nschedule = * * * * * *\n\n[params]\nrecord = stuck_rec\njob = healthy\n' \
+			"$TESTJOB" >"$dir/healthy.ini"
+	done
+	for f in segv_run abort_init exit0_run recursion_run noise_run segv_teardown error_run; do
+		write_fault "$WORK/faults" "fault-$f" "$f" '*/5 * * * * *'
+	done
+	for f in busy_run sigterm_blocked_run sleep_init; do
+		write_fault "$WORK/faults" "fault-$f" "$f" '*/5 * * * * *' $'timeout = 2s\n'
+	done
+	write_fault "$WORK/faults" fault-malloc_run malloc_run '*/5 * * * * *' $'memory_limit = 256MiB\n'
+	for i in 1 2 3 4 5; do
+		write_fault "$WORK/faults" "stuck-$i" sql_run '* * * * * *' '' $'sql = SELECT pg_sleep(600)\n'
+	done
+	others=$(find "$WORK/faults" -name '*.ini' ! -name healthy.ini | wc -l)
+
+	# healthy_window DIR OTHERS: the daemon on DIR; once OTHERS of its
+	# fault and stuck jobs have started a run, a STUCK_S window from the
+	# next whole second but one.  Sets H_T0 (its start), H_TICKS H_P50
+	# H_P99 H_MAX (see lag_stats), H_SELF and H_KIDS (CPU % of the daemon
+	# itself and of its runs' processes, reaped in the window) and
+	# H_OTHERS (how the other jobs' ticks in the window ended: "status n,
+	# ...").
+	healthy_window() {
+		local dir=$1 name pid s0 k0 s1 k1 w0 w1
+		name=$(basename "$dir")
+		start_daemon "$dir" "$WORK/daemon-$name.log"
+		pid=$DAEMON_PID
+		wait_sql "(SELECT count(DISTINCT job) FROM sweepd.runs WHERE job LIKE 'fault-%' OR job LIKE 'stuck-%') >= $2" \
+			"$(calc "$(now_ns) / 1e9 + 20" '%.0f')" ||
+			die "not every job of $dir started a run within 20 s: see $WORK/daemon-$name.log"
+		H_T0=$(($(date +%s) + 2))
+		sleep_until "$H_T0"
+		read -r s0 k0 < <(cpu_sample "$pid")
+		w0=$(now_ns)
+		sleep_until $((H_T0 + STUCK_S))
+		read -r s1 k1 < <(cpu_sample "$pid")
+		w1=$(now_ns)
+		# The window's last tick was a second ago: its record is in unless
+		# its run is late.
+		wait_sql "EXISTS (SELECT 1 FROM stuck_rec WHERE at >= to_timestamp($((H_T0 + STUCK_S - 1))))" \
+			$((H_T0 + STUCK_S + 2)) || true
+		stop_daemon "$pid"
+		H_SELF=$(cpu_pct $((s1 - s0)) $((w1 - w0)))
+		H_KIDS=$(cpu_pct $(((k1 - k0) * 1000000000 / hz)) $((w1 - w0)))
+		read -r _ H_TICKS H_P50 H_P99 H_MAX < <(lag_stats stuck_rec healthy "$H_T0" $((H_T0 + STUCK_S)))
+		H_OTHERS=$(sql -c "SELECT coalesce(string_agg(status || ' ' || n, ', ' ORDER BY n DESC), 'none')
+			FROM (SELECT status, count(*) AS n FROM sweepd.runs WHERE (job LIKE 'fault-%' OR job LIKE 'stuck-%')
+			      AND scheduled_at >= to_timestamp($H_T0) AND scheduled_at < to_timestamp($((H_T0 + STUCK_S)))
+			      GROUP BY status) s")
+	}
+	# healthy_value: the figures of the last window.
+	healthy_value() {
+		echo "$H_TICKS of $STUCK_S ticks run ($(calc "$H_TICKS * 100 / $STUCK_S" '%.0f')%); start lag p50 $H_P50 ms, p99 $H_P99 ms, max $H_MAX ms; daemon CPU $H_SELF% itself, $H_KIDS% its runs' processes"
+	}
+
+	healthy_window "$WORK/alone" 0
+	base_p50=$H_P50 base_p99=$H_P99
+	row 6 "healthy testjob every second, alone, $STUCK_S s window (baseline): ticks run, start lag, daemon CPU" \
+		"$(healthy_value)" "" "" ""
+	healthy_window "$WORK/faults" "$others"
+	row 6 "healthy testjob every second next to 11 faults every 5 s (tests/fixtures/fault.c) and 5 jobs stuck in \`pg_sleep(600)\` every second, $STUCK_S s window, default settings" \
+		"$(healthy_value); the others' ticks in the window: $H_OTHERS" \
+		"p50 $(times_base "$H_P50" "$base_p50"), p99 $(times_base "$H_P99" "$base_p99") alone" \
+		">= 99% of ticks, p99 < 100 ms" \
+		"$(verdict "$H_TICKS * 100 >= 99 * $STUCK_S && $H_P99 < 100")"
+fi
+
+# ---------------------------------------------------------------------------
+# Case 7: bursts start on time (issue 14, point 3)
+#
+# N testjob jobs (1, 10, 40, 200), all `*/5 * * * * *`, BURSTS bursts each
+# on a daemon of their own at default settings; the first burst is the
+# first multiple of 5 s at least 2 s after the daemon started, so that it
+# gets the daemon's full lead (sched_lead() in host/sched.c: at most a
+# fifth of the period, 1 s).  Per N: the start lag of every run (p50, p99,
+# max; runs that did not start by 3.5 s after the last burst are counted
+# as missing) and the CPU of the daemon itself and of its runs' processes
+# from 2 s before the first burst to the end, each against N = 1.  The
+# cluster's max_connections (scripts/pg.sh) leaves room for 200 runs at
+# once.
+
+if want 7; then
+	sql -c 'CREATE TABLE burst_rec (job text, at timestamptz)'
+	for n in "${BURST_JOBS[@]}"; do
+		say "case 7: $n job(s) due at the same instant, $BURSTS bursts"
+		dir=$WORK/burst-$n
+		mkdir -p "$dir"
+		for ((i = 0; i < n; i++)); do
+			printf -v name 'burst%d-%03d' "$n" "$i"
+			printf '[job]\nname = %s\nplugin = %s\nschedule = */5 * * * * *\n\n[params]\nrecord = burst_rec\njob = %s\n' \
+				"$name" "$TESTJOB" "$name" >"$dir/$name.ini"
+		done
+		start_daemon "$dir" "$WORK/daemon-burst-$n.log"
+		pid=$DAEMON_PID
+		first=$((($(date +%s) + 3 + 4) / 5 * 5))
+		last=$((first + 5 * (BURSTS - 1)))
+		sleep_until $((first - 2))
+		read -r s0 k0 < <(cpu_sample "$pid")
+		w0=$(now_ns)
+		sleep_until "$last.3"
+		wait_sql "(SELECT count(*) FROM burst_rec WHERE job LIKE 'burst$n-%' AND at >= to_timestamp($last)) >= $n" \
+			"$((last + 3)).5" || true
+		read -r s1 k1 < <(cpu_sample "$pid")
+		w1=$(now_ns)
+		stop_daemon "$pid"
+		read -r _ ticks p50 p99 max < <(lag_stats burst_rec "burst$n-%" "$first" $((last + 1)))
+		self=$(cpu_pct $((s1 - s0)) $((w1 - w0)))
+		kids=$(cpu_pct $(((k1 - k0) * 1000000000 / hz)) $((w1 - w0)))
+		value="p50 $p50 ms, p99 $p99 ms, max $max ms ($ticks of $((n * BURSTS)) runs started); daemon CPU $self% itself, $kids% its runs' processes"
+		what="$n job(s) due at the same instant (\`*/5 * * * * *\`), $BURSTS bursts: start lag, CPU over $(calc "($w1 - $w0) / 1e9" '%.1f') s"
+		if ((n == 1)); then
+			one_p50=$p50 one_p99=$p99 one_max=$max one_self=$self one_kids=$kids
+			row 7 "$what (baseline)" "$value" "" "" ""
+			continue
+		fi
+		vs="p50 $(times_base "$p50" "$one_p50"), p99 $(times_base "$p99" "$one_p99"), max $(times_base "$max" "$one_max"), daemon CPU $(times_base "$self" "$one_self"), its runs' $(times_base "$kids" "$one_kids") the 1-job row"
+		if ((n == 40)); then
+			row 7 "$what" "$value" "$vs" "p99 < 50 ms, every run started" \
+				"$(verdict "$p99 < 50 && $ticks == $n * $BURSTS")"
+		else
+			row 7 "$what" "$value" "$vs" "" ""
+		fi
+	done
+fi
+
+# ---------------------------------------------------------------------------
+if want 8; then
+# Case 8: partitioned tables.  A table partitioned by month on created_at,
 # PART_ROWS rows, PART_EXPIRED of them older than the cutoff (90 days):
 # nine monthly partitions lie wholly before it and go whole, the one
 # holding it is batch-deleted.  One bulk DELETE against age_delete, each
@@ -1097,13 +1377,13 @@ part_round() {
 			'[.counters.deleted, (.counters.partitions_dropped // 0), .batches] | @tsv' <<<"$json")
 	fi
 	part_writer_stop
-	((R_ROWS == PART_EXPIRED)) || die "case P: $1 deleted $R_ROWS rows, not $PART_EXPIRED"
+	((R_ROWS == PART_EXPIRED)) || die "case 8: $1 deleted $R_ROWS rows, not $PART_EXPIRED"
 }
 
 part_case() {
 	local round v
 	declare -A times=() wmax=() dropped=() batches=() writes=()
-	say "case P: partitioned table, $(thousands $PART_ROWS) rows, $(thousands $PART_EXPIRED) expired, $PART_ROUNDS round(s)"
+	say "case 8: partitioned table, $(thousands $PART_ROWS) rows, $(thousands $PART_EXPIRED) expired, $PART_ROUNDS round(s)"
 	write_age_job age-part ''
 	sed -i 's/^table = t$/table = pt/; s/^older_than = 30d$/older_than = 90d/' "$CONF/age-part.ini"
 	part_source
@@ -1112,7 +1392,7 @@ part_case() {
 			part_round "$v"
 			times[$v]+="$R_US " wmax[$v]+="$W_MAX_MS " writes[$v]=$W_N
 			dropped[$v]=$R_DROPPED batches[$v]=$R_BATCHES
-			say "case P round $round: $v $(secs) s, writer's longest $W_MAX_MS ms"
+			say "case 8 round $round: $v $(secs) s, writer's longest $W_MAX_MS ms"
 		done
 	done
 	local med_bulk med_age med_def
@@ -1137,13 +1417,16 @@ part_case() {
 part_case
 
 # ---------------------------------------------------------------------------
+fi
+
 # The result
 
 cat <<EOF
 
 sweepd benchmark ($MODE mode), $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, PostgreSQL $pg_version (fsync off, synchronous_commit off, shared_buffers $(sql -c 'SHOW shared_buffers'))
-rows of the throughput tables: $(thousands "$ROWS"), half older than the 30-day cutoff; the bench took $((SECONDS / 60)) min $((SECONDS % 60)) s
+cases $cases$(want 1 && echo "; rows of the throughput tables: $(thousands "$ROWS"), half older than the 30-day cutoff"); the bench took $((SECONDS / 60)) min $((SECONDS % 60)) s
+load average (1, 5, 15 min) after the build: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 
 | case | measurement | value | ratio | target | |
 |---|---|---|---|---|---|
