@@ -1401,16 +1401,16 @@ part_case() {
 	med_bulk=$(median_us "${times[bulk]}")
 	med_age=$(median_us "${times[age]}")
 	med_def=$(median_us "${times[age-default]}")
-	row P "bulk \`DELETE\` of the $(thousands $PART_EXPIRED) expired rows of 13 monthly partitions ($(thousands $PART_ROWS) rows; baseline); writer's longest wait" \
+	row 8 "bulk \`DELETE\` of the $(thousands $PART_EXPIRED) expired rows of 13 monthly partitions ($(thousands $PART_ROWS) rows; baseline); writer's longest wait" \
 		"$(calc "$med_bulk / 1000" '%.0f') ms ($(list_s "${times[bulk]}") s); writer's longest statement $(tr ' ' '\n' <<<"${wmax[bulk]}" | sort -n | tail -n1) ms" "" "" ""
-	row P "age_delete, no DEFAULT partition (DETACH CONCURRENTLY): ${dropped[age]} partitions dropped, ${batches[age]} batches in the cutoff's" \
+	row 8 "age_delete, no DEFAULT partition (DETACH CONCURRENTLY): ${dropped[age]} partitions dropped, ${batches[age]} batches in the cutoff's" \
 		"$(calc "$med_age / 1000" '%.0f') ms ($(list_s "${times[age]}") s)" "$(ratio "$med_bulk" "$med_age")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_age >= 10")"
-	row P "age_delete, with a DEFAULT partition (plain DETACH, lock wait <= 100 ms): ${dropped[age-default]} dropped, ${batches[age-default]} batches" \
+	row 8 "age_delete, with a DEFAULT partition (plain DETACH, lock wait <= 100 ms): ${dropped[age-default]} dropped, ${batches[age-default]} batches" \
 		"$(calc "$med_def / 1000" '%.0f') ms ($(list_s "${times[age-default]}") s)" "$(ratio "$med_bulk" "$med_def")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_def >= 10")"
 	local w
 	for v in age age-default; do
 		w=$(tr ' ' '\n' <<<"${wmax[$v]}" | grep . | sort -n | tail -n1)
-		row P "longest statement of a concurrent writer (INSERT, then SELECT by id over every partition) during age_delete, $v ($(thousands "${writes[$v]}") statements in the last round)" \
+		row 8 "longest statement of a concurrent writer (INSERT, then SELECT by id over every partition) during age_delete, $v ($(thousands "${writes[$v]}") statements in the last round)" \
 			"$w ms" "" "< 100 ms" "$(verdict "$w < 100")"
 	done
 }
