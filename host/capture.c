@@ -106,6 +106,11 @@ void capture_feed(capture *c, capture_stream *s, const char *data, size_t n)
 {
 	size_t i;
 
+	/* Past the run's budget nothing more is logged: the bytes go
+	 * unread, at no cost (a plugin writing without end must cost the
+	 * daemon nothing). */
+	if (c->truncated)
+		return;
 	for (i = 0; i < n; i++) {
 		if (data[i] == '\n') {
 			capture_emit(c, s);

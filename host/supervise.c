@@ -245,13 +245,21 @@ static void sup_on_report(sup_run *r, const char *data, size_t n)
 		                 SUP_TIMEOUT_SLACK_MS;
 }
 
-/* Reads what is waiting on *fd (closing it at its end) and hands it to
- * the report or the capture. */
-static void sup_drain(sup_run *r, int *fd)
+/* Most bytes read from one pipe of a run per pass of the loop: a run
+ * writing without end must not keep the daemon from its other work. */
+#define SUP_READ_MAX (4 * 65536)
+/* Most bytes read from one output pipe once the run's process is gone (a
+ * process it left behind may hold the pipe and go on writing). */
+#define SUP_REAP_READ_MAX (16 * 65536)
+
+/* Reads what is waiting on *fd, up to limit bytes (0: all of it), closing
+ * it at its end, and hands it to the report or the capture. */
+static void sup_drain(sup_run *r, int *fd, size_t limit)
 {
 	char chunk[65536];
+	size_t got = 0;
 
-	while (*fd >= 0) {
+	while (*fd >= 0 && (limit == 0 || got < limit)) {
 		ssize_t n = read(*fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
@@ -262,6 +270,7 @@ static void sup_drain(sup_run *r, int *fd)
 			sup_close(fd);
 			return;
 		}
+		got += (size_t)n;
 		if (fd == &r->report_fd)
 			sup_on_report(r, chunk, (size_t)n);
 		else
@@ -270,12 +279,14 @@ static void sup_drain(sup_run *r, int *fd)
 	}
 }
 
-/* Reads everything the run's pipes hold now, without blocking. */
+/* Reads what the run's pipes hold now, without blocking: all of its
+ * reports, and up to SUP_READ_MAX of each output stream (the rest waits
+ * for the next pass, or sup_reap()). */
 void sup_read(sup_run *r)
 {
-	sup_drain(r, &r->report_fd);
-	sup_drain(r, &r->out_fd);
-	sup_drain(r, &r->err_fd);
+	sup_drain(r, &r->report_fd, 0);
+	sup_drain(r, &r->out_fd, SUP_READ_MAX);
+	sup_drain(r, &r->err_fd, SUP_READ_MAX);
 }
 
 /* Cancels the statements of (terminate: ends) the backends the run
@@ -421,7 +432,9 @@ bool sup_reap(sup_run *r)
 	r->reaped = true;
 	if (pid < 0)
 		r->status = W_EXITCODE(RUNNER_FAILED, 0);
-	sup_read(r);
+	sup_drain(r, &r->report_fd, 0);
+	sup_drain(r, &r->out_fd, SUP_REAP_READ_MAX);
+	sup_drain(r, &r->err_fd, SUP_REAP_READ_MAX);
 	sup_close(&r->report_fd);
 	sup_close(&r->out_fd);
 	sup_close(&r->err_fd);

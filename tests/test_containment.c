@@ -1672,6 +1672,39 @@ static void stuck_jobs_never_take_another_jobs_tick(void **state)
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 }
 
+/* e'. A run writing output without end costs the daemon nothing: a healthy
+ * every-second job next to it runs every tick.  (The scheduler read a
+ * run's pipes until they were empty and escaped every byte, even past the
+ * run's budget of output: such a run kept it from starting the others.) */
+static void endless_output_never_takes_another_jobs_tick(void **state)
+{
+	char noisy[128], ok[128];
+	bg_proc *d;
+	long long t0, ran;
+
+	(void)state;
+	begin("dmn_noisy");
+	write_fault_job(noisy, sizeof(noisy), "noisy", "noise_loop_run",
+	                "schedule = */5 * * * * *\ntimeout = 4s\n", "");
+	write_testjob(ok, sizeof(ok), "healthy");
+	d = bg_start(true, "--stop-grace %ds", GRACE_S);
+	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s')",
+	         noisy);
+	t0 = tu_sql_int(T.db, "SELECT extract(epoch FROM now())::int8 + 1");
+	wait_for("SELECT now() >= to_timestamp(%lld)", t0 + 11);
+	ran = tu_sql_int(T.db, "SELECT count(DISTINCT scheduled_at) FROM"
+	                 " sweepd.runs WHERE job = '%s' AND status = 'ok' AND"
+	                 " scheduled_at >= to_timestamp(%lld) AND scheduled_at"
+	                 " < to_timestamp(%lld)", ok, t0, t0 + 10);
+	if (ran < 10) {
+		show_logs();
+		fail_msg("next to a run writing without end, the healthy job ran"
+		         " %lld of its 10 ticks", ran);
+	}
+	assert_int_equal(bg_stop(d), 0);
+	assert_nothing_left("the daemon exited", GRACE_S + 1);
+}
+
 /* f. SIGKILL of `sweepd --run` mid-run: its run's process dies with it,
  * and the next `sweepd --status` finds the run abandoned, says so (exit
  * 1), records it and ends its backend. */
@@ -1857,6 +1890,8 @@ int main(void)
 		                          teardown),
 		cmocka_unit_test_teardown(daemon_noise_logs_valid_json,
 		                          teardown),
+		cmocka_unit_test_teardown(
+			endless_output_never_takes_another_jobs_tick, teardown),
 		cmocka_unit_test_teardown(stuck_jobs_never_take_another_jobs_tick,
 		                          teardown),
 		cmocka_unit_test_teardown(
@@ -1865,5 +1900,8 @@ int main(void)
 
 	_Static_assert(sizeof(fault_cases) / sizeof(fault_cases[0]) == 13,
 	               "every fault case has its test in main()");
+	/* TEST_FILTER=glob runs the matching tests only. */
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
