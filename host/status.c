@@ -122,11 +122,12 @@ static bool status_failed(const PGresult *res, int i)
 	return false;
 }
 
-/* Appends one job: name, then its history row i (-1: none), next run,
- * and whether it is paused (row p of paused, -1: not). */
-static void status_one(buf *b, const char *name, const PGresult *res, int i,
-                       const char *next, const PGresult *paused, int p,
-                       bool json, bool first)
+/* Appends one job: name, the database it works in (NULL: home; for a
+ * job no longer configured, not known), then its history row i (-1:
+ * none), next run, and whether it is paused (row p of paused, -1: not). */
+static void status_one(buf *b, const char *name, const char *database,
+                       const PGresult *res, int i, const char *next,
+                       const PGresult *paused, int p, bool json, bool first)
 {
 	static const struct {
 		const char *key;
@@ -145,6 +146,8 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 	if (json) {
 		buf_puts(b, first ? "{\"job\":" : ",{\"job\":");
 		buf_json_string(b, name);
+		buf_puts(b, ",\"database\":");
+		buf_json_string(b, database ? database : "home");
 		for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
 			buf_printf(b, ",\"%s\":", fields[k].key);
 			status_json_field(b, res, i, fields[k].col);
@@ -160,6 +163,7 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		return;
 	}
 	buf_printf(b, "%s\n", name);
+	buf_printf(b, "  database:     %s\n", database ? database : "home");
 	if (i < 0) {
 		buf_puts(b, "  last run:     never\n");
 	} else {
@@ -236,14 +240,14 @@ int status_report(const jobs *js, const settings *s, const char *only,
 		row = status_row(res, j->name);
 		failed |= status_failed(res, row);
 		status_next_run(j, now, next, sizeof(next));
-		status_one(out, j->name, res, row, next, paused,
+		status_one(out, j->name, j->database, res, row, next, paused,
 		           pause_find(paused, j->name), json, shown++ == 0);
 	}
 	/* A job no longer configured that has history (db_status gave its
 	 * one row). */
 	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0) {
 		failed |= status_failed(res, 0);
-		status_one(out, only, res, 0, "", paused,
+		status_one(out, only, NULL, res, 0, "", paused,
 		           pause_find(paused, only), json, shown++ == 0);
 	}
 	if (json)
