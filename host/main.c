@@ -610,9 +610,12 @@ static int check(const jobs *js, const loader *l, const diag *d, bool json,
 		problems_json(d->items, d->count, out);
 		buf_puts(out, ",\"warnings\":");
 		problems_json(d->warnings, d->nwarnings, out);
+		buf_puts(out, ",\"databases\":");
+		status_databases(js, true, out);
 		buf_puts(out, "}\n");
 	} else {
 		print_problems(d, NULL);
+		status_databases(js, false, out);
 		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s, "
 		           "%zu warning%s\n", jobs_count(js),
 		           jobs_count(js) == 1 ? "" : "s", loader_count(l),

@@ -32,6 +32,76 @@ void status_next_run(const job *j, time_t now, char *out, size_t len)
 		isotime_format(&ts, out, len);
 }
 
+/* Appends the names of the jobs working in database db (NULL: home),
+ * comma-separated (text) or as JSON strings; returns how many. */
+static size_t status_db_jobs(const jobs *js, const char *db, bool json,
+                             buf *out)
+{
+	size_t k, listed = 0;
+
+	for (k = 0; k < jobs_count(js); k++) {
+		const job *j = jobs_at(js, k);
+
+		if ((db == NULL) != (j->database == NULL) ||
+		    (db && strcmp(j->database, db) != 0))
+			continue;
+		if (json) {
+			buf_puts(out, listed++ ? "," : "");
+			buf_json_string(out, j->name);
+		} else {
+			buf_printf(out, "%s %s", listed++ ? "," : "", j->name);
+		}
+	}
+	return listed;
+}
+
+/* True when the i-th job names a database no job before it names. */
+static bool status_db_first(const jobs *js, size_t i)
+{
+	const char *db = jobs_at(js, i)->database;
+	size_t k;
+
+	if (db == NULL)
+		return false;
+	for (k = 0; k < i; k++)
+		if (jobs_at(js, k)->database &&
+		    strcmp(jobs_at(js, k)->database, db) == 0)
+			return false;
+	return true;
+}
+
+/* Appends which jobs work in which database, for --check: as text one
+ * line "database NAME: JOB, JOB" per database named by a job, then
+ * "home database: ..." (nothing when no job names a database); as JSON
+ * an object {"NAME": ["JOB", ...], ..., "home": [...]}. */
+void status_databases(const jobs *js, bool json, buf *out)
+{
+	size_t i, n = jobs_count(js);
+	bool any = false;
+
+	for (i = 0; i < n; i++)
+		any |= jobs_at(js, i)->database != NULL;
+	if (!any && !json)
+		return;
+	buf_puts(out, json ? "{" : "");
+	for (i = 0; i <= n; i++) {
+		const char *db = i < n ? jobs_at(js, i)->database : NULL;
+
+		if (i < n && !status_db_first(js, i))
+			continue;
+		if (json) {
+			buf_json_string(out, db ? db : "home");
+			buf_puts(out, ":[");
+			status_db_jobs(js, db, true, out);
+			buf_puts(out, i < n ? "]," : "]}");
+			continue;
+		}
+		buf_printf(out, db ? "database %s:" : "home database:", db);
+		buf_puts(out, status_db_jobs(js, db, false, out) ? "\n"
+		                                                 : " none\n");
+	}
+}
+
 /* The row of res for job name, or -1. */
 static int status_row(const PGresult *res, const char *name)
 {

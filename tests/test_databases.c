@@ -247,11 +247,11 @@ static void locks_and_pauses_stay_home(void **state)
 	free(err);
 }
 
-/* --list-jobs and --status name each job's database, "home" for a job
- * that names none. */
+/* --check, --list-jobs and --status name each job's database, "home"
+ * for a job that names none. */
 static void listings_show_the_database(void **state)
 {
-	char *out = NULL;
+	char *out = NULL, *line;
 
 	(void)state;
 	begin("dbs_list", false);
@@ -259,6 +259,16 @@ static void listings_show_the_database(void **state)
 	tu_write(T.conf, "other.ini", "[job]\nname = other-job\nplugin ="
 	         " age_delete\n\n[params]\ntable = t\ntime_column = c\n"
 	         "older_than = 1d\n");
+	assert_int_equal(sweepd(&out, NULL, "", "--check"), 0);
+	line = tu_sql_text(T.home, "SELECT 'database job-db: %s'", T.schema);
+	assert_contains(out, line);
+	assert_contains(out, "home database: other-job\n");
+	free(line);
+	free(out);
+	assert_int_equal(sweepd(&out, NULL, "", "--check --json"), 0);
+	assert_contains(out, "\"databases\":{\"job-db\":[\"");
+	assert_contains(out, "\"home\":[\"other-job\"]}");
+	free(out);
 	assert_int_equal(sweepd(&out, NULL, "", "--list-jobs"), 0);
 	assert_contains(out, "DATABASE");
 	assert_contains(out, "job-db");
