@@ -12,6 +12,7 @@
 #include "duration.h"
 #include "params.h"
 #include "size.h"
+#include "suggest.h"
 #include "trust.h"
 #include "tz.h"
 
@@ -24,7 +25,8 @@ struct jobs {
 static const char *const jobs_keys[] = {"name", "plugin", "schedule",
                                         "timezone", "timeout", "enabled",
                                         "retries", "catch_up",
-                                        "memory_limit", "role"};
+                                        "memory_limit", "role",
+                                        "database"};
 #define JOBS_NKEYS (sizeof(jobs_keys) / sizeof(jobs_keys[0]))
 
 /* Frees one job. */
@@ -40,6 +42,7 @@ static void jobs_job_free(job *j)
 	free(j->schedule);
 	free(j->timezone);
 	free(j->role);
+	free(j->database);
 	free(j);
 }
 
@@ -87,6 +90,36 @@ static void jobs_read_role(job *j, const conf_file *f,
 		         "role", e->value);
 	else if ((j->role = strdup(e->value)) == NULL)
 		diag_add(d, f->path, e->line, "out of memory");
+}
+
+/* Reads the [job] section's database into j: a name declared by a
+ * [database NAME] section of sweepd.ini (s), else a problem naming the
+ * closest declared one. */
+static void jobs_read_database(job *j, const settings *s, const conf_file *f,
+                               const conf_section *sec, diag *d)
+{
+	const conf_entry *e = conf_entry_find(sec, "database");
+	const char *known[64], *hint;
+	size_t i, n = 0;
+
+	if (e == NULL)
+		return;
+	if (settings_db_find(s, e->value) != NULL) {
+		if ((j->database = strdup(e->value)) == NULL)
+			diag_add(d, f->path, e->line, "out of memory");
+		return;
+	}
+	for (i = 0; i < s->ndbs && n < 64; i++)
+		known[n++] = s->dbs[i].name;
+	hint = suggest_closest(e->value, known, n);
+	if (hint)
+		diag_add(d, f->path, e->line, "database: no [database %s] in "
+		         "%s; did you mean '%s'?", e->value, SETTINGS_FILE, hint);
+	else
+		diag_add(d, f->path, e->line, "database: no [database %s] in "
+		         "%s; declare it there with 'dsn = ...', or leave "
+		         "'database' out to use the home database ([sweepd] dsn)",
+		         e->value, SETTINGS_FILE);
 }
 
 /* Reads the [job] section's resource bounds (memory_limit, default from
@@ -208,6 +241,7 @@ static job *jobs_read(const char *path, const settings *s, loader *l,
 	jobs_read_header(j, f, sec, d);
 	jobs_read_limits(j, s, f, sec, d);
 	jobs_read_role(j, f, sec, d);
+	jobs_read_database(j, s, f, sec, d);
 	j->name = strdup(conf_entry_find(sec, "name") ?
 	                 conf_entry_find(sec, "name")->value : stem);
 	if (j->name == NULL || j->file == NULL || j->timezone == NULL) {
@@ -345,6 +379,15 @@ const job *jobs_find(const jobs *js, const char *name)
 		if (strcmp(js->items[i]->name, name) == 0)
 			return js->items[i];
 	return NULL;
+}
+
+/* The DSN j's plugin works with: its database's, or the home one. */
+const char *jobs_dsn(const job *j, const settings *s)
+{
+	const settings_db *db = j->database ?
+	                        settings_db_find(s, j->database) : NULL;
+
+	return db ? db->dsn : s->dsn;
 }
 
 /* Frees every job; js may be NULL. */

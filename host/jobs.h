@@ -34,6 +34,8 @@ typedef struct job {
 	int64_t memory_limit;      /* bytes of data a run may map; 0: none */
 	char *role;                /* database role the job's SQL runs as
 	                              (SET ROLE); NULL: the login role */
+	char *database;            /* [database NAME] of sweepd.ini the job
+	                              works in; NULL: the home database */
 	bool enabled;
 	param_set *params;            /* NULL when they do not validate */
 	size_t nerrors;            /* problems found in this job's file */
@@ -47,5 +49,6 @@ const job *jobs_at(const jobs *js, size_t i);
 const job *jobs_find(const jobs *js, const char *name);
 time_t jobs_next(const job *j, time_t after);
 void jobs_free(jobs *js);
+const char *jobs_dsn(const job *j, const settings *s);
 
 #endif

@@ -287,9 +287,9 @@ static void list_jobs(const jobs *js, const diag *d, time_t now,
 	if (json)
 		buf_puts(b, "[");
 	else
-		buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %s\n", "JOB",
-		           "PLUGIN", "SCHEDULE", "TIMEZONE", "NEXT RUN (UTC)",
-		           "ENABLED", "PROBLEMS");
+		buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %-12s %s\n",
+		           "JOB", "PLUGIN", "SCHEDULE", "TIMEZONE",
+		           "NEXT RUN (UTC)", "ENABLED", "DATABASE", "PROBLEMS");
 	for (i = 0; i < jobs_count(js); i++) {
 		const job *j = jobs_at(js, i);
 		char timeout[32], next[ISOTIME_LEN];
@@ -297,12 +297,13 @@ static void list_jobs(const jobs *js, const diag *d, time_t now,
 		duration_format(j->timeout_ms, timeout, sizeof(timeout));
 		status_next_run(j, now, next, sizeof(next));
 		if (!json) {
-			buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %zu%s%s\n",
+			buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %-12s "
+			           "%zu%s%s\n",
 			           j->name, j->plugin_ref ? j->plugin_ref : "-",
 			           j->schedule ? j->schedule : "(manual)",
 			           j->timezone ? j->timezone : "-",
-			           *next ? next : "-",
-			           job_state(j, paused), j->nerrors,
+			           *next ? next : "-", job_state(j, paused),
+			           j->database ? j->database : "home", j->nerrors,
 			           j->nerrors ? ": " : "",
 			           j->nerrors ? first_problem(d, j->file) : "");
 			continue;
@@ -319,6 +320,8 @@ static void list_jobs(const jobs *js, const diag *d, time_t now,
 		buf_json_string(b, j->timezone);
 		buf_puts(b, ",\"timeout\":");
 		buf_json_string(b, timeout);
+		buf_puts(b, ",\"database\":");
+		buf_json_string(b, j->database ? j->database : "home");
 		buf_puts(b, ",\"next_run\":");
 		buf_json_string(b, *next ? next : NULL);
 		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
@@ -615,9 +618,12 @@ static int check(const jobs *js, const loader *l, const diag *d, bool json,
 		problems_json(d->items, d->count, out);
 		buf_puts(out, ",\"warnings\":");
 		problems_json(d->warnings, d->nwarnings, out);
+		buf_puts(out, ",\"databases\":");
+		status_databases(js, true, out);
 		buf_puts(out, "}\n");
 	} else {
 		print_problems(d, NULL);
+		status_databases(js, false, out);
 		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s, "
 		           "%zu warning%s\n", jobs_count(js),
 		           jobs_count(js) == 1 ? "" : "s", loader_count(l),

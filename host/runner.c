@@ -21,10 +21,14 @@
 /* Longest wait between two attempts. */
 #define RUNNER_MAX_BACKOFF_MS 60000
 
-/* The session a run works in, kept across attempts. */
+/* The sessions a run works in, kept across attempts: the home database's
+ * (claim, pause, lock, history) and, for a job with `database = NAME`,
+ * its own database's (the plugin's work and its audit records). */
 typedef struct runner_session {
-	PGconn *conn;
+	PGconn *conn;           /* home database */
 	bool locked;            /* holds the job's advisory lock */
+	PGconn *job_conn;       /* the job's database; NULL: works in conn */
+	bool job_ready;         /* sweepd's schema is current in job_conn */
 } runner_session;
 
 /* Fails r with "what: plugin's message" and frees the message. */
@@ -244,6 +248,63 @@ static int runner_connect(runner_session *ss, const job *j,
 	return ss->conn != NULL ? 0 : -1;
 }
 
+/* The session j's plugin works in: its own database's, else home. */
+static PGconn *runner_work_conn(const runner_session *ss)
+{
+	return ss->job_conn ? ss->job_conn : ss->conn;
+}
+
+/* Gives ss a working session in j's own database when j names one,
+ * keeping the one it has.  A real run first brings sweepd's schema there
+ * to the current version (db_migrate, the same migrations as home): the
+ * job's audit records go to that database's sweepd.audit, in the job's
+ * own transactions.  0, or -1 with err set. */
+static int runner_connect_job(runner_session *ss, const job *j,
+                              const settings *s, bool dry_run, char *err,
+                              size_t errlen)
+{
+	char why[768];
+
+	if (j->database == NULL)
+		return 0;
+	if (ss->job_conn == NULL || PQstatus(ss->job_conn) != CONNECTION_OK) {
+		PQfinish(ss->job_conn);
+		ss->job_ready = false;
+		ss->job_conn = db_connect(jobs_dsn(j, s), j->name, why,
+		                          sizeof(why));
+		if (ss->job_conn == NULL) {
+			snprintf(err, errlen, "database %s: %s", j->database,
+			         why);
+			return -1;
+		}
+	}
+	if (dry_run || ss->job_ready)
+		return 0;
+	if (db_migrate(ss->job_conn, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "database %s: %s", j->database, why);
+		return -1;
+	}
+	ss->job_ready = true;
+	return 0;
+}
+
+/* Connects the job's own database (runner_connect_job) once the home
+ * session has claimed and locked the run: RUNNER_OK, or RUNNER_FAILED
+ * with r failed (*transient when the session was lost). */
+static runner_outcome runner_prepare_job(runner_session *ss, const job *j,
+                                         const settings *s, bool dry_run,
+                                         result *r, bool *transient)
+{
+	char err[1024];
+
+	if (runner_connect_job(ss, j, s, dry_run, err, sizeof(err)) == 0)
+		return RUNNER_OK;
+	*transient = ss->job_conn == NULL ||
+	             PQstatus(ss->job_conn) != CONNECTION_OK;
+	result_fail(r, err);
+	return RUNNER_FAILED;
+}
+
 /* Claims the run's history row (for a tick: the tick itself).  A tick
  * another sweepd claimed first is tried again at the tick and a quarter
  * of a second after it: that sweepd may give it back when it is asked to
@@ -333,7 +394,7 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		goto fail;
 	}
 	if (o->dry_run)
-		return RUNNER_OK;
+		return runner_prepare_job(ss, j, s, true, r, transient);
 	if (r->run_id == 0) {
 		int claimed = runner_claim(ss, j, o, stop, r, err, sizeof(err));
 
@@ -366,7 +427,7 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		}
 		ss->locked = true;
 	}
-	return RUNNER_OK;
+	return runner_prepare_job(ss, j, s, false, r, transient);
 fail:
 	result_fail(r, err);
 	return RUNNER_FAILED;
@@ -401,8 +462,8 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 		return RUNNER_OK;
 	if (rc != RUNNER_OK)
 		return rc;
-	api_host_init(&h, j, ss->conn, r, o->dry_run, stop);
-	h.dsn = s->dsn;
+	api_host_init(&h, j, runner_work_conn(ss), r, o->dry_run, stop);
+	h.dsn = jobs_dsn(j, s);
 	if (r->run_id)
 		snprintf(h.run_id, sizeof(h.run_id), "%" PRId64, r->run_id);
 	log_msg(SWEEP_LOG_INFO, o->dry_run ? "dry-run started" : "run started",
@@ -413,7 +474,7 @@ static runner_outcome runner_attempt(runner_session *ss, const job *j,
 	runner_cancelled(&h, r, stop);
 	if (r->success && *stop)
 		r->stopped = true;
-	*transient = !r->success && (PQstatus(ss->conn) != CONNECTION_OK ||
+	*transient = !r->success && (PQstatus(h.conn) != CONNECTION_OK ||
 	                             db_transient(h.sqlstate));
 	api_host_free(&h);
 	return r->success ? RUNNER_OK : RUNNER_FAILED;
@@ -474,7 +535,7 @@ runner_outcome runner_run(const job *j, const settings *s,
                           const runner_opts *o,
                           const volatile sig_atomic_t *stop, result *r)
 {
-	runner_session ss = {NULL, false};
+	runner_session ss = {NULL, false, NULL, false};
 	runner_outcome rc = RUNNER_FAILED;
 	int attempts = 0;
 	int64_t backoff = 1000;
@@ -509,6 +570,7 @@ out:
 		runner_log_end(o, r, attempts);
 	if (ss.locked && PQstatus(ss.conn) == CONNECTION_OK)
 		db_job_unlock(ss.conn, j->name);
+	PQfinish(ss.job_conn);
 	PQfinish(ss.conn);
 	return rc;
 }

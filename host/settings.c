@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,119 @@ static void settings_set(settings *s, const struct settings_def *def,
 	}
 }
 
+/* The environment variable that overrides the dsn of database name:
+ * SWEEPD_DB_<NAME>_DSN, name upper-cased and every other character than
+ * a letter or digit made '_' (skill-map: SWEEPD_DB_SKILL_MAP_DSN). */
+void settings_db_env(const char *name, char *out, size_t len)
+{
+	size_t n = 0;
+	const char *p;
+
+	n = (size_t)snprintf(out, len, "SWEEPD_DB_");
+	for (p = name; *p && n + 1 < len; p++) {
+		char c = *p;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			c = '_';
+		out[n++] = c;
+	}
+	out[n < len ? n : len - 1] = '\0';
+	snprintf(out + strlen(out), len - strlen(out), "_DSN");
+}
+
+/* True when name is a usable database name: letters, digits, '_', '-'. */
+static bool settings_db_name_ok(const char *name)
+{
+	const char *p;
+
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	return *name != '\0';
+}
+
+/* Reads the section sec, [database NAME], of path into s->dbs: its dsn,
+ * overridden by SWEEPD_DB_<NAME>_DSN.  Problems go to d. */
+static void settings_read_db(settings *s, const char *path,
+                             const conf_section *sec, diag *d)
+{
+	static const char *const known[] = {"dsn"};
+	const char *name = sec->name + strlen(SETTINGS_DB_SECTION);
+	const conf_entry *e = conf_entry_find(sec, "dsn");
+	const char *v;
+	char env[128];
+	settings_db *dbs;
+
+	conf_check_keys(path, sec, "[database] has no setting", known, 1, d);
+	settings_db_env(name, env, sizeof(env));
+	if (!settings_db_name_ok(name) || strcmp(name, "home") == 0) {
+		diag_add(d, path, sec->line, "database name '%s' may hold only "
+		         "letters, digits, '_' and '-', and is not 'home' (the "
+		         "[sweepd] dsn's database)", name);
+		return;
+	}
+	if ((v = getenv(env)) == NULL || *v == '\0')
+		v = e ? e->value : NULL;
+	if (v == NULL || *v == '\0') {
+		diag_add(d, path, sec->line, "[%s] lacks 'dsn = ...': the "
+		         "connection string of that database (or set %s)",
+		         sec->name, env);
+		return;
+	}
+	dbs = realloc(s->dbs, (s->ndbs + 1) * sizeof(*dbs));
+	if (dbs == NULL) {
+		diag_add(d, path, sec->line, "out of memory");
+		return;
+	}
+	s->dbs = dbs;
+	dbs[s->ndbs].name = strdup(name);
+	dbs[s->ndbs].dsn = strdup(v);
+	dbs[s->ndbs].line = sec->line;
+	if (dbs[s->ndbs].name == NULL || dbs[s->ndbs].dsn == NULL) {
+		free(dbs[s->ndbs].name);
+		free(dbs[s->ndbs].dsn);
+		diag_add(d, path, sec->line, "out of memory");
+		return;
+	}
+	s->ndbs++;
+}
+
+/* Reads every section of f but [sweepd]: [database NAME] sections go to
+ * s->dbs; anything else is refused. */
+static void settings_read_sections(settings *s, const char *path,
+                                   const conf_file *f, diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < f->count; i++) {
+		const conf_section *sec = &f->sections[i];
+
+		if (strcmp(sec->name, "sweepd") == 0)
+			continue;
+		if (strncmp(sec->name, SETTINGS_DB_SECTION,
+		            strlen(SETTINGS_DB_SECTION)) == 0)
+			settings_read_db(s, path, sec, d);
+		else
+			diag_add(d, path, sec->line, "section [%s] does not "
+			         "belong in %s, which holds [sweepd] and "
+			         "[database NAME] sections; move the job to a "
+			         "file of its own", sec->name, SETTINGS_FILE);
+	}
+}
+
+/* The database declared as name, or NULL. */
+const settings_db *settings_db_find(const settings *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndbs; i++)
+		if (strcmp(s->dbs[i].name, name) == 0)
+			return &s->dbs[i];
+	return NULL;
+}
+
 /* Whether the command line or the environment turn the trust checks off
  * (a bad value turns nothing off; settings_load() reports it): they
  * decide how sweepd.ini itself is read, so that a file refused by the
@@ -244,13 +358,7 @@ int settings_load(const settings_cli *cli, settings *s, diag *d)
 	if (lstat(path, &st) == 0 &&
 	    (f = conf_parse(path, settings_insecure_early(cli), d)) != NULL) {
 		sec = conf_section_find(f, "sweepd");
-		for (i = 0; i < f->count; i++)
-			if (strcmp(f->sections[i].name, "sweepd") != 0)
-				diag_add(d, path, f->sections[i].line,
-				         "section [%s] does not belong in %s, "
-				         "which holds only [sweepd]; move the job "
-				         "to a file of its own",
-				         f->sections[i].name, SETTINGS_FILE);
+		settings_read_sections(s, path, f, d);
 		for (i = 0; i < SETTINGS_NDEFS; i++)
 			known[i] = settings_defs[i].key;
 		conf_check_keys(path, sec, "[sweepd] has no setting", known,
@@ -289,9 +397,16 @@ const char *settings_default_conf_dir(void)
 /* Frees what settings_load() allocated. */
 void settings_free(settings *s)
 {
+	size_t i;
+
 	free(s->conf_dir);
 	free(s->dsn);
 	free(s->plugin_dir);
 	free(s->metrics_file);
+	for (i = 0; i < s->ndbs; i++) {
+		free(s->dbs[i].name);
+		free(s->dbs[i].dsn);
+	}
+	free(s->dbs);
 	memset(s, 0, sizeof(*s));
 }

@@ -5,6 +5,7 @@
 #define SWEEPD_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -32,6 +33,19 @@ typedef struct settings_cli {
 	const char *metrics_file;
 } settings_cli;
 
+/* A database jobs may work in ([database NAME] of sweepd.ini): a job
+ * with `database = NAME` deletes there and writes its audit records
+ * there; history, claims, pauses and locks stay in the home database
+ * ([sweepd] dsn). */
+typedef struct settings_db {
+	char *name;
+	char *dsn;              /* from SWEEPD_DB_<NAME>_DSN, else the file */
+	int line;               /* line of [database NAME] in sweepd.ini */
+} settings_db;
+
+/* Prefix of the section that declares a database. */
+#define SETTINGS_DB_SECTION "database "
+
 typedef struct settings {
 	char *conf_dir;
 	char *dsn;              /* "" lets libpq read the PG* variables */
@@ -49,10 +63,14 @@ typedef struct settings {
 	                              for development and tests only */
 	char *metrics_file;     /* Prometheus text written after every run;
 	                           NULL: none */
+	settings_db *dbs;       /* the declared databases, in file order */
+	size_t ndbs;
 } settings;
 
 const char *settings_default_conf_dir(void);
 int settings_load(const settings_cli *cli, settings *s, diag *d);
 void settings_free(settings *s);
+const settings_db *settings_db_find(const settings *s, const char *name);
+void settings_db_env(const char *name, char *out, size_t len);
 
 #endif

@@ -33,6 +33,76 @@ void status_next_run(const job *j, time_t now, char *out, size_t len)
 		isotime_format(&ts, out, len);
 }
 
+/* Appends the names of the jobs working in database db (NULL: home),
+ * comma-separated (text) or as JSON strings; returns how many. */
+static size_t status_db_jobs(const jobs *js, const char *db, bool json,
+                             buf *out)
+{
+	size_t k, listed = 0;
+
+	for (k = 0; k < jobs_count(js); k++) {
+		const job *j = jobs_at(js, k);
+
+		if ((db == NULL) != (j->database == NULL) ||
+		    (db && strcmp(j->database, db) != 0))
+			continue;
+		if (json) {
+			buf_puts(out, listed++ ? "," : "");
+			buf_json_string(out, j->name);
+		} else {
+			buf_printf(out, "%s %s", listed++ ? "," : "", j->name);
+		}
+	}
+	return listed;
+}
+
+/* True when the i-th job names a database no job before it names. */
+static bool status_db_first(const jobs *js, size_t i)
+{
+	const char *db = jobs_at(js, i)->database;
+	size_t k;
+
+	if (db == NULL)
+		return false;
+	for (k = 0; k < i; k++)
+		if (jobs_at(js, k)->database &&
+		    strcmp(jobs_at(js, k)->database, db) == 0)
+			return false;
+	return true;
+}
+
+/* Appends which jobs work in which database, for --check: as text one
+ * line "database NAME: JOB, JOB" per database named by a job, then
+ * "home database: ..." (nothing when no job names a database); as JSON
+ * an object {"NAME": ["JOB", ...], ..., "home": [...]}. */
+void status_databases(const jobs *js, bool json, buf *out)
+{
+	size_t i, n = jobs_count(js);
+	bool any = false;
+
+	for (i = 0; i < n; i++)
+		any |= jobs_at(js, i)->database != NULL;
+	if (!any && !json)
+		return;
+	buf_puts(out, json ? "{" : "");
+	for (i = 0; i <= n; i++) {
+		const char *db = i < n ? jobs_at(js, i)->database : NULL;
+
+		if (i < n && !status_db_first(js, i))
+			continue;
+		if (json) {
+			buf_json_string(out, db ? db : "home");
+			buf_puts(out, ":[");
+			status_db_jobs(js, db, true, out);
+			buf_puts(out, i < n ? "]," : "]}");
+			continue;
+		}
+		buf_printf(out, db ? "database %s:" : "home database:", db);
+		buf_puts(out, status_db_jobs(js, db, false, out) ? "\n"
+		                                                 : " none\n");
+	}
+}
+
 /* The row of res for job name, or -1. */
 static int status_row(const PGresult *res, const char *name)
 {
@@ -146,11 +216,12 @@ static void status_oldest(buf *b, const PGresult *res, int i)
 	           PQgetvalue(res, i, ST_VTABLE));
 }
 
-/* Appends one job: name, then its history row i (-1: none), next run,
- * and whether it is paused (row p of paused, -1: not). */
-static void status_one(buf *b, const char *name, const PGresult *res, int i,
-                       const char *next, const PGresult *paused, int p,
-                       bool json, bool first)
+/* Appends one job: name, the database it works in (NULL: home; for a
+ * job no longer configured, not known), then its history row i (-1:
+ * none), next run, and whether it is paused (row p of paused, -1: not). */
+static void status_one(buf *b, const char *name, const char *database,
+                       const PGresult *res, int i, const char *next,
+                       const PGresult *paused, int p, bool json, bool first)
 {
 	static const struct {
 		const char *key;
@@ -169,6 +240,8 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 	if (json) {
 		buf_puts(b, first ? "{\"job\":" : ",{\"job\":");
 		buf_json_string(b, name);
+		buf_puts(b, ",\"database\":");
+		buf_json_string(b, database ? database : "home");
 		for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
 			buf_printf(b, ",\"%s\":", fields[k].key);
 			status_json_field(b, res, i, fields[k].col);
@@ -184,6 +257,7 @@ static void status_one(buf *b, const char *name, const PGresult *res, int i,
 		return;
 	}
 	buf_printf(b, "%s\n", name);
+	buf_printf(b, "  database:     %s\n", database ? database : "home");
 	if (i < 0) {
 		buf_puts(b, "  last run:     never\n");
 	} else {
@@ -261,14 +335,14 @@ int status_report(const jobs *js, const settings *s, const char *only,
 		row = status_row(res, j->name);
 		failed |= status_failed(res, row);
 		status_next_run(j, now, next, sizeof(next));
-		status_one(out, j->name, res, row, next, paused,
+		status_one(out, j->name, j->database, res, row, next, paused,
 		           pause_find(paused, j->name), json, shown++ == 0);
 	}
 	/* A job no longer configured that has history (db_status gave its
 	 * one row). */
 	if (only && jobs_find(js, only) == NULL && PQntuples(res) > 0) {
 		failed |= status_failed(res, 0);
-		status_one(out, only, res, 0, "", paused,
+		status_one(out, only, NULL, res, 0, "", paused,
 		           pause_find(paused, only), json, shown++ == 0);
 	}
 	if (json)

@@ -16,6 +16,7 @@
 int status_report(const jobs *js, const settings *s, const char *only,
                   time_t now, bool json, buf *out, char *err, size_t errlen);
 PGresult *status_paused(const settings *s);
+void status_databases(const jobs *js, bool json, buf *out);
 void status_next_run(const job *j, time_t now, char *out, size_t len);
 
 #endif

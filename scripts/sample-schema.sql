@@ -1,7 +1,12 @@
 -- Sample schema and data for the demo (scripts/demo.sh) and the seed-job
--- tests (tests/test_seeds.c): the tables of every seed job of conf.d/:
--- seed 000 (users) and 003 (messages) in public, seed 001 in schema
--- oneqlick, seed 002 in schema care, seed 004 in schema bazaar.
+-- tests (tests/test_seeds.c): the tables of every seed job of conf.d/, each
+-- application in a database of its own, as the seeds are five applications
+-- with five databases ([database NAME] sections of conf.d/sweepd.ini):
+--   skillmap  seed 000 (users)          oneqlick  seed 001 (schema oneqlick)
+--   care      seed 002 (schema care)    chatbot   seed 003 (messages)
+--   bazaar    seed 004 (schema bazaar)
+-- Load it connected to any database of the cluster (psql -f); it creates
+-- the five databases when absent and switches to each (\connect).
 --
 -- Every time is relative to now(), so the data is "fresh" whenever it is
 -- loaded, and loading it again starts over.  Expected effect of the jobs:
@@ -13,31 +18,37 @@
 
 \set ON_ERROR_STOP 1
 
+SELECT format('CREATE DATABASE %I', d)
+FROM unnest(ARRAY['skillmap', 'oneqlick', 'care', 'chatbot', 'bazaar']) d
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
+\gexec
+
+
+-- The role the seed jobs of conf.d/ run their SQL as (role =
+-- sweepd_sample): no superuser, no login, rights on the sample tables
+-- only, so a job's SQL cannot end other sessions, write files on the
+-- server or run programs there, even in a dry run.  It reads, updates
+-- and deletes rows of the sample tables, and adds rows to care.audit_log
+-- (scheduled-deletion's audit records); sweepd grants it what its own
+-- audit records in sweepd.audit (of each job's database) need.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sweepd_sample') THEN
+		CREATE ROLE sweepd_sample NOLOGIN;
+	END IF;
+END
+$$;
+
+-- Seed 000 (SkillMap): unverified users.
+\connect skillmap
 BEGIN;
-
-DROP TABLE IF EXISTS messages CASCADE;
 DROP TABLE IF EXISTS users CASCADE;
-
 CREATE TABLE users (
 	id             bigserial PRIMARY KEY,
 	email          text NOT NULL UNIQUE,
 	email_verified boolean NOT NULL DEFAULT false,
 	created_at     timestamptz NOT NULL DEFAULT now()
 );
-
--- Times without a time zone holding UTC wall-clock times, as seed 003's
--- model writes them (SQLModel datetime fields, set from datetime.utcnow()):
--- the job reads them in its naive_timezone (UTC), whatever the session's
--- TimeZone.
-CREATE TABLE messages (
-	id              bigserial PRIMARY KEY,
-	conversation_id bigint NOT NULL,
-	content         text NOT NULL,
-	created_at      timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
-	expires_at      timestamp NOT NULL
-	                DEFAULT (now() AT TIME ZONE 'UTC') + interval '2 days'
-);
-CREATE INDEX messages_expires_at_idx ON messages (expires_at);
 
 -- Named users: one of each case the job must get right.
 INSERT INTO users (email, email_verified, created_at) VALUES
@@ -66,6 +77,27 @@ SELECT format('user%s@bulk.example', lpad(n::text, 4, '0')),
        n % 3 <> 0,
        now() - interval '60 days' * n / 1000
 FROM generate_series(1, 1000) AS n;
+GRANT SELECT, UPDATE, DELETE ON users TO sweepd_sample;
+COMMIT;
+ANALYZE users;
+
+-- Seed 003 (the chatbot): expired messages.
+\connect chatbot
+BEGIN;
+DROP TABLE IF EXISTS messages CASCADE;
+-- Times without a time zone holding UTC wall-clock times, as seed 003's
+-- model writes them (SQLModel datetime fields, set from datetime.utcnow()):
+-- the job reads them in its naive_timezone (UTC), whatever the session's
+-- TimeZone.
+CREATE TABLE messages (
+	id              bigserial PRIMARY KEY,
+	conversation_id bigint NOT NULL,
+	content         text NOT NULL,
+	created_at      timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+	expires_at      timestamp NOT NULL
+	                DEFAULT (now() AT TIME ZONE 'UTC') + interval '2 days'
+);
+CREATE INDEX messages_expires_at_idx ON messages (expires_at);
 
 -- 2000 messages over 50 conversations, created over the last 5 days, each
 -- kept 2 days.  Message n is (n - 0.5) * 3.6 minutes old, so no message sits
@@ -77,7 +109,12 @@ SELECT 1 + n % 50,
        (now() AT TIME ZONE 'UTC') - interval '5 days' * (n - 0.5) / 2000
            + interval '2 days'
 FROM generate_series(1, 2000) AS n;
+GRANT SELECT, UPDATE, DELETE ON messages TO sweepd_sample;
+COMMIT;
+ANALYZE messages;
 
+\connect oneqlick
+BEGIN;
 -- Seed 001: pending users whose e-mail already exists among the users go
 -- (ignoring case); the others stay.
 DROP SCHEMA IF EXISTS oneqlick CASCADE;
@@ -106,7 +143,12 @@ SELECT CASE WHEN n > 290 THEN NULL
             ELSE format('new%s@example.com', n) END,
        format('+4940%07s', n)
 FROM generate_series(1, 300) AS n;
+GRANT USAGE ON SCHEMA oneqlick TO sweepd_sample;
+GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA oneqlick TO sweepd_sample;
+COMMIT;
 
+\connect care
+BEGIN;
 -- Seed 002: profiles scheduled for deletion go with their rows in every
 -- child table (clinical notes reference a user as patient or therapist),
 -- one audit_log row action 'hard_deleted' each.  Profiles 1-6 are due;
@@ -169,7 +211,14 @@ INSERT INTO care.therapist_patients VALUES
 	(1, 2), (3, 15), (10, 2), (11, 15), (12, 15), (7, 15);
 INSERT INTO care.user_consent (user_id, consent)
 SELECT n, 'v1' FROM generate_series(1, 20) n;
+GRANT USAGE ON SCHEMA care TO sweepd_sample;
+GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA care TO sweepd_sample;
+GRANT INSERT ON care.audit_log TO sweepd_sample;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA care TO sweepd_sample;
+COMMIT;
 
+\connect bazaar
+BEGIN;
 -- Seed 004: the Multiverse Bazaar's seven jobs.
 DROP SCHEMA IF EXISTS bazaar CASCADE;
 CREATE SCHEMA bazaar;
@@ -304,29 +353,6 @@ FROM (SELECT format('avatars/%s.png', n), 40 FROM generate_series(10, 60, 10) n
       UNION ALL SELECT format('orphans/gone-%s.bin', n), 40 FROM generate_series(1, 2) n
       UNION ALL SELECT 'outside-link', 40
      ) f(p, d);
-
--- The role the seed jobs of conf.d/ run their SQL as (role =
--- sweepd_sample): no superuser, no login, rights on the sample tables
--- only, so a job's SQL cannot end other sessions, write files on the
--- server or run programs there, even in a dry run.  It reads, updates
--- and deletes rows of the sample tables, and adds rows to care.audit_log
--- (scheduled-deletion's audit records); sweepd grants it what its own
--- audit records in sweepd.audit need.
-DO $$
-BEGIN
-	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sweepd_sample') THEN
-		CREATE ROLE sweepd_sample NOLOGIN;
-	END IF;
-END
-$$;
-GRANT USAGE ON SCHEMA public, oneqlick, care, bazaar TO sweepd_sample;
-GRANT SELECT, UPDATE, DELETE ON users, messages TO sweepd_sample;
-GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA oneqlick, care, bazaar
-	TO sweepd_sample;
-GRANT INSERT ON care.audit_log TO sweepd_sample;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA care TO sweepd_sample;
-
+GRANT USAGE ON SCHEMA bazaar TO sweepd_sample;
+GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bazaar TO sweepd_sample;
 COMMIT;
-
-ANALYZE users;
-ANALYZE messages;

@@ -62,7 +62,7 @@ static void check_accepts_the_shipped_examples(void **state)
 	assert_non_null(strstr(out, "0 problems, 1 warning\n"));
 	/* message-cleanup deletes messages whose expires_at has passed: an
 	 * age of 0 it means, warned of as a likely slip elsewhere */
-	assert_contains(err, "message-cleanup.ini:23: warning: older_than = "
+	assert_contains(err, "message-cleanup.ini:24: warning: older_than = "
 	                "0s");
 	free(out);
 	free(err);
@@ -74,6 +74,7 @@ static void check_names_file_and_line_of_each_problem(void **state)
 
 	(void)state;
 	tu_copy(CONF "/cleanup-unverified-users.ini", dir, "a-good.ini");
+	tu_copy(CONF "/sweepd.ini", dir, "sweepd.ini");  /* its database */
 	tu_write(dir, "b-broken.ini",
 	         "[job]\nname = broken\nplugin = age_delete\n\n[params]\n"
 	         "table = users\ntime_colum = created_at\nolder_than = 30\n");

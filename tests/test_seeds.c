@@ -1,8 +1,10 @@
 /* End to end, one test per seed job: `sweepd --run JOB` on the job's
  * shipped conf.d/ file, against scripts/sample-schema.sql (and, for the
  * files job, scripts/sample-uploads.sh), then the database and the disk
- * are checked.  Expected figures come from the sample data's own rules,
- * computed before the run. */
+ * are checked.  Each seed application has its own database, as in
+ * conf.d/sweepd.ini ([database NAME]): the job's rows and audit records
+ * are checked there, its history in the home database.  Expected figures
+ * come from the sample data's own rules, computed before the run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,33 @@
 #define CONF SWEEPD_SOURCE_DIR "/conf.d"
 #define UPLOADS "/tmp/sweepd-demo/uploads"
 
-/* Loads the sample schema and data afresh; returns a connection. */
-static PGconn *fresh(void)
+/* Loads the sample schema and data afresh, each seed application in its
+ * database (created when absent); returns a connection to the database
+ * dbname, the one the seed's jobs name ([database NAME] of conf.d/). */
+static PGconn *fresh(const char *dbname)
 {
+	char conninfo[128];
+	PGconn *c;
+
 	assert_int_equal(tu_run(NULL, NULL, "psql -q -v ON_ERROR_STOP=1 -f "
 	                        SWEEPD_SOURCE_DIR "/scripts/sample-schema.sql"
 	                        " >/dev/null 2>&1"), 0);
-	return tu_db();
+	snprintf(conninfo, sizeof(conninfo), "dbname=%s", dbname);
+	c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("no database %s: %s", dbname, PQerrorMessage(c));
+	return c;
+}
+
+/* The id of job's last run in the history (the home database). */
+static long long last_run(const char *job)
+{
+	PGconn *home = tu_db();
+	long long id = tu_sql_int(home, "SELECT coalesce(max(id), 0) FROM"
+	                          " sweepd.runs WHERE job = '%s'", job);
+
+	PQfinish(home);
+	return id;
 }
 
 /* Runs the shipped job; returns its --json result (caller frees) after
@@ -56,17 +78,17 @@ static int occurrences(const char *hay, const char *needle)
 	return n;
 }
 
-/* Audit records the job's last run wrote to sweepd.audit. */
+/* Audit records the job's last run wrote to sweepd.audit of db, the
+ * job's database. */
 static long long audited(PGconn *db, const char *job)
 {
 	return tu_sql_int(db, "SELECT count(*) FROM sweepd.audit WHERE run_id ="
-	                  " (SELECT max(id) FROM sweepd.runs WHERE job = '%s')",
-	                  job);
+	                  " %lld", last_run(job));
 }
 
 static void seed_000_cleanup_unverified_users(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("skillmap");
 	long long due, total;
 	char *out;
 
@@ -93,7 +115,7 @@ static void seed_000_cleanup_unverified_users(void **state)
 
 static void seed_001_batch_cleanup_pending(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("oneqlick");
 	long long due;
 	char *out;
 
@@ -143,7 +165,7 @@ static void gone(PGconn *db, const char *job)
  * next run does the same without going round. */
 static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("oneqlick"), *home = tu_db();
 	const char *item = "\"errors\":[\"row {\\\"pending_user_id\\\": 42}:"
 	                   " update or delete on table \\\"pending_users\\\""
 	                   " violates foreign key constraint";
@@ -176,7 +198,7 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 		                            " pending_user_id = 42"), 1);
 		assert_int_equal(audited(db, "batch-cleanup-pending"),
 		                 i == 0 ? 99 : 0);
-		assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.runs"
+		assert_int_equal(tu_sql_int(home, "SELECT count(*) FROM sweepd.runs"
 		                            " WHERE job = 'batch-cleanup-pending'"
 		                            " AND id = (SELECT max(id) FROM"
 		                            " sweepd.runs WHERE job ="
@@ -185,12 +207,13 @@ static void seed_001_a_pending_user_held_by_a_foreign_key(void **state)
 		                            " AND (counters->>'errors')::int = 1"),
 		                 1);
 	}
+	PQfinish(home);
 	PQfinish(db);
 }
 
 static void seed_002_scheduled_deletion(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("care");
 	char *out;
 
 	(void)state;
@@ -226,7 +249,7 @@ static void seed_002_scheduled_deletion(void **state)
  * column in the session's zone would take 233 more messages). */
 static void seed_003_message_cleanup(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("chatbot");
 	char *out;
 
 	(void)state;
@@ -251,7 +274,7 @@ static void seed_003_message_cleanup(void **state)
 
 static void seed_004_cleanup_invitations(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	char *out;
 
 	(void)state;
@@ -268,7 +291,7 @@ static void seed_004_cleanup_invitations(void **state)
 
 static void seed_004_cleanup_push_tokens(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	char *out;
 
 	(void)state;
@@ -285,7 +308,7 @@ static void seed_004_cleanup_push_tokens(void **state)
 
 static void seed_004_anonymize_audit_logs(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	char *out;
 
 	(void)state;
@@ -320,7 +343,7 @@ static void seed_004_anonymize_audit_logs(void **state)
 
 static void seed_004_delete_audit_logs(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	char *out;
 
 	(void)state;
@@ -345,7 +368,7 @@ static bool exists(const char *path)
 
 static void seed_004_cleanup_orphaned_files(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	long long due, total;
 	char *out;
 
@@ -405,7 +428,7 @@ static long long bazaar(PGconn *db, const char *table, const char *cond)
 
 static void seed_004_finalize_deletions_anonymize(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	long long votes, projects, logs;
 	char *out, *ids;
 
@@ -462,7 +485,7 @@ static void seed_004_finalize_deletions_anonymize(void **state)
 
 static void seed_004_finalize_deletions_delete(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	long long logs, votes, projects;
 	char *out;
 
@@ -501,7 +524,7 @@ static long long karma_of(PGconn *db, int id)
 
 static void seed_004_recalculate_karma(void **state)
 {
-	PGconn *db = fresh();
+	PGconn *db = fresh("bazaar");
 	long long drifted, three;
 	char *out, *log, expect[96];
 
@@ -533,13 +556,12 @@ static void seed_004_recalculate_karma(void **state)
 	/* And sweepd.audit keeps them, queryable. */
 	assert_int_equal(audited(db, "recalculate-karma"), drifted);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sweepd.audit WHERE"
-	                            " run_id = (SELECT max(id) FROM sweepd.runs"
-	                            " WHERE job = 'recalculate-karma') AND"
+	                            " run_id = %lld AND"
 	                            " action = 'karma_recalculated' AND"
 	                            " table_name = 'bazaar.members' AND data ="
 	                            " jsonb_build_object('member_id', 3,"
 	                            " 'old_karma', 7, 'new_karma', %lld)",
-	                            three), 1);
+	                            last_run("recalculate-karma"), three), 1);
 	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM bazaar.members m"
 	                            " WHERE karma IS DISTINCT FROM (SELECT"
 	                            " coalesce(sum(value), 0) FROM bazaar.votes v"
