@@ -287,6 +287,7 @@ static void man_option(const sweep_option *o, buf *b)
 	}
 	buf_puts(b, ".\n");
 	if (o->help) {
+		buf_puts(b, ".br\n");
 		roff_text(b, o->help);
 		buf_puts(b, "\n");
 	}
