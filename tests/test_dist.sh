@@ -24,7 +24,8 @@ cp "$src/dist/systemd/sweepd-run@.timer" "$scratch/"
 export MANPATH=$build/man:
 # verify exits 0 over unknown keys: any word from it is a failure.
 complaints=$(cd "$scratch" && systemd-analyze verify --man=yes \
-	sweepd.service sweepd-run@example.service sweepd-run@example.timer 2>&1)
+	sweepd.service sweepd-run@example.service sweepd-run@example.timer 2>&1) ||
+	complaints="exit status $? ${complaints:-(nothing said)}"
 if [[ -n $complaints ]]; then
 	echo "systemd-analyze verify: $complaints" >&2
 	exit 1
