@@ -20,6 +20,11 @@ packages=(
 	libsystemd-dev       # sd_notify: Type=notify, the watchdog
 	prometheus           # promtool: checks the metrics and the alert rules
 	python3-prometheus-client # the reference parser of the metrics file
+	man-db               # man --warnings: tests/test_man.sh
+	groff-base           # renders the man pages
+	dpkg-dev             # dpkg-shlibdeps: the .deb's Depends (scripts/package.sh)
+	lintian              # checks the .deb (scripts/package.sh)
+	python3-yaml         # parses the Kubernetes manifests (tests/test_dist.sh)
 )
 
 missing=()
