@@ -3,7 +3,7 @@
 # them: the systemd units (systemd-analyze verify, with the build's
 # binary in ExecStart=), the Prometheus alert rules (promtool check rules,
 # and promtool test rules: each alert fires when it should and not
-# before).
+# before), the Kubernetes manifests (tests/k8s_check.py).
 #
 #   tests/test_dist.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -36,6 +36,9 @@ for hardening in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
 		PrivateTmp=yes User=sweepd; do
 	grep -qx "$hardening" "$scratch/sweepd.service"
 done
+
+# The Kubernetes manifests, against the built sweepd.
+python3 "$src/tests/k8s_check.py" "$src" "$build" "$scratch"
 
 cd "$src/dist/prometheus"
 promtool check rules sweepd-alerts.yml
