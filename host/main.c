@@ -116,7 +116,9 @@ static void usage(FILE *out)
 	"                     (env SWEEPD_METRICS_FILE; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
-	"error\n(with --check --strict, a warning too).\n",
+	"error\n(with --check --strict, a warning too).\n"
+	"\n"
+	"Manual: sweepd(8), sweepd.ini(5).\n",
 	settings_default_conf_dir());
 }
 

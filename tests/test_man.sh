@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The man pages of the build: each renders without a warning from man
-# and groff, sweepd(8) names every option of `sweepd --help` and every
+# and groff, sweepd(8) names every option of `sweepd --help` (and no
+# other) and every
 # SWEEPD_* variable of host/settings.c, sweepd.ini(5) names every [sweepd]
 # key of host/settings.c, every [job] key of host/jobs.c and every option
 # of every plugin `sweepd --list-plugins` finds.
@@ -40,6 +41,10 @@ words "$man5" >"$scratch/5"
 while read -r opt; do
 	grep -qE -- "^$opt(=|\$)" "$scratch/8" || bad "sweepd(8) lacks $opt"
 done <"$scratch/help"
+# And every --option of sweepd(8) is one --help names.
+grep -oE '\\-\\-[a-z](\\-|[a-z])*' "$man8" | sed 's/\\-/-/g' | sort -u |
+	comm -23 - "$scratch/help" | sed 's/^/sweepd --help lacks /' >"$scratch/extra"
+[[ ! -s $scratch/extra ]] || bad "$(cat "$scratch/extra")"
 # Every environment variable and [sweepd] key the settings declare.
 grep -oE '"SWEEPD_[A-Z_]+"' "$src/host/settings.c" | tr -d '"' | sort -u |
 	while read -r var; do
