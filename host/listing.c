@@ -3,6 +3,8 @@
  * JSON, and the plugins' options as roff for sweepd.ini(5). */
 #include "listing.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
@@ -221,10 +223,11 @@ void listing_jobs(const jobs *js, const diag *d, time_t now,
 }
 
 
-/* --check: every problem and warning, then a count; 2 when there
- * is a problem, or a warning and strict; else 0. */
+/* --check: every problem and warning (on stderr, or in out as JSON),
+ * then a count in out; returns the exit status: 2 when there is a
+ * problem, or a warning and strict; else 0. */
 int listing_check(const jobs *js, const loader *l, const diag *d, bool json,
-                 bool strict, buf *out)
+                  bool strict, buf *out)
 {
 	bool bad = d->count > 0 || (strict && d->nwarnings > 0);
 
