@@ -14,6 +14,7 @@
 #include "duration.h"
 #include "isotime.h"
 #include "jobs.h"
+#include "listing.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -53,7 +54,8 @@ typedef enum command {
 	CMD_PAUSE,
 	CMD_RESUME,
 	CMD_CHECK_PLUGIN,
-	CMD_VERIFY
+	CMD_VERIFY,
+	CMD_MAN_PLUGINS
 } command;
 
 static void usage(FILE *out)
@@ -119,219 +121,10 @@ static void usage(FILE *out)
 	"                     (env SWEEPD_METRICS_FILE; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
-	"error\n(with --check --strict, a warning too).\n",
+	"error\n(with --check --strict, a warning too).\n"
+	"\n"
+	"Manual: sweepd(8), sweepd.ini(5).\n",
 	settings_default_conf_dir());
-}
-
-/* Prints the n items, FILE:LINE: message, one per line on stderr; only
- * those of file when file is not NULL. */
-static void print_items(const diag_item *items, size_t n, const char *file)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char *line;
-
-		if (file && (items[i].file == NULL ||
-		             strcmp(items[i].file, file) != 0))
-			continue;
-		line = diag_format(&items[i]);
-		if (line)
-			fprintf(stderr, "%s\n", line);
-		free(line);
-	}
-}
-
-/* Prints every problem of d, then every warning (see print_items()). */
-static void print_problems(const diag *d, const char *file)
-{
-	print_items(d->items, d->count, file);
-	print_items(d->warnings, d->nwarnings, file);
-}
-
-/* Appends the n items as a JSON array. */
-static void problems_json(const diag_item *items, size_t n, buf *b)
-{
-	size_t i;
-
-	buf_puts(b, "[");
-	for (i = 0; i < n; i++) {
-		buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
-		buf_json_string(b, items[i].file);
-		buf_printf(b, ",\"line\":%d,\"message\":", items[i].line);
-		buf_json_string(b, items[i].message);
-		buf_puts(b, "}");
-	}
-	buf_puts(b, "]");
-}
-
-/* Appends "a, b" (text) or ["a","b"] (JSON) of the jobs that use p. */
-static void plugin_users(const jobs *js, const loader_plugin *p, bool json,
-                         buf *b)
-{
-	size_t i, n = 0;
-
-	if (json)
-		buf_puts(b, "[");
-	for (i = 0; js && i < jobs_count(js); i++) {
-		const job *j = jobs_at(js, i);
-		if (j->plugin != p)
-			continue;
-		if (n++)
-			buf_puts(b, json ? "," : ", ");
-		if (json)
-			buf_json_string(b, j->name);
-		else
-			buf_puts(b, j->name);
-	}
-	if (json)
-		buf_puts(b, "]");
-	else if (n == 0)
-		buf_puts(b, "(none)");
-}
-
-/* --list-plugins. */
-static void list_plugins(const loader *l, const jobs *js, bool json, buf *b)
-{
-	size_t i, k;
-
-	if (json)
-		buf_puts(b, "[");
-	for (i = 0; i < loader_count(l); i++) {
-		const loader_plugin *p = loader_at(l, i);
-		const sweep_plugin *d = p->desc;
-
-		if (json) {
-			buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-			buf_json_string(b, d->name);
-			buf_puts(b, ",\"version\":");
-			buf_json_string(b, d->version);
-			buf_printf(b, ",\"abi\":\"%u.%u\",\"path\":", d->abi_major,
-			           d->abi_minor);
-			buf_json_string(b, p->path);
-			buf_puts(b, ",\"description\":");
-			buf_json_string(b, d->description);
-			buf_puts(b, ",\"options\":[");
-		} else {
-			buf_printf(b, "%s %s (ABI %u.%u)\n  path: %s\n  %s\n",
-			           d->name, d->version, d->abi_major, d->abi_minor,
-			           p->path, d->description);
-			buf_puts(b, "  jobs: ");
-			plugin_users(js, p, false, b);
-			buf_puts(b, "\n  options:\n");
-		}
-		for (k = 0; k < p->noptions; k++) {
-			const sweep_option *o = &p->options[k];
-			bool req = (o->flags & SWEEP_OPT_REQUIRED) != 0;
-
-			if (json) {
-				buf_puts(b, k ? ",{\"key\":" : "{\"key\":");
-				buf_json_string(b, o->key);
-				buf_puts(b, ",\"type\":");
-				buf_json_string(b, params_type_name(o->type));
-				buf_puts(b, ",\"default\":");
-				buf_json_string(b, o->default_value);
-				buf_printf(b, ",\"required\":%s,\"help\":",
-				           req ? "true" : "false");
-				buf_json_string(b, o->help);
-				buf_puts(b, "}");
-				continue;
-			}
-			buf_printf(b, "    %-16s %-13s %s%s%s\n", o->key,
-			           params_type_name(o->type),
-			           req ? "required" : "",
-			           o->default_value ? "default: " : "",
-			           o->default_value ? o->default_value : "");
-			if (o->help)
-				buf_printf(b, "    %-16s %s\n", "", o->help);
-		}
-		if (json) {
-			buf_puts(b, "],\"jobs\":");
-			plugin_users(js, p, true, b);
-			buf_puts(b, "}");
-		} else {
-			buf_puts(b, "\n");
-		}
-	}
-	if (json)
-		buf_puts(b, "]\n");
-}
-
-/* The first problem recorded for file, or NULL. */
-static const char *first_problem(const diag *d, const char *file)
-{
-	size_t i;
-
-	for (i = 0; i < d->count; i++)
-		if (d->items[i].file && strcmp(d->items[i].file, file) == 0)
-			return d->items[i].message;
-	return NULL;
-}
-
-/* "yes", "no", or "paused" when the job is in paused (pause_list();
- * NULL: not known, the database did not answer). */
-static const char *job_state(const job *j, const PGresult *paused)
-{
-	if (pause_find(paused, j->name) >= 0)
-		return "paused";
-	return j->enabled ? "yes" : "no";
-}
-
-/* --list-jobs: next runs are those after now; paused as pause_list()
- * gave it (NULL: the database did not answer). */
-static void list_jobs(const jobs *js, const diag *d, time_t now,
-                      const PGresult *paused, bool json, buf *b)
-{
-	size_t i;
-
-	if (json)
-		buf_puts(b, "[");
-	else
-		buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %-12s %s\n",
-		           "JOB", "PLUGIN", "SCHEDULE", "TIMEZONE",
-		           "NEXT RUN (UTC)", "ENABLED", "DATABASE", "PROBLEMS");
-	for (i = 0; i < jobs_count(js); i++) {
-		const job *j = jobs_at(js, i);
-		char timeout[32], next[ISOTIME_LEN];
-
-		duration_format(j->timeout_ms, timeout, sizeof(timeout));
-		status_next_run(j, now, next, sizeof(next));
-		if (!json) {
-			buf_printf(b, "%-28s %-14s %-16s %-14s %-24s %-8s %-12s "
-			           "%zu%s%s\n",
-			           j->name, j->plugin_ref ? j->plugin_ref : "-",
-			           j->schedule ? j->schedule : "(manual)",
-			           j->timezone ? j->timezone : "-",
-			           *next ? next : "-", job_state(j, paused),
-			           j->database ? j->database : "home", j->nerrors,
-			           j->nerrors ? ": " : "",
-			           j->nerrors ? first_problem(d, j->file) : "");
-			continue;
-		}
-		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-		buf_json_string(b, j->name);
-		buf_puts(b, ",\"file\":");
-		buf_json_string(b, j->file);
-		buf_puts(b, ",\"plugin\":");
-		buf_json_string(b, j->plugin_ref);
-		buf_puts(b, ",\"schedule\":");
-		buf_json_string(b, j->schedule);
-		buf_puts(b, ",\"timezone\":");
-		buf_json_string(b, j->timezone);
-		buf_puts(b, ",\"timeout\":");
-		buf_json_string(b, timeout);
-		buf_puts(b, ",\"database\":");
-		buf_json_string(b, j->database ? j->database : "home");
-		buf_puts(b, ",\"next_run\":");
-		buf_json_string(b, *next ? next : NULL);
-		buf_printf(b, ",\"enabled\":%s,\"errors\":%zu,\"first_error\":",
-		           j->enabled ? "true" : "false", j->nerrors);
-		buf_json_string(b, j->nerrors ? first_problem(d, j->file) : NULL);
-		buf_printf(b, ",\"paused\":%s}", paused == NULL ? "null"
-		           : pause_find(paused, j->name) >= 0 ? "true" : "false");
-	}
-	if (json)
-		buf_puts(b, "]\n");
 }
 
 /* Writes b to stdout; EXIT_OK, or EXIT_JOB_FAILED when stdout fails. */
@@ -396,7 +189,7 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 		return EXIT_USAGE;
 	}
 	if (j->nerrors > 0) {
-		print_problems(d, j->file);
+		listing_problems(d, j->file);
 		fprintf(stderr, "sweepd: job '%s' is not runnable: fix %s\n",
 		        name, j->file);
 		return EXIT_USAGE;
@@ -491,6 +284,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 		        "from 1\n", arg);
 		return EXIT_USAGE;
 	case 'P': return set_command(a, CMD_LIST_PLUGINS) ? EXIT_USAGE : -1;
+	case 'N': return set_command(a, CMD_MAN_PLUGINS) ? EXIT_USAGE : -1;
 	case 'J': return set_command(a, CMD_LIST_JOBS) ? EXIT_USAGE : -1;
 	case 'C': return set_command(a, CMD_CHECK) ? EXIT_USAGE : -1;
 	case 'K':
@@ -541,6 +335,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"pause", required_argument, NULL, 'z'},
 		{"resume", required_argument, NULL, 'y'},
 		{"list-plugins", no_argument, NULL, 'P'},
+		{"man-plugins", no_argument, NULL, 'N'},
 		{"list-jobs", no_argument, NULL, 'J'},
 		{"check", no_argument, NULL, 'C'},
 		{"run", required_argument, NULL, 'R'},
@@ -604,36 +399,6 @@ static int wipe_secret_args(int argc, char **argv, settings_cli *cli,
 	return 0;
 }
 
-/* --check: every problem and warning, then a count; EXIT_USAGE when
- * there is a problem, or a warning and strict. */
-static int check(const jobs *js, const loader *l, const diag *d, bool json,
-                 bool strict, buf *out)
-{
-	bool bad = d->count > 0 || (strict && d->nwarnings > 0);
-
-	if (json) {
-		buf_printf(out, "{\"ok\":%s,\"jobs\":%zu,\"plugins\":%zu,"
-		           "\"problems\":", bad ? "false" : "true",
-		           jobs_count(js), loader_count(l));
-		problems_json(d->items, d->count, out);
-		buf_puts(out, ",\"warnings\":");
-		problems_json(d->warnings, d->nwarnings, out);
-		buf_puts(out, ",\"databases\":");
-		status_databases(js, true, out);
-		buf_puts(out, "}\n");
-	} else {
-		print_problems(d, NULL);
-		status_databases(js, false, out);
-		buf_printf(out, "%zu job%s, %zu plugin%s, %zu problem%s, "
-		           "%zu warning%s\n", jobs_count(js),
-		           jobs_count(js) == 1 ? "" : "s", loader_count(l),
-		           loader_count(l) == 1 ? "" : "s", d->count,
-		           d->count == 1 ? "" : "s", d->nwarnings,
-		           d->nwarnings == 1 ? "" : "s");
-	}
-	return bad ? EXIT_USAGE : EXIT_OK;
-}
-
 /* --status [JOB]. */
 static int status(const jobs *js, const settings *s, const cli_args *a,
                   buf *out)
@@ -668,7 +433,7 @@ static int check_plugin_child(const char *path, bool json)
 		fprintf(stderr, "sweepd: %s\n", err);
 		goto out;
 	}
-	list_plugins(l, NULL, json, &out);
+	listing_plugins(l, NULL, json, &out);
 	if (!json)
 		buf_printf(&out, "ok: %s loads in this sweepd (plugin ABI %u.%u, "
 		           "sweepd's %d.%d); a job uses it with plugin = %s\n",
@@ -711,47 +476,161 @@ static int check_plugin(const char *path, bool json)
 	return EXIT_JOB_FAILED;
 }
 
-/* Runs the command a names over the loaded configuration. */
-static int command_run(const cli_args *a, const settings *s, loader *l,
-                       const jobs *js, diag *d, buf *out)
-{
-	switch (a->cmd) {
-	case CMD_LIST_PLUGINS:
-		print_problems(d, NULL);
-		list_plugins(l, js, a->json, out);
-		return EXIT_OK;
-	case CMD_LIST_JOBS: {
-		PGresult *paused = status_paused(s);
+/* What a command runs over: the command line, and as much of the
+ * configuration as its table entry asks to be loaded. */
+typedef struct cmd_ctx {
+	const cli_args *a;
+	const settings *s;
+	loader *l;
+	const jobs *js;
+	diag *d;
+	buf *out;
+} cmd_ctx;
 
-		list_jobs(js, d, a->now, paused, a->json, out);
-		PQclear(paused);
-		return EXIT_OK;
+/* How much a command needs loaded before it runs. */
+typedef enum cmd_needs {
+	NEEDS_ARGS,             /* the command line only */
+	NEEDS_SETTINGS,         /* sweepd.ini, the environment */
+	NEEDS_JOBS,             /* and the job files with their plugins */
+	NEEDS_ALL_PLUGINS       /* and every plugin of conf.d and plugin_dir */
+} cmd_needs;
+
+/* --check-plugin FILE. */
+static int cmd_check_plugin(const cmd_ctx *c)
+{
+	return check_plugin(c->a->job_name, c->a->json);
+}
+
+/* No command: the scheduler. */
+static int cmd_scheduler(const cmd_ctx *c)
+{
+	return sched_run(c->s) == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+/* --list-plugins. */
+static int cmd_list_plugins(const cmd_ctx *c)
+{
+	listing_problems(c->d, NULL);
+	listing_plugins(c->l, c->js, c->a->json, c->out);
+	return EXIT_OK;
+}
+
+/* --man-plugins (hidden; the build writes sweepd.ini(5) with it). */
+static int cmd_man_plugins(const cmd_ctx *c)
+{
+	listing_problems(c->d, NULL);
+	listing_man_plugins(c->l, c->out);
+	return c->d->count ? EXIT_USAGE : EXIT_OK;
+}
+
+/* --list-jobs. */
+static int cmd_list_jobs(const cmd_ctx *c)
+{
+	PGresult *paused = status_paused(c->s);
+
+	listing_jobs(c->js, c->d, c->a->now, paused, c->a->json, c->out);
+	PQclear(paused);
+	return EXIT_OK;
+}
+
+/* --check. */
+static int cmd_check(const cmd_ctx *c)
+{
+	return listing_check(c->js, c->l, c->d, c->a->json, c->a->strict,
+	                     c->out);
+}
+
+/* --status [JOB]. */
+static int cmd_status(const cmd_ctx *c)
+{
+	return status(c->js, c->s, c->a, c->out);
+}
+
+/* --history [JOB]. */
+static int cmd_history(const cmd_ctx *c)
+{
+	return ops_history(c->js, c->s, c->a->job_name, c->a->limit,
+	                   c->a->json, c->out);
+}
+
+/* --pause JOB and --resume JOB. */
+static int cmd_pause(const cmd_ctx *c)
+{
+	if (jobs_find(c->js, c->a->job_name) == NULL) {
+		no_such_job(c->js, c->s, c->a->job_name);
+		return EXIT_USAGE;
 	}
-	case CMD_STATUS:
-		return status(js, s, a, out);
-	case CMD_HISTORY:
-		return ops_history(js, s, a->job_name, a->limit, a->json, out);
-	case CMD_PAUSE:
-	case CMD_RESUME:
-		if (jobs_find(js, a->job_name) == NULL) {
-			no_such_job(js, s, a->job_name);
-			return EXIT_USAGE;
-		}
-		return ops_pause(s, a->job_name, a->cmd == CMD_PAUSE, a->json,
-		                 out);
-	case CMD_CHECK:
-		return check(js, l, d, a->json, a->strict, out);
-	case CMD_RUN:
-	case CMD_DRY_RUN:
-		return run_job(js, d, s, a->job_name, a->cmd == CMD_DRY_RUN,
-		               a->json, a->timeout_ms, out);
-	case CMD_VERIFY:
-		return verify_jobs(js, s, a->job_name, out);
-	case CMD_CHECK_PLUGIN:
-	case CMD_NONE:
-		break;
+	return ops_pause(c->s, c->a->job_name, c->a->cmd == CMD_PAUSE,
+	                 c->a->json, c->out);
+}
+
+/* --run JOB and --dry-run JOB. */
+static int cmd_run(const cmd_ctx *c)
+{
+	return run_job(c->js, c->d, c->s, c->a->job_name,
+	               c->a->cmd == CMD_DRY_RUN, c->a->json, c->a->timeout_ms,
+	               c->out);
+}
+
+/* --verify [JOB]. */
+static int cmd_verify(const cmd_ctx *c)
+{
+	return verify_jobs(c->js, c->s, c->a->job_name, c->out);
+}
+
+/* Every command: what it needs loaded, whether a bad sweepd.ini still
+ * lets it run (to report it), and what runs it. */
+static const struct cmd_def {
+	command cmd;
+	cmd_needs needs;
+	bool despite_settings;
+	int (*fn)(const cmd_ctx *c);
+} cmd_defs[] = {
+	{CMD_NONE, NEEDS_SETTINGS, false, cmd_scheduler},
+	{CMD_CHECK_PLUGIN, NEEDS_ARGS, false, cmd_check_plugin},
+	{CMD_LIST_PLUGINS, NEEDS_ALL_PLUGINS, false, cmd_list_plugins},
+	{CMD_MAN_PLUGINS, NEEDS_ALL_PLUGINS, false, cmd_man_plugins},
+	{CMD_LIST_JOBS, NEEDS_JOBS, false, cmd_list_jobs},
+	{CMD_CHECK, NEEDS_ALL_PLUGINS, true, cmd_check},
+	{CMD_RUN, NEEDS_JOBS, false, cmd_run},
+	{CMD_DRY_RUN, NEEDS_JOBS, false, cmd_run},
+	{CMD_STATUS, NEEDS_JOBS, false, cmd_status},
+	{CMD_HISTORY, NEEDS_JOBS, false, cmd_history},
+	{CMD_PAUSE, NEEDS_JOBS, false, cmd_pause},
+	{CMD_RESUME, NEEDS_JOBS, false, cmd_pause},
+	{CMD_VERIFY, NEEDS_JOBS, false, cmd_verify},
+};
+
+/* The table entry of cmd (every command has one). */
+static const struct cmd_def *cmd_find(command cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmd_defs) / sizeof(cmd_defs[0]); i++)
+		if (cmd_defs[i].cmd == cmd)
+			return &cmd_defs[i];
+	return &cmd_defs[0];
+}
+
+/* Loads what def needs into c (settings already loaded): the plugins
+ * and the job files.  0, or EXIT_USAGE with the problems printed. */
+static int load_jobs(const struct cmd_def *def, cmd_ctx *c, loader **l,
+                     jobs **js)
+{
+	if ((*l = loader_new()) == NULL)
+		return EXIT_USAGE;
+	loader_allow_insecure(*l, c->s->allow_insecure_files);
+	if (def->needs == NEEDS_ALL_PLUGINS) {
+		loader_scan(*l, c->s->conf_dir, c->d);
+		loader_scan(*l, c->s->plugin_dir, c->d);
 	}
-	return EXIT_USAGE;
+	if ((*js = jobs_load(c->s, *l, c->d)) == NULL) {
+		listing_problems(c->d, NULL);
+		return EXIT_USAGE;
+	}
+	c->l = *l;
+	c->js = *js;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -763,40 +642,30 @@ int main(int argc, char **argv)
 	jobs *js = NULL;
 	buf out = BUF_INIT;
 	char *dsn_copy = NULL;
+	cmd_ctx c = {&a, &s, NULL, NULL, &d, &out};
+	const struct cmd_def *def;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
 		return rc;
-	if (a.cmd == CMD_CHECK_PLUGIN)
-		return check_plugin(a.job_name, a.json);
+	def = cmd_find(a.cmd);
+	if (def->needs == NEEDS_ARGS)
+		return def->fn(&c);
 	rc = EXIT_USAGE;
 	if (wipe_secret_args(argc, argv, &a.cli, &dsn_copy) != 0) {
 		fprintf(stderr, "sweepd: out of memory\n");
 		return EXIT_USAGE;
 	}
-	if (settings_load(&a.cli, &s, &d) != 0 && a.cmd != CMD_CHECK) {
-		print_problems(&d, NULL);
+	if (settings_load(&a.cli, &s, &d) != 0 && !def->despite_settings) {
+		listing_problems(&d, NULL);
 		goto out;
 	}
 	log_configure(s.log_level, s.log_format);
 	if (a.cmd == CMD_NONE || a.cmd == CMD_CHECK)
 		trust_warn_root();
-	if (a.cmd == CMD_NONE) {
-		rc = sched_run(&s) == 0 ? EXIT_OK : EXIT_USAGE;
+	if (def->needs >= NEEDS_JOBS && load_jobs(def, &c, &l, &js) != 0)
 		goto out;
-	}
-	if ((l = loader_new()) == NULL)
-		goto out;
-	loader_allow_insecure(l, s.allow_insecure_files);
-	if (a.cmd == CMD_LIST_PLUGINS || a.cmd == CMD_CHECK) {
-		loader_scan(l, s.conf_dir, &d);
-		loader_scan(l, s.plugin_dir, &d);
-	}
-	if ((js = jobs_load(&s, l, &d)) == NULL) {
-		print_problems(&d, NULL);
-		goto out;
-	}
-	rc = command_run(&a, &s, l, js, &d, &out);
+	rc = def->fn(&c);
 	if (out.len && flush_out(&out) != EXIT_OK && rc == EXIT_OK)
 		rc = EXIT_JOB_FAILED;
 out:

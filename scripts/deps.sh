@@ -23,6 +23,11 @@ packages=(
 	clang                # libFuzzer targets (scripts/fuzz.sh), clang 14
 	libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (only
 	                     # recommended by clang, so named here)
+	man-db               # man --warnings: tests/test_man.sh
+	groff-base           # renders the man pages
+	dpkg-dev             # dpkg-shlibdeps: the .deb's Depends (scripts/package.sh)
+	lintian              # checks the .deb (scripts/package.sh)
+	python3-yaml         # parses the Kubernetes manifests (tests/test_dist.sh)
 )
 
 missing=()

@@ -3,7 +3,7 @@
 # them: the systemd units (systemd-analyze verify, with the build's
 # binary in ExecStart=), the Prometheus alert rules (promtool check rules,
 # and promtool test rules: each alert fires when it should and not
-# before).
+# before), the Kubernetes manifests (tests/k8s_check.py).
 #
 #   tests/test_dist.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -20,15 +20,12 @@ for unit in sweepd.service sweepd-run@.service; do
 		"$build/dist/$unit" >"$scratch/$unit"
 done
 cp "$src/dist/systemd/sweepd-run@.timer" "$scratch/"
-man=(--man=no)
-if [[ -d $build/man ]]; then
-	# man pages of the build: Documentation=man:... must open.
-	export MANPATH=$build/man:
-	man=(--man=yes)
-fi
+# The man pages of the build: each Documentation=man:... must open.
+export MANPATH=$build/man:
 # verify exits 0 over unknown keys: any word from it is a failure.
-complaints=$(cd "$scratch" && systemd-analyze verify "${man[@]}" \
-	sweepd.service sweepd-run@example.service sweepd-run@example.timer 2>&1)
+complaints=$(cd "$scratch" && systemd-analyze verify --man=yes \
+	sweepd.service sweepd-run@example.service sweepd-run@example.timer 2>&1) ||
+	complaints="exit status $? ${complaints:-(nothing said)}"
 if [[ -n $complaints ]]; then
 	echo "systemd-analyze verify: $complaints" >&2
 	exit 1
@@ -39,6 +36,9 @@ for hardening in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
 		PrivateTmp=yes User=sweepd; do
 	grep -qx "$hardening" "$scratch/sweepd.service"
 done
+
+# The Kubernetes manifests, against the built sweepd.
+python3 "$src/tests/k8s_check.py" "$src" "$build" "$scratch"
 
 cd "$src/dist/prometheus"
 promtool check rules sweepd-alerts.yml
