@@ -515,6 +515,27 @@ static void wait_for(const char *fmt, ...)
 	buf_free(&sql);
 }
 
+/* Polls, up to WAIT_S, until the boolean query holds; false when it
+ * never did (the caller says what that means). */
+static bool wait_until(const char *fmt, ...) SWEEP_PRINTF(1, 2);
+
+static bool wait_until(const char *fmt, ...)
+{
+	buf sql = BUF_INIT;
+	va_list ap;
+	double deadline = mono() + WAIT_S;
+	bool held;
+
+	va_start(ap, fmt);
+	buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	while (!(held = tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
+	                           buf_str(&sql)) == 1) && mono() < deadline)
+		nap_ms(50);
+	buf_free(&sql);
+	return held;
+}
+
 static long long wait_backend(const char *job, const char *needle)
 {
 	wait_for("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
@@ -1326,9 +1347,12 @@ static void daemon_sql_timeout_ends_the_backend(void **state)
 	id = tu_sql_int(T.db, "SELECT min(id) FROM sweepd.runs WHERE job ="
 	                " '%s' AND status <> 'skipped' AND finished_at IS NOT"
 	                " NULL", job);
-	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE id = %lld"
-	               " AND status = 'timeout' AND starts_with(error,"
-	               " 'timed out in run after 2s')", id) != 1) {
+	/* The run's process records its own end first (its statement was
+	 * cancelled); the supervisor's verdict, once it has reaped it,
+	 * replaces that within moments. */
+	if (!wait_until("SELECT count(*) = 1 FROM sweepd.runs WHERE id = %lld"
+	                " AND status = 'timeout' AND starts_with(error,"
+	                " 'timed out in run after 2s')", id)) {
 		char *row = tu_sql_text(T.db, "SELECT status || ': ' ||"
 		                        " coalesce(error, '') FROM sweepd.runs"
 		                        " WHERE id = %lld", id);

@@ -48,7 +48,12 @@ grep -oE '\\-\\-[a-z](\\-|[a-z])*' "$man8" | sed 's/\\-/-/g' | sort -u |
 # Every environment variable and [sweepd] key the settings declare.
 grep -oE '"SWEEPD_[A-Z_]+"' "$src/host/settings.c" | tr -d '"' | sort -u |
 	while read -r var; do
-		grep -qx "$var" "$scratch/8" || echo "sweepd(8) lacks $var"
+		# A name ending in _ is a prefix (SWEEPD_DB_<NAME>_DSN).
+		if [[ $var == *_ ]]; then
+			grep -q "^$var" "$scratch/8"
+		else
+			grep -qx "$var" "$scratch/8"
+		fi || echo "sweepd(8) lacks $var"
 	done >"$scratch/missing"
 sed -n '/^} settings_defs\[\] = {/,/^};/p' "$src/host/settings.c" |
 	grep -oE '^	\{"[a-z_]+"' | tr -d '\t{"' >"$scratch/settings"
