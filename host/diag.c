@@ -13,6 +13,10 @@
  * return codes. */
 static void diag_push(diag_item **items, size_t *count, size_t *cap,
                       const char *file, int line, bool warning,
+                      const char *fmt, va_list ap) SWEEP_PRINTF(7, 0);
+
+static void diag_push(diag_item **items, size_t *count, size_t *cap,
+                      const char *file, int line, bool warning,
                       const char *fmt, va_list ap)
 {
 	diag_item *it;

@@ -455,7 +455,7 @@ static void load_metrics(const char *path)
  * makes a counter go back. */
 static void metrics_file_matches_the_history(void **state)
 {
-	char ok[128], bad[128], man[128], *dir, *prom, *text;
+	char ok[128], bad[128], man[128], *dir, *prom, *text, *got, *want;
 	daemon_proc *d;
 	const char *S;
 
@@ -540,11 +540,13 @@ static void metrics_file_matches_the_history(void **state)
 	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
 	                            " name = 'sweepd_job_paused' AND job = '%s'",
 	                            S, ok), 0);
-	assert_string_equal(tu_sql_text(T.db, "SELECT string_agg(job || '=' ||"
-	                                " value, ',' ORDER BY job) FROM %s.m"
-	                                " WHERE name = 'sweepd_job_last_run"
-	                                "_failed'", S),
-	                    tu_sql_text(T.db, "SELECT '%s=1,%s=0'", bad, ok));
+	got = tu_sql_text(T.db, "SELECT string_agg(job || '=' || value, ','"
+	                  " ORDER BY job) FROM %s.m WHERE name ="
+	                  " 'sweepd_job_last_run_failed'", S);
+	want = tu_sql_text(T.db, "SELECT '%s=1,%s=0'", bad, ok);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
 	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
 	                            " name = 'sweepd_job_period_seconds' AND"
 	                            " job = '%s'", S, ok), 1);
