@@ -1455,6 +1455,69 @@ static void rolling_restart_loses_no_tick(void **state)
 	}
 }
 
+/* Sessions the server opened on the test's database so far (counted by
+ * backends as they flush their statistics: all have once they exited). */
+static long long sessions(void)
+{
+	return tu_sql_int(T.db, "SELECT sessions FROM pg_stat_database WHERE"
+	                  " datname = current_database()");
+}
+
+/* 17. A fleet that scales: three daemons share twenty every-second jobs.
+ * A daemon claims its ticks over the session it keeps and forks only the
+ * runs it won, so each tick run costs one new database session (its run's
+ * own), not one per daemon; and no tick runs twice. */
+static void fleet_pays_one_session_per_tick(void **state)
+{
+	char j[128], f[32];
+	daemon_proc *d[3];
+	long long before, opened, ran;
+	int i;
+
+	(void)state;
+	begin("dmn_fleet");
+	for (i = 0; i < 20; i++) {
+		snprintf(f, sizeof(f), "f%02d", i);
+		job_name(j, sizeof(j), f);
+		snprintf(f, sizeof(f), "f%02d.ini", i);
+		write_testjob(f, j, "* * * * * *", "", "");
+	}
+	before = sessions();
+	for (i = 0; i < 3; i++)
+		d[i] = daemon_start("--conf-dir '%s' --plugin-dir "
+		                    SWEEPD_FIXTURE_DIR, T.conf);
+	for (i = 0; i < 3; i++)
+		wait_log(d[i], "scheduler started");
+	wait_for(T.db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
+	for (i = 0; i < 3; i++)
+		daemon_signal(d[i], SIGTERM);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(daemon_wait(d[i]), 0);
+	wait_for(T.db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE"
+	         " datname = current_database() AND application_name LIKE"
+	         " 'sweepd%%'");
+	opened = sessions() - before;
+	ran = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE"
+	                 " starts_with(job, '%s-') AND status = 'ok'", T.schema);
+	printf("fleet: %lld runs, %lld sessions opened (%.2f a run)\n", ran,
+	       opened, (double)opened / (double)ran);
+	assert_true(ran >= 200);
+	/* One session a run, the three daemons' own, a few for slack (this
+	 * test's session, a daemon reconnecting); one a daemon a tick would
+	 * be three times as many. */
+	if (opened > ran + ran / 5 + 10)
+		fail_msg("%lld runs opened %lld sessions", ran, opened);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM (SELECT 1 FROM"
+	                            " sweepd.runs WHERE starts_with(job, '%s-')"
+	                            " AND status NOT IN ('released',"
+	                            " 'abandoned') GROUP BY job, scheduled_at"
+	                            " HAVING count(*) > 1) x", T.schema), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM (SELECT 1 FROM"
+	                            " %s.rec GROUP BY job, floor(extract(epoch"
+	                            " FROM at)) HAVING count(*) > 1) x",
+	                            T.schema), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1492,6 +1555,8 @@ int main(void)
 		cmocka_unit_test_teardown(rolling_restart_loses_no_tick,
 		                          teardown),
 		cmocka_unit_test_teardown(stopping_daemon_waits_without_spinning,
+		                          teardown),
+		cmocka_unit_test_teardown(fleet_pays_one_session_per_tick,
 		                          teardown),
 	};
 
