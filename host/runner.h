@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "jobs.h"
@@ -28,6 +29,9 @@ typedef struct runner_opts {
 	bool catch_up;          /* the tick was missed: run it only if the job
 	                           ran before and the tick did not */
 	bool schema_ready;      /* sweepd's schema is known to be current */
+	int64_t run_id;         /* the tick's history row, claimed by the
+	                           daemon: the run takes it over rather than
+	                           claim the tick itself; 0: none */
 } runner_opts;
 
 runner_outcome runner_run(const job *j, const settings *s,

@@ -1379,8 +1379,11 @@ static int claimant(daemon_proc **d, int n, const char *job, long long tick)
 		nap_ms(5);
 	parent = pid ? parent_of(pid) : 0;
 
+	/* The daemon claims the tick; its run's process takes the row over
+	 * once connected. */
 	for (k = 0; k < n; k++)
-		if (parent != 0 && d[k]->pid == parent)
+		if ((parent != 0 && d[k]->pid == parent) ||
+		    (pid != 0 && d[k]->pid == pid))
 			return k;
 	fail_msg("no daemon's process (pid %d, parent %d) holds the claim of"
 	         " tick %lld", (int)pid, (int)parent, tick);
