@@ -1167,8 +1167,8 @@ fi # cases 1 to P
 # ticks than one.  Each cell of the grid runs DAEMONS daemons on JOBS
 # testjob jobs every second for FLEET_S s (fresh job names), measures over
 # the ticks of that window the ticks run, duplicates (a tick whose plugin
-# ran twice), missed ticks and the start lag (the plugin's first statement
-# minus the tick), and over the daemons' whole life the new sessions the
+# ran twice), missed ticks (never run: skipped, or not claimed) and the
+# start lag (the plugin's first statement minus the tick), and over the daemons' whole life the new sessions the
 # server counted (pg_stat_database.sessions, less the bench's own psql)
 # and the CPU of sweepd (daemons and their reaped runs) and of the server
 # (the postmaster and its reaped backends) per tick run.
@@ -1210,12 +1210,18 @@ fleet_start() {
 	done
 }
 
-# fleet_stop: stops fleet_pids once their backends are gone; sets
+# fleet_stop [SETTLE]: stops fleet_pids (with SETTLE, once their runs are
+# gone, up to 10 s) and waits until their backends are gone; sets
 # fleet_new (sessions opened meanwhile, the bench's own left out),
 # fleet_cpu_sweepd and fleet_cpu_server (CPU seconds).
 fleet_stop() {
 	local pid a b t=0 pm i
 	pm=$(head -n1 "$SWEEPD_PG_DIR/data/postmaster.pid")
+	# After a burst, the runs are reaped first, so their CPU counts.
+	for ((i = 0; i < 100 && ${1:-0} > 0; i++)); do
+		pgrep -P "$(IFS=,; echo "${fleet_pids[*]}")" >/dev/null || break
+		sleep 0.1
+	done
 	for pid in "${fleet_pids[@]}"; do
 		read -r a b < <(cpu_ticks "$pid")
 		t=$((t + a + b))
@@ -1252,8 +1258,8 @@ fleet_cell() {
 		    SELECT f.job, r.t, extract(epoch FROM f.at - r.t) * 1000 AS ms
 		    FROM fleet_rec f CROSS JOIN LATERAL (
 		        SELECT max(scheduled_at) AS t FROM sweepd.runs r
-		        WHERE r.job = f.job AND r.scheduled_at <= f.at
-		          AND r.scheduled_at IS NOT NULL
+		        WHERE r.job = f.job AND r.backend_pid = f.pid
+		          AND r.scheduled_at <= f.at AND r.scheduled_at IS NOT NULL
 		          AND r.status NOT IN ('abandoned', 'released')) r
 		    WHERE f.job LIKE 'f$tag-%'
 		      AND r.t BETWEEN to_timestamp($t0) AND to_timestamp($t1))
@@ -1289,7 +1295,7 @@ fleet_burst() {
 		(($(fleet_sql -c "SELECT count(*) FROM fleet_rec WHERE job LIKE '$tag-%'") >= FLEET_BURST)) && break
 		sleep 0.1
 	done
-	fleet_stop
+	fleet_stop 1
 	runs=$(sql -c "SELECT count(*) FROM sweepd.runs WHERE job LIKE '$tag-%' AND status = 'ok'")
 	read -r ran dup first p50 last < <(sql -F ' ' <<-SQL
 		WITH d AS (SELECT job, extract(epoch FROM at - to_timestamp($tick)) * 1000 AS ms
@@ -1312,7 +1318,9 @@ fleet_case() {
 	declare -gA fleet_ran=()
 	hz=$(getconf CLK_TCK)
 	say "case F: fleets, ${FLEET_DAEMONS[*]} daemon(s) x ${FLEET_JOBS[*]} jobs, $FLEET_S s each; burst of $FLEET_BURST"
-	sql -c 'CREATE TABLE IF NOT EXISTS fleet_rec (job text, at timestamptz)'
+	# pid: the run's session, as its history row has it (backend_pid),
+	# which ties each start to its tick however late it came.
+	sql -c 'CREATE TABLE IF NOT EXISTS fleet_rec (job text, at timestamptz, pid int DEFAULT pg_backend_pid())'
 	for nj in "${FLEET_JOBS[@]}"; do
 		for nd in "${FLEET_DAEMONS[@]}"; do
 			fleet_cell "$nd" "$nj"
