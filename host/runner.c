@@ -231,7 +231,10 @@ static int runner_claim(runner_session *ss, const job *j,
 /* Takes over the history row the daemon claimed for the run
  * (o->run_id, already in r->run_id), rather than claim the tick: the
  * daemon claims the ticks of an instant in one statement over the session
- * it keeps, so a run costs no session of its own unless it won.  Returns
+ * it keeps and starts a process (and its session) only for a tick it
+ * won.  The row then names this process and its backend, as a row the
+ * run claimed itself does (the abandoned-run sweep, the supervisor).
+ * Returns
  * 1 when taken over, 0 when the row was given back meanwhile (r->run_id
  * then 0), -1 with err set. */
 static int runner_adopt(runner_session *ss, const runner_opts *o, result *r,
