@@ -1458,50 +1458,81 @@ static void rolling_restart_loses_no_tick(void **state)
 	}
 }
 
-/* Sessions the server opened on the test's database so far (counted by
- * backends as they flush their statistics: all have once they exited). */
-static long long sessions(void)
+/* Sessions the server opened on database db so far (counted by backends
+ * as they flush their statistics: all have once they exited). */
+static long long sessions(const char *db)
 {
 	return tu_sql_int(T.db, "SELECT sessions FROM pg_stat_database WHERE"
-	                  " datname = current_database()");
+	                  " datname = '%s'", db);
+}
+
+/* A new database of the test's own, named as its schema (dropped by
+ * teardown), with the schema and its table rec; returns a session on it
+ * and its DSN in dsn. */
+static PGconn *own_database(char *dsn, size_t len)
+{
+	const char *keys[] = {"host", "port", "user", "dbname", NULL};
+	const char *vals[5];
+	PGconn *c;
+
+	T.dropdb = strdup(T.schema);
+	assert_non_null(T.dropdb);
+	tu_sql(T.db, "CREATE DATABASE %s", T.dropdb);
+	snprintf(dsn, len, "host=%s port=%s user=%s dbname=%s", PQhost(T.db),
+	         PQport(T.db), PQuser(T.db), T.dropdb);
+	vals[0] = PQhost(T.db);
+	vals[1] = PQport(T.db);
+	vals[2] = PQuser(T.db);
+	vals[3] = T.dropdb;
+	vals[4] = NULL;
+	c = PQconnectdbParams(keys, vals, 0);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	tu_sql(c, "CREATE SCHEMA %s; CREATE TABLE %s.rec (job text NOT NULL,"
+	       " at timestamptz NOT NULL)", T.schema, T.schema);
+	return c;
 }
 
 /* 17. A fleet that scales: three daemons share twenty every-second jobs.
  * A daemon claims its ticks over the session it keeps and forks only the
  * runs it won, so each tick run costs one new database session (its run's
- * own), not one per daemon; and no tick runs twice. */
+ * own), not one per daemon; and no tick runs twice.  The daemons use a
+ * database of the test's own, so that the server's count of sessions is
+ * theirs (other test programs may run meanwhile). */
 static void fleet_pays_one_session_per_tick(void **state)
 {
-	char j[128], f[32];
+	char j[128], f[32], dsn[512];
 	daemon_proc *d[3];
 	long long before, opened, ran;
+	PGconn *db;
 	int i;
 
 	(void)state;
 	begin("dmn_fleet");
+	db = own_database(dsn, sizeof(dsn));
 	for (i = 0; i < 20; i++) {
 		snprintf(f, sizeof(f), "f%02d", i);
 		job_name(j, sizeof(j), f);
 		snprintf(f, sizeof(f), "f%02d.ini", i);
 		write_testjob(f, j, "* * * * * *", "", "");
 	}
-	before = sessions();
+	before = sessions(T.dropdb);
 	for (i = 0; i < 3; i++)
 		d[i] = daemon_start("--conf-dir '%s' --plugin-dir "
-		                    SWEEPD_FIXTURE_DIR, T.conf);
+		                    SWEEPD_FIXTURE_DIR " --dsn '%s'", T.conf,
+		                    dsn);
 	for (i = 0; i < 3; i++)
 		wait_log(d[i], "scheduler started");
-	wait_for(T.db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
+	wait_for(db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
 	for (i = 0; i < 3; i++)
 		daemon_signal(d[i], SIGTERM);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(daemon_wait(d[i]), 0);
 	wait_for(T.db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE"
-	         " datname = current_database() AND application_name LIKE"
-	         " 'sweepd%%'");
-	opened = sessions() - before;
-	ran = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE"
-	                 " starts_with(job, '%s-') AND status = 'ok'", T.schema);
+	         " datname = '%s' AND application_name LIKE 'sweepd%%'",
+	         T.dropdb);
+	opened = sessions(T.dropdb) - before;
+	ran = tu_sql_int(db, "SELECT count(*) FROM sweepd.runs WHERE"
+	                 " status = 'ok'");
 	printf("fleet: %lld runs, %lld sessions opened (%.2f a run)\n", ran,
 	       opened, (double)opened / (double)ran);
 	assert_true(ran >= 200);
@@ -1510,15 +1541,15 @@ static void fleet_pays_one_session_per_tick(void **state)
 	 * be three times as many. */
 	if (opened > ran + ran / 5 + 10)
 		fail_msg("%lld runs opened %lld sessions", ran, opened);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM (SELECT 1 FROM"
-	                            " sweepd.runs WHERE starts_with(job, '%s-')"
-	                            " AND status NOT IN ('released',"
-	                            " 'abandoned') GROUP BY job, scheduled_at"
-	                            " HAVING count(*) > 1) x", T.schema), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM (SELECT 1 FROM"
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM (SELECT 1 FROM"
+	                            " sweepd.runs WHERE status NOT IN"
+	                            " ('released', 'abandoned') GROUP BY job,"
+	                            " scheduled_at HAVING count(*) > 1) x"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM (SELECT 1 FROM"
 	                            " %s.rec GROUP BY job, floor(extract(epoch"
 	                            " FROM at)) HAVING count(*) > 1) x",
 	                            T.schema), 0);
+	PQfinish(db);
 }
 
 int main(void)
