@@ -331,6 +331,9 @@ static int sched_claim(sched *sc, reload_job **v, const time_t *tick,
 	}
 	rc = 0;
 out:
+	if (rc != 0)
+		log_msg(SWEEP_LOG_ERROR, "ticks not started: out of memory",
+		        LOG_END);
 	free(names);
 	free(ids);
 	return rc;
@@ -410,7 +413,8 @@ static bool sched_listed(reload_job *const *v, size_t n,
 /* Claims again, in one statement, every lost tick whose time came
  * (sched_lose()), and starts the runs won: a tick given back by a sweepd
  * stopped before it still runs.  A tick whose job is gone, running or
- * pending again is let go, as is every tick once the daemon stops. */
+ * pending again is let go, as is every tick once the daemon stops; one
+ * that finds no free slot (max_concurrent) skips that try. */
 static void sched_retry(sched *sc, int64_t now_ms)
 {
 	size_t n = 0, i = 0;
@@ -420,15 +424,17 @@ static void sched_retry(sched *sc, int64_t now_ms)
 
 	while (v != NULL && tick != NULL && no != NULL && i < sc->nlost) {
 		sched_lost *t = &sc->lost[i];
-		reload_job *sj = reload_find(&sc->conf, t->job);
+		reload_job *sj;
 
 		if (sched_retry_at(t) > now_ms && !sc->stopping) {
 			i++;
 			continue;
 		}
+		sj = reload_find(&sc->conf, t->job);
 		if (!sc->stopping && sj != NULL && !sj->pending &&
 		    sched_running(sc, t->job) == NULL &&
-		    !sched_listed(v, n, sj)) {
+		    !sched_listed(v, n, sj) && (sc->s->max_concurrent == 0 ||
+		    sc->nruns + n < (size_t)sc->s->max_concurrent)) {
 			v[n] = sj;
 			tick[n++] = t->tick;
 		}
