@@ -427,6 +427,107 @@ int db_run_begin(PGconn *c, const char *job, const char *kind,
 	return rc;
 }
 
+/* Appends s to the array literal a as a quoted element. */
+static void db_array_text(buf *a, const char *s)
+{
+	buf_puts(a, a->len > 1 ? ",\"" : "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_append(a, "\\", 1);
+		buf_append(a, s, 1);
+	}
+	buf_puts(a, "\"");
+}
+
+/* Claims, in one statement, the n ticks t[i] of jobs job[i] (each job
+ * once): ids[i] gets the history row of each tick this process claimed
+ * and 0 for each another host or process claimed first, or, with
+ * if_known[i] (a catch-up), that has no history at all.  Rows are as
+ * db_run_begin() writes them, with this process's pid: the run's process
+ * takes them over (db_run_adopt()).  Returns 0, or -1 with err set. */
+int db_ticks_claim(PGconn *c, size_t n, const char *const *job,
+                   const time_t *t, const bool *if_known, int64_t *ids,
+                   char *err, size_t errlen)
+{
+	buf jobs = BUF_INIT, ticks = BUF_INIT, known = BUF_INIT;
+	db_origin o;
+	const char *args[5];
+	PGresult *res;
+	size_t i;
+	int k, rc = -1;
+
+	db_origin_fill(&o, 0);
+	buf_puts(&jobs, "{");
+	buf_puts(&ticks, "{");
+	buf_puts(&known, "{");
+	for (i = 0; i < n; i++) {
+		db_array_text(&jobs, job[i]);
+		buf_printf(&ticks, "%s%lld", i ? "," : "", (long long)t[i]);
+		buf_printf(&known, "%s%c", i ? "," : "", if_known[i] ? 't' : 'f');
+		ids[i] = 0;
+	}
+	buf_puts(&jobs, "}");
+	buf_puts(&ticks, "}");
+	buf_puts(&known, "}");
+	args[0] = buf_str(&jobs);
+	args[1] = buf_str(&ticks);
+	args[2] = buf_str(&known);
+	args[3] = o.host;
+	args[4] = o.pid;
+	res = PQexecParams(c, "INSERT INTO " DB_SCHEMA ".runs (job, host, pid,"
+	                   " kind, scheduled_at, started_at, backend_pid) SELECT"
+	                   " u.job, $4, $5, CASE WHEN u.k THEN 'catch-up' ELSE"
+	                   " 'scheduled' END, to_timestamp(u.t), greatest("
+	                   "clock_timestamp(), to_timestamp(u.t)),"
+	                   " pg_backend_pid() FROM unnest($1::text[],"
+	                   " $2::int8[], $3::bool[]) AS u(job, t, k) WHERE NOT"
+	                   " u.k OR EXISTS (SELECT 1 FROM " DB_SCHEMA ".runs h"
+	                   " WHERE h.job = u.job) ON CONFLICT (job, scheduled_at)"
+	                   " WHERE " DB_CLAIMS " DO NOTHING RETURNING job, id", 5,
+	                   NULL, args, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error(res, c, "claiming ticks", err, errlen);
+		goto out;
+	}
+	for (k = 0; k < PQntuples(res); k++)
+		for (i = 0; i < n; i++)
+			if (ids[i] == 0 && strcmp(job[i], PQgetvalue(res, k, 0)) == 0)
+				ids[i] = strtoll(PQgetvalue(res, k, 1), NULL, 10);
+	rc = 0;
+out:
+	PQclear(res);
+	buf_free(&jobs);
+	buf_free(&ticks);
+	buf_free(&known);
+	return rc;
+}
+
+/* Makes the running history row run_id, claimed by this host's daemon
+ * (db_ticks_claim()), this process's and its session's (runs.pid,
+ * backend_pid), for the abandoned-run sweep and the supervisor.  1 when
+ * taken over, 0 when the row no longer runs (given back), -1 with err
+ * set. */
+int db_run_adopt(PGconn *c, int64_t run_id, char *err, size_t errlen)
+{
+	char id[32], pid[32];
+	const char *args[2] = {id, pid};
+	PGresult *res;
+	int rc = -1;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	res = PQexecParams(c, "UPDATE " DB_SCHEMA ".runs SET pid = $2,"
+	                   " backend_pid = pg_backend_pid() WHERE id = $1 AND"
+	                   " status = 'running'", 2, NULL, args, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		rc = strcmp(PQcmdTuples(res), "1") == 0;
+	else
+		db_error(res, c, "taking over the run's history row", err,
+		         errlen);
+	PQclear(res);
+	return rc;
+}
+
 /* Runs a statement with text arguments that returns no rows; 0, or -1 with
  * err set to "what: reason". */
 static int db_command(PGconn *c, const char *sql, int nargs,

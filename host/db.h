@@ -43,6 +43,10 @@ int db_migrate(PGconn *c, char *err, size_t errlen);
 int db_run_begin(PGconn *c, const char *job, const char *kind,
                  time_t scheduled_at, bool if_known, int64_t *run_id,
                  char *err, size_t errlen);
+int db_ticks_claim(PGconn *c, size_t n, const char *const *job,
+                   const time_t *t, const bool *if_known, int64_t *ids,
+                   char *err, size_t errlen);
+int db_run_adopt(PGconn *c, int64_t run_id, char *err, size_t errlen);
 int db_run_end(PGconn *c, const result *r, int attempts, char *err,
                size_t errlen);
 int db_run_outcome(PGconn *c, int64_t run_id, const char *status,

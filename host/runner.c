@@ -29,6 +29,8 @@ typedef struct runner_session {
 	bool locked;            /* holds the job's advisory lock */
 	PGconn *job_conn;       /* the job's database; NULL: works in conn */
 	bool job_ready;         /* sweepd's schema is current in job_conn */
+	bool owned;             /* the run's history row is this process's
+	                           and its tick came */
 } runner_session;
 
 /* Fails r with "what: plugin's message" and frees the message. */
@@ -336,6 +338,28 @@ static int runner_claim(runner_session *ss, const job *j,
 	return r->run_id != 0;
 }
 
+/* Takes over the history row the daemon claimed for the run
+ * (o->run_id, already in r->run_id), rather than claim the tick: the
+ * daemon claims the ticks of an instant in one statement over the session
+ * it keeps and starts a process (and its session) only for a tick it
+ * won.  The row then names this process and its backend, as a row the
+ * run claimed itself does (the abandoned-run sweep, the supervisor).
+ * Returns
+ * 1 when taken over, 0 when the row was given back meanwhile (r->run_id
+ * then 0), -1 with err set. */
+static int runner_adopt(runner_session *ss, const runner_opts *o, result *r,
+                        char *err, size_t errlen)
+{
+	int rc;
+
+	if (!o->schema_ready && db_migrate(ss->conn, err, errlen) != 0)
+		return -1;
+	rc = db_run_adopt(ss->conn, o->run_id, err, errlen);
+	if (rc == 0)
+		r->run_id = 0;
+	return rc;
+}
+
 /* Gives back the tick of r, claimed but not started because the run was
  * asked to stop before it: its row becomes "released", which claims
  * nothing, so the restarted daemon (catch-up) or another sweepd sharing
@@ -395,8 +419,10 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 	}
 	if (o->dry_run)
 		return runner_prepare_job(ss, j, s, true, r, transient);
-	if (r->run_id == 0) {
-		int claimed = runner_claim(ss, j, o, stop, r, err, sizeof(err));
+	if (!ss->owned) {
+		int claimed = o->run_id
+		              ? runner_adopt(ss, o, r, err, sizeof(err))
+		              : runner_claim(ss, j, o, stop, r, err, sizeof(err));
 
 		if (claimed < 0) {
 			*transient = PQstatus(ss->conn) != CONNECTION_OK;
@@ -404,6 +430,7 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		}
 		if (claimed == 0)
 			return RUNNER_NOT_CLAIMED;
+		ss->owned = true;
 		report_run_id(r->run_id);
 		runner_wait(o->scheduled_at, stop);
 		if (*stop) {
@@ -535,7 +562,7 @@ runner_outcome runner_run(const job *j, const settings *s,
                           const runner_opts *o,
                           const volatile sig_atomic_t *stop, result *r)
 {
-	runner_session ss = {NULL, false, NULL, false};
+	runner_session ss = {NULL, false, NULL, false, false};
 	runner_outcome rc = RUNNER_FAILED;
 	int attempts = 0;
 	int64_t backoff = 1000;
@@ -543,6 +570,7 @@ runner_outcome runner_run(const job *j, const settings *s,
 	char tries[16];
 
 	result_init(r, j->name, o->dry_run);
+	r->run_id = o->dry_run ? 0 : o->run_id;
 	if (j->plugin == NULL || j->params == NULL || j->nerrors > 0) {
 		result_fail(r, "the job's configuration has problems: run "
 		            "sweepd --check");

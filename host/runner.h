@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "jobs.h"
@@ -30,6 +31,9 @@ typedef struct runner_opts {
 	bool schema_ready;      /* sweepd's schema is known to be current */
 	bool verify_only;       /* with dry_run: init, verify, teardown
 	                           (sweepd --verify) */
+	int64_t run_id;         /* the tick's history row, claimed by the
+	                           daemon: the run takes it over rather than
+	                           claim the tick itself; 0: none */
 } runner_opts;
 
 runner_outcome runner_run(const job *j, const settings *s,

@@ -3,9 +3,13 @@
  * output capture and recorded ending), keeps the concurrency bound,
  * reloads conf.d on SIGHUP and stops cleanly on SIGTERM/SIGINT.
  *
- * The parent never runs plugin code.  A child runs one tick of one job
- * through the runner, which claims the tick in the database (so that a
- * tick runs once across hosts) and takes the job's advisory lock. */
+ * The parent never runs plugin code.  It claims the ticks due at an
+ * instant in the database, in one statement over the session it keeps
+ * (so that a tick runs once across hosts, and a fleet of daemons pays one
+ * new session per tick run, its run's), and starts only the runs it won.
+ * A child runs one tick of one job through the runner, which takes over
+ * the claimed history row (or claims the tick itself when the daemon's
+ * session is down) and takes the job's advisory lock. */
 #include "sched.h"
 
 #include <errno.h>
@@ -59,6 +63,19 @@
  * within this time and the lead of the tick after it. */
 #define SCHED_MAX_SLEEP_MS 10000
 
+/* A tick this daemon lost to another sweepd: claimed again at the tick
+ * and a quarter of a second after it, since that sweepd gives it back
+ * when it is asked to stop before the tick (a rolling restart). */
+typedef struct sched_lost {
+	char *job;
+	time_t tick;
+	int tries;              /* claims tried again so far */
+} sched_lost;
+
+/* Claims tried again for a lost tick, SCHED_RETRY_MS apart from it. */
+#define SCHED_RETRIES 2
+#define SCHED_RETRY_MS 250
+
 typedef struct sched {
 	const settings *s;
 	reload_set conf;        /* the jobs and the code they run */
@@ -67,6 +84,9 @@ typedef struct sched {
 	size_t capruns;
 	struct pollfd *fds;     /* poll set: signals, timer, watch, runs'
 	                           pipes */
+	sched_lost *lost;       /* ticks lost to other sweepds, to claim
+	                           again */
+	size_t nlost;
 	watch *w;               /* conf.d and plugin_dir changes, or NULL */
 	PGconn *db;             /* the parent's own session, lazily opened */
 	int sigfd;
@@ -181,32 +201,62 @@ static void sched_child_close(void *arg)
 	}
 }
 
-/* Starts the pending tick of sj under the supervisor. */
-static void sched_start(sched *sc, reload_job *sj)
+/* Makes room for one more run in sc->runs and the poll set; 0, or -1
+ * (logged) when out of memory. */
+static int sched_room(sched *sc, const char *name)
 {
-	const job *j = sj->job;
+	size_t cap = sc->capruns ? 2 * sc->capruns : 8;
+	sup_run *v;
+	struct pollfd *f;
+
+	if (sc->nruns < sc->capruns)
+		return 0;
+	v = realloc(sc->runs, cap * sizeof(*v));
+	f = realloc(sc->fds, (3 + 3 * cap) * sizeof(*f));
+	if (v != NULL)
+		sc->runs = v;
+	if (f != NULL)
+		sc->fds = f;
+	if (v == NULL || f == NULL) {
+		log_msg(SWEEP_LOG_ERROR, "cannot start run: out of memory",
+		        "job", name, LOG_END);
+		return -1;
+	}
+	sc->capruns = cap;
+	return 0;
+}
+
+/* Gives back tick run_id, which this daemon claimed but could not start,
+ * so that another sweepd (or this one, at catch-up) runs it. */
+static void sched_release(sched *sc, const job *j, int64_t run_id)
+{
+	char err[1024];
+	PGconn *db = sched_db(sc);
+
+	if (db != NULL && db_run_release(db, run_id, err, sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "tick not given back", "job", j->name,
+		        "error", err, LOG_END);
+}
+
+/* Starts a run of j for tick under the supervisor.  run_id: the tick's
+ * history row, which this daemon claimed (given back when no process can
+ * start); 0: the run's process claims the tick itself. */
+static void sched_start(sched *sc, const job *j, time_t tick, bool catch_up,
+                        int64_t run_id)
+{
 	sup_run *r;
 	sup_opts o;
 	char at[ISOTIME_LEN];
 
-	if (sc->nruns == sc->capruns) {
-		size_t cap = sc->capruns ? 2 * sc->capruns : 8;
-		sup_run *v = realloc(sc->runs, cap * sizeof(*v));
-		struct pollfd *f = realloc(sc->fds, (3 + 3 * cap) * sizeof(*f));
-		if (v != NULL)
-			sc->runs = v;
-		if (f != NULL)
-			sc->fds = f;
-		if (v == NULL || f == NULL) {
-			log_msg(SWEEP_LOG_ERROR, "cannot start run: out of memory",
-			        "job", j->name, LOG_END);
-			return;
-		}
-		sc->capruns = cap;
+	if (sched_room(sc, j->name) != 0) {
+		if (run_id)
+			sched_release(sc, j, run_id);
+		return;
 	}
 	memset(&o, 0, sizeof(o));
-	o.tick = sj->pending;
-	o.catch_up = sj->catch_up;
+	o.tick = tick;
+	o.catch_up = catch_up;
+	o.run_id = run_id;
 	o.schema_ready = sc->schema_ready;
 	o.retries = j->retries;
 	o.timeout_ms = j->timeout_ms;
@@ -215,32 +265,189 @@ static void sched_start(sched *sc, reload_job *sj)
 	o.db = sched_sup_db;
 	o.arg = sc;
 	r = &sc->runs[sc->nruns];
-	sched_tick_text(sj->pending, at, sizeof(at));
-	sj->pending = 0;
-	sj->catch_up = false;
-	if (sup_start(r, j, sc->s, &o) != 0)
+	sched_tick_text(tick, at, sizeof(at));
+	if (sup_start(r, j, sc->s, &o) != 0) {
+		if (run_id)
+			sched_release(sc, j, run_id);
 		return;
+	}
 	sc->nruns++;
 	log_msg(SWEEP_LOG_DEBUG, "run started", "job", j->name, "tick", at,
 	        LOG_END);
 }
 
-/* Starts pending ticks, oldest first, while there are free slots. */
+/* Remembers tick of job name, lost to another sweepd, to claim it again
+ * (sched_retry()). */
+static void sched_lose(sched *sc, const char *name, time_t tick)
+{
+	sched_lost *v = realloc(sc->lost, (sc->nlost + 1) * sizeof(*v));
+	char at[ISOTIME_LEN];
+
+	sched_tick_text(tick, at, sizeof(at));
+	log_msg(SWEEP_LOG_DEBUG, "tick run by another sweepd", "job", name,
+	        "tick", at, LOG_END);
+	if (v == NULL)
+		return;
+	sc->lost = v;
+	if ((v[sc->nlost].job = strdup(name)) == NULL)
+		return;
+	v[sc->nlost].tick = tick;
+	v[sc->nlost].tries = 0;
+	sc->nlost++;
+}
+
+/* Claims the n ticks of jobs v (tick[i], catch-up or not) in one
+ * statement over the daemon's session and starts the runs it won; a tick
+ * it lost is claimed again later (sched_lose()), unless it is a catch-up
+ * or retry says it was the last try.  When the database does not answer,
+ * every run starts and claims its tick itself, waiting for the database
+ * as a run does.  Returns 0, or -1 when out of memory (nothing done). */
+static int sched_claim(sched *sc, reload_job **v, const time_t *tick,
+                       const bool *catch_up, size_t n, bool retry)
+{
+	const char **names = calloc(n, sizeof(*names));
+	int64_t *ids = calloc(n, sizeof(*ids));
+	char err[1024];
+	PGconn *db;
+	size_t i;
+	int rc = -1;
+
+	if (names == NULL || ids == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		names[i] = v[i]->job->name;
+	db = sched_db(sc);
+	if (db != NULL && db_ticks_claim(db, n, names, tick, catch_up, ids, err,
+	                                 sizeof(err)) != 0) {
+		log_msg(SWEEP_LOG_WARN, "ticks not claimed; their runs will",
+		        "error", err, LOG_END);
+		db = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (db == NULL || ids[i] != 0)
+			sched_start(sc, v[i]->job, tick[i], catch_up[i], ids[i]);
+		else if (!catch_up[i] && !retry)
+			sched_lose(sc, names[i], tick[i]);
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		log_msg(SWEEP_LOG_ERROR, "ticks not started: out of memory",
+		        LOG_END);
+	free(names);
+	free(ids);
+	return rc;
+}
+
+/* Orders pending jobs oldest tick first. */
+static int sched_cmp_pending(const void *a, const void *b)
+{
+	const reload_job *x = *(reload_job *const *)a;
+	const reload_job *y = *(reload_job *const *)b;
+
+	return (x->pending > y->pending) - (x->pending < y->pending);
+}
+
+/* Starts pending ticks, oldest first, while there are free slots: the
+ * ticks that fit are claimed in one statement (sched_claim()), and only
+ * the runs this daemon won start. */
 static void sched_start_pending(sched *sc)
 {
-	while (!sc->stopping && (sc->s->max_concurrent == 0 ||
-	       sc->nruns < (size_t)sc->s->max_concurrent)) {
-		reload_job *oldest = NULL;
-		size_t i;
+	reload_job **v = calloc(sc->conf.njobs + 1, sizeof(*v));
+	time_t *tick = calloc(sc->conf.njobs + 1, sizeof(*tick));
+	bool *catch_up = calloc(sc->conf.njobs + 1, sizeof(*catch_up));
+	size_t i, n, room;
 
-		for (i = 0; i < sc->conf.njobs; i++)
-			if (sc->conf.jobs[i].pending &&
-			    (oldest == NULL || sc->conf.jobs[i].pending < oldest->pending))
-				oldest = &sc->conf.jobs[i];
-		if (oldest == NULL)
-			return;
-		sched_start(sc, oldest);
+	while (v != NULL && tick != NULL && catch_up != NULL && !sc->stopping &&
+	       (sc->s->max_concurrent == 0 ||
+	        sc->nruns < (size_t)sc->s->max_concurrent)) {
+		room = sc->s->max_concurrent == 0 ? sc->conf.njobs
+		       : (size_t)sc->s->max_concurrent - sc->nruns;
+		for (i = n = 0; i < sc->conf.njobs; i++)
+			if (sc->conf.jobs[i].pending)
+				v[n++] = &sc->conf.jobs[i];
+		if (n == 0)
+			break;
+		qsort(v, n, sizeof(*v), sched_cmp_pending);
+		if (n > room)
+			n = room;
+		for (i = 0; i < n; i++) {
+			tick[i] = v[i]->pending;
+			catch_up[i] = v[i]->catch_up;
+			v[i]->pending = 0;
+			v[i]->catch_up = false;
+		}
+		if (sched_claim(sc, v, tick, catch_up, n, false) != 0)
+			break;
 	}
+	free(v);
+	free(tick);
+	free(catch_up);
+}
+
+/* Drops lost tick i. */
+static void sched_lost_drop(sched *sc, size_t i)
+{
+	free(sc->lost[i].job);
+	sc->lost[i] = sc->lost[--sc->nlost];
+}
+
+/* The wall-clock millisecond lost tick t is next claimed again. */
+static int64_t sched_retry_at(const sched_lost *t)
+{
+	return (int64_t)t->tick * 1000 + t->tries * SCHED_RETRY_MS;
+}
+
+/* Whether sj is among the n jobs of v. */
+static bool sched_listed(reload_job *const *v, size_t n,
+                         const reload_job *sj)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == sj)
+			return true;
+	return false;
+}
+
+/* Claims again, in one statement, every lost tick whose time came
+ * (sched_lose()), and starts the runs won: a tick given back by a sweepd
+ * stopped before it still runs.  A tick whose job is gone, running or
+ * pending again is let go, as is every tick once the daemon stops; one
+ * that finds no free slot (max_concurrent) skips that try. */
+static void sched_retry(sched *sc, int64_t now_ms)
+{
+	size_t n = 0, i = 0;
+	reload_job **v = calloc(sc->nlost + 1, sizeof(*v));
+	time_t *tick = calloc(sc->nlost + 1, sizeof(*tick));
+	bool *no = calloc(sc->nlost + 1, sizeof(*no));
+
+	while (v != NULL && tick != NULL && no != NULL && i < sc->nlost) {
+		sched_lost *t = &sc->lost[i];
+		reload_job *sj;
+
+		if (sched_retry_at(t) > now_ms && !sc->stopping) {
+			i++;
+			continue;
+		}
+		sj = reload_find(&sc->conf, t->job);
+		if (!sc->stopping && sj != NULL && !sj->pending &&
+		    sched_running(sc, t->job) == NULL &&
+		    !sched_listed(v, n, sj) && (sc->s->max_concurrent == 0 ||
+		    sc->nruns + n < (size_t)sc->s->max_concurrent)) {
+			v[n] = sj;
+			tick[n++] = t->tick;
+		}
+		if (++t->tries < SCHED_RETRIES && !sc->stopping && sj != NULL)
+			i++;
+		else
+			sched_lost_drop(sc, i);
+	}
+	if (n > 0)
+		sched_claim(sc, v, tick, no, n, true);
+	free(v);
+	free(tick);
+	free(no);
 }
 
 /* Handles every tick due within SCHED_LEAD_MS of now_ms: the latest due
@@ -543,7 +750,8 @@ static int64_t sched_lead(const sched *sc, time_t at)
 }
 
 /* Arms the timer the lead before the earliest due tick (none while
- * stopping) or at the pruning time, whichever comes first, as an absolute
+ * stopping), at the pruning time or at a lost tick's claim tried again
+ * (sched_retry()), whichever comes first, as an absolute
  * wall-clock instant that the kernel also fires early when the clock is
  * set, so a clock change is noticed.  Each is an instant the loop acts on
  * when the timer fires, so it never fires for nothing. */
@@ -553,10 +761,14 @@ static void sched_arm(sched *sc)
 	int64_t at_ms = (int64_t)(sc->next_prune < sc->next_sweep
 	                          ? sc->next_prune : sc->next_sweep) * 1000;
 	time_t first = sched_first(sc);
+	size_t i;
 
 	sc->lead_ms = sched_lead(sc, first);
 	if (first && (int64_t)first * 1000 - sc->lead_ms < at_ms)
 		at_ms = (int64_t)first * 1000 - sc->lead_ms;
+	for (i = 0; i < sc->nlost; i++)
+		if (sched_retry_at(&sc->lost[i]) < at_ms)
+			at_ms = sched_retry_at(&sc->lost[i]);
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(at_ms / 1000);
 	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000L;
@@ -671,6 +883,9 @@ static void sched_free(sched *sc)
 	watch_close(sc->w);
 	for (i = 0; i < sc->nruns; i++)
 		sup_free(&sc->runs[i]);
+	for (i = 0; i < sc->nlost; i++)
+		free(sc->lost[i].job);
+	free(sc->lost);
 	free(sc->runs);
 	free(sc->fds);
 	PQfinish(sc->db);
@@ -760,6 +975,7 @@ int sched_run(const settings *s)
 			sched_clock_step(&sc, now);
 		if (!sc.stopping)
 			sched_due(&sc, sched_now_ms());
+		sched_retry(&sc, sched_now_ms());
 		if (now >= sc.next_sweep)
 			sched_sweep(&sc, now);
 		if (now >= sc.next_prune)

@@ -95,7 +95,7 @@ static void sup_child(const job *j, const settings *s, const sup_opts *o,
                       pid_t parent, int rep, int out, int err)
 {
 	runner_opts ro = {o->dry_run, o->tick, o->retries, o->catch_up,
-	                  o->schema_ready, o->verify_only};
+	                  o->schema_ready, o->verify_only, o->run_id};
 	struct rlimit lim = {(rlim_t)o->memory_limit, (rlim_t)o->memory_limit};
 	buf text = BUF_INIT;
 	result r;
@@ -189,6 +189,12 @@ int sup_start(sup_run *r, const job *j, const settings *s,
 	r->stop_grace_ms = s->stop_grace_ms;
 	report_init(&r->rep);
 	capture_init(&r->cap, r->job);
+	if (o->run_id) {        /* its ending is recorded even if the child
+	                           dies before it reports the row */
+		r->rep.run_id = o->run_id;
+		snprintf(r->cap.run, sizeof(r->cap.run), "%lld",
+		         (long long)o->run_id);
+	}
 	r->started_ms = api_now_ms();
 	clock_gettime(CLOCK_REALTIME, &r->started_at);
 	ahead = o->tick ? (int64_t)o->tick * 1000 - sup_wall_ms() : 0;

@@ -42,6 +42,8 @@ typedef struct sup_opts {
 	time_t tick;            /* the tick this run is for; 0: run now */
 	bool catch_up;          /* the tick was missed while no sweepd ran */
 	bool schema_ready;      /* sweepd's schema is known to be current */
+	int64_t run_id;         /* the tick's history row, which the daemon
+	                           claimed for this run; 0: the run claims */
 	int retries;            /* transient failures tried again */
 	bool verify_only;       /* with dry_run: measure the policy only */
 	int64_t timeout_ms;     /* from the tick (or the start); 0: none */

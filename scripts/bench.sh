@@ -3,7 +3,7 @@
 # Markdown table with, for every figure, its baseline from the same run, the
 # ratio and the target ("ok" or "MISSED"; a miss does not fail the script).
 #
-#   scripts/bench.sh [--quick] [--cases LIST]
+#   scripts/bench.sh [--quick] [--cases LIST] [--fleet]
 #
 #   --quick        smaller sizes and shorter windows: about 5 minutes in all
 #                  (the full run: about 12 minutes on 2 cores, at most 20)
@@ -11,6 +11,7 @@
 #                  and 3 bring case 1 along: they read its tables and
 #                  figures); cases 6 and 7 take about 2 minutes in --quick,
 #                  5 in the full run
+#   --fleet        case 9 only (--cases 9; with --quick about 2 minutes)
 #
 # Cases:
 #   1. throughput of age_delete (plain, parallel = 2 and audited) against
@@ -34,6 +35,10 @@
 #   8. partitioned tables: 13 monthly partitions, 600,000 rows, 433,000
 #      expired: one bulk DELETE against age_delete dropping the expired
 #      partitions, and the longest wait of a concurrent writer
+#   9. fleets: 1 and 3 daemons x 10, 50, 100, 200 every-second jobs (--quick:
+#      10 and 100, 20 s each): ticks run, duplicates, missed, start lag,
+#      new sessions and CPU per tick run; and a burst of 1,000 jobs due at
+#      the same instant, time until the last started
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
 # postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
@@ -44,12 +49,12 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [--quick] [--cases LIST]" >&2
+	echo "usage: $0 [--quick] [--cases LIST] [--fleet]" >&2
 	exit 2
 }
 
 quick=false
-cases=1,2,3,4,5,6,7,8
+cases=1,2,3,4,5,6,7,8,9
 while (($# > 0)); do
 	case $1 in
 	--quick) quick=true ;;
@@ -59,6 +64,7 @@ while (($# > 0)); do
 		shift
 		;;
 	--cases=*) cases=${1#--cases=} ;;
+	--fleet) cases=9 ;;
 	-h | --help) usage ;;
 	*) usage ;;
 	esac
@@ -70,8 +76,8 @@ done
 declare -A wanted=()
 IFS=, read -r -a case_list <<<"$cases"
 for c in "${case_list[@]}"; do
-	if [[ ! $c =~ ^[1-8]$ ]]; then
-		echo "bench: --cases $cases: '$c' is not a case number (1 to 8)" >&2
+	if [[ ! $c =~ ^[1-9]$ ]]; then
+		echo "bench: --cases $cases: '$c' is not a case number (1 to 9)" >&2
 		exit 2
 	fi
 	wanted[$c]=1
@@ -111,6 +117,15 @@ else
 fi
 readonly SMALL_ROWS=10000 JOBS=10000
 readonly BURST_JOBS=(1 10 40 200)
+# Case F: the grid of daemons x jobs, seconds of each cell, and the jobs of
+# the burst, which needs a backend for each of its runs at once.
+if $quick; then
+	readonly FLEET_DAEMONS=(1 3) FLEET_JOBS=(10 100) FLEET_S=20
+else
+	readonly FLEET_DAEMONS=(1 3) FLEET_JOBS=(10 50 100 200) FLEET_S=60
+fi
+readonly FLEET_BURST=1000
+readonly FLEET_PG_CONF="max_connections = $((FLEET_BURST + 100))"
 readonly BATCH_SIZES=(1000 5000 20000)
 
 say() { # progress on stderr, with the seconds since the start
@@ -353,7 +368,7 @@ eval "$(pg env)"
 # on 127.0.0.1 (its socket is not in the default directory).
 conf_file=$(sql -c 'SHOW config_file')
 cp "$conf_file" "$WORK/postgresql.conf.orig"
-printf '\n# scripts/bench.sh\nautovacuum = off\n' >>"$conf_file"
+printf '\n# scripts/bench.sh\nautovacuum = off\n%s\n' "$FLEET_PG_CONF" >>"$conf_file"
 pgcron_so=$("$PGBIN/pg_config" --pkglibdir)/pg_cron.so
 if [[ -z $cron_note && ! -f $pgcron_so ]]; then
 	cron_note="$pgcron_so not found"
@@ -370,7 +385,7 @@ if ! pg start >/dev/null 2>>"$WORK/pg-start.log"; then
 	[[ -z $cron_note ]] || die "PostgreSQL did not restart: see $PG_LOG"
 	cron_note="PostgreSQL did not start with pg_cron preloaded"
 	cp "$WORK/postgresql.conf.orig" "$conf_file"
-	printf '\n# scripts/bench.sh\nautovacuum = off\n' >>"$conf_file"
+	printf '\n# scripts/bench.sh\nautovacuum = off\n%s\n' "$FLEET_PG_CONF" >>"$conf_file"
 	pg start >/dev/null 2>>"$WORK/pg-start.log" || die "PostgreSQL did not restart: see $PG_LOG"
 fi
 # The port may have changed with the restart.
@@ -1417,6 +1432,183 @@ part_case() {
 part_case
 
 # ---------------------------------------------------------------------------
+fi
+
+if want 9; then
+# Case 9: fleets.  Daemons sharing the database each claim the ticks of an
+# instant in one statement over the session they keep and start only the
+# runs they won: a tick run should cost one new session (its run's),
+# whatever the number of daemons, and three daemons should never run fewer
+# ticks than one.  Each cell of the grid runs DAEMONS daemons on JOBS
+# testjob jobs every second for FLEET_S s (fresh job names), measures over
+# the ticks of that window the ticks run, duplicates (a tick whose plugin
+# ran twice), missed ticks (never run: skipped, or not claimed) and the
+# start lag (the plugin's first statement minus the tick), and over the daemons' whole life the new sessions the
+# server counted (pg_stat_database.sessions, less the bench's own psql)
+# and the CPU of sweepd (daemons and their reaped runs) and of the server
+# (the postmaster and its reaped backends) per tick run.
+
+# fleet_sql ARGS: sql, counted in fleet_psql (its sessions are the bench's).
+fleet_psql=0
+fleet_sql() {
+	fleet_psql=$((fleet_psql + 1))
+	sql "$@"
+}
+
+fleet_sessions() {
+	fleet_sql -c 'SELECT sessions FROM pg_stat_database WHERE datname = current_database()'
+}
+
+# fleet_jobs DIR PREFIX N SCHEDULE: N testjob job files PREFIX-NNNN.
+fleet_jobs() {
+	local i name
+	mkdir -p "$1"
+	for ((i = 0; i < $3; i++)); do
+		printf -v name '%s-%04d' "$2" "$i"
+		printf '[job]\nname = %s\nplugin = %s\nschedule = %s\n\n[params]\nrecord = fleet_rec\njob = %s\n' \
+			"$name" "$TESTJOB" "$4" "$name" >"$1/$name.ini"
+	done
+}
+
+# fleet_start DIR TAG N: N daemons on DIR; their pids in fleet_pids, the
+# server's CPU ticks and session count before them in fleet_before.
+fleet_start() {
+	local i pm
+	pm=$(head -n1 "$SWEEPD_PG_DIR/data/postmaster.pid")
+	fleet_psql=0
+	read -r a b < <(cpu_ticks "$pm")
+	fleet_before=("$(fleet_sessions)" "$((a + b))")
+	fleet_pids=()
+	for ((i = 0; i < $3; i++)); do
+		start_daemon "$1" "$WORK/fleet-$2-$i.log"
+		fleet_pids+=("$DAEMON_PID")
+	done
+}
+
+# fleet_stop [SETTLE]: stops fleet_pids (with SETTLE, once their runs are
+# gone, up to 10 s) and waits until their backends are gone; sets
+# fleet_new (sessions opened meanwhile, the bench's own left out),
+# fleet_cpu_sweepd and fleet_cpu_server (CPU seconds).
+fleet_stop() {
+	local pid a b t=0 pm i
+	pm=$(head -n1 "$SWEEPD_PG_DIR/data/postmaster.pid")
+	# After a burst, the runs are reaped first, so their CPU counts.
+	for ((i = 0; i < 100 && ${1:-0} > 0; i++)); do
+		pgrep -P "$(IFS=,; echo "${fleet_pids[*]}")" >/dev/null || break
+		sleep 0.1
+	done
+	for pid in "${fleet_pids[@]}"; do
+		read -r a b < <(cpu_ticks "$pid")
+		t=$((t + a + b))
+	done
+	for pid in "${fleet_pids[@]}"; do
+		stop_daemon "$pid"
+	done
+	for ((i = 0; i < 300; i++)); do
+		(($(fleet_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sweepd%'") == 0)) && break
+		sleep 0.1
+	done
+	read -r a b < <(cpu_ticks "$pm")
+	fleet_cpu_server=$(calc "($a + $b - ${fleet_before[1]}) / $hz" '%.2f')
+	fleet_cpu_sweepd=$(calc "$t / $hz" '%.2f')
+	local n=$fleet_psql s
+	s=$(fleet_sessions)
+	fleet_new=$((s - fleet_before[0] - n))
+}
+
+# fleet_cell DAEMONS JOBS: one cell of the grid (see above).
+fleet_cell() {
+	local nd=$1 nj=$2 tag=$1x$2 t0 t1 runs ran distinct dup lag50 lag99 now
+	fleet_jobs "$WORK/fleet-$tag" "f$tag" "$nj" '* * * * * *'
+	fleet_start "$WORK/fleet-$tag" "$tag" "$nd"
+	# The window: whole seconds from 2 s after the last daemon started.
+	t0=$(($(date +%s) + 2))
+	t1=$((t0 + FLEET_S - 1))
+	now=$(date +%s.%N)
+	pause "$(calc "$t1 + 1.5 - $now" '%.3f')"
+	fleet_stop
+	runs=$(sql -c "SELECT count(*) FROM sweepd.runs WHERE job LIKE 'f$tag-%' AND status = 'ok'")
+	read -r ran distinct dup lag50 lag99 < <(sql -F ' ' <<-SQL
+		WITH d AS (
+		    SELECT f.job, r.t, extract(epoch FROM f.at - r.t) * 1000 AS ms
+		    FROM fleet_rec f CROSS JOIN LATERAL (
+		        SELECT max(scheduled_at) AS t FROM sweepd.runs r
+		        WHERE r.job = f.job AND r.backend_pid = f.pid
+		          AND r.scheduled_at <= f.at AND r.scheduled_at IS NOT NULL
+		          AND r.status NOT IN ('abandoned', 'released')) r
+		    WHERE f.job LIKE 'f$tag-%'
+		      AND r.t BETWEEN to_timestamp($t0) AND to_timestamp($t1))
+		SELECT count(*), count(DISTINCT (job, t)), count(*) - count(DISTINCT (job, t)),
+		       coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0),
+		       coalesce(round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0)
+		FROM d
+	SQL
+	)
+	local due=$((nj * FLEET_S)) per_s per_cpu
+	per_s=$(calc "$fleet_new / ($runs > 0 ? $runs : 1)" '%.2f')
+	per_cpu=$(calc "($fleet_cpu_sweepd + $fleet_cpu_server) * 1000 / ($runs > 0 ? $runs : 1)" '%.1f')
+	fleet_ran[$tag]=$distinct
+	row 9 "$nd daemon(s) x $nj every-second jobs, $FLEET_S s: ticks run / due, duplicates, missed; start lag" \
+		"$distinct / $due, $dup dup, $((due - distinct)) missed; lag p50 $lag50 ms, p99 $lag99 ms" \
+		"$per_s sessions and $per_cpu CPU-ms per tick run ($fleet_new sessions, $runs runs; CPU $fleet_cpu_sweepd s sweepd + $fleet_cpu_server s server)" \
+		"0 dup; <= 1.1 sessions/tick" "$(verdict "$dup == 0 && $per_s <= 1.1")"
+}
+
+# fleet_burst DAEMONS: FLEET_BURST jobs due at the same instant (a second
+# of the minute about 15 s ahead), on DAEMONS daemons: the time until the
+# last one started.
+fleet_burst() {
+	local nd=$1 tag=burst$1 tick s ran dup first p50 last runs now
+	tick=$(($(date +%s) + 15))
+	s=$((tick % 60))
+	fleet_jobs "$WORK/fleet-$tag" "$tag" "$FLEET_BURST" "$s * * * * *"
+	fleet_start "$WORK/fleet-$tag" "$tag" "$nd"
+	now=$(date +%s.%N)
+	pause "$(calc "$tick - $now" '%.3f')"
+	local i
+	for ((i = 0; i < 450; i++)); do
+		(($(fleet_sql -c "SELECT count(*) FROM fleet_rec WHERE job LIKE '$tag-%'") >= FLEET_BURST)) && break
+		sleep 0.1
+	done
+	fleet_stop 1
+	runs=$(sql -c "SELECT count(*) FROM sweepd.runs WHERE job LIKE '$tag-%' AND status = 'ok'")
+	read -r ran dup first p50 last < <(sql -F ' ' <<-SQL
+		WITH d AS (SELECT job, extract(epoch FROM at - to_timestamp($tick)) * 1000 AS ms
+		           FROM fleet_rec WHERE job LIKE '$tag-%')
+		SELECT count(DISTINCT job), count(*) - count(DISTINCT job),
+		       coalesce(round(min(ms)::numeric), 0),
+		       coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric), 0),
+		       coalesce(round(max(ms)::numeric), 0)
+		FROM d
+	SQL
+	)
+	row 9 "burst: $(thousands "$FLEET_BURST") jobs due at the same instant, $nd daemon(s): time until the last started" \
+		"$last ms (first $first ms, p50 $p50 ms); $ran / $FLEET_BURST ran, $dup dup" \
+		"$(calc "$fleet_new / ($runs > 0 ? $runs : 1)" '%.2f') sessions per run; CPU $fleet_cpu_sweepd s sweepd + $fleet_cpu_server s server" \
+		"all ran, 0 dup" "$(verdict "$ran == $FLEET_BURST && $dup == 0")"
+}
+
+fleet_case() {
+	local nd nj
+	declare -gA fleet_ran=()
+	hz=$(getconf CLK_TCK)
+	say "case F: fleets, ${FLEET_DAEMONS[*]} daemon(s) x ${FLEET_JOBS[*]} jobs, $FLEET_S s each; burst of $FLEET_BURST"
+	# pid: the run's session, as its history row has it (backend_pid),
+	# which ties each start to its tick however late it came.
+	sql -c 'CREATE TABLE IF NOT EXISTS fleet_rec (job text, at timestamptz, pid int DEFAULT pg_backend_pid())'
+	for nj in "${FLEET_JOBS[@]}"; do
+		for nd in "${FLEET_DAEMONS[@]}"; do
+			fleet_cell "$nd" "$nj"
+		done
+		row 9 "$nj jobs: 3 daemons ran at least as many ticks as 1" \
+			"${fleet_ran[3x$nj]} vs ${fleet_ran[1x$nj]}" "" ">=" \
+			"$(verdict "${fleet_ran[3x$nj]} >= ${fleet_ran[1x$nj]}")"
+	done
+	for nd in "${FLEET_DAEMONS[@]}"; do
+		fleet_burst "$nd"
+	done
+}
+fleet_case
 fi
 
 # The result

@@ -1379,8 +1379,11 @@ static int claimant(daemon_proc **d, int n, const char *job, long long tick)
 		nap_ms(5);
 	parent = pid ? parent_of(pid) : 0;
 
+	/* The daemon claims the tick; its run's process takes the row over
+	 * once connected. */
 	for (k = 0; k < n; k++)
-		if (parent != 0 && d[k]->pid == parent)
+		if ((parent != 0 && d[k]->pid == parent) ||
+		    (pid != 0 && d[k]->pid == pid))
 			return k;
 	fail_msg("no daemon's process (pid %d, parent %d) holds the claim of"
 	         " tick %lld", (int)pid, (int)parent, tick);
@@ -1455,6 +1458,100 @@ static void rolling_restart_loses_no_tick(void **state)
 	}
 }
 
+/* Sessions the server opened on database db so far (counted by backends
+ * as they flush their statistics: all have once they exited). */
+static long long sessions(const char *db)
+{
+	return tu_sql_int(T.db, "SELECT sessions FROM pg_stat_database WHERE"
+	                  " datname = '%s'", db);
+}
+
+/* A new database of the test's own, named as its schema (dropped by
+ * teardown), with the schema and its table rec; returns a session on it
+ * and its DSN in dsn. */
+static PGconn *own_database(char *dsn, size_t len)
+{
+	const char *keys[] = {"host", "port", "user", "dbname", NULL};
+	const char *vals[5];
+	PGconn *c;
+
+	T.dropdb = strdup(T.schema);
+	assert_non_null(T.dropdb);
+	tu_sql(T.db, "CREATE DATABASE %s", T.dropdb);
+	snprintf(dsn, len, "host=%s port=%s user=%s dbname=%s", PQhost(T.db),
+	         PQport(T.db), PQuser(T.db), T.dropdb);
+	vals[0] = PQhost(T.db);
+	vals[1] = PQport(T.db);
+	vals[2] = PQuser(T.db);
+	vals[3] = T.dropdb;
+	vals[4] = NULL;
+	c = PQconnectdbParams(keys, vals, 0);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	tu_sql(c, "CREATE SCHEMA %s; CREATE TABLE %s.rec (job text NOT NULL,"
+	       " at timestamptz NOT NULL)", T.schema, T.schema);
+	return c;
+}
+
+/* 17. A fleet that scales: three daemons share twenty every-second jobs.
+ * A daemon claims its ticks over the session it keeps and forks only the
+ * runs it won, so each tick run costs one new database session (its run's
+ * own), not one per daemon; and no tick runs twice.  The daemons use a
+ * database of the test's own, so that the server's count of sessions is
+ * theirs (other test programs may run meanwhile). */
+static void fleet_pays_one_session_per_tick(void **state)
+{
+	char j[128], f[32], dsn[512];
+	daemon_proc *d[3];
+	long long before, opened, ran;
+	PGconn *db;
+	int i;
+
+	(void)state;
+	begin("dmn_fleet");
+	db = own_database(dsn, sizeof(dsn));
+	for (i = 0; i < 20; i++) {
+		snprintf(f, sizeof(f), "f%02d", i);
+		job_name(j, sizeof(j), f);
+		snprintf(f, sizeof(f), "f%02d.ini", i);
+		write_testjob(f, j, "* * * * * *", "", "");
+	}
+	before = sessions(T.dropdb);
+	for (i = 0; i < 3; i++)
+		d[i] = daemon_start("--conf-dir '%s' --plugin-dir "
+		                    SWEEPD_FIXTURE_DIR " --dsn '%s'", T.conf,
+		                    dsn);
+	for (i = 0; i < 3; i++)
+		wait_log(d[i], "scheduler started");
+	wait_for(db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
+	for (i = 0; i < 3; i++)
+		daemon_signal(d[i], SIGTERM);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(daemon_wait(d[i]), 0);
+	wait_for(T.db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE"
+	         " datname = '%s' AND application_name LIKE 'sweepd%%'",
+	         T.dropdb);
+	opened = sessions(T.dropdb) - before;
+	ran = tu_sql_int(db, "SELECT count(*) FROM sweepd.runs WHERE"
+	                 " status = 'ok'");
+	printf("fleet: %lld runs, %lld sessions opened (%.2f a run)\n", ran,
+	       opened, (double)opened / (double)ran);
+	assert_true(ran >= 200);
+	/* One session a run, the three daemons' own, a few for slack (this
+	 * test's session, a daemon reconnecting); one a daemon a tick would
+	 * be three times as many. */
+	if (opened > ran + ran / 5 + 10)
+		fail_msg("%lld runs opened %lld sessions", ran, opened);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM (SELECT 1 FROM"
+	                            " sweepd.runs WHERE status NOT IN"
+	                            " ('released', 'abandoned') GROUP BY job,"
+	                            " scheduled_at HAVING count(*) > 1) x"), 0);
+	assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM (SELECT 1 FROM"
+	                            " %s.rec GROUP BY job, floor(extract(epoch"
+	                            " FROM at)) HAVING count(*) > 1) x",
+	                            T.schema), 0);
+	PQfinish(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1492,6 +1589,8 @@ int main(void)
 		cmocka_unit_test_teardown(rolling_restart_loses_no_tick,
 		                          teardown),
 		cmocka_unit_test_teardown(stopping_daemon_waits_without_spinning,
+		                          teardown),
+		cmocka_unit_test_teardown(fleet_pays_one_session_per_tick,
 		                          teardown),
 	};
 
