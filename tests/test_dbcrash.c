@@ -42,11 +42,22 @@ static void nap_ms(long ms)
 /* Starts (again) the test's cluster and connects to it. */
 static void cluster_start(void)
 {
-	char *out = NULL;
+	char *out = NULL, *err = NULL;
 	size_t n;
+	int rc, tries;
 
-	assert_int_equal(tu_run(&out, NULL, "bash " PG " start --dir '%s'",
-	                        T.pgdir), 0);
+	/* A second try: a port pg.sh found free may be taken by the time the
+	 * server binds it, when other clusters start beside this one. */
+	for (tries = 0; tries < 2; tries++) {
+		free(out);
+		free(err);
+		rc = tu_run(&out, &err, "bash " PG " start --dir '%s'", T.pgdir);
+		if (rc == 0)
+			break;
+	}
+	if (rc != 0)
+		fail_msg("pg.sh start --dir %s: exit %d: %s", T.pgdir, rc, err);
+	free(err);
 	n = strlen(out);
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
 		out[--n] = '\0';
