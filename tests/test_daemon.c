@@ -545,7 +545,7 @@ static void slow_job_is_not_overlapped(void **state)
 	                            " interval '1 s')", s), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'skipped', 'stopped')", s), 0);
+	                            " 'skipped', 'stopped', 'released')", s), 0);
 }
 
 /* 3. A plugin that crashes, one that calls exit() and one that never
@@ -586,7 +586,7 @@ static void misbehaving_plugins_do_not_stop_the_others(void **state)
 	assert_every_second(ok);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'stopped')", ok), 0);
+	                            " 'stopped', 'released')", ok), 0);
 	/* Each bad plugin did start (it records first). */
 	assert_true(tu_sql_int(T.db, "SELECT count(DISTINCT job) FROM %s.rec"
 	                       " WHERE job IN ('%s', '%s', '%s')", T.schema,
@@ -681,10 +681,10 @@ static void sighup_reloads_jobs_and_plugins(void **state)
 	                            " sweepd.runs WHERE " OF_JOB, age), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'skipped', 'stopped')", age), 0);
+	                            " 'skipped', 'stopped', 'released')", age), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'skipped', 'stopped')", nu), 0);
+	                            " 'skipped', 'stopped', 'released')", nu), 0);
 }
 
 /* 5. Two daemons on one database run each tick once between them. */
@@ -733,7 +733,7 @@ static void two_daemons_run_each_tick_once(void **state)
 	                            " WHERE " OF_JOB " AND status = 'ok'", j), n);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'stopped')", j), 0);
+	                            " 'stopped', 'released')", j), 0);
 }
 
 /* 6. SIGTERM during a batched delete: the run stops between batches, is
@@ -979,7 +979,7 @@ static void database_down_at_start_is_not_fatal(void **state)
 	assert_int_equal(daemon_stop(d), 0);
 	assert_int_equal(tu_sql_int(other, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
-	                            " 'skipped', 'stopped')", j), 0);
+	                            " 'skipped', 'stopped', 'released')", j), 0);
 	PQfinish(other);
 }
 
@@ -1068,7 +1068,7 @@ static void max_concurrent_bounds_runs(void **state)
 	PQclear(res);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOBS " AND status NOT IN ('ok',"
-	                            " 'skipped', 'stopped')", JOBS), 0);
+	                            " 'skipped', 'stopped', 'released')", JOBS), 0);
 #undef OF_JOBS
 #undef JOBS
 }
