@@ -210,8 +210,10 @@ start() {
 	fi
 	[[ -f $data/PG_VERSION ]] || init_cluster
 	p=$(pick_port)
-	as_server "$PGBIN/pg_ctl" start -w -D "$data" -l "$log" -o "-p $p" >/dev/null ||
-		die "PostgreSQL did not start; see $log"
+	if ! as_server "$PGBIN/pg_ctl" start -w -D "$data" -l "$log" -o "-p $p" >/dev/null; then
+		tail -n 5 "$log" >&2 || true
+		die "PostgreSQL did not start on port $p; see $log"
+	fi
 	echo "$p" >"$port_file"
 	if [[ -z $("$PGBIN/psql" -X -At -h 127.0.0.1 -p "$p" -U "$ROLE" -d postgres \
 		-c "SELECT 1 FROM pg_database WHERE datname = '$DB'") ]]; then

@@ -54,6 +54,8 @@ static void cluster_start(void)
 		rc = tu_run(&out, &err, "bash " PG " start --dir '%s'", T.pgdir);
 		if (rc == 0)
 			break;
+		fprintf(stderr, "pg.sh start failed, trying again: %s", err);
+		nap_ms(500);
 	}
 	if (rc != 0)
 		fail_msg("pg.sh start --dir %s: exit %d: %s", T.pgdir, rc, err);
