@@ -97,22 +97,6 @@ static struct {
 
 /* ---------------------------------------------------------------- time */
 
-/* Monotonic seconds. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---------------------------------------------------------------- files */
 
 /* The content of path as a new NUL-terminated string (it may hold other
@@ -282,7 +266,7 @@ static void kill_procs_left(void)
 		closedir(d);
 		if (n == 0)
 			return;
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -430,7 +414,7 @@ static bg_proc *bg_start(bool daemon, const char *fmt, ...)
 	buf args = BUF_INIT;
 	va_list ap;
 	char *text = NULL;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	const char *r;
 
 	assert_true(T.np < MAX_PROCS);
@@ -452,8 +436,8 @@ static bg_proc *bg_start(bool daemon, const char *fmt, ...)
 	                        r, r, r, r), 0);
 	buf_free(&args);
 	while ((text = read_in(p->run, "pid", NULL)) == NULL &&
-	       mono() < deadline)
-		nap_ms(10);
+	       tu_mono() < deadline)
+		tu_nap_ms(10);
 	if (text == NULL)
 		fail_msg("sweepd did not start");
 	p->pid = (pid_t)atol(text);
@@ -465,15 +449,15 @@ static bg_proc *bg_start(bool daemon, const char *fmt, ...)
 /* Waits for p to exit; returns its exit status. */
 static int bg_wait(bg_proc *p)
 {
-	double deadline = mono() + STOP_WAIT_S;
+	double deadline = tu_mono() + STOP_WAIT_S;
 
 	while (!bg_exited(p)) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			kill(p->pid, SIGKILL);
 			show_logs();
 			fail_msg("sweepd did not exit within %d s", STOP_WAIT_S);
 		}
-		nap_ms(20);
+		tu_nap_ms(20);
 	}
 	return p->rc;
 }
@@ -495,7 +479,7 @@ static void wait_for(const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	va_start(ap, fmt);
 	buf_vprintf(&sql, fmt, ap);
@@ -505,12 +489,12 @@ static void wait_for(const char *fmt, ...)
 		               buf_str(&sql)) == 1)
 			break;
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for: %s", WAIT_S,
 			         buf_str(&sql));
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	buf_free(&sql);
 }
@@ -523,15 +507,15 @@ static bool wait_until(const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	bool held;
 
 	va_start(ap, fmt);
 	buf_vprintf(&sql, fmt, ap);
 	va_end(ap);
 	while (!(held = tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
-	                           buf_str(&sql)) == 1) && mono() < deadline)
-		nap_ms(50);
+	                           buf_str(&sql)) == 1) && tu_mono() < deadline)
+		tu_nap_ms(50);
 	buf_free(&sql);
 	return held;
 }
@@ -552,7 +536,7 @@ static long long wait_backend(const char *job, const char *needle)
  * some are. */
 static void assert_nothing_left(const char *after, double within_s)
 {
-	double deadline = mono() + within_s;
+	double deadline = tu_mono() + within_s;
 	char proc[400], backend[400];
 
 	for (;;) {
@@ -561,14 +545,14 @@ static void assert_nothing_left(const char *after, double within_s)
 
 		if (np == 0 && nb == 0)
 			return;
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("%.1f s after %s, %d process(es) and %lld"
 			         " backend(s) are left%s%s%s%s", within_s, after,
 			         np, nb, np ? "; " : "", np ? proc : "",
 			         nb ? "; " : "", nb ? backend : "");
 		}
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -577,16 +561,16 @@ static void assert_nothing_left(const char *after, double within_s)
  * after what happened: a run's process dies with its parent. */
 static void assert_no_process_left(const char *after)
 {
-	double deadline = mono() + GRACE_S + 1;
+	double deadline = tu_mono() + GRACE_S + 1;
 	char what[400];
 
 	while (procs_left(what, sizeof(what)) > 0) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("%d s after %s, a process is still there: %s",
 			         GRACE_S + 1, after, what);
 		}
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -595,15 +579,15 @@ static void assert_no_process_left(const char *after)
 static void assert_backend_goes(long long pid, const char *after,
                                 double within_s)
 {
-	double deadline = mono() + within_s;
+	double deadline = tu_mono() + within_s;
 
 	while (backend_alive(pid)) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("the run's backend %lld is still there %.1f s"
 			         " after %s", pid, within_s, after);
 		}
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -635,11 +619,11 @@ static int teardown(void **state)
 		bg_proc *p = &T.p[i];
 
 		if (p->pid > 0 && !bg_exited(p)) {
-			double deadline = mono() + STOP_WAIT_S;
+			double deadline = tu_mono() + STOP_WAIT_S;
 
 			kill(p->pid, SIGKILL);
-			while (!bg_exited(p) && mono() < deadline)
-				nap_ms(20);
+			while (!bg_exited(p) && tu_mono() < deadline)
+				tu_nap_ms(20);
 		}
 		tu_rmtree(p->run);
 		free(p->run);
@@ -1294,7 +1278,7 @@ static void assert_backend_gone_in_time(const char *job, long long id,
 			fail_msg("%lld s after the start of run %lld of %s, its"
 			         " statement still runs: %s", due, id, job, what);
 		}
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -1797,12 +1781,12 @@ static void sigkill_of_daemon_then_restart_abandons_the_run(void **state)
 	write_fault_job(job, sizeof(job), "j", "sql_run",
 	                "schedule = */5 * * * * *\n", "sql = SELECT 1\n");
 	d = bg_start(true, "--log-level debug --stop-grace %ds", GRACE_S);
-	deadline = mono() + 5;
+	deadline = tu_mono() + 5;
 	while (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE id ="
 	                  " %lld AND status = 'abandoned' AND finished_at IS"
 	                  " NOT NULL", id) == 0) {
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			char *row = tu_sql_text(T.db, "SELECT status || ': ' ||"
 			                        " coalesce(error, '') FROM"
 			                        " sweepd.runs WHERE id = %lld", id);
@@ -1811,7 +1795,7 @@ static void sigkill_of_daemon_then_restart_abandons_the_run(void **state)
 			fail_msg("5 s after the restart, the killed daemon's run"
 			         " is recorded as %s", row);
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	assert_backend_goes(backend, "the restart", GRACE_S + 1);
 	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s'"

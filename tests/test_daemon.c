@@ -123,22 +123,6 @@ static PGresult *query(PGconn *c, const char *fmt, ...)
 	return res;
 }
 
-/* Monotonic seconds. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* ------------------------------------------------------------- daemons */
 
 /* Prints the end of the log of every daemon the test started. */
@@ -197,7 +181,7 @@ static daemon_proc *daemon_start(const char *fmt, ...)
 	buf args = BUF_INIT;
 	va_list ap;
 	char *path, *text = NULL;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	const char *r;
 
 	assert_true(T.nd < MAX_DAEMONS);
@@ -218,8 +202,8 @@ static daemon_proc *daemon_start(const char *fmt, ...)
 	                        buf_str(&args), r, r, r, r, r, r, r), 0);
 	buf_free(&args);
 	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && mono() < deadline)
-		nap_ms(10);
+	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
+		tu_nap_ms(10);
 	free(path);
 	if (text == NULL)
 		fail_msg("sweepd did not start");
@@ -239,16 +223,16 @@ static void daemon_signal(daemon_proc *d, int sig)
 /* Waits for d to exit after a signal; returns its exit status. */
 static int daemon_wait(daemon_proc *d)
 {
-	double deadline = mono() + STOP_WAIT_S;
+	double deadline = tu_mono() + STOP_WAIT_S;
 
 	while (!daemon_exited(d)) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			kill(d->pid, SIGKILL);
 			show_logs();
 			fail_msg("sweepd did not exit within %d s of SIGTERM",
 			         STOP_WAIT_S);
 		}
-		nap_ms(20);
+		tu_nap_ms(20);
 	}
 	return d->rc;
 }
@@ -269,7 +253,7 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	va_start(ap, fmt);
 	buf_vprintf(&sql, fmt, ap);
@@ -279,12 +263,12 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 		               buf_str(&sql)) == 1)
 			break;
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for: %s", WAIT_S,
 			         buf_str(&sql));
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	buf_free(&sql);
 }
@@ -292,7 +276,7 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 /* Polls, up to WAIT_S, until d's log contains needle. */
 static void wait_log(daemon_proc *d, const char *needle)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	char *path = tu_path(d->run, "log");
 
 	for (;;) {
@@ -303,12 +287,12 @@ static void wait_log(daemon_proc *d, const char *needle)
 		if (found)
 			break;
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for \"%s\" in the log",
 			         WAIT_S, needle);
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	free(path);
 }
@@ -354,7 +338,7 @@ static int teardown(void **state)
 		daemon_proc *d = &T.d[i];
 
 		if (d->pid > 0 && !daemon_exited(d)) {
-			double deadline = mono() + STOP_WAIT_S;
+			double deadline = tu_mono() + STOP_WAIT_S;
 
 			printf("teardown: sweepd #%zu still running; stopping it\n",
 			       i);
@@ -362,12 +346,12 @@ static int teardown(void **state)
 			/* SIGTERM first: sweepd then stops its runs' processes,
 			 * which SIGKILL would leave behind. */
 			kill(d->pid, SIGTERM);
-			while (!daemon_exited(d) && mono() < deadline)
-				nap_ms(20);
+			while (!daemon_exited(d) && tu_mono() < deadline)
+				tu_nap_ms(20);
 			if (!daemon_exited(d)) {
 				kill(d->pid, SIGKILL);
 				while (!daemon_exited(d))
-					nap_ms(20);
+					tu_nap_ms(20);
 			}
 		}
 		tu_rmtree(d->run);
@@ -1144,7 +1128,7 @@ static void history_rows_never_finish_before_they_start(void **state)
 		at = (double)(long long)now + 0.92;
 		if (at < now + 0.05)
 			at += 1;
-		nap_ms((long)((at - now) * 1000));
+		tu_nap_ms((long)((at - now) * 1000));
 		assert_int_equal(daemon_stop(d), 0);
 		seen = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
 		                  OF_JOB " AND status IN ('stopped', 'released')",
@@ -1239,7 +1223,7 @@ static void stopping_daemon_waits_without_spinning(void **state)
 	         T.schema, j);
 	daemon_signal(d, SIGTERM);
 	before = cpu_ticks(d->pid);
-	nap_ms(2500);
+	tu_nap_ms(2500);
 	used = cpu_ticks(d->pid) - before;
 	assert_int_equal(daemon_wait(d), 0);
 	/* Spinning would be about 250 ticks (100 a second). */
@@ -1376,7 +1360,7 @@ static int claimant(daemon_proc **d, int n, const char *job, long long tick)
 	                                " scheduled_at = to_timestamp(%lld)),"
 	                                " 0)", job, tick)) == 0 &&
 	       wall() < (double)tick - 0.05)
-		nap_ms(5);
+		tu_nap_ms(5);
 	parent = pid ? parent_of(pid) : 0;
 
 	/* The daemon claims the tick; its run's process takes the row over
@@ -1420,7 +1404,7 @@ static void rolling_restart_loses_no_tick(void **state)
 			at += 1;
 		/* SIGTERM 100 ms before a tick to the daemon whose run has
 		 * claimed it (its process waits for the instant). */
-		nap_ms((long)((at - now) * 1000));
+		tu_nap_ms((long)((at - now) * 1000));
 		k = claimant(d, 2, j, (long long)at + 1);
 		assert_int_equal(daemon_stop(d[k]), 0);
 		assert_true(T.nd < MAX_DAEMONS);

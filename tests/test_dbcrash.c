@@ -24,21 +24,6 @@ static struct {
 	PGconn *db;
 } T;
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Starts (again) the test's cluster and connects to it. */
 static void cluster_start(void)
 {
@@ -55,7 +40,7 @@ static void cluster_start(void)
 		if (rc == 0)
 			break;
 		fprintf(stderr, "pg.sh start failed, trying again: %s", err);
-		nap_ms(500);
+		tu_nap_ms(500);
 	}
 	if (rc != 0)
 		fail_msg("pg.sh start --dir %s: exit %d: %s", T.pgdir, rc, err);
@@ -100,12 +85,12 @@ static int teardown(void **state)
 /* Polls until the boolean query holds on the test's cluster. */
 static void wait_for(const char *sql)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	while (tu_sql_int(T.db, "SELECT coalesce((%s), false)::int", sql) != 1) {
-		if (mono() > deadline)
+		if (tu_mono() > deadline)
 			fail_msg("waited %d s in vain for: %s", WAIT_S, sql);
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 }
 
@@ -113,15 +98,15 @@ static void wait_for(const char *sql)
 static int bg_wait(void)
 {
 	char *path = tu_path(T.run, "rc");
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	FILE *fp;
 	int rc = -1;
 
 	while ((fp = fopen(path, "r")) == NULL) {
-		if (mono() > deadline)
+		if (tu_mono() > deadline)
 			fail_msg("sweepd --run did not end within %d s of the"
 			         " crash", WAIT_S);
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 	if (fscanf(fp, "%d", &rc) != 1)
 		rc = -1;

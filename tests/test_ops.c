@@ -60,21 +60,6 @@ static char *read_text(const char *path)
 	return buf_detach(&b);
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Writes conf/NAME.ini: job SCHEMA-NAME over testjob on schedule (NULL:
  * run by hand only), with more [params] lines extra (may be ""). */
 static void write_job(const char *name, const char *schedule,
@@ -133,7 +118,7 @@ static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
 	buf args = BUF_INIT;
 	va_list ap;
 	char *path, *text = NULL;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	const char *r;
 
 	assert_true(T.nd < MAX_DAEMONS);
@@ -152,8 +137,8 @@ static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
 	                        buf_str(&args), r, r, r, r, r, r, r), 0);
 	buf_free(&args);
 	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && mono() < deadline)
-		nap_ms(10);
+	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
+		tu_nap_ms(10);
 	free(path);
 	if (text == NULL)
 		fail_msg("sweepd did not start");
@@ -165,16 +150,16 @@ static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
 /* Stops d with SIGTERM; returns its exit status. */
 static int daemon_stop(daemon_proc *d)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	assert_int_equal(kill(d->pid, SIGTERM), 0);
 	while (!daemon_exited(d)) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			kill(d->pid, SIGKILL);
 			show_logs();
 			fail_msg("sweepd did not exit after SIGTERM");
 		}
-		nap_ms(20);
+		tu_nap_ms(20);
 	}
 	return d->rc;
 }
@@ -187,19 +172,19 @@ static void wait_for(const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	va_start(ap, fmt);
 	buf_vprintf(&sql, fmt, ap);
 	va_end(ap);
 	while (tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
 	                  buf_str(&sql)) != 1) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for: %s", WAIT_S,
 			         buf_str(&sql));
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	buf_free(&sql);
 }
@@ -207,17 +192,17 @@ static void wait_for(const char *fmt, ...)
 /* Polls until path exists and holds needle; returns its text. */
 static char *wait_file(const char *path, const char *needle)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	char *text;
 
 	while ((text = read_text(path)) == NULL || strstr(text, needle) == NULL) {
 		free(text);
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for \"%s\" in %s", WAIT_S,
 			         needle, path);
 		}
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 	return text;
 }
@@ -673,14 +658,14 @@ static int notify_socket(const char *dir)
  * WAIT_S); appends every one read to seen, a line each. */
 static void wait_notify(int fd, const char *needle, buf *seen)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	char msg[1024];
 
 	for (;;) {
 		struct pollfd p = {fd, POLLIN, 0};
 		ssize_t n;
 
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("no \"%s\" from sweepd; got:\n%s", needle,
 			         buf_str(seen));
@@ -721,9 +706,9 @@ static void systemd_is_told_ready_status_watchdog_and_stop(void **state)
 	assert_contains(buf_str(&seen), "T03:00:00");
 	/* Two pings 0.3 s apart, give or take the loop's wake. */
 	wait_notify(fd, "WATCHDOG=1", &seen);
-	t0 = mono();
+	t0 = tu_mono();
 	wait_notify(fd, "WATCHDOG=1", &seen);
-	t1 = mono();
+	t1 = tu_mono();
 	assert_true(t1 - t0 < 0.6);
 	assert_int_equal(kill(d->pid, SIGHUP), 0);
 	wait_notify(fd, "RELOADING=1", &seen);

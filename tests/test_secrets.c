@@ -69,22 +69,6 @@ static char *dsn_with_password(void)
 	return buf_detach(&b);
 }
 
-/* Monotonic seconds. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* /proc/PID/cmdline with its NULs as spaces; a new string, or NULL when
  * the process is gone. */
 static char *cmdline(pid_t pid)
@@ -341,12 +325,12 @@ static void dsn_is_wiped_from_the_command_line(void **state)
 			argv[3] = (char *)buf_str(&arg);
 		}
 		pid = running_daemon = spawn_sweepd(argv, dir);
-		deadline = mono() + WAIT_S;
+		deadline = tu_mono() + WAIT_S;
 		/* The run records its start, then sleeps in its process. */
 		while ((tu_sql_int(db, "SELECT count(*) FROM %s.rec", schema) == 0
-		        || check_children(pid) == 0) && mono() < deadline)
-			nap_ms(50);
-		if (mono() >= deadline) {
+		        || check_children(pid) == 0) && tu_mono() < deadline)
+			tu_nap_ms(50);
+		if (tu_mono() >= deadline) {
 			tu_run(NULL, NULL, "cat '%s/log'", dir);
 			fail_msg("no run seen");
 		}

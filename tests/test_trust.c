@@ -357,39 +357,23 @@ static char *read_text(const char *path)
 	return buf_detach(&b);
 }
 
-/* Monotonic seconds. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Polls, up to WAIT_S, until the file dir/name holds needle; returns its
  * content, or fails the test showing what it holds. */
 static char *wait_text(const char *dir, const char *name, const char *needle)
 {
 	char *path = tu_path(dir, name), *text = NULL;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	for (;;) {
 		text = read_text(path);
 		if (text != NULL && strstr(text, needle) != NULL)
 			break;
-		if (mono() > deadline)
+		if (tu_mono() > deadline)
 			fail_msg("waited %d s in vain for \"%s\" in %s, which "
 			         "holds:\n%s", WAIT_S, needle, path,
 			         text ? text : "(nothing)");
 		free(text);
-		nap_ms(50);
+		tu_nap_ms(50);
 	}
 	free(path);
 	return text;

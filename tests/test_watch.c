@@ -135,22 +135,6 @@ static void sh(const char *fmt, ...)
 	buf_free(&cmd);
 }
 
-/* Monotonic seconds. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* ------------------------------------------------------------- daemons */
 
 /* Prints the end of the log of every daemon the test started. */
@@ -209,7 +193,7 @@ static daemon_proc *daemon_start(const char *fmt, ...)
 	buf args = BUF_INIT;
 	va_list ap;
 	char *path, *text = NULL;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 	const char *r;
 
 	assert_true(T.nd < MAX_DAEMONS);
@@ -230,8 +214,8 @@ static daemon_proc *daemon_start(const char *fmt, ...)
 	                 0);
 	buf_free(&args);
 	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && mono() < deadline)
-		nap_ms(10);
+	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
+		tu_nap_ms(10);
 	free(path);
 	if (text == NULL)
 		fail_msg("sweepd did not start");
@@ -251,16 +235,16 @@ static void daemon_signal(daemon_proc *d, int sig)
 /* Waits for d to exit after a signal; returns its exit status. */
 static int daemon_wait(daemon_proc *d)
 {
-	double deadline = mono() + STOP_WAIT_S;
+	double deadline = tu_mono() + STOP_WAIT_S;
 
 	while (!daemon_exited(d)) {
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			kill(d->pid, SIGKILL);
 			show_logs();
 			fail_msg("sweepd did not exit within %d s of SIGTERM",
 			         STOP_WAIT_S);
 		}
-		nap_ms(20);
+		tu_nap_ms(20);
 	}
 	return d->rc;
 }
@@ -336,7 +320,7 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	va_start(ap, fmt);
 	buf_vprintf(&sql, fmt, ap);
@@ -346,12 +330,12 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 		               buf_str(&sql)) == 1)
 			break;
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for: %s", WAIT_S,
 			         buf_str(&sql));
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 	buf_free(&sql);
 }
@@ -359,16 +343,16 @@ static void wait_for(PGconn *c, const char *fmt, ...)
 /* Polls, up to WAIT_S, until d's log contains needle. */
 static void wait_log(daemon_proc *d, const char *needle)
 {
-	double deadline = mono() + WAIT_S;
+	double deadline = tu_mono() + WAIT_S;
 
 	while (log_count(d, needle) == 0) {
 		check_daemons_alive();
-		if (mono() > deadline) {
+		if (tu_mono() > deadline) {
 			show_logs();
 			fail_msg("waited %d s in vain for \"%s\" in the log",
 			         WAIT_S, needle);
 		}
-		nap_ms(100);
+		tu_nap_ms(100);
 	}
 }
 
@@ -421,18 +405,18 @@ static int teardown(void **state)
 		daemon_proc *d = &T.d[i];
 
 		if (d->pid > 0 && !daemon_exited(d)) {
-			double deadline = mono() + STOP_WAIT_S;
+			double deadline = tu_mono() + STOP_WAIT_S;
 
 			printf("teardown: sweepd #%zu still running; stopping it\n",
 			       i);
 			show_logs();
 			kill(d->pid, SIGTERM);
-			while (!daemon_exited(d) && mono() < deadline)
-				nap_ms(20);
+			while (!daemon_exited(d) && tu_mono() < deadline)
+				tu_nap_ms(20);
 			if (!daemon_exited(d)) {
 				kill(d->pid, SIGKILL);
 				while (!daemon_exited(d))
-					nap_ms(20);
+					tu_nap_ms(20);
 			}
 		}
 		drop_dir(d->run);
@@ -680,7 +664,7 @@ static void file_written_in_two_parts_never_loads_half(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
 	sh("cp '%s/other.ini' '%s/'", T.stage, T.conf);
-	nap_ms(2500);
+	tu_nap_ms(2500);
 	assert_int_equal(write(fd, "-whole\n", 7), 7);
 	assert_int_equal(close(fd), 0);
 	wait_records(whole, 1);
@@ -883,7 +867,7 @@ static void stopping_daemon_lets_changes_go_without_spinning(void **state)
 	wait_log(d, "event=stopping");
 	write_testjob(T.conf, "new.ini", nu, nu);
 	before = cpu_ticks(d->pid);
-	nap_ms(2500);
+	tu_nap_ms(2500);
 	used = cpu_ticks(d->pid) - before;
 	assert_int_equal(daemon_wait(d), 0);
 	/* Spinning from the change's due instant on would be about 150

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -216,4 +217,21 @@ char *tu_schema(PGconn *c, const char *prefix)
 	tu_sql(c, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", name,
 	       name);
 	return name;
+}
+
+/* Seconds of the monotonic clock, for deadlines that no clock step moves. */
+double tu_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps ms milliseconds: the pause between two looks at a condition. */
+void tu_nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
 }

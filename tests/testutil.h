@@ -34,5 +34,7 @@ void tu_sql(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 long long tu_sql_int(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 char *tu_sql_text(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 char *tu_schema(PGconn *c, const char *prefix);
+double tu_mono(void);
+void tu_nap_ms(long ms);
 
 #endif
