@@ -53,6 +53,15 @@
  * data being removed, unless the audit table is meant to keep it.  A row
  * that another transaction updates while a batch waits for its lock may
  * be left for the next run; it is never changed without its record.
+ *
+ * Verify (SDK 1.9): the policy is that no row older than older_than still
+ * holds data to remove.  verify measures the oldest row that meets `where`
+ * and still holds such data (the run's own condition, pending_sql(), with
+ * the set values as literals, since sweep_age_oldest() takes no
+ * parameters), whatever its age: min(time_column) through an index on
+ * it when there is one.  Rows already anonymized are not the policy's, so
+ * an old anonymized row does not count; the measure reads, after a run,
+ * every old row to find none left, as the dry run's count does.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -88,6 +97,7 @@ typedef struct anon_state {
 	const char *time_column; /* quoted; host-owned */
 	const char *json_column; /* quoted, or NULL; host-owned */
 	const char *zone;        /* naive_timezone; host-owned */
+	int kind;                /* time_column's sweep_time_kind() */
 	char *older_run;         /* time_column older than $4, the cutoff */
 	char *older_dry;         /* the same against $1 */
 	int64_t batch_size;
@@ -96,6 +106,8 @@ typedef struct anon_state {
 	size_t nset;             /* `set` pairs */
 	char **set_columns;      /* nset quoted names (PQfreemem) */
 	char **set_values;       /* nset values as written (api->free) */
+	char **set_literals;     /* nset values quoted as SQL literals
+	                            (PQfreemem), for verify */
 	enum json_kind json_kind;/* how json_column holds its JSON */
 	char *keys;              /* the key patterns (json_keys.h), a
 	                            text[] literal, or NULL */
@@ -109,6 +121,8 @@ typedef struct anon_state {
 	char *count_sql;         /* rows past the cutoff, and those still to
 	                            anonymize: $1 cutoff, $2.. set values */
 	char *sample_sql;        /* keys of a few rows still to anonymize */
+	char *verify_filter;     /* " AND (where) AND pending", the set
+	                            values as literals: verify's condition */
 } anon_state;
 
 /* Returns "cannot quote WHAT: " and why libpq could not (the
@@ -163,7 +177,7 @@ static int listed(const char *name, const char *const *names, size_t n)
 }
 
 /* Reads the set_null columns and the `set` pairs "column = value" into st
- * (quoted columns, values as written), refusing a pair without '=' or
+ * (quoted columns, values as written and as SQL literals), refusing a pair without '=' or
  * with an empty column, and a column that set_null, set and json_column
  * name more than once.  Returns 0, or -1 with *errmsg set (what was read
  * stays in st, for state_free). */
@@ -181,9 +195,10 @@ static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
 	st->null_columns = calloc(nnull + 1, sizeof *st->null_columns);
 	st->set_columns = calloc(n + 1, sizeof *st->set_columns);
 	st->set_values = calloc(n + 1, sizeof *st->set_values);
+	st->set_literals = calloc(n + 1, sizeof *st->set_literals);
 	names = calloc(n + 1, sizeof *names);
 	if (!st->null_columns || !st->set_columns || !st->set_values ||
-	    !names) {
+	    !st->set_literals || !names) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -237,6 +252,12 @@ static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
 		                                        strlen(names[i]));
 		if (!st->set_columns[i]) {
 			*errmsg = quote_failed(api, db, "a set column");
+			goto out;
+		}
+		st->set_literals[i] = PQescapeLiteral(db, st->set_values[i],
+		                                      strlen(st->set_values[i]));
+		if (!st->set_literals[i]) {
+			*errmsg = quote_failed(api, db, "a set value");
 			goto out;
 		}
 	}
@@ -369,13 +390,15 @@ static char *assign_sql(const sweep_api *api, const anon_state *st,
 
 /* Returns the condition that a row still holds data to anonymize:
  * NOT (every set_null column IS NULL AND every set column IS NOT DISTINCT
- * FROM $first, $first+1, ... AND no key left anywhere in json_column); it
- * is true or false, never NULL.  New string, NULL when out of memory. */
+ * FROM $first, $first+1, ... AND no key left anywhere in json_column),
+ * or with first 0 FROM the set values as literals (which PostgreSQL
+ * converts to the column's type as it does a text parameter); it is true
+ * or false, never NULL.  New string, NULL when out of memory. */
 static char *pending_sql(const sweep_api *api, const anon_state *st,
                          int first)
 {
 	const char *and = "";
-	char *sql = api->mprintf("NOT ("), num[40];
+	char *sql = api->mprintf("NOT ("), num[16];
 	size_t i;
 
 	for (i = 0; i < st->nnull; i++) {
@@ -383,9 +406,11 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 		and = " AND ";
 	}
 	for (i = 0; i < st->nset; i++) {
-		snprintf(num, sizeof num, " IS NOT DISTINCT FROM $%d",
-		         first + (int)i);
-		cat(api, &sql, and, st->set_columns[i], num);
+		snprintf(num, sizeof num, "$%d", first + (int)i);
+		cat(api, &sql, and, st->set_columns[i],
+		    " IS NOT DISTINCT FROM ");
+		cat(api, &sql, first > 0 ? num : st->set_literals[i], NULL,
+		    NULL);
 		and = " AND ";
 	}
 	if (st->json_column) {
@@ -408,20 +433,18 @@ static char *pending_sql(const sweep_api *api, const anon_state *st,
 	return sql;
 }
 
-/* Finds how st's time column compares with the cutoff (its type) and
- * builds that test for the batches ($4) and the dry run ($1).  Returns 0,
- * or -1 with *errmsg set. */
+/* Finds how st's time column compares with the cutoff (its type, kept
+ * in st->kind) and builds that test for the batches ($4) and the dry run
+ * ($1).  Returns 0, or -1 with *errmsg set. */
 static int older_build(const sweep_api *api, sweep_host *h, anon_state *st,
                        char **errmsg)
 {
-	int kind;
-
-	if (sweep_time_kind(api, h, st->table, st->time_column, &kind,
+	if (sweep_time_kind(api, h, st->table, st->time_column, &st->kind,
 	                    errmsg) != 0)
 		return -1;
-	st->older_run = sweep_age_condition(api, h, kind, st->time_column,
+	st->older_run = sweep_age_condition(api, h, st->kind, st->time_column,
 	                                    st->zone, 4);
-	st->older_dry = sweep_age_condition(api, h, kind, st->time_column,
+	st->older_dry = sweep_age_condition(api, h, st->kind, st->time_column,
 	                                    st->zone, 1);
 	if (!st->older_run || !st->older_dry) {
 		*errmsg = api->mprintf("out of memory");
@@ -430,20 +453,24 @@ static int older_build(const sweep_api *api, sweep_host *h, anon_state *st,
 	return 0;
 }
 
-/* Builds the batch UPDATE, the dry run's count and sample statements into
- * st; the sample names rows by the audit columns, else by the primary key,
+/* Builds the batch UPDATE, the dry run's count and sample statements and
+ * verify's condition into st; the sample names rows by the audit columns, else by the primary key,
  * else by ctid.  Returns 0, or -1 with *errmsg set. */
 static int statements_build(const sweep_api *api, sweep_host *h,
                             anon_state *st, char **errmsg)
 {
 	int nset = (int)st->nset;
 	char *assign = NULL, *pending_run = NULL, *pending_dry = NULL;
-	char *range = NULL;
+	char *pending_lit = NULL, *range = NULL;
 	const char *keys = st->audit_object;
 	int rc = -1;
 
 	pending_run = pending_sql(api, st, 5);
 	pending_dry = pending_sql(api, st, 2);
+	pending_lit = pending_sql(api, st, 0);
+	if (pending_lit)
+		st->verify_filter = api->mprintf("%s AND %s", st->filter,
+		                                 pending_lit);
 	if (older_build(api, h, st, errmsg) != 0)
 		goto out;
 	range = api->mprintf("ctid >= $2 AND ctid < $3 AND %s%s",
@@ -492,7 +519,8 @@ static int statements_build(const sweep_api *api, sweep_host *h,
 			st->older_dry, st->filter, pending_dry,
 			st->time_column, SAMPLE_ROWS);
 	}
-	if (!st->update_sql || !st->count_sql || !st->sample_sql) {
+	if (!st->update_sql || !st->count_sql || !st->sample_sql ||
+	    !st->verify_filter) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -502,6 +530,7 @@ out:
 	api->free(assign);
 	api->free(pending_run);
 	api->free(pending_dry);
+	api->free(pending_lit);
 	return rc;
 }
 
@@ -535,9 +564,12 @@ static void state_free(const sweep_api *api, anon_state *st)
 		PQfreemem(st->set_columns[i]);
 	for (i = 0; st->set_values && i < st->nset; i++)
 		api->free(st->set_values[i]);
+	for (i = 0; st->set_literals && i < st->nset; i++)
+		PQfreemem(st->set_literals[i]);
 	free(st->null_columns);
 	free(st->set_columns);
 	free(st->set_values);
+	free(st->set_literals);
 	api->free(st->keys);
 	api->free(st->filter);
 	api->free(st->older_run);
@@ -545,6 +577,7 @@ static void state_free(const sweep_api *api, anon_state *st)
 	api->free(st->update_sql);
 	api->free(st->count_sql);
 	api->free(st->sample_sql);
+	api->free(st->verify_filter);
 	free(st);
 }
 
@@ -783,6 +816,21 @@ out:
 	return rc;
 }
 
+/* The policy's measure (SDK 1.9): the age of the oldest row of table that
+ * meets `where`, has a time_column and still holds data to remove (the
+ * run's condition without its cutoff), against older_than.  Rows already
+ * anonymized are left out, whatever their age. */
+static int anon_verify(const sweep_api *api, sweep_host *h, void *state,
+                       sweep_verify *out, char **errmsg)
+{
+	const anon_state *st = state;
+
+	out->table = st->table_name;
+	return sweep_age_oldest(api, h, st->table, st->time_column, st->kind,
+	                        st->zone, st->verify_filter, "older_than",
+	                        out, errmsg);
+}
+
 /* Frees the state built by anon_init. */
 static void anon_teardown(const sweep_api *api, sweep_host *h, void *state)
 {
@@ -852,6 +900,7 @@ static const sweep_plugin anon_plugin = {
 	.run = anon_run,
 	.dry_run = anon_dry_run,
 	.teardown = anon_teardown,
+	.verify = anon_verify,
 };
 
 SWEEP_PLUGIN_DEFINE(anon_plugin)

@@ -1,9 +1,9 @@
 /* Proof that a policy holds (sweepd --verify, SDK 1.9): the real binary,
- * the real age_delete plugin and the real database.  A table with rows
- * older than the job's limit is a violated policy, named with its job,
- * table and oldest row's age, until a run deletes them; a paused job's
- * rows stay violated; --status and the metrics file show the age the
- * last run left. */
+ * the real age_delete and anonymize plugins and the real database.  A
+ * table with rows older than the job's limit is a violated policy, named
+ * with its job, table and oldest row's age, until a run deletes (or
+ * anonymizes) them; a paused job's rows stay violated; --status and the
+ * metrics file show the age the last run left. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +128,106 @@ static void verify_measures_the_rows_where_matches(void **state)
 	free(out);
 }
 
+/* schema.people for anonymize: 10 rows 60 days old already anonymized
+ * (ids 1-10), 10 rows 40 days old with personal data in user_id, name
+ * and meta (11-20), 10 such rows 1 day old (21-30). */
+static void anon_data(tu_world *w)
+{
+	tu_sql(w->db, "CREATE TABLE %s.people (id int, created_at"
+	       " timestamptz, user_id int, name text, meta jsonb)", w->schema);
+	tu_sql(w->db, "CREATE INDEX ON %s.people (created_at)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.people SELECT g, now() - interval"
+	       " '60 days', NULL, '[gone]', '{\"n\": 1}' FROM"
+	       " generate_series(1, 10) g", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.people SELECT g, now() - CASE WHEN"
+	       " g <= 20 THEN interval '40 days' ELSE interval '1 day' END,"
+	       " g, 'user ' || g, jsonb_build_object('n', g, 'profile',"
+	       " jsonb_build_object('email', 'u@example.com'))"
+	       " FROM generate_series(11, 30) g", w->schema);
+}
+
+/* A daily anonymize job over schema.people: 30d, user_id to NULL, name to
+ * [gone], email out of meta. */
+static void anon_job(tu_world *w)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = anonymize\nschedule = @daily\n\n"
+	         "[params]\ntable = %s.people\ntime_column = created_at\n"
+	         "older_than = 30d\nset_null = user_id\nset = name = [gone]\n"
+	         "json_column = meta\njson_strip_keys = email\n", w->job,
+	         w->schema);
+	tu_world_load(w, text);
+}
+
+/* anonymize's policy is rows past the limit without personal data: the
+ * rows already anonymized (older still) are not its rows, young ones are
+ * within it, and the old ones with personal data break it until a run. */
+static void anonymize_violates_until_a_run_strips_old_rows(void **state)
+{
+	tu_world *w = *state;
+	char args[256], *out;
+
+	anon_data(w);
+	anon_job(w);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 1);
+	assert_contains(out, w->job);
+	assert_contains(out, ".people: oldest row 40d");
+	assert_contains(out, "limit 30d, period 1d: VIOLATED");
+	free(out);
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.people"
+	                            " WHERE user_id IS NULL", w->schema), 20);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, ".people: oldest row 1d, limit 30d, period 1d:"
+	                " OK");
+	free(out);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "oldest row:   1d (limit 30d) in ");
+	free(out);
+}
+
+/* A row missing one change is a row still to anonymize: each of set_null,
+ * set and a key deep in json_column alone keeps an old row in the
+ * policy's measure. */
+static void anonymize_counts_a_row_missing_any_one_change(void **state)
+{
+	static const char *const partial[] = {
+		"user_id = 7, name = '[gone]', meta = '{}'",
+		"user_id = NULL, name = 'Ann', meta = '{}'",
+		"user_id = NULL, name = '[gone]', meta ="
+		" '{\"a\": [{\"b\": {\"Email\": 1}}]}'",
+	};
+	tu_world *w = *state;
+	char args[256], *out;
+	size_t i;
+
+	anon_data(w);
+	anon_job(w);
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	for (i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
+		tu_sql(w->db, "UPDATE %s.people SET %s WHERE id = 5",
+		       w->schema, partial[i]);
+		assert_int_equal(sweepd(w, &out, args), 1);
+		assert_contains(out, ".people: oldest row 60d");
+		free(out);
+		tu_sql(w->db, "UPDATE %s.people SET user_id = NULL, name ="
+		       " '[gone]', meta = '{}' WHERE id = 5", w->schema);
+		assert_int_equal(sweepd(w, &out, args), 0);
+		assert_contains(out, "oldest row 1d");
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +235,8 @@ int main(void)
 		T(old_rows_violate_until_a_run_deletes_them),
 		T(a_paused_job_leaves_its_policy_violated),
 		T(verify_measures_the_rows_where_matches),
+		T(anonymize_violates_until_a_run_strips_old_rows),
+		T(anonymize_counts_a_row_missing_any_one_change),
 #undef T
 	};
 
