@@ -177,10 +177,10 @@ static int listed(const char *name, const char *const *names, size_t n)
 }
 
 /* Reads the set_null columns and the `set` pairs "column = value" into st
- * (quoted columns, values as written and as SQL literals), refusing a pair without '=' or
- * with an empty column, and a column that set_null, set and json_column
- * name more than once.  Returns 0, or -1 with *errmsg set (what was read
- * stays in st, for state_free). */
+ * (quoted columns, values as written and as SQL literals), refusing a
+ * pair without '=' or with an empty column, and a column that set_null,
+ * set and json_column name more than once.  Returns 0, or -1 with
+ * *errmsg set (what was read stays in st, for state_free). */
 static int columns_read(const sweep_api *api, sweep_host *h, PGconn *db,
                         anon_state *st, char **errmsg)
 {
@@ -454,8 +454,9 @@ static int older_build(const sweep_api *api, sweep_host *h, anon_state *st,
 }
 
 /* Builds the batch UPDATE, the dry run's count and sample statements and
- * verify's condition into st; the sample names rows by the audit columns, else by the primary key,
- * else by ctid.  Returns 0, or -1 with *errmsg set. */
+ * verify's condition into st; the sample names rows by the audit
+ * columns, else by the primary key, else by ctid.  Returns 0, or -1 with
+ * *errmsg set. */
 static int statements_build(const sweep_api *api, sweep_host *h,
                             anon_state *st, char **errmsg)
 {
