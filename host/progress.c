@@ -86,7 +86,7 @@ static void progress_span(int64_t ms, char *out, size_t len)
 
 /* The terminal's live line for job at p, without a newline:
  * "job: 12,345 done, 2,626/s, 43%, ETA 7s" (the part done and the time
- * left only when known). */
+ * left only when known, the time left only before the end). */
 void progress_line(const char *job, const progress_point *p, char *out,
                    size_t len)
 {
@@ -99,6 +99,8 @@ void progress_line(const char *job, const progress_point *p, char *out,
 	n = snprintf(out, len, "%s: %s done, %s/s", job, done, rate);
 	if (n < 0 || (size_t)n >= len || p->ppm < 0)
 		return;
+	if (p->ppm >= PROGRESS_WHOLE)
+		left = -1;      /* all done: no time left to show */
 	if (left >= 0)
 		duration_format((left + 999) / 1000 * 1000, eta, sizeof(eta));
 	snprintf(out + n, len - (size_t)n, ", %d%%%s%s",
