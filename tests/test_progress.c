@@ -4,6 +4,7 @@
  * on a pipe no escape code at all, and progress log lines that carry the
  * rate and the estimate. */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <pty.h>
 #include <stdio.h>
@@ -22,8 +23,10 @@
 /* Runs the shell command cmd on a new pseudo-terminal 200 columns wide
  * (its standard input, output and error) and returns all it wrote, once
  * it ended (the terminal's EOF, then its exit), as a new string; sets
- * *status to its exit status. */
-static char *run_on_pty(const char *cmd, int *status)
+ * *status to its exit status.  With interrupt_at, sends SIGINT to the
+ * command's process once that text was written. */
+static char *run_on_pty(const char *cmd, const char *interrupt_at,
+                        int *status)
 {
 	struct winsize ws = {.ws_row = 50, .ws_col = 200};
 	buf b = BUF_INIT;
@@ -44,6 +47,10 @@ static char *run_on_pty(const char *cmd, int *status)
 		if (n <= 0)     /* EIO once the last writer closed it */
 			break;
 		buf_append(&b, chunk, (size_t)n);
+		if (interrupt_at && strstr(buf_str(&b), interrupt_at)) {
+			kill(pid, SIGINT);
+			interrupt_at = NULL;
+		}
 	}
 	close(master);
 	assert_int_equal(waitpid(pid, &ws_status, 0), pid);
@@ -122,6 +129,17 @@ static void assert_log_lines_whole(const char *out)
 	assert_true(lines >= 3);
 }
 
+/* The last live line of out: what follows its last erasure. */
+static const char *last_line(const char *out)
+{
+	const char *last = strstr(out, ERASE);
+
+	assert_non_null(last);
+	while (strstr(last + 1, ERASE) != NULL)
+		last = strstr(last + 1, ERASE);
+	return last;
+}
+
 static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 {
 	slow_job s;
@@ -135,7 +153,7 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
 	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format logfmt"
 	         " --run slow", s.dir);
-	out = run_on_pty(cmd, &status);
+	out = run_on_pty(cmd, NULL, &status);
 	assert_int_equal(status, 0);
 	assert_int_equal(tu_sql_int(s.db, "SELECT count(*) FROM %s.t", s.schema),
 	                 0);
@@ -151,13 +169,40 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 	assert_contains(out, "event=\"run finished\"");
 	assert_log_lines_whole(out);
 	/* It ends in one summary line: rows, duration, rate. */
-	last = out;
-	while (strstr(last + 1, ERASE) != NULL)
-		last = strstr(last + 1, ERASE);
+	last = last_line(out);
 	assert_contains(last, ERASE "slow: 20,000 done in ");
 	assert_contains(last, "/s\r\n");
 	/* ... before the result, which is not drawn over. */
 	assert_contains(last, "\r\nrun slow: ok in ");
+	free(out);
+	slow_job_free(&s);
+}
+
+static void interrupted_run_ends_its_line_with_a_summary(void **state)
+{
+	slow_job s;
+	char cmd[1024];
+	char *out;
+	const char *last;
+	int status;
+	long long left;
+
+	(void)state;
+	slow_job_make(&s, 20000);
+	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
+	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format logfmt"
+	         " --run slow", s.dir);
+	/* Interrupted (as Ctrl-C does) once the line is drawn. */
+	out = run_on_pty(cmd, "%, ETA ", &status);
+	assert_int_equal(status, 0);
+	left = tu_sql_int(s.db, "SELECT count(*) FROM %s.t", s.schema);
+	assert_true(left > 0);
+	assert_contains(out, "event=\"stopping run\"");
+	assert_log_lines_whole(out);
+	/* The summary counts what was done, the result says it stopped. */
+	last = last_line(out);
+	assert_contains(last, " done in ");
+	assert_contains(last, "/s\r\nrun slow: ok (stopped early) in ");
 	free(out);
 	slow_job_free(&s);
 }
@@ -199,7 +244,7 @@ static void json_log_on_a_terminal_has_no_live_line(void **state)
 	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
 	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format json"
 	         " --run slow", s.dir);
-	out = run_on_pty(cmd, &status);
+	out = run_on_pty(cmd, NULL, &status);
 	assert_int_equal(status, 0);
 	assert_null(strchr(out, '\033'));
 	/* Its progress line's measures are JSON numbers. */
@@ -215,6 +260,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(terminal_shows_one_live_line_with_rate_and_estimate),
+		cmocka_unit_test(interrupted_run_ends_its_line_with_a_summary),
 		cmocka_unit_test(pipe_gets_progress_log_lines_without_escape_codes),
 		cmocka_unit_test(json_log_on_a_terminal_has_no_live_line),
 	};
