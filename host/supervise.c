@@ -530,14 +530,16 @@ static void sup_wait(sup_run *r, int sigfd)
 }
 
 /* `sweepd --run` and `--dry-run`: runs j in a supervised child in the
- * foreground, stops it on SIGINT or SIGTERM (between batches), and
- * appends to out what the CLI prints.  Returns the runner_outcome. */
+ * foreground, stops it on SIGINT or SIGTERM (between batches), draws its
+ * progress live when o->live (ending in a summary line), and appends to
+ * out what the CLI prints.  Returns the runner_outcome. */
 int sup_foreground(const job *j, const settings *s, const sup_opts *o,
                    buf *out)
 {
 	sigset_t set, old;
 	sup_run r;
 	int sigfd, rc = RUNNER_FAILED;
+	int64_t took_ms = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -553,14 +555,13 @@ int sup_foreground(const job *j, const settings *s, const sup_opts *o,
 		live_begin(j->name);
 	if (sup_start(&r, j, s, o) == 0) {
 		sup_wait(&r, sigfd);
-		if (o->live)
-			live_end(api_now_ms() - r.started_ms);
+		took_ms = api_now_ms() - r.started_ms;
 		sup_render_end(&r, j, out);
 		if (r.state == NULL && r.rep.ended)
 			rc = r.rep.outcome;
 		sup_free(&r);
 	}
-	live_end(0);
+	live_end(took_ms);
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
