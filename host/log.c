@@ -50,12 +50,6 @@ void log_configure(int min_level, log_format format)
 	log_journal = log_under_journald();
 }
 
-/* The line format set by log_configure(). */
-log_format log_get_format(void)
-{
-	return log_fmt;
-}
-
 /* Parses debug|info|warn|error; 0 on success, -1 for anything else. */
 int log_parse_level(const char *text, int *level)
 {

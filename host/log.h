@@ -23,7 +23,6 @@ typedef enum log_format {
 typedef void (*log_sink)(const char *lines, size_t n);
 
 void log_configure(int min_level, log_format format);
-log_format log_get_format(void);
 void log_set_fd(int fd);
 void log_set_sink(log_sink sink);
 void log_write(const char *lines, size_t n);
