@@ -11,7 +11,13 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "report.h"
 #include "sqltext.h"
+
+/* A run's progress is logged at info at most this often. */
+#define API_PROGRESS_LOG_MS 5000
+/* A run's progress is reported to its supervisor at most this often. */
+#define API_PROGRESS_REPORT_MS 100
 
 /* Milliseconds of the monotonic clock. */
 int64_t api_now_ms(void)
@@ -42,15 +48,20 @@ void api_host_init(sweep_host *h, const job *j, PGconn *conn, result *r,
 	h->result = r;
 	h->dry_run = dry_run;
 	h->stop = stop;
+	h->started_ms = api_now_ms();
 	if (j->plugin->noptions)
 		h->quoted = calloc(j->plugin->noptions, sizeof(*h->quoted));
 }
 
-/* Frees what the services allocated for the run. */
+/* Frees what the services allocated for the run, after reporting its
+ * last progress if the report was held back. */
 void api_host_free(sweep_host *h)
 {
 	size_t i;
 
+	if (h->unreported)
+		report_progress(&h->progress);
+	h->unreported = false;
 	for (i = 0; i < h->nowned; i++)
 		free(h->owned[i]);
 	free(h->owned);
@@ -177,20 +188,40 @@ static void api_message(sweep_host *h, const char *text)
 	result_message(h->result, text);
 }
 
-/* Logs progress at most every five seconds at info, always at debug. */
-static void api_progress(sweep_host *h, int64_t done, int64_t total)
+/* Notes the run's progress: done units of total (-1: unknown), ppm parts
+ * per million of its work done (-1: from done and total).  Logs it with
+ * its rate and, when the part done is known, the percentage and the
+ * seconds left: at info at most every API_PROGRESS_LOG_MS (never while
+ * the supervisor draws it live on a terminal), always at debug.  Reports
+ * it to the supervisor at most every API_PROGRESS_REPORT_MS; a report
+ * held back goes with api_host_free(). */
+void api_progress_note(sweep_host *h, int64_t done, int64_t total,
+                       int64_t ppm)
 {
-	char d[32], t[32];
 	int64_t now = api_now_ms();
-	int level = now - h->progress_ms >= 5000 ? SWEEP_LOG_INFO
-	                                         : SWEEP_LOG_DEBUG;
+	int level = now - h->progress_ms >= API_PROGRESS_LOG_MS &&
+	            !report_live() ? SWEEP_LOG_INFO : SWEEP_LOG_DEBUG;
+	progress_values v;
 
+	progress_point_set(&h->progress, done, total, ppm, now - h->started_ms);
 	if (level == SWEEP_LOG_INFO)
 		h->progress_ms = now;
-	snprintf(d, sizeof(d), "%lld", (long long)done);
-	snprintf(t, sizeof(t), "%lld", (long long)total);
-	api_log(h, level, "progress", "done", d, "total",
-	        total < 0 ? "unknown" : t, LOG_END);
+	progress_values_of(&h->progress, &v);
+	api_log(h, level, "progress", "done", v.done, "total", v.total,
+	        "rate", v.rate, "percent", v.percent, "eta_s", v.eta_s,
+	        LOG_END);
+	h->unreported = true;
+	if (now - h->reported_ms >= API_PROGRESS_REPORT_MS) {
+		report_progress(&h->progress);
+		h->reported_ms = now;
+		h->unreported = false;
+	}
+}
+
+/* See sweep_api.progress. */
+static void api_progress(sweep_host *h, int64_t done, int64_t total)
+{
+	api_progress_note(h, done, total, -1);
 }
 
 static char *api_mprintf(const char *fmt, ...) SWEEP_PRINTF(1, 2);

@@ -9,6 +9,7 @@
 #include <sweepd/plugin.h>
 
 #include "jobs.h"
+#include "progress.h"
 #include "result.h"
 
 /* One run of one job, as the services see it.  Owned by the runner. */
@@ -23,7 +24,12 @@ struct sweep_host {
 	char **quoted;          /* opt_ident results, one per option */
 	char run_id[24];        /* "" when the run is not recorded */
 	char sqlstate[6];       /* of the last failed host statement, or "" */
+	int64_t started_ms;     /* monotonic: the run's start, for its rate */
 	int64_t progress_ms;    /* monotonic time of the last progress line */
+	int64_t reported_ms;    /* monotonic time of the last progress report
+	                           to the supervisor */
+	progress_point progress;/* the last progress */
+	bool unreported;        /* progress is newer than the last report */
 	int64_t batch_rows;     /* rows the run's batch loops changed */
 	int64_t tx_audited;     /* audit records written since begin() */
 	int64_t failed_rows;    /* rows they left, failed for their data and
@@ -42,6 +48,8 @@ int64_t api_now_ms(void);
 void api_failed(sweep_host *h, const PGresult *res);
 bool api_sleep(int64_t ms, const volatile sig_atomic_t *stop);
 bool api_pause(sweep_host *h, int64_t ms);
+void api_progress_note(sweep_host *h, int64_t done, int64_t total,
+                       int64_t ppm);
 
 /* batch_loop, in batch.c. */
 int batch_loop(sweep_host *h, const sweep_batch *spec,

@@ -517,6 +517,29 @@ static bool batch_ok(const PGresult *res)
 	       PQresultStatus(res) == PGRES_TUPLES_OK;
 }
 
+/* Parts per million of a heap-range loop's heap walked: the blocks handed
+ * out less those of the ranges still in flight, of the heap's size when
+ * the loop started (the rows to come are not known, the blocks left are);
+ * -1 for a loop that runs until empty. */
+static int64_t batch_ppm(const batch_walk *w)
+{
+	int64_t walked = w->next_lo;
+	int i;
+
+	if (w->spec.mode != SWEEP_BATCH_HEAP_RANGES)
+		return -1;
+	if (w->heap.nblocks <= 0)
+		return PROGRESS_WHOLE;
+	if (walked > w->heap.nblocks)
+		walked = w->heap.nblocks;
+	for (i = 0; i < w->nlanes; i++)
+		if (w->lanes[i].busy)
+			walked -= batch_span(w, &w->lanes[i]);
+	if (walked < 0)
+		walked = 0;
+	return walked * PROGRESS_WHOLE / w->heap.nblocks;
+}
+
 /* Counts a committed batch that changed n rows in ms milliseconds, and
  * marks the loop done when that was the last one it needed. */
 static void batch_count(batch_walk *w, int64_t n, int64_t ms)
@@ -534,7 +557,7 @@ static void batch_count(batch_walk *w, int64_t n, int64_t ms)
 		result_count(h->result, spec->counter, n);
 	if (spec->audit_action)
 		result_count(h->result, "audited", n);
-	api_table()->progress(h, w->stats.rows, -1);
+	api_progress_note(h, w->stats.rows, -1, batch_ppm(w));
 	if ((spec->max_rows > 0 && w->stats.rows >= spec->max_rows) ||
 	    (spec->mode == SWEEP_BATCH_UNTIL_EMPTY && n == 0))
 		w->done = true;

@@ -80,10 +80,33 @@ int log_parse_format(const char *text, log_format *format)
  * the daemon's standard error for them while its own goes to a pipe. */
 static int log_fd = STDERR_FILENO;
 
+/* Where log lines go instead of log_fd; NULL: log_fd. */
+static log_sink log_to_sink;
+
 /* Makes log lines go to fd. */
 void log_set_fd(int fd)
 {
 	log_fd = fd;
+}
+
+/* Makes log lines go to sink instead (NULL: back to the fd). */
+void log_set_sink(log_sink sink)
+{
+	log_to_sink = sink;
+}
+
+/* Writes n bytes of finished log lines where the log goes: the sink, or
+ * the fd in one write(2) so lines of concurrent processes never
+ * interleave. */
+void log_write(const char *lines, size_t n)
+{
+	if (log_to_sink != NULL) {
+		log_to_sink(lines, n);
+		return;
+	}
+	if (write(log_fd, lines, n) < 0) {
+		/* standard error is gone: nowhere left to report it */
+	}
 }
 
 /* Appends a logfmt value, quoted when it holds a space, '=', a quote or
@@ -167,8 +190,8 @@ static void log_start(buf *b, int level)
 
 /* Writes one line with time (none under journald: a priority prefix),
  * level and event, then the npairs key/value pairs of kv (pairs with a
- * NULL or empty value are left out; in JSON, numbers as numbers), in one
- * write(2) so lines of concurrent processes never interleave. */
+ * NULL or empty value are left out; in JSON, numbers as numbers), with
+ * log_write(). */
 void log_line(int level, const char *event, const char *const *kv,
               size_t npairs)
 {
@@ -209,9 +232,8 @@ void log_line(int level, const char *event, const char *const *kv,
 		}
 		buf_puts(&b, "\n");
 	}
-	if (!b.oom && write(log_fd, b.data, b.len) < 0) {
-		/* standard error is gone: nowhere left to report it */
-	}
+	if (!b.oom)
+		log_write(b.data, b.len);
 	buf_free(&b);
 }
 

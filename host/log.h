@@ -18,8 +18,14 @@ typedef enum log_format {
 /* Most key/value pairs one line carries; further pairs are dropped. */
 #define LOG_MAX_PAIRS 32
 
+/* Takes finished log lines (n bytes, each ending in a newline) in place
+ * of the log's fd: a live terminal line, a child's report pipe. */
+typedef void (*log_sink)(const char *lines, size_t n);
+
 void log_configure(int min_level, log_format format);
 void log_set_fd(int fd);
+void log_set_sink(log_sink sink);
+void log_write(const char *lines, size_t n);
 int log_parse_level(const char *text, int *level);
 int log_parse_format(const char *text, log_format *format);
 void log_line(int level, const char *event, const char *const *kv,

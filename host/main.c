@@ -15,6 +15,7 @@
 #include "isotime.h"
 #include "jobs.h"
 #include "listing.h"
+#include "live.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -205,6 +206,7 @@ static int run_job(const jobs *js, const diag *d, const settings *s,
 	o.timeout_ms = timeout_ms >= 0 ? timeout_ms : j->timeout_ms;
 	o.memory_limit = j->memory_limit;
 	o.render = json ? SUP_RENDER_JSON : SUP_RENDER_TEXT;
+	o.live = live_wanted(s->log_format);
 	o.db = cli_db;
 	o.arg = (void *)s;
 	rc = sup_foreground(j, s, &o, out);

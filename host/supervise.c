@@ -29,6 +29,7 @@
 #include "db.h"
 #include "duration.h"
 #include "isotime.h"
+#include "live.h"
 #include "log.h"
 #include "result.h"
 #include "runner.h"
@@ -110,7 +111,9 @@ static void sup_child(const job *j, const settings *s, const sup_opts *o,
 	sup_child_streams(out, err);
 	if (o->memory_limit > 0)
 		setrlimit(RLIMIT_DATA, &lim);
-	report_attach(rep);
+	report_attach(rep, o->live);
+	if (o->live)
+		log_set_sink(report_log);
 	tz_restore();
 	rc = runner_run(j, s, &ro, &sup_child_stop, &r);
 	if (o->render == SUP_RENDER_JSON)
@@ -232,7 +235,8 @@ size_t sup_pollfds(const sup_run *r, struct pollfd *fds)
 }
 
 /* Takes what the child reported: the run id names its output lines, and
- * the plugin's start is where its timeout counts from. */
+ * the plugin's start is where its timeout counts from; its log lines (a
+ * live run's) are written and its progress drawn live. */
 static void sup_on_report(sup_run *r, const char *data, size_t n)
 {
 	bool started = r->rep.phase[0] != '\0';
@@ -240,6 +244,14 @@ static void sup_on_report(sup_run *r, const char *data, size_t n)
 	if (report_feed(&r->rep, data, n) != 0)
 		log_msg(SWEEP_LOG_WARN, "unreadable report from a run", "job",
 		        r->job, LOG_END);
+	if (r->rep.log.len > 0) {
+		log_write(buf_str(&r->rep.log), r->rep.log.len);
+		buf_reset(&r->rep.log);
+	}
+	if (r->opts.live && r->rep.progress_seq != r->progress_seen) {
+		r->progress_seen = r->rep.progress_seq;
+		live_show(&r->rep.progress);
+	}
 	if (r->rep.run_id && r->claimed_ms == 0) {
 		r->claimed_ms = api_now_ms();
 		snprintf(r->cap.run, sizeof(r->cap.run), "%lld",
@@ -518,14 +530,16 @@ static void sup_wait(sup_run *r, int sigfd)
 }
 
 /* `sweepd --run` and `--dry-run`: runs j in a supervised child in the
- * foreground, stops it on SIGINT or SIGTERM (between batches), and
- * appends to out what the CLI prints.  Returns the runner_outcome. */
+ * foreground, stops it on SIGINT or SIGTERM (between batches), draws its
+ * progress live when o->live (ending in a summary line), and appends to
+ * out what the CLI prints.  Returns the runner_outcome. */
 int sup_foreground(const job *j, const settings *s, const sup_opts *o,
                    buf *out)
 {
 	sigset_t set, old;
 	sup_run r;
 	int sigfd, rc = RUNNER_FAILED;
+	int64_t took_ms = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -537,13 +551,17 @@ int sup_foreground(const job *j, const settings *s, const sup_opts *o,
 		        strerror(errno), LOG_END);
 		return RUNNER_FAILED;
 	}
+	if (o->live)
+		live_begin(j->name);
 	if (sup_start(&r, j, s, o) == 0) {
 		sup_wait(&r, sigfd);
+		took_ms = api_now_ms() - r.started_ms;
 		sup_render_end(&r, j, out);
 		if (r.state == NULL && r.rep.ended)
 			rc = r.rep.outcome;
 		sup_free(&r);
 	}
+	live_end(took_ms);
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -49,6 +49,9 @@ typedef struct sup_opts {
 	int64_t timeout_ms;     /* from the tick (or the start); 0: none */
 	int64_t memory_limit;   /* bytes of data the child may map; 0: none */
 	sup_render render;
+	bool live;              /* the CLI draws the run's progress on its
+	                           terminal (live.h); the child's log lines
+	                           then come through the report pipe */
 	void (*child_close)(void *arg); /* in the child: closes what the
 	                                   parent holds (its fds, sockets) */
 	sup_db_fn db;
@@ -71,6 +74,7 @@ typedef struct sup_run {
 	int64_t stop_grace_ms;
 	int report_fd, out_fd, err_fd;  /* read ends; -1 once at EOF */
 	report rep;
+	unsigned progress_seen; /* rep.progress_seq last drawn */
 	capture cap;
 	int64_t started_ms;     /* monotonic */
 	int64_t claimed_ms;     /* monotonic: its history row was reported;

@@ -15,8 +15,9 @@
  *
  * A statement that returns rows (UPDATE ... RETURNING) runs through the
  * plugin's own loop, which sees them: after each execution commits, its
- * first log_rows rows are logged at info, event "row", each column a
- * key=value pair, and one line counts the rest.  With audit_returning,
+ * first log_rows rows are logged at debug (per-row detail is not for the
+ * info log), event "row", each column a key=value pair, and one line at
+ * info counts the rest.  With audit_returning,
  * each returned row is also one audit record (sweepd.audit, through
  * api->audit) whose data is the row as a JSON object, written in the
  * statement's transaction, so a record exists exactly when its change
@@ -136,14 +137,14 @@ static void log_row(const sweep_api *api, sweep_host *h, const PGresult *res,
 	}
 	/* The first NULL key ends the pairs. */
 #define P(n) k[n], v[n]
-	api->log(h, SWEEP_LOG_INFO, "row", P(0), P(1), P(2), P(3), P(4), P(5),
+	api->log(h, SWEEP_LOG_DEBUG, "row", P(0), P(1), P(2), P(3), P(4), P(5),
 	         P(6), P(7), P(8), P(9), P(10), P(11), P(12), P(13), P(14),
 	         P(15), P(16), SWEEP_LOG_END);
 #undef P
 }
 
-/* Logs the first log_rows rows res returned, then one line with how many
- * it left out.  The column to_jsonb added for the audit is not logged. */
+/* Logs the first log_rows rows res returned at debug, then one line at
+ * info with how many it left out.  The column to_jsonb added for the audit is not logged. */
 static void log_returned(const sweep_api *api, sweep_host *h,
                          const sql_state *st, const PGresult *res)
 {
@@ -580,7 +581,7 @@ static const sweep_option sql_options[] = {
 	  "unset: the EXPLAIN of statement" },
 	{ "log_rows", SWEEP_OPT_INT, 0, "100",
 	  "rows the statement returns (RETURNING) logged per execution, at "
-	  "info, each as its columns; one line counts the rest" },
+	  "debug, each as its columns; one line at info counts the rest" },
 	{ "audit_returning", SWEEP_OPT_BOOL, 0, "false",
 	  "one audit record (sweepd.audit) per row the statement returns, "
 	  "the row as its data, in the statement's transaction" },

@@ -254,15 +254,16 @@ static void lock_timeout_applies_to_each_transaction(void **state)
 	assert_int_equal(ITEMS(w, "n <> 0"), 0);
 }
 
-/* Runs the world's job with the real binary, --run --json; returns what
- * it logged (caller frees) after checking it succeeded. */
-static char *binary_run_log(world *w)
+/* Runs the world's job with the real binary, --run --json, logging at
+ * level; returns what it logged (caller frees) after checking it
+ * succeeded. */
+static char *binary_run_log(world *w, const char *level)
 {
 	char *out, *err;
 
 	if (tu_run(&out, &err, SWEEPD_BIN " --conf-dir %s --plugin-dir "
-	           SWEEPD_PLUGIN_DIR " --log-format logfmt --json --run %s",
-	           w->dir, w->job) != 0)
+	           SWEEPD_PLUGIN_DIR " --log-format logfmt --log-level %s"
+	           " --json --run %s", w->dir, level, w->job) != 0)
 		fail_msg("sweepd --run failed: %s %s", out, err);
 	free(out);
 	return err;
@@ -288,14 +289,21 @@ static void returned_rows_are_logged_with_their_columns(void **state)
 	world_data(w);
 	world_job(w, "statement = UPDATE S.items SET n = n + 1 WHERE id <= 4\n"
 	          "  RETURNING id, n - 1 AS old_n, n AS new_n, note\n");
-	log = binary_run_log(w);
-	/* One info line per returned row, its columns as key=value pairs. */
-	assert_int_equal(occurrences(log, "level=info event=row "), 4);
-	assert_contains(log, " id=1 old_n=0 new_n=1 note=NULL\n");
-	assert_contains(log, " id=3 old_n=0 new_n=1 note=\"item 3\"\n");
-	assert_int_equal(occurrences(log, "rows not logged"), 0);
+	/* Per-row detail is for debug: at info, no row line. */
+	log = binary_run_log(w, "info");
+	assert_int_equal(occurrences(log, "event=row "), 0);
+	assert_contains(log, "level=info event=\"run finished\"");
 	free(log);
 	assert_int_equal(ITEMS(w, "n = 1"), 4);
+	/* At debug, one line per returned row, its columns as key=value
+	 * pairs. */
+	log = binary_run_log(w, "debug");
+	assert_int_equal(occurrences(log, "level=debug event=row "), 4);
+	assert_contains(log, " id=1 old_n=1 new_n=2 note=NULL\n");
+	assert_contains(log, " id=3 old_n=1 new_n=2 note=\"item 3\"\n");
+	assert_int_equal(occurrences(log, "rows not logged"), 0);
+	free(log);
+	assert_int_equal(ITEMS(w, "n = 2"), 4);
 }
 
 static void rows_past_log_rows_are_counted_in_one_line(void **state)
@@ -309,8 +317,8 @@ static void rows_past_log_rows_are_counted_in_one_line(void **state)
 	          "statement = UPDATE S.items SET needs_fix = false\n"
 	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
 	          "  ORDER BY id LIMIT $1) RETURNING id\n");
-	log = binary_run_log(w);
-	assert_int_equal(occurrences(log, "event=row "), 9);
+	log = binary_run_log(w, "debug");
+	assert_int_equal(occurrences(log, "level=debug event=row "), 9);
 	assert_int_equal(occurrences(log, "level=info event=\"rows not logged\""),
 	                 3);
 	assert_contains(log, "logged=3 not_logged=497 ");

@@ -1,5 +1,6 @@
 /* Unit tests of the small host modules: durations, SQL text checks, the
- * "did you mean" suggestion, typed parameter values, and the .ini reader
+ * "did you mean" suggestion, typed parameter values, progress and the
+ * run's report protocol, and the .ini reader
  * on bytes no editor writes (inputs the fuzzer found, tests/fuzz/). */
 #include "testutil.h"
 
@@ -11,6 +12,8 @@
 #include "conf.h"
 #include "duration.h"
 #include "params.h"
+#include "progress.h"
+#include "report.h"
 #include "sqltext.h"
 #include "suggest.h"
 
@@ -690,6 +693,83 @@ static void conf_nul_byte_is_a_problem_at_its_line(void **state)
 	diag_free(&d);
 }
 
+/* ---- progress and the report protocol ---- */
+
+/* A quarter done in 2 s: 3 quarters left at that pace is 6 s. */
+static void progress_rate_and_time_left(void **state)
+{
+	progress_point p;
+	progress_values v;
+	char line[128];
+
+	(void)state;
+	progress_point_set(&p, 500, 2000, -1, 2000);
+	assert_int_equal(p.ppm, PROGRESS_WHOLE / 4);
+	assert_true(progress_rate(&p) == 250.0);
+	assert_int_equal(progress_eta_ms(&p), 6000);
+	progress_values_of(&p, &v);
+	assert_string_equal(v.total, "2000");
+	assert_string_equal(v.rate, "250.0");
+	assert_string_equal(v.percent, "25.0");
+	assert_string_equal(v.eta_s, "6");
+	progress_line("job", &p, line, sizeof(line));
+	assert_string_equal(line, "job: 500 done, 250/s, 25%, ETA 6s");
+	progress_summary("job", &p, 4700, line, sizeof(line));
+	assert_string_equal(line, "job: 500 done in 4.7s, 106/s");
+}
+
+/* Without a total or a part done there is a rate and no estimate. */
+static void progress_without_a_total_has_no_estimate(void **state)
+{
+	progress_point p;
+	progress_values v;
+	char line[128];
+
+	(void)state;
+	progress_point_set(&p, 1234567, -1, -1, 1000);
+	assert_int_equal(p.ppm, -1);
+	assert_int_equal(progress_eta_ms(&p), -1);
+	progress_values_of(&p, &v);
+	assert_string_equal(v.total, "");
+	assert_string_equal(v.percent, "");
+	assert_string_equal(v.eta_s, "");
+	progress_line("job", &p, line, sizeof(line));
+	assert_string_equal(line, "job: 1,234,567 done, 1,234,567/s");
+	/* A part done given without a total (a heap walked) estimates. */
+	progress_point_set(&p, 10, -1, PROGRESS_WHOLE / 2, 3000);
+	assert_int_equal(progress_eta_ms(&p), 3000);
+}
+
+/* Progress and log lines come through the report pipe in any pieces,
+ * a log line's bytes kept whole and apart from the result. */
+static void report_carries_progress_and_log_lines(void **state)
+{
+	const char *msgs = "run 7\nprogress 40 -1 250000 2000\nlog 6\n"
+	                   "a=1\nb\nprogress 80 -1 500000 4000\n"
+	                   "output 3\nok\nend 0\n";
+	size_t i, n = strlen(msgs);
+	report r;
+
+	(void)state;
+	report_init(&r);
+	for (i = 0; i < n; i += 5)
+		assert_int_equal(report_feed(&r, msgs + i, n - i < 5 ? n - i
+		                                                 : 5), 0);
+	assert_int_equal(r.run_id, 7);
+	assert_int_equal(r.progress_seq, 2);
+	assert_int_equal(r.progress.done, 80);
+	assert_int_equal(r.progress.total, -1);
+	assert_int_equal(r.progress.ppm, 500000);
+	assert_int_equal(r.progress.elapsed_ms, 4000);
+	assert_string_equal(buf_str(&r.log), "a=1\nb\n");
+	assert_string_equal(buf_str(&r.output), "ok\n");
+	assert_true(r.ended);
+	report_free(&r);
+	report_init(&r);
+	assert_int_equal(report_feed(&r, "progress 1 2\n", 13), -1);
+	report_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +814,9 @@ int main(void)
 		cmocka_unit_test(params_int_refuses_text),
 		cmocka_unit_test(conf_line_with_nul_counts_once),
 		cmocka_unit_test(conf_nul_byte_is_a_problem_at_its_line),
+		cmocka_unit_test(progress_rate_and_time_left),
+		cmocka_unit_test(progress_without_a_total_has_no_estimate),
+		cmocka_unit_test(report_carries_progress_and_log_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
