@@ -48,7 +48,11 @@ for f in usr/bin/sweepd etc/sweepd/conf.d/sweepd.ini \
 		usr/include/sweepd/plugin.h usr/share/doc/sweepd/examples/conf.d/sweepd.ini; do
 	[[ -e $root/$f ]] || fail "$f is not in the package"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/sweepd/conf.d/sweepd.ini ||
+# Each output is read whole before grep -q looks at it: grep -q stops at
+# the first match, and under pipefail the writer's SIGPIPE would fail a
+# pipeline whose match was found.
+conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
+grep -qx /etc/sweepd/conf.d/sweepd.ini <<<"$conffiles" ||
 	fail "/etc/sweepd/conf.d/sweepd.ini is not a conffile"
 
 # The unpacked sweepd, its plugins found relative to itself.
@@ -57,8 +61,8 @@ plugins=$(timeout 60 "$root/usr/bin/sweepd" --conf-dir "$root/etc/sweepd/conf.d"
 names=$(python3 -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin))))' <<<"$plugins")
 [[ $names == "age_delete anonymize cascade_delete match_delete orphan_files sql" ]] ||
 	fail "unpacked sweepd --list-plugins found: $names"
-timeout 60 "$root/usr/bin/sweepd" --conf-dir "$root/etc/sweepd/conf.d" --list-plugins |
-	grep -q "path: $root/usr/lib/.*/sweepd/plugins/age_delete.so" ||
+listing=$(timeout 60 "$root/usr/bin/sweepd" --conf-dir "$root/etc/sweepd/conf.d" --list-plugins)
+grep -q "path: $root/usr/lib/.*/sweepd/plugins/age_delete.so" <<<"$listing" ||
 	fail "plugins not loaded from the package's own plugin directory"
 for page in usr/share/man/man8/sweepd.8.gz usr/share/man/man5/sweepd.ini.5.gz; do
 	warnings=$(MANWIDTH=80 man --warnings -l "$root/$page" 2>&1 >/dev/null)
