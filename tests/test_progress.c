@@ -71,7 +71,9 @@ static int occurrences(const char *hay, const char *needle)
 	return n;
 }
 
-/* A scratch schema with n rows two days old in t, and a job "slow" in a
+/* A scratch schema with n rows two days old in t, and a job named as the
+ * schema (unique: other test programs run jobs at the same time, and a
+ * job's lock and history are shared by name) in a
  * scratch conf dir that deletes them in batches of 200, 20 ms apart (n =
  * 20000: about 100 batches, two seconds or more). */
 typedef struct slow_job {
@@ -89,9 +91,9 @@ static void slow_job_make(slow_job *s, int n)
 	s->dir = tu_tempdir();
 	tu_sql(s->db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
 	       " '2 days' AS at FROM generate_series(1, %d) g", s->schema, n);
-	snprintf(text, sizeof(text), "[job]\nname = slow\nplugin = age_delete\n"
+	snprintf(text, sizeof(text), "[job]\nname = %s\nplugin = age_delete\n"
 	         "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
-	         "batch_size = 200\nbatch_pause = 20ms\n", s->schema);
+	         "batch_size = 200\nbatch_pause = 20ms\n", s->schema, s->schema);
 	tu_write(s->dir, "slow.ini", text);
 }
 
@@ -102,6 +104,14 @@ static void slow_job_free(slow_job *s)
 	tu_rmtree(s->dir);
 	free(s->dir);
 	free(s->schema);
+}
+
+/* before, s's job name, then after, in want (256 bytes). */
+static const char *job_text(const slow_job *s, char *want, const char *before,
+                            const char *after)
+{
+	snprintf(want, 256, "%s%s%s", before, s->schema, after);
+	return want;
 }
 
 /* Fails unless every log line of out ("ts=<24 characters> level=...")
@@ -143,6 +153,7 @@ static const char *last_line(const char *out)
 static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 {
 	slow_job s;
+	char want[256];
 	char cmd[1024];
 	char *out;
 	const char *last;
@@ -152,14 +163,15 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 	slow_job_make(&s, 20000);
 	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
 	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format logfmt"
-	         " --run slow", s.dir);
+	         " --run %s", s.dir, s.schema);
 	out = run_on_pty(cmd, NULL, &status);
-	assert_int_equal(status, 0);
+	if (status != 0)
+		fail_msg("sweepd exited %d saying:\n%s", status, out);
 	assert_int_equal(tu_sql_int(s.db, "SELECT count(*) FROM %s.t", s.schema),
 	                 0);
 	/* Redrawn in place, many times, with the rate, the part done and
 	 * the time left (the heap's size is known). */
-	assert_true(occurrences(out, ERASE "slow: ") >= 5);
+	assert_true(occurrences(out, job_text(&s, want, ERASE, ": ")) >= 5);
 	assert_contains(out, " done, ");
 	assert_contains(out, "/s, ");
 	assert_contains(out, "%, ETA ");
@@ -170,10 +182,10 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 	assert_log_lines_whole(out);
 	/* It ends in one summary line: rows, duration, rate. */
 	last = last_line(out);
-	assert_contains(last, ERASE "slow: 20,000 done in ");
+	assert_contains(last, job_text(&s, want, ERASE, ": 20,000 done in "));
 	assert_contains(last, "/s\r\n");
 	/* ... before the result, which is not drawn over. */
-	assert_contains(last, "\r\nrun slow: ok in ");
+	assert_contains(last, job_text(&s, want, "\r\nrun ", ": ok in "));
 	free(out);
 	slow_job_free(&s);
 }
@@ -181,6 +193,7 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 static void interrupted_run_ends_its_line_with_a_summary(void **state)
 {
 	slow_job s;
+	char want[256];
 	char cmd[1024];
 	char *out;
 	const char *last;
@@ -191,10 +204,11 @@ static void interrupted_run_ends_its_line_with_a_summary(void **state)
 	slow_job_make(&s, 20000);
 	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
 	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format logfmt"
-	         " --run slow", s.dir);
+	         " --run %s", s.dir, s.schema);
 	/* Interrupted (as Ctrl-C does) once the line is drawn. */
 	out = run_on_pty(cmd, "%, ETA ", &status);
-	assert_int_equal(status, 0);
+	if (status != 0)
+		fail_msg("sweepd exited %d saying:\n%s", status, out);
 	left = tu_sql_int(s.db, "SELECT count(*) FROM %s.t", s.schema);
 	assert_true(left > 0);
 	assert_contains(out, "event=\"stopping run\"");
@@ -202,7 +216,8 @@ static void interrupted_run_ends_its_line_with_a_summary(void **state)
 	/* The summary counts what was done, the result says it stopped. */
 	last = last_line(out);
 	assert_contains(last, " done in ");
-	assert_contains(last, "/s\r\nrun slow: ok (stopped early) in ");
+	assert_contains(last, job_text(&s, want, "/s\r\nrun ",
+	                               ": ok (stopped early) in "));
 	free(out);
 	slow_job_free(&s);
 }
@@ -210,20 +225,24 @@ static void interrupted_run_ends_its_line_with_a_summary(void **state)
 static void pipe_gets_progress_log_lines_without_escape_codes(void **state)
 {
 	slow_job s;
+	char want[256];
 	char *out, *err;
+	int rc;
 
 	(void)state;
 	slow_job_make(&s, 20000);
-	assert_int_equal(tu_run(&out, &err, "TERM=xterm " SWEEPD_BIN
-	                        " --conf-dir %s --plugin-dir "
-	                        SWEEPD_PLUGIN_DIR " --log-format logfmt"
-	                        " --run slow", s.dir), 0);
+	rc = tu_run(&out, &err, "TERM=xterm " SWEEPD_BIN " --conf-dir %s"
+	            " --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format logfmt"
+	            " --run %s", s.dir, s.schema);
+	if (rc != 0)
+		fail_msg("sweepd exited %d saying:\n%s%s", rc, out, err);
 	assert_null(strchr(err, '\r'));
 	assert_null(strchr(err, '\033'));
 	assert_null(strchr(out, '\033'));
 	/* Progress log lines carry the rate, the part done and the time
 	 * left. */
-	assert_contains(err, "level=info event=progress job=slow run=");
+	assert_contains(err, job_text(&s, want, "level=info event=progress"
+	                              " job=", " run="));
 	assert_contains(err, " rate=");
 	assert_contains(err, " percent=");
 	assert_contains(err, " eta_s=");
@@ -243,9 +262,10 @@ static void json_log_on_a_terminal_has_no_live_line(void **state)
 	slow_job_make(&s, 2000);
 	snprintf(cmd, sizeof(cmd), "TERM=xterm exec " SWEEPD_BIN " --conf-dir"
 	         " %s --plugin-dir " SWEEPD_PLUGIN_DIR " --log-format json"
-	         " --run slow", s.dir);
+	         " --run %s", s.dir, s.schema);
 	out = run_on_pty(cmd, NULL, &status);
-	assert_int_equal(status, 0);
+	if (status != 0)
+		fail_msg("sweepd exited %d saying:\n%s", status, out);
 	assert_null(strchr(out, '\033'));
 	/* Its progress line's measures are JSON numbers. */
 	assert_contains(out, "\"event\":\"progress\"");
