@@ -208,26 +208,6 @@ static void kill_procs_left(void)
 
 /* ----------------------------------------------------------------- SQL */
 
-/* Runs a query, failing the test on error; the caller PQclear()s. */
-static PGresult *query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static PGresult *query(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	res = PQexec(c, buf_str(&sql));
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(res),
-		         buf_str(&sql));
-	buf_free(&sql);
-	return res;
-}
-
 /* SQL: the backends of the test's jobs. */
 #define OF_TEST_APPS "starts_with(application_name, 'sweepd/%s-')"
 
@@ -235,9 +215,9 @@ static PGresult *query(PGconn *c, const char *fmt, ...)
  * job, state and query go to what (len bytes) when it is not NULL. */
 static long long backends_left(char *what, size_t len)
 {
-	PGresult *res = query(T.db, "SELECT pid, application_name, state,"
-	                      " left(query, 200) FROM pg_stat_activity WHERE "
-	                      OF_TEST_APPS " ORDER BY pid", T.schema);
+	PGresult *res = tu_query(T.db, "SELECT pid, application_name, state,"
+	                         " left(query, 200) FROM pg_stat_activity WHERE "
+	                         OF_TEST_APPS " ORDER BY pid", T.schema);
 	long long n = PQntuples(res);
 
 	if (n > 0 && what != NULL)
@@ -265,10 +245,10 @@ static long long wait_backend(const char *job, const char *needle);
 static void last_row(const char *job, long long *id, char **status,
                      char **error, bool *finished)
 {
-	PGresult *res = query(T.db, "SELECT id, status, coalesce(error, ''),"
-	                      " (finished_at IS NOT NULL)::int FROM sweepd.runs"
-	                      " WHERE job = '%s' ORDER BY id DESC LIMIT 1",
-	                      job);
+	PGresult *res = tu_query(T.db, "SELECT id, status, coalesce(error, ''),"
+	                         " (finished_at IS NOT NULL)::int FROM sweepd.runs"
+	                         " WHERE job = '%s' ORDER BY id DESC LIMIT 1",
+	                         job);
 
 	*id = 0;
 	if (PQntuples(res) == 1) {
@@ -1174,11 +1154,11 @@ typedef struct daemon_case {
 static void check_daemon_runs(const char *job, const daemon_case *c,
                               bool all)
 {
-	PGresult *res = query(T.db, "SELECT status, coalesce(error, ''),"
-	                      " (finished_at IS NULL)::int FROM sweepd.runs"
-	                      " WHERE job = '%s' AND status NOT IN ('skipped',"
-	                      " 'stopped') AND (%s OR finished_at IS NOT NULL)"
-	                      " ORDER BY id", job, all ? "true" : "false");
+	PGresult *res = tu_query(T.db, "SELECT status, coalesce(error, ''),"
+	                         " (finished_at IS NULL)::int FROM sweepd.runs"
+	                         " WHERE job = '%s' AND status NOT IN ('skipped',"
+	                         " 'stopped') AND (%s OR finished_at IS NOT NULL)"
+	                         " ORDER BY id", job, all ? "true" : "false");
 	int r;
 
 	for (r = 0; r < PQntuples(res); r++) {

@@ -55,30 +55,6 @@ static void write_testjob(const char *file, const char *name,
 	          name, schedule, extra_job, T.schema, name, params);
 }
 
-/* ----------------------------------------------------------------- SQL */
-
-/* Runs a query, failing the test on error; the caller PQclear()s. */
-static PGresult *query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static PGresult *query(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	res = PQexec(c, buf_str(&sql));
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(res),
-		         buf_str(&sql));
-	buf_free(&sql);
-	return res;
-}
-
-/* ------------------------------------------------------------- daemons */
-
 /* ------------------------------------------------------ setup/teardown */
 
 /* Sets up the test: a connection, schema PREFIX_PID with the record table
@@ -149,9 +125,9 @@ static int teardown(void **state)
 /* Epoch seconds of job's records in rec, in order; *n gets their number. */
 static double *records(const char *job, int *n)
 {
-	PGresult *res = query(T.db, "SELECT extract(epoch FROM at)::float8"
-	                      " FROM %s.rec WHERE job = '%s' ORDER BY at",
-	                      T.schema, job);
+	PGresult *res = tu_query(T.db, "SELECT extract(epoch FROM at)::float8"
+	                         " FROM %s.rec WHERE job = '%s' ORDER BY at",
+	                         T.schema, job);
 	double *v = calloc((size_t)PQntuples(res) + 1, sizeof(*v));
 	int i;
 
@@ -796,8 +772,8 @@ static void max_concurrent_bounds_runs(void **state)
 	                            " a.status <> 'skipped' AND b.status <>"
 	                            " 'skipped' AND " SPAN("a") " && "
 	                            SPAN("b"), JOBS, JOBS), 0);
-	res = query(T.db, "SELECT extract(epoch FROM at)::float8, job FROM"
-	            " %s.rec ORDER BY at", T.schema);
+	res = tu_query(T.db, "SELECT extract(epoch FROM at)::float8, job FROM"
+	               " %s.rec ORDER BY at", T.schema);
 	n = PQntuples(res);
 	assert_true(n >= 4);
 	for (i = 1; i < n; i++) {

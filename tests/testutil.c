@@ -200,6 +200,19 @@ static PGresult *tu_vquery(PGconn *c, const char *fmt, va_list ap)
 	return res;
 }
 
+/* Runs a query (printf-style), failing the test on error; the caller
+ * PQclear()s the result. */
+PGresult *tu_query(PGconn *c, const char *fmt, ...)
+{
+	va_list ap;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	res = tu_vquery(c, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
 /* Runs SQL statements (printf-style), failing the test on error. */
 void tu_sql(PGconn *c, const char *fmt, ...)
 {

@@ -35,6 +35,7 @@ char *tu_read_in(const char *dir, const char *name, size_t *len);
 void tu_copy(const char *from, const char *dir, const char *name);
 int tu_run(char **out, char **err, const char *fmt, ...) SWEEP_PRINTF(3, 4);
 PGconn *tu_db(void);
+PGresult *tu_query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 void tu_sql(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 long long tu_sql_int(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 char *tu_sql_text(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
