@@ -33,7 +33,7 @@ void td_show_logs(void)
 {
 	size_t i;
 
-	for (i = 0; i < D.n; i++) {
+	for (i = 0; i < D.n && D.p[i].run != NULL; i++) {
 		printf("---- sweepd #%zu (pid %ld) log, last lines:\n", i,
 		       (long)D.p[i].pid);
 		fflush(stdout);
@@ -268,31 +268,41 @@ static bool td_wait_gone(td_proc *p)
 	return true;
 }
 
-/* Stops what a test left running, SIGTERM first (sweepd then stops its
+/* Stops p if it is still running, SIGTERM first (sweepd then stops its
  * runs' processes, which SIGKILL would leave behind), SIGKILL when that
- * does not do; removes every process's directory and forgets them. */
+ * does not do. */
+static void td_put_down(td_proc *p, size_t i)
+{
+	if (p->pid <= 0 || td_gone(p))
+		return;
+	printf("teardown: sweepd #%zu still running; stopping it\n", i);
+	kill(p->pid, SIGTERM);
+	if (td_wait_gone(p))
+		return;
+	kill(p->pid, SIGKILL);
+	if (!td_wait_gone(p))
+		printf("teardown: sweepd #%zu (pid %ld) survived SIGKILL\n", i,
+		       (long)p->pid);
+}
+
+/* Shows the logs when the test left a process running and stops it,
+ * then removes every process's directory (only after the last look at
+ * the logs) and forgets them all. */
 void td_end(void)
 {
 	size_t i;
 
-	for (i = 0; i < D.n; i++) {
-		td_proc *p = &D.p[i];
-
-		if (p->pid > 0 && !td_gone(p)) {
-			printf("teardown: sweepd #%zu still running; stopping"
-			       " it\n", i);
+	for (i = 0; i < D.n; i++)
+		if (D.p[i].pid > 0 && !td_gone(&D.p[i])) {
 			td_show_logs();
-			kill(p->pid, SIGTERM);
-			if (!td_wait_gone(p)) {
-				kill(p->pid, SIGKILL);
-				if (!td_wait_gone(p))
-					printf("teardown: sweepd #%zu (pid %ld)"
-					       " survived SIGKILL\n", i,
-					       (long)p->pid);
-			}
+			break;
 		}
-		tu_rmtree(p->run);
-		free(p->run);
+	for (i = 0; i < D.n; i++)
+		td_put_down(&D.p[i], i);
+	for (i = 0; i < D.n; i++) {
+		if (D.p[i].run != NULL)
+			tu_rmtree(D.p[i].run);
+		free(D.p[i].run);
 	}
 	memset(&D, 0, sizeof(D));
 }
