@@ -403,11 +403,7 @@ static int teardown(void **state)
 		if (T.schema != NULL) {
 			tu_sql(T.db, "SELECT pg_terminate_backend(pid) FROM"
 			       " pg_stat_activity WHERE " OF_TEST_APPS, T.schema);
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+			tu_schema_drop(T.db, T.schema);
 		}
 		PQfinish(T.db);
 	}

@@ -96,13 +96,8 @@ static int teardown(void **state)
 		if (T.dropdb != NULL)
 			tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
 			       T.dropdb);
-		if (T.schema != NULL) {
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
-		}
+		if (T.schema != NULL)
+			tu_schema_drop(T.db, T.schema);
 		PQfinish(T.db);
 	}
 	if (T.conf != NULL) {

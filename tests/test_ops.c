@@ -69,15 +69,13 @@ static int teardown(void **state)
 	(void)state;
 	td_end();
 	if (T.db != NULL && T.schema != NULL) {
-		tu_sql(T.db, "DELETE FROM sweepd.runs WHERE starts_with(job,"
-		       " '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.paused WHERE starts_with(job,"
 		       " '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.pruned_runs WHERE"
 		       " starts_with(job, '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.pruned_rows WHERE"
 		       " starts_with(job, '%s-')", T.schema);
-		tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+		tu_schema_drop(T.db, T.schema);
 	}
 	PQfinish(T.db);
 	if (T.conf != NULL)

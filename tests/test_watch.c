@@ -164,13 +164,8 @@ static int teardown(void **state)
 	(void)state;
 	td_end();
 	if (T.db != NULL) {
-		if (T.schema != NULL) {
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
-		}
+		if (T.schema != NULL)
+			tu_schema_drop(T.db, T.schema);
 		PQfinish(T.db);
 	}
 	drop_dir(T.conf);

@@ -271,6 +271,18 @@ char *tu_schema(PGconn *c, const char *prefix)
 	return name;
 }
 
+/* Removes what tu_schema() made and the history of its jobs (named
+ * SCHEMA-...): their rows in sweepd.runs, when that table exists, and the
+ * schema with all in it. */
+void tu_schema_drop(PGconn *c, const char *schema)
+{
+	if (tu_sql_int(c, "SELECT (to_regclass('sweepd.runs') IS NOT"
+	               " NULL)::int") == 1)
+		tu_sql(c, "DELETE FROM sweepd.runs WHERE starts_with(job, '%s-')",
+		       schema);
+	tu_sql(c, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+}
+
 /* Seconds of the monotonic clock, for deadlines that no clock step moves. */
 double tu_mono(void)
 {

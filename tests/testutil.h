@@ -40,6 +40,7 @@ void tu_sql(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 long long tu_sql_int(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 char *tu_sql_text(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
 char *tu_schema(PGconn *c, const char *prefix);
+void tu_schema_drop(PGconn *c, const char *schema);
 double tu_mono(void);
 void tu_nap_ms(long ms);
 long tu_cpu_ticks(pid_t pid);
