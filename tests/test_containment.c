@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "testdaemon.h"
 #include "testutil.h"
 
 /* 1 in an AddressSanitizer build (scripts/test-sanitize.sh).  There a run
@@ -51,16 +52,11 @@ static bool runs_in_this_build(const char *job_extra)
 	return !UNDER_ASAN || strstr(job_extra, "memory_limit") == NULL;
 }
 
-/* Longest wait for a condition, and for a daemon to exit once told to. */
-#define WAIT_S 20
-#define STOP_WAIT_S 30
 /* A CLI run still going after this long is killed by the test as hung. */
 #define GUARD_S 15
 /* stop_grace (--stop-grace) and timeout of the runs that hang. */
 #define GRACE_S 1
 #define TIMEOUT_S 2
-/* Most background sweepd processes one test runs. */
-#define MAX_PROCS 4
 /* The key of an output log line that holds the plugin's line of text. */
 #define OUTPUT_TEXT_KEY "text"
 /* Most characters of one output line's text, and of a run's output in
@@ -75,76 +71,16 @@ static bool runs_in_this_build(const char *job_extra)
 #define SWEEPD_BASE SWEEPD_BIN " --conf-dir '%s' --plugin-dir " \
 	SWEEPD_FIXTURE_DIR
 
-/* A sweepd started in the background: its directory holds its stdout
- * (out), stderr (log), pid and, once it exited, its exit status (written
- * by the wrapper shell, since it is not our child). */
-typedef struct bg_proc {
-	char *run;
-	pid_t pid;
-	int rc;                 /* exit status; -1 while not seen to exit */
-	bool daemon;            /* must not exit before it is told to */
-} bg_proc;
-
 /* What the running test set up, for teardown to clean even after a
  * failure. */
 static struct {
 	PGconn *db;
 	char *schema;           /* also the prefix of every job name */
 	char *conf;             /* scratch conf.d */
-	bg_proc p[MAX_PROCS];
-	size_t np;
+	char *args;             /* --conf-dir CONF --plugin-dir FIXTURES */
 } T;
 
-/* ---------------------------------------------------------------- time */
-
 /* ---------------------------------------------------------------- files */
-
-/* The content of path as a new NUL-terminated string (it may hold other
- * NULs: *len tells its length), or NULL when it does not exist. */
-static char *read_bytes(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	buf_puts(&b, "");
-	assert_false(b.oom);
-	if (len)
-		*len = b.len;
-	return buf_detach(&b);
-}
-
-/* The content of dir/name, as read_bytes(). */
-static char *read_in(const char *dir, const char *name, size_t *len)
-{
-	char *path = tu_path(dir, name), *text = read_bytes(path, len);
-
-	free(path);
-	return text;
-}
-
-/* Writes a printf-style text to dir/name. */
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...) SWEEP_PRINTF(3, 4);
-
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...)
-{
-	buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	tu_write(dir, name, buf_str(&b));
-	buf_free(&b);
-}
 
 /* The name of the test's job called suffix: SCHEMA-suffix. */
 static void job_name(char *out, size_t len, const char *suffix)
@@ -163,8 +99,8 @@ static void write_fault_job(char *name, size_t len, const char *suffix,
 
 	job_name(name, len, suffix);
 	snprintf(file, sizeof(file), "%s.ini", suffix);
-	write_file(T.conf, file, "[job]\nname = %s\nplugin = fault\n%s"
-	           "[params]\nfault = %s\n%s", name, job_extra, fault, params);
+	tu_writef(T.conf, file, "[job]\nname = %s\nplugin = fault\n%s"
+	          "[params]\nfault = %s\n%s", name, job_extra, fault, params);
 }
 
 /* Writes conf/SUFFIX.ini: the job SCHEMA-SUFFIX over testjob, every
@@ -175,9 +111,9 @@ static void write_testjob(char *name, size_t len, const char *suffix)
 
 	job_name(name, len, suffix);
 	snprintf(file, sizeof(file), "%s.ini", suffix);
-	write_file(T.conf, file, "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
-	           "job = %s\n", name, T.schema, name);
+	tu_writef(T.conf, file, "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
+	          "job = %s\n", name, T.schema, name);
 }
 
 /* Copies at most n bytes of s into out (len bytes) for a message, bytes
@@ -217,7 +153,7 @@ static int procs_left(char *what, size_t len)
 		if (pid <= 0 || pid == (long)getpid())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		cmd = read_bytes(path, &clen);
+		cmd = tu_read(path, &clen);
 		if (cmd == NULL)
 			continue;
 		for (i = 0; i < clen; i++)
@@ -252,7 +188,7 @@ static void kill_procs_left(void)
 			if (pid <= 0 || pid == (long)getpid())
 				continue;
 			snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-			cmd = read_bytes(path, &clen);
+			cmd = tu_read(path, &clen);
 			if (cmd == NULL)
 				continue;
 			for (i = 0; i < clen; i++)
@@ -272,26 +208,6 @@ static void kill_procs_left(void)
 
 /* ----------------------------------------------------------------- SQL */
 
-/* Runs a query, failing the test on error; the caller PQclear()s. */
-static PGresult *query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static PGresult *query(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	res = PQexec(c, buf_str(&sql));
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(res),
-		         buf_str(&sql));
-	buf_free(&sql);
-	return res;
-}
-
 /* SQL: the backends of the test's jobs. */
 #define OF_TEST_APPS "starts_with(application_name, 'sweepd/%s-')"
 
@@ -299,9 +215,9 @@ static PGresult *query(PGconn *c, const char *fmt, ...)
  * job, state and query go to what (len bytes) when it is not NULL. */
 static long long backends_left(char *what, size_t len)
 {
-	PGresult *res = query(T.db, "SELECT pid, application_name, state,"
-	                      " left(query, 200) FROM pg_stat_activity WHERE "
-	                      OF_TEST_APPS " ORDER BY pid", T.schema);
+	PGresult *res = tu_query(T.db, "SELECT pid, application_name, state,"
+	                         " left(query, 200) FROM pg_stat_activity WHERE "
+	                         OF_TEST_APPS " ORDER BY pid", T.schema);
 	long long n = PQntuples(res);
 
 	if (n > 0 && what != NULL)
@@ -320,7 +236,7 @@ static bool backend_alive(long long pid)
 }
 
 /* The pid of job's backend that is running a statement holding needle,
- * waiting up to WAIT_S for there to be one. */
+ * waiting up to TD_WAIT_S for there to be one. */
 static long long wait_backend(const char *job, const char *needle);
 
 /* The latest history row of job: *id (0: none), *status and *error (new
@@ -329,10 +245,10 @@ static long long wait_backend(const char *job, const char *needle);
 static void last_row(const char *job, long long *id, char **status,
                      char **error, bool *finished)
 {
-	PGresult *res = query(T.db, "SELECT id, status, coalesce(error, ''),"
-	                      " (finished_at IS NOT NULL)::int FROM sweepd.runs"
-	                      " WHERE job = '%s' ORDER BY id DESC LIMIT 1",
-	                      job);
+	PGresult *res = tu_query(T.db, "SELECT id, status, coalesce(error, ''),"
+	                         " (finished_at IS NOT NULL)::int FROM sweepd.runs"
+	                         " WHERE job = '%s' ORDER BY id DESC LIMIT 1",
+	                         job);
 
 	*id = 0;
 	if (PQntuples(res) == 1) {
@@ -359,147 +275,7 @@ static long long rows_of(const char *job)
 
 /* ------------------------------------------------------ background runs */
 
-/* Prints the end of the log of every background sweepd of the test. */
-static void show_logs(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.np; i++) {
-		printf("---- sweepd #%zu (pid %ld) stderr, last lines:\n", i,
-		       (long)T.p[i].pid);
-		fflush(stdout);
-		tu_run(NULL, NULL, "tail -n 40 '%s/log' | cut -c 1-400 | cat -v",
-		       T.p[i].run);
-	}
-	fflush(stdout);
-}
-
-/* True once p exited (its wrapper wrote rc); sets p->rc. */
-static bool bg_exited(bg_proc *p)
-{
-	char *text;
-
-	if (p->rc >= 0)
-		return true;
-	text = read_in(p->run, "rc", NULL);
-	if (text == NULL)
-		return false;
-	p->rc = atoi(text);
-	free(text);
-	return true;
-}
-
-/* Fails the test when a daemon that should be running exited. */
-static void check_daemons_alive(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.np; i++)
-		if (T.p[i].daemon && T.p[i].pid > 0 && T.p[i].rc < 0 &&
-		    bg_exited(&T.p[i])) {
-			show_logs();
-			fail_msg("sweepd #%zu exited early with status %d", i,
-			         T.p[i].rc);
-		}
-}
-
-/* Starts `SWEEPD_BASE ARGS` (printf-style) in the background through the
- * shell, without core dumps, and returns it once its pid is known. */
-static bg_proc *bg_start(bool daemon, const char *fmt, ...)
-	SWEEP_PRINTF(2, 3);
-
-static bg_proc *bg_start(bool daemon, const char *fmt, ...)
-{
-	bg_proc *p;
-	buf args = BUF_INIT;
-	va_list ap;
-	char *text = NULL;
-	double deadline = tu_mono() + WAIT_S;
-	const char *r;
-
-	assert_true(T.np < MAX_PROCS);
-	p = &T.p[T.np++];
-	p->run = tu_tempdir();
-	p->pid = 0;
-	p->rc = -1;
-	p->daemon = daemon;
-	r = p->run;
-	va_start(ap, fmt);
-	buf_vprintf(&args, fmt, ap);
-	va_end(ap);
-	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; " SWEEPD_BASE
-	                        " %s </dev/null >'%s/out' 2>'%s/log' & echo $!"
-	                        " >'%s/pid.new' && mv '%s/pid.new' '%s/pid';"
-	                        " wait $!; echo $? >'%s/rc.new' && mv"
-	                        " '%s/rc.new' '%s/rc' ) </dev/null >/dev/null"
-	                        " 2>&1 &", T.conf, buf_str(&args), r, r, r, r,
-	                        r, r, r, r), 0);
-	buf_free(&args);
-	while ((text = read_in(p->run, "pid", NULL)) == NULL &&
-	       tu_mono() < deadline)
-		tu_nap_ms(10);
-	if (text == NULL)
-		fail_msg("sweepd did not start");
-	p->pid = (pid_t)atol(text);
-	free(text);
-	assert_true(p->pid > 1);
-	return p;
-}
-
-/* Waits for p to exit; returns its exit status. */
-static int bg_wait(bg_proc *p)
-{
-	double deadline = tu_mono() + STOP_WAIT_S;
-
-	while (!bg_exited(p)) {
-		if (tu_mono() > deadline) {
-			kill(p->pid, SIGKILL);
-			show_logs();
-			fail_msg("sweepd did not exit within %d s", STOP_WAIT_S);
-		}
-		tu_nap_ms(20);
-	}
-	return p->rc;
-}
-
-/* Stops daemon p with SIGTERM; returns its exit status. */
-static int bg_stop(bg_proc *p)
-{
-	check_daemons_alive();
-	assert_int_equal(kill(p->pid, SIGTERM), 0);
-	return bg_wait(p);
-}
-
-/* Polls, every 100 ms up to WAIT_S, until the boolean query (printf-style;
- * a whole SELECT returning one row) holds, failing the test (with the
- * logs) when it does not, or when a daemon exits meanwhile. */
-static void wait_for(const char *fmt, ...) SWEEP_PRINTF(1, 2);
-
-static void wait_for(const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	double deadline = tu_mono() + WAIT_S;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	for (;;) {
-		if (tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
-		               buf_str(&sql)) == 1)
-			break;
-		check_daemons_alive();
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for: %s", WAIT_S,
-			         buf_str(&sql));
-		}
-		tu_nap_ms(100);
-	}
-	buf_free(&sql);
-}
-
-/* Polls, up to WAIT_S, until the boolean query holds; false when it
+/* Polls, up to TD_WAIT_S, until the boolean query holds; false when it
  * never did (the caller says what that means). */
 static bool wait_until(const char *fmt, ...) SWEEP_PRINTF(1, 2);
 
@@ -507,7 +283,7 @@ static bool wait_until(const char *fmt, ...)
 {
 	buf sql = BUF_INIT;
 	va_list ap;
-	double deadline = tu_mono() + WAIT_S;
+	double deadline = tu_mono() + TD_WAIT_S;
 	bool held;
 
 	va_start(ap, fmt);
@@ -522,9 +298,9 @@ static bool wait_until(const char *fmt, ...)
 
 static long long wait_backend(const char *job, const char *needle)
 {
-	wait_for("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
-	         " application_name = 'sweepd/%s' AND state = 'active' AND"
-	         " strpos(query, '%s') > 0)", job, needle);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
+	            " application_name = 'sweepd/%s' AND state = 'active' AND"
+	            " strpos(query, '%s') > 0)", job, needle);
 	return tu_sql_int(T.db, "SELECT pid FROM pg_stat_activity WHERE"
 	                  " application_name = 'sweepd/%s' AND state ="
 	                  " 'active' AND strpos(query, '%s') > 0 LIMIT 1", job,
@@ -546,7 +322,7 @@ static void assert_nothing_left(const char *after, double within_s)
 		if (np == 0 && nb == 0)
 			return;
 		if (tu_mono() > deadline) {
-			show_logs();
+			td_show_logs();
 			fail_msg("%.1f s after %s, %d process(es) and %lld"
 			         " backend(s) are left%s%s%s%s", within_s, after,
 			         np, nb, np ? "; " : "", np ? proc : "",
@@ -566,7 +342,7 @@ static void assert_no_process_left(const char *after)
 
 	while (procs_left(what, sizeof(what)) > 0) {
 		if (tu_mono() > deadline) {
-			show_logs();
+			td_show_logs();
 			fail_msg("%d s after %s, a process is still there: %s",
 			         GRACE_S + 1, after, what);
 		}
@@ -583,7 +359,7 @@ static void assert_backend_goes(long long pid, const char *after,
 
 	while (backend_alive(pid)) {
 		if (tu_mono() > deadline) {
-			show_logs();
+			td_show_logs();
 			fail_msg("the run's backend %lld is still there %.1f s"
 			         " after %s", pid, within_s, after);
 		}
@@ -597,12 +373,21 @@ static void assert_backend_goes(long long pid, const char *after,
  * rec (job, at) for testjob, and a scratch conf.d. */
 static void begin(const char *prefix)
 {
+	buf args = BUF_INIT;
+
 	memset(&T, 0, sizeof(T));
 	T.db = tu_db();
 	T.schema = tu_schema(T.db, prefix);
 	T.conf = tu_tempdir();
 	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
 	       " NOT NULL)", T.schema);
+	/* Background sweepd: `sweepd --conf-dir CONF --plugin-dir FIXTURES
+	 * ARGS`, standard output in out and standard error in log. */
+	buf_printf(&args, "--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	           T.conf);
+	T.args = buf_detach(&args);
+	assert_non_null(T.args);
+	td_begin(&(td_opts){.args = T.args, .split = true});
 }
 
 /* Kills whatever a failed test left running (processes by the conf.d
@@ -610,33 +395,15 @@ static void begin(const char *prefix)
  * everything the test made: directories, history rows, schema. */
 static int teardown(void **state)
 {
-	size_t i;
-
 	(void)state;
 	if (T.conf != NULL)
 		kill_procs_left();
-	for (i = 0; i < T.np; i++) {
-		bg_proc *p = &T.p[i];
-
-		if (p->pid > 0 && !bg_exited(p)) {
-			double deadline = tu_mono() + STOP_WAIT_S;
-
-			kill(p->pid, SIGKILL);
-			while (!bg_exited(p) && tu_mono() < deadline)
-				tu_nap_ms(20);
-		}
-		tu_rmtree(p->run);
-		free(p->run);
-	}
+	td_end();
 	if (T.db != NULL) {
 		if (T.schema != NULL) {
 			tu_sql(T.db, "SELECT pg_terminate_backend(pid) FROM"
 			       " pg_stat_activity WHERE " OF_TEST_APPS, T.schema);
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+			tu_schema_drop(T.db, T.schema);
 		}
 		PQfinish(T.db);
 	}
@@ -645,6 +412,7 @@ static int teardown(void **state)
 		free(T.conf);
 	}
 	free(T.schema);
+	free(T.args);
 	memset(&T, 0, sizeof(T));
 	return 0;
 }
@@ -1247,7 +1015,7 @@ static void bad_line(const char *what, size_t lineno, const char *s,
 	char shown[1400];
 
 	show_bytes(s, n < 300 ? n : 300, shown, sizeof(shown));
-	show_logs();
+	td_show_logs();
 	fail_msg("%s, line %zu: %s: %s%s", what, lineno, why, shown,
 	         n > 300 ? "..." : "");
 }
@@ -1274,7 +1042,7 @@ static void assert_backend_gone_in_time(const char *job, long long id,
 		if (tu_sql_int(T.db, "SELECT (clock_timestamp() > started_at +"
 		               " interval '%lld s')::int FROM sweepd.runs WHERE"
 		               " id = %lld", due, id) == 1) {
-			show_logs();
+			td_show_logs();
 			fail_msg("%lld s after the start of run %lld of %s, its"
 			         " statement still runs: %s", due, id, job, what);
 		}
@@ -1316,7 +1084,7 @@ static void cli_sql_timeout_ends_the_backend(void **state)
 static void daemon_sql_timeout_ends_the_backend(void **state)
 {
 	char job[128];
-	bg_proc *d;
+	td_proc *d;
 	long long id, backend;
 
 	(void)state;
@@ -1324,10 +1092,10 @@ static void daemon_sql_timeout_ends_the_backend(void **state)
 	write_fault_job(job, sizeof(job), "j", "sql_run",
 	                "schedule = */5 * * * * *\n" TMO,
 	                "sql = SELECT pg_sleep(30)\n");
-	d = bg_start(true, "--log-level debug --stop-grace %ds", GRACE_S);
+	d = td_start("--log-level debug --stop-grace %ds", GRACE_S);
 	backend = wait_backend(job, "pg_sleep(30)");
-	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s'"
-	         " AND status <> 'skipped' AND finished_at IS NOT NULL)", job);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s'"
+	            " AND status <> 'skipped' AND finished_at IS NOT NULL)", job);
 	id = tu_sql_int(T.db, "SELECT min(id) FROM sweepd.runs WHERE job ="
 	                " '%s' AND status <> 'skipped' AND finished_at IS NOT"
 	                " NULL", job);
@@ -1341,25 +1109,25 @@ static void daemon_sql_timeout_ends_the_backend(void **state)
 		                        " coalesce(error, '') FROM sweepd.runs"
 		                        " WHERE id = %lld", id);
 
-		show_logs();
+		td_show_logs();
 		fail_msg("the run is recorded as %s", row);
 	}
 	assert_backend_gone_in_time(job, id, backend);
 	/* The next tick is not skipped: it takes the job's lock and runs
 	 * the statement again. */
-	wait_for("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
-	         " application_name = 'sweepd/%s' AND pid <> %lld AND state ="
-	         " 'active' AND strpos(query, 'pg_sleep(30)') > 0) OR EXISTS"
-	         " (SELECT 1 FROM sweepd.runs WHERE job = '%s' AND id > %lld"
-	         " AND status = 'skipped')", job, backend, job, id);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
+	            " application_name = 'sweepd/%s' AND pid <> %lld AND state ="
+	            " 'active' AND strpos(query, 'pg_sleep(30)') > 0) OR EXISTS"
+	            " (SELECT 1 FROM sweepd.runs WHERE job = '%s' AND id > %lld"
+	            " AND status = 'skipped')", job, backend, job, id);
 	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE job ="
 	               " '%s' AND id > %lld AND status = 'skipped'", job,
 	               id) > 0) {
-		show_logs();
+		td_show_logs();
 		fail_msg("the tick after the timed-out run was skipped: its"
 		         " lock was not freed");
 	}
-	assert_int_equal(bg_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE job = '%s' AND (status = 'running'"
@@ -1382,11 +1150,11 @@ typedef struct daemon_case {
 static void check_daemon_runs(const char *job, const daemon_case *c,
                               bool all)
 {
-	PGresult *res = query(T.db, "SELECT status, coalesce(error, ''),"
-	                      " (finished_at IS NULL)::int FROM sweepd.runs"
-	                      " WHERE job = '%s' AND status NOT IN ('skipped',"
-	                      " 'stopped') AND (%s OR finished_at IS NOT NULL)"
-	                      " ORDER BY id", job, all ? "true" : "false");
+	PGresult *res = tu_query(T.db, "SELECT status, coalesce(error, ''),"
+	                         " (finished_at IS NULL)::int FROM sweepd.runs"
+	                         " WHERE job = '%s' AND status NOT IN ('skipped',"
+	                         " 'stopped') AND (%s OR finished_at IS NOT NULL)"
+	                         " ORDER BY id", job, all ? "true" : "false");
 	int r;
 
 	for (r = 0; r < PQntuples(res); r++) {
@@ -1398,7 +1166,7 @@ static void check_daemon_runs(const char *job, const daemon_case *c,
 		    error_matches(er, c->match, c->error) &&
 		    (c->also == NULL || strstr(er, c->also) != NULL))
 			continue;
-		show_logs();
+		td_show_logs();
 		fail_msg("a run of %s (%s) is recorded as %s%s, error \"%s\";"
 		         " expected %s, error %s\"%s\"%s%s", job, c->fault, st,
 		         open ? " (unfinished)" : "", er, c->status,
@@ -1439,7 +1207,7 @@ static void daemon_faults_cost_only_their_own_run(void **state)
 	};
 	enum { N = sizeof(cases) / sizeof(cases[0]) };
 	char jobs[N][128], ok[128], extra[128];
-	bg_proc *d;
+	td_proc *d;
 	size_t i;
 
 	(void)state;
@@ -1453,19 +1221,19 @@ static void daemon_faults_cost_only_their_own_run(void **state)
 		                cases[i].fault, extra, "");
 	}
 	write_testjob(ok, sizeof(ok), "healthy");
-	d = bg_start(true, "--log-level debug --stop-grace %ds"
+	d = td_start("--log-level debug --stop-grace %ds"
 	             " --max-concurrent 32", GRACE_S);
 	for (i = 0; i < N; i++) {
 		if (!runs_in_this_build(cases[i].job_extra))
 			continue;
-		wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job ="
-		         " '%s' AND status NOT IN ('skipped', 'stopped') AND"
-		         " finished_at IS NOT NULL)", jobs[i]);
+		td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job ="
+		            " '%s' AND status NOT IN ('skipped', 'stopped') AND"
+		            " finished_at IS NOT NULL)", jobs[i]);
 		check_daemon_runs(jobs[i], &cases[i], false);
 	}
-	wait_for("SELECT count(*) >= 5 FROM %s.rec WHERE job = '%s'", T.schema,
-	         ok);
-	assert_int_equal(bg_stop(d), 0);
+	td_wait_for(T.db, "SELECT count(*) >= 5 FROM %s.rec WHERE job = '%s'", T.schema,
+	            ok);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 	for (i = 0; i < N; i++)
 		if (runs_in_this_build(cases[i].job_extra))
@@ -1540,11 +1308,11 @@ static void check_daemon_log(const char *text, size_t n, bool json,
 		lf_free(&l);
 	}
 	if (out_lines == 0) {
-		show_logs();
+		td_show_logs();
 		fail_msg("%s has no output line of the plugin", what);
 	}
 	if (truncated < (size_t)ok_runs || truncated > (size_t)runs) {
-		show_logs();
+		td_show_logs();
 		fail_msg("%s has %zu lines saying \"output truncated\" for %lld"
 		         " runs (%lld ended ok): one a run", what, truncated, runs,
 		         ok_runs);
@@ -1559,18 +1327,18 @@ static void check_daemon_log(const char *text, size_t n, bool json,
 static void noise_through_the_daemon(const char *format)
 {
 	char job[128], *log;
-	bg_proc *d;
+	td_proc *d;
 	long long runs, ok_runs;
 	size_t n;
 
 	write_fault_job(job, sizeof(job), "noise", "noise_run",
 	                "schedule = */4 * * * * *\n", "");
-	d = bg_start(true, "--log-level debug --log-format %s --stop-grace %ds",
+	d = td_start("--log-level debug --log-format %s --stop-grace %ds",
 	             format, GRACE_S);
-	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s' AND"
-	         " status NOT IN ('skipped', 'stopped') AND finished_at IS NOT"
-	         " NULL)", job);
-	assert_int_equal(bg_stop(d), 0);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s' AND"
+	            " status NOT IN ('skipped', 'stopped') AND finished_at IS NOT"
+	            " NULL)", job);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 	runs = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE job ="
 	                  " '%s' AND status <> 'skipped'", job);
@@ -1581,10 +1349,10 @@ static void noise_through_the_daemon(const char *format)
 		                        " coalesce(error, ''), '; ') FROM"
 		                        " sweepd.runs WHERE job = '%s'", job);
 
-		show_logs();
+		td_show_logs();
 		fail_msg("noise_run did not end ok: %s", row);
 	}
-	log = read_in(d->run, "log", &n);
+	log = tu_read_in(d->run, "log", &n);
 	assert_non_null(log);
 	check_daemon_log(log, n, strcmp(format, "json") == 0, job, runs,
 	                 ok_runs);
@@ -1641,7 +1409,7 @@ static void cli_json_result_is_alone_on_stdout(void **state)
 static void stuck_jobs_never_take_another_jobs_tick(void **state)
 {
 	char stuck[5][128], ok[128], suffix[16];
-	bg_proc *d;
+	td_proc *d;
 	long long t0, ran;
 	int i;
 
@@ -1655,12 +1423,12 @@ static void stuck_jobs_never_take_another_jobs_tick(void **state)
 	}
 	write_testjob(ok, sizeof(ok), "healthy");
 	/* Default settings (stop_grace only shortens the final stop). */
-	d = bg_start(true, "--log-level debug --stop-grace %ds", GRACE_S);
+	d = td_start("--log-level debug --stop-grace %ds", GRACE_S);
 	for (i = 0; i < 5; i++)
-		wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job ="
-		         " '%s')", stuck[i]);
+		td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job ="
+		            " '%s')", stuck[i]);
 	t0 = tu_sql_int(T.db, "SELECT extract(epoch FROM now())::int8 + 1");
-	wait_for("SELECT now() >= to_timestamp(%lld)", t0 + 11);
+	td_wait_for(T.db, "SELECT now() >= to_timestamp(%lld)", t0 + 11);
 	ran = tu_sql_int(T.db, "SELECT count(DISTINCT scheduled_at) FROM"
 	                 " sweepd.runs WHERE job = '%s' AND status = 'ok' AND"
 	                 " scheduled_at >= to_timestamp(%lld) AND scheduled_at"
@@ -1672,11 +1440,11 @@ static void stuck_jobs_never_take_another_jobs_tick(void **state)
 		                        " sweepd.runs WHERE job = '%s' AND status"
 		                        " <> 'ok'", ok);
 
-		show_logs();
+		td_show_logs();
 		fail_msg("next to 5 stuck jobs, the healthy job ran %lld of its"
 		         " 10 ticks; the others: %s", ran, why);
 	}
-	assert_int_equal(bg_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 }
 
@@ -1687,7 +1455,7 @@ static void stuck_jobs_never_take_another_jobs_tick(void **state)
 static void endless_output_never_takes_another_jobs_tick(void **state)
 {
 	char noisy[128], ok[128];
-	bg_proc *d;
+	td_proc *d;
 	long long t0, ran;
 
 	(void)state;
@@ -1695,21 +1463,21 @@ static void endless_output_never_takes_another_jobs_tick(void **state)
 	write_fault_job(noisy, sizeof(noisy), "noisy", "noise_loop_run",
 	                "schedule = */5 * * * * *\ntimeout = 4s\n", "");
 	write_testjob(ok, sizeof(ok), "healthy");
-	d = bg_start(true, "--stop-grace %ds", GRACE_S);
-	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s')",
-	         noisy);
+	d = td_start("--stop-grace %ds", GRACE_S);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s')",
+	            noisy);
 	t0 = tu_sql_int(T.db, "SELECT extract(epoch FROM now())::int8 + 1");
-	wait_for("SELECT now() >= to_timestamp(%lld)", t0 + 11);
+	td_wait_for(T.db, "SELECT now() >= to_timestamp(%lld)", t0 + 11);
 	ran = tu_sql_int(T.db, "SELECT count(DISTINCT scheduled_at) FROM"
 	                 " sweepd.runs WHERE job = '%s' AND status = 'ok' AND"
 	                 " scheduled_at >= to_timestamp(%lld) AND scheduled_at"
 	                 " < to_timestamp(%lld)", ok, t0, t0 + 10);
 	if (ran < 10) {
-		show_logs();
+		td_show_logs();
 		fail_msg("next to a run writing without end, the healthy job ran"
 		         " %lld of its 10 ticks", ran);
 	}
-	assert_int_equal(bg_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 }
 
@@ -1719,7 +1487,7 @@ static void endless_output_never_takes_another_jobs_tick(void **state)
 static void sigkill_of_run_leaves_an_abandoned_row(void **state)
 {
 	char job[128], *out, *err, *status = NULL, *error = NULL;
-	bg_proc *p;
+	td_proc *p;
 	long long backend, id;
 	bool finished;
 	int rc;
@@ -1728,10 +1496,12 @@ static void sigkill_of_run_leaves_an_abandoned_row(void **state)
 	begin("kill_run");
 	write_fault_job(job, sizeof(job), "j", "sql_run", "",
 	                "sql = SELECT pg_sleep(30)\n");
-	p = bg_start(false, "--stop-grace %ds --run %s", GRACE_S, job);
+	p = td_start_with(&(td_opts){.args = T.args, .split = true,
+	                             .once = true},
+	                  "--stop-grace %ds --run %s", GRACE_S, job);
 	backend = wait_backend(job, "pg_sleep(30)");
-	assert_int_equal(kill(p->pid, SIGKILL), 0);
-	assert_int_equal(bg_wait(p), 128 + SIGKILL);
+	td_signal(p, SIGKILL);
+	assert_int_equal(td_wait(p), 128 + SIGKILL);
 	assert_no_process_left("SIGKILL of sweepd --run");
 	rc = cli(&out, &err, "--status %s", job);
 	if (rc != 1 || strstr(out, "abandoned") == NULL)
@@ -1758,7 +1528,7 @@ static void sigkill_of_run_leaves_an_abandoned_row(void **state)
 static void sigkill_of_daemon_then_restart_abandons_the_run(void **state)
 {
 	char job[128];
-	bg_proc *d;
+	td_proc *d;
 	long long backend, id;
 	double deadline;
 
@@ -1767,40 +1537,40 @@ static void sigkill_of_daemon_then_restart_abandons_the_run(void **state)
 	write_fault_job(job, sizeof(job), "j", "sql_run",
 	                "schedule = */5 * * * * *\n",
 	                "sql = SELECT pg_sleep(30)\n");
-	d = bg_start(true, "--log-level debug --stop-grace %ds", GRACE_S);
+	d = td_start("--log-level debug --stop-grace %ds", GRACE_S);
 	backend = wait_backend(job, "pg_sleep(30)");
 	/* The job's first run: later ticks are skipped while it runs. */
 	id = tu_sql_int(T.db, "SELECT min(id) FROM sweepd.runs WHERE job = '%s'"
 	                " AND status = 'running'", job);
 	assert_true(id > 0);
 	d->daemon = false;
-	assert_int_equal(kill(d->pid, SIGKILL), 0);
-	assert_int_equal(bg_wait(d), 128 + SIGKILL);
+	td_signal(d, SIGKILL);
+	assert_int_equal(td_wait(d), 128 + SIGKILL);
 	assert_no_process_left("SIGKILL of the daemon");
 	/* From now on the job's statement is quick. */
 	write_fault_job(job, sizeof(job), "j", "sql_run",
 	                "schedule = */5 * * * * *\n", "sql = SELECT 1\n");
-	d = bg_start(true, "--log-level debug --stop-grace %ds", GRACE_S);
+	d = td_start("--log-level debug --stop-grace %ds", GRACE_S);
 	deadline = tu_mono() + 5;
 	while (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE id ="
 	                  " %lld AND status = 'abandoned' AND finished_at IS"
 	                  " NOT NULL", id) == 0) {
-		check_daemons_alive();
+		td_check_alive();
 		if (tu_mono() > deadline) {
 			char *row = tu_sql_text(T.db, "SELECT status || ': ' ||"
 			                        " coalesce(error, '') FROM"
 			                        " sweepd.runs WHERE id = %lld", id);
 
-			show_logs();
+			td_show_logs();
 			fail_msg("5 s after the restart, the killed daemon's run"
 			         " is recorded as %s", row);
 		}
 		tu_nap_ms(100);
 	}
 	assert_backend_goes(backend, "the restart", GRACE_S + 1);
-	wait_for("SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s'"
-	         " AND id > %lld AND status = 'ok')", job, id);
-	assert_int_equal(bg_stop(d), 0);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE job = '%s'"
+	            " AND id > %lld AND status = 'ok')", job, id);
+	assert_int_equal(td_stop(d), 0);
 	assert_nothing_left("the daemon exited", GRACE_S + 1);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE job = '%s' AND (status = 'running'"

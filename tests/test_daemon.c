@@ -17,25 +17,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "testdaemon.h"
 #include "testutil.h"
 
-/* Longest wait for a condition, and for a daemon to exit once told to. */
-#define WAIT_S 20
-#define STOP_WAIT_S 30
-/* Most daemons one test runs. */
-#define MAX_DAEMONS 4
 /* Tolerance on instants the database recorded, in seconds. */
 #define EPS 0.05
-
-/* A sweepd started in the background: its directory holds its log, its
- * pid and, once it exited, its exit status (written by the wrapper shell,
- * since the daemon is not our child). */
-typedef struct daemon_proc {
-	char *run;
-	pid_t pid;
-	int rc;                 /* exit status; -1 while not seen to exit */
-	bool told;              /* sent a signal that stops it: may exit */
-} daemon_proc;
 
 /* What the running test set up, for teardown to clean even after a
  * failure. */
@@ -44,46 +30,13 @@ static struct {
 	char *schema;           /* also the prefix of every job name */
 	char *conf;             /* scratch conf.d */
 	char *dropdb;           /* a database the test created, or NULL */
-	daemon_proc d[MAX_DAEMONS];
-	size_t nd;
-	const char *wrapper;    /* command the next daemon runs under, or NULL */
 } T;
 
+/* How the tests run sweepd in the background: `sweepd --log-level debug
+ * ARGS`, standard output and error in its log. */
+static const td_opts DEBUG_LOG = {.args = "--log-level debug"};
+
 /* ---------------------------------------------------------------- files */
-
-/* The content of path as a new string, or NULL when it does not exist. */
-static char *read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
-/* Writes a printf-style text to dir/name. */
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...) SWEEP_PRINTF(3, 4);
-
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...)
-{
-	buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	tu_write(dir, name, buf_str(&b));
-	buf_free(&b);
-}
 
 /* The name of the test's job called suffix: SCHEMA-suffix. */
 static void job_name(char *out, size_t len, const char *suffix)
@@ -97,209 +50,9 @@ static void write_testjob(const char *file, const char *name,
                           const char *schedule, const char *extra_job,
                           const char *params)
 {
-	write_file(T.conf, file, "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = %s\n%s\n[params]\nrecord = %s.rec\njob = %s\n%s",
-	           name, schedule, extra_job, T.schema, name, params);
-}
-
-/* ----------------------------------------------------------------- SQL */
-
-/* Runs a query, failing the test on error; the caller PQclear()s. */
-static PGresult *query(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static PGresult *query(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	res = PQexec(c, buf_str(&sql));
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(res),
-		         buf_str(&sql));
-	buf_free(&sql);
-	return res;
-}
-
-/* ------------------------------------------------------------- daemons */
-
-/* Prints the end of the log of every daemon the test started. */
-static void show_logs(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.nd; i++) {
-		printf("---- sweepd #%zu (pid %ld) log, last lines:\n", i,
-		       (long)T.d[i].pid);
-		fflush(stdout);
-		tu_run(NULL, NULL, "tail -n 60 '%s/log'", T.d[i].run);
-	}
-	fflush(stdout);
-}
-
-/* True once d exited (its wrapper wrote rc); sets d->rc. */
-static bool daemon_exited(daemon_proc *d)
-{
-	char *path, *text;
-
-	if (d->rc >= 0)
-		return true;
-	path = tu_path(d->run, "rc");
-	text = read_text(path);
-	free(path);
-	if (text == NULL)
-		return false;
-	d->rc = atoi(text);
-	free(text);
-	return true;
-}
-
-/* Fails the test when a daemon that should be running exited. */
-static void check_daemons_alive(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.nd; i++)
-		if (T.d[i].pid > 0 && !T.d[i].told && T.d[i].rc < 0 &&
-		    daemon_exited(&T.d[i])) {
-			show_logs();
-			fail_msg("sweepd #%zu exited early with status %d", i,
-			         T.d[i].rc);
-		}
-}
-
-/* Starts `sweepd --log-level debug ARGS` (printf-style) in the background
- * through the shell, without core dumps, and returns it once its pid is
- * known.  Its log, pid and exit status go to files in a directory of its
- * own. */
-static daemon_proc *daemon_start(const char *fmt, ...) SWEEP_PRINTF(1, 2);
-
-static daemon_proc *daemon_start(const char *fmt, ...)
-{
-	daemon_proc *d;
-	buf args = BUF_INIT;
-	va_list ap;
-	char *path, *text = NULL;
-	double deadline = tu_mono() + WAIT_S;
-	const char *r;
-
-	assert_true(T.nd < MAX_DAEMONS);
-	d = &T.d[T.nd++];
-	d->run = tu_tempdir();
-	d->pid = 0;
-	d->rc = -1;
-	d->told = false;
-	r = d->run;
-	va_start(ap, fmt);
-	buf_vprintf(&args, fmt, ap);
-	va_end(ap);
-	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; %s" SWEEPD_BIN
-	                        " --log-level debug %s </dev/null >'%s/log' 2>&1"
-	                        " & echo $! >'%s/pid.new' && mv '%s/pid.new'"
-	                        " '%s/pid'; wait $!; echo $? >'%s/rc.new' &&"
-	                        " mv '%s/rc.new' '%s/rc' ) </dev/null >/dev/null"
-	                        " 2>&1 &", T.wrapper ? T.wrapper : "",
-	                        buf_str(&args), r, r, r, r, r, r, r), 0);
-	buf_free(&args);
-	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
-		tu_nap_ms(10);
-	free(path);
-	if (text == NULL)
-		fail_msg("sweepd did not start");
-	d->pid = (pid_t)atol(text);
-	free(text);
-	assert_true(d->pid > 1);
-	return d;
-}
-
-/* Sends sig to d, which must be running; after a signal that stops it,
- * d may exit without failing the test (the others still may not). */
-static void daemon_signal(daemon_proc *d, int sig)
-{
-	check_daemons_alive();
-	d->told = d->told || sig == SIGTERM || sig == SIGINT || sig == SIGKILL;
-	assert_int_equal(kill(d->pid, sig), 0);
-}
-
-/* Waits for d to exit after a signal; returns its exit status. */
-static int daemon_wait(daemon_proc *d)
-{
-	double deadline = tu_mono() + STOP_WAIT_S;
-
-	while (!daemon_exited(d)) {
-		if (tu_mono() > deadline) {
-			kill(d->pid, SIGKILL);
-			show_logs();
-			fail_msg("sweepd did not exit within %d s of SIGTERM",
-			         STOP_WAIT_S);
-		}
-		tu_nap_ms(20);
-	}
-	return d->rc;
-}
-
-/* Stops d with SIGTERM; returns its exit status. */
-static int daemon_stop(daemon_proc *d)
-{
-	daemon_signal(d, SIGTERM);
-	return daemon_wait(d);
-}
-
-/* Polls, every 100 ms up to WAIT_S, until the boolean query (printf-style;
- * a whole SELECT returning one row) holds on c, failing the test (with the
- * daemons' logs) when it does not, or when a daemon exits meanwhile. */
-static void wait_for(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static void wait_for(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	double deadline = tu_mono() + WAIT_S;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	for (;;) {
-		if (tu_sql_int(c, "SELECT coalesce((%s), false)::int",
-		               buf_str(&sql)) == 1)
-			break;
-		check_daemons_alive();
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for: %s", WAIT_S,
-			         buf_str(&sql));
-		}
-		tu_nap_ms(100);
-	}
-	buf_free(&sql);
-}
-
-/* Polls, up to WAIT_S, until d's log contains needle. */
-static void wait_log(daemon_proc *d, const char *needle)
-{
-	double deadline = tu_mono() + WAIT_S;
-	char *path = tu_path(d->run, "log");
-
-	for (;;) {
-		char *text = read_text(path);
-		bool found = text != NULL && strstr(text, needle) != NULL;
-
-		free(text);
-		if (found)
-			break;
-		check_daemons_alive();
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for \"%s\" in the log",
-			         WAIT_S, needle);
-		}
-		tu_nap_ms(100);
-	}
-	free(path);
+	tu_writef(T.conf, file, "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = %s\n%s\n[params]\nrecord = %s.rec\njob = %s\n%s",
+	          name, schedule, extra_job, T.schema, name, params);
 }
 
 /* ------------------------------------------------------ setup/teardown */
@@ -314,6 +67,7 @@ static void begin(const char *prefix)
 	T.conf = tu_tempdir();
 	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
 	       " NOT NULL)", T.schema);
+	td_begin(&DEBUG_LOG);
 }
 
 /* Makes sure sweepd.runs exists (a run of a trivial job migrates the
@@ -323,8 +77,8 @@ static void ensure_history(void)
 	char *dir = tu_tempdir(), name[128];
 
 	job_name(name, sizeof(name), "init");
-	write_file(dir, "init.ini", "[job]\nname = %s\nplugin = testjob\n",
-	           name);
+	tu_writef(dir, "init.ini", "[job]\nname = %s\nplugin = testjob\n",
+	          name);
 	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir '%s'"
 	                        " --plugin-dir " SWEEPD_FIXTURE_DIR " --run %s"
 	                        " >/dev/null 2>&1", dir, name), 0);
@@ -336,43 +90,14 @@ static void ensure_history(void)
  * made: daemons, directories, its history rows, schema and database. */
 static int teardown(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < T.nd; i++) {
-		daemon_proc *d = &T.d[i];
-
-		if (d->pid > 0 && !daemon_exited(d)) {
-			double deadline = tu_mono() + STOP_WAIT_S;
-
-			printf("teardown: sweepd #%zu still running; stopping it\n",
-			       i);
-			show_logs();
-			/* SIGTERM first: sweepd then stops its runs' processes,
-			 * which SIGKILL would leave behind. */
-			kill(d->pid, SIGTERM);
-			while (!daemon_exited(d) && tu_mono() < deadline)
-				tu_nap_ms(20);
-			if (!daemon_exited(d)) {
-				kill(d->pid, SIGKILL);
-				while (!daemon_exited(d))
-					tu_nap_ms(20);
-			}
-		}
-		tu_rmtree(d->run);
-		free(d->run);
-	}
+	td_end();
 	if (T.db != NULL) {
 		if (T.dropdb != NULL)
 			tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
 			       T.dropdb);
-		if (T.schema != NULL) {
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
-		}
+		if (T.schema != NULL)
+			tu_schema_drop(T.db, T.schema);
 		PQfinish(T.db);
 	}
 	if (T.conf != NULL) {
@@ -395,9 +120,9 @@ static int teardown(void **state)
 /* Epoch seconds of job's records in rec, in order; *n gets their number. */
 static double *records(const char *job, int *n)
 {
-	PGresult *res = query(T.db, "SELECT extract(epoch FROM at)::float8"
-	                      " FROM %s.rec WHERE job = '%s' ORDER BY at",
-	                      T.schema, job);
+	PGresult *res = tu_query(T.db, "SELECT extract(epoch FROM at)::float8"
+	                         " FROM %s.rec WHERE job = '%s' ORDER BY at",
+	                         T.schema, job);
 	double *v = calloc((size_t)PQntuples(res) + 1, sizeof(*v));
 	int i;
 
@@ -430,18 +155,18 @@ static void assert_every_second(const char *job)
 static void runs_happen_at_their_due_instants(void **state)
 {
 	char a[128];
-	daemon_proc *d;
+	td_proc *d;
 	long long n;
 
 	(void)state;
 	begin("dmn_due");
 	job_name(a, sizeof(a), "a");
 	write_testjob("a.ini", a, "* * * * * *", "", "");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                 T.conf);
-	wait_for(T.db, "SELECT count(*) >= 4 FROM %s.rec WHERE job = '%s'",
-	         T.schema, a);
-	assert_int_equal(daemon_stop(d), 0);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	             T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 4 FROM %s.rec WHERE job = '%s'",
+	            T.schema, a);
+	assert_int_equal(td_stop(d), 0);
 
 	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, a);
@@ -486,7 +211,7 @@ static void runs_happen_at_their_due_instants(void **state)
 static void slow_job_is_not_overlapped(void **state)
 {
 	char s[128];
-	daemon_proc *d;
+	td_proc *d;
 	double *at;
 	int n, i;
 
@@ -495,11 +220,11 @@ static void slow_job_is_not_overlapped(void **state)
 	job_name(s, sizeof(s), "slow");
 	write_testjob("slow.ini", s, "* * * * * *", "",
 	              "mode = sleep\nduration = 2500ms\n");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                 T.conf);
-	wait_for(T.db, "SELECT count(*) >= 3 FROM %s.rec WHERE job = '%s'",
-	         T.schema, s);
-	assert_int_equal(daemon_stop(d), 0);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	             T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 3 FROM %s.rec WHERE job = '%s'",
+	            T.schema, s);
+	assert_int_equal(td_stop(d), 0);
 
 	at = records(s, &n);
 	assert_true(n >= 3);
@@ -543,7 +268,7 @@ static void slow_job_is_not_overlapped(void **state)
 static void misbehaving_plugins_do_not_stop_the_others(void **state)
 {
 	char ok[128], segv[128], ex[128], loop[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("dmn_bad");
@@ -556,21 +281,21 @@ static void misbehaving_plugins_do_not_stop_the_others(void **state)
 	write_testjob("exit.ini", ex, "* * * * * *", "", "mode = exit\n");
 	write_testjob("loop.ini", loop, "* * * * * *", "timeout = 1s\n",
 	              "mode = loop\n");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --stop-grace 1s", T.conf);
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'crashed')", segv);
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'crashed')", ex);
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'timeout')", loop);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	             " --stop-grace 1s", T.conf);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'crashed')", segv);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'crashed')", ex);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'timeout')", loop);
 	/* The healthy job went on after the first timeout too. */
-	wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s' AND"
-	         " at > (SELECT min(finished_at) FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'timeout')", T.schema, ok, loop);
-	wait_for(T.db, "SELECT count(*) >= 5 FROM %s.rec WHERE job = '%s'",
-	         T.schema, ok);
-	assert_int_equal(daemon_stop(d), 0);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s' AND"
+	            " at > (SELECT min(finished_at) FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'timeout')", T.schema, ok, loop);
+	td_wait_for(T.db, "SELECT count(*) >= 5 FROM %s.rec WHERE job = '%s'",
+	            T.schema, ok);
+	assert_int_equal(td_stop(d), 0);
 
 	assert_every_second(ok);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
@@ -613,7 +338,7 @@ static void misbehaving_plugins_do_not_stop_the_others(void **state)
 static void sighup_reloads_jobs_and_plugins(void **state)
 {
 	char age[128], nu[128];
-	daemon_proc *d;
+	td_proc *d;
 	long long c, a;
 
 	(void)state;
@@ -622,46 +347,46 @@ static void sighup_reloads_jobs_and_plugins(void **state)
 	job_name(nu, sizeof(nu), "new");
 	tu_sql(T.db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
 	       " '2 days' AS at FROM generate_series(1, 10) g", T.schema);
-	write_file(T.conf, "age.ini", "[job]\nname = %s\nplugin = age_delete\n"
-	           "schedule = * * * * * *\n[params]\ntable = %s.t\n"
-	           "time_column = at\nolder_than = 1d\n", age, T.schema);
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
-	                 T.conf);
-	wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok'", age);
+	tu_writef(T.conf, "age.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	          "schedule = * * * * * *\n[params]\ntable = %s.t\n"
+	          "time_column = at\nolder_than = 1d\n", age, T.schema);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	             T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok'", age);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.t",
 	                            T.schema), 0);
 
 	/* A new plugin and a job over it. */
 	tu_copy(SWEEPD_FIXTURE_DIR "/testjob.so", T.conf, "testjob.so");
 	write_testjob("new.ini", nu, "* * * * * *", "", "");
-	daemon_signal(d, SIGHUP);
-	wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s'",
-	         T.schema, nu);
+	td_signal(d, SIGHUP);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM %s.rec WHERE job = '%s'",
+	            T.schema, nu);
 
 	/* A broken edit: the job keeps running as it was.  A job dropped at
 	 * the reload could add one record at most (a run already started). */
 	write_testjob("new.ini", nu, "* * * * * * * *", "", "");
-	daemon_signal(d, SIGHUP);
-	wait_log(d, "job keeps its last good");
+	td_signal(d, SIGHUP);
+	td_wait_log(d, "job keeps its last good");
 	c = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, nu);
-	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
-	         c + 3, T.schema, nu);
+	td_wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	            c + 3, T.schema, nu);
 
 	/* The file removed: the job goes.  The other job, still running
 	 * every second, is the clock. */
 	assert_int_equal(tu_run(NULL, NULL, "rm '%s/new.ini'", T.conf), 0);
-	daemon_signal(d, SIGHUP);
+	td_signal(d, SIGHUP);
 	c = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, nu);
 	a = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
 	               " AND status = 'ok'", age);
-	wait_for(T.db, "SELECT count(*) >= %lld FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok'", a + 3, age);
+	td_wait_for(T.db, "SELECT count(*) >= %lld FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok'", a + 3, age);
 	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job ="
 	                       " '%s'", T.schema, nu) <= c + 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 
 	/* The unchanged job went through three reloads missing no tick. */
 	assert_int_equal(tu_sql_int(T.db, "SELECT (extract(epoch FROM"
@@ -680,7 +405,7 @@ static void sighup_reloads_jobs_and_plugins(void **state)
 static void two_daemons_run_each_tick_once(void **state)
 {
 	char j[128];
-	daemon_proc *d1, *d2;
+	td_proc *d1, *d2;
 	long long n;
 	int rc1, rc2;
 
@@ -688,20 +413,20 @@ static void two_daemons_run_each_tick_once(void **state)
 	begin("dmn_two");
 	job_name(j, sizeof(j), "shared");
 	write_testjob("shared.ini", j, "* * * * * *", "", "");
-	d1 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                  T.conf);
-	d2 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                  T.conf);
+	d1 = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	              T.conf);
+	d2 = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	              T.conf);
 	/* Both take part in the ticks from the second daemon's first one. */
-	wait_log(d2, "scheduler started");
+	td_wait_log(d2, "scheduler started");
 	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, j);
-	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
-	         n + 5, T.schema, j);
-	daemon_signal(d1, SIGTERM);
-	daemon_signal(d2, SIGTERM);
-	rc1 = daemon_wait(d1);
-	rc2 = daemon_wait(d2);
+	td_wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	            n + 5, T.schema, j);
+	td_signal(d1, SIGTERM);
+	td_signal(d2, SIGTERM);
+	rc1 = td_wait(d1);
+	rc2 = td_wait(d2);
 	assert_int_equal(rc1, 0);
 	assert_int_equal(rc2, 0);
 
@@ -730,7 +455,7 @@ static void two_daemons_run_each_tick_once(void **state)
 static void sigterm_stops_a_batched_delete_cleanly(void **state)
 {
 	char j[128];
-	daemon_proc *d;
+	td_proc *d;
 	long long left;
 
 	(void)state;
@@ -739,14 +464,14 @@ static void sigterm_stops_a_batched_delete_cleanly(void **state)
 	/* 20000 rows in batches of about 100, 50 ms apart: seconds. */
 	tu_sql(T.db, "CREATE TABLE %s.t AS SELECT g AS id, now() - interval"
 	       " '2 days' AS at FROM generate_series(1, 20000) g", T.schema);
-	write_file(T.conf, "purge.ini", "[job]\nname = %s\nplugin = age_delete\n"
-	           "schedule = * * * * * *\n[params]\ntable = %s.t\n"
-	           "time_column = at\nolder_than = 1d\nbatch_size = 100\n"
-	           "batch_pause = 50ms\n", j, T.schema);
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
-	                 T.conf);
-	wait_for(T.db, "SELECT count(*) < 20000 FROM %s.t", T.schema);
-	assert_int_equal(daemon_stop(d), 0);
+	tu_writef(T.conf, "purge.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	          "schedule = * * * * * *\n[params]\ntable = %s.t\n"
+	          "time_column = at\nolder_than = 1d\nbatch_size = 100\n"
+	          "batch_pause = 50ms\n", j, T.schema);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	             T.conf);
+	td_wait_for(T.db, "SELECT count(*) < 20000 FROM %s.t", T.schema);
+	assert_int_equal(td_stop(d), 0);
 
 	left = tu_sql_int(T.db, "SELECT count(*) FROM %s.t", T.schema);
 	assert_true(left > 0 && left < 20000);
@@ -764,32 +489,34 @@ static void sigterm_stops_a_batched_delete_cleanly(void **state)
  * second daemon runs with libfaketime, its clock 2.5 s ahead. */
 static void skewed_clocks_run_each_tick_once(void **state)
 {
+	/* libfaketime preloaded into sweepd itself (the faketime command
+	 * would fork, and signals would reach it instead); a sanitizer
+	 * build accepts a library loaded before its runtime. */
+	static const td_opts skewed = {
+		.prefix = "env LD_PRELOAD=\"$(ls /usr/lib/*/faketime/"
+		          "libfaketime.so.1 | head -n 1)\" FAKETIME=+2.5s"
+		          " ASAN_OPTIONS=verify_asan_link_order=0",
+		.args = "--log-level debug",
+	};
 	char j[128];
-	daemon_proc *d1, *d2;
+	td_proc *d1, *d2;
 	long long n;
 
 	(void)state;
 	begin("dmn_skew");
 	job_name(j, sizeof(j), "skew");
 	write_testjob("skew.ini", j, "* * * * * *", "", "");
-	d1 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                  T.conf);
-	/* libfaketime preloaded into sweepd itself (the faketime command
-	 * would fork, and signals would reach it instead); a sanitizer
-	 * build accepts a library loaded before its runtime. */
-	T.wrapper = "env LD_PRELOAD=\"$(ls /usr/lib/*/faketime/libfaketime.so.1"
-	            " | head -n 1)\" FAKETIME=+2.5s"
-	            " ASAN_OPTIONS=verify_asan_link_order=0 ";
-	d2 = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                  T.conf);
-	T.wrapper = NULL;
-	wait_log(d2, "scheduler started");
+	d1 = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	              T.conf);
+	d2 = td_start_with(&skewed, "--conf-dir '%s' --plugin-dir "
+	                   SWEEPD_FIXTURE_DIR, T.conf);
+	td_wait_log(d2, "scheduler started");
 	n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job = '%s'",
 	               T.schema, j);
-	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
-	         n + 6, T.schema, j);
-	assert_int_equal(daemon_stop(d1), 0);
-	assert_int_equal(daemon_stop(d2), 0);
+	td_wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	            n + 6, T.schema, j);
+	assert_int_equal(td_stop(d1), 0);
+	assert_int_equal(td_stop(d2), 0);
 	/* Both hosts ran ticks, and no tick ran twice. */
 	assert_true(tu_sql_int(T.db, "SELECT count(DISTINCT pid) FROM"
 	                       " sweepd.runs WHERE " OF_JOB " AND status = 'ok'",
@@ -809,7 +536,7 @@ static void skewed_clocks_run_each_tick_once(void **state)
 static void transient_failure_is_retried(void **state)
 {
 	char j[128];
-	daemon_proc *d;
+	td_proc *d;
 	PGconn *locker = tu_db();
 
 	(void)state;
@@ -819,18 +546,18 @@ static void transient_failure_is_retried(void **state)
 	       " '2 days' AS at FROM generate_series(1, 100) g", T.schema);
 	tu_sql(locker, "BEGIN; LOCK TABLE %s.t IN ACCESS EXCLUSIVE MODE",
 	       T.schema);
-	write_file(T.conf, "retry.ini", "[job]\nname = %s\nplugin = age_delete\n"
-	           "schedule = */10 * * * * *\nretries = 5\ncatch_up = 0\n"
-	           "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
-	           "lock_timeout = 200ms\n", j, T.schema);
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
-	                 T.conf);
-	wait_log(d, "run failed, trying again");
+	tu_writef(T.conf, "retry.ini", "[job]\nname = %s\nplugin = age_delete\n"
+	          "schedule = */10 * * * * *\nretries = 5\ncatch_up = 0\n"
+	          "[params]\ntable = %s.t\ntime_column = at\nolder_than = 1d\n"
+	          "lock_timeout = 200ms\n", j, T.schema);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	             T.conf);
+	td_wait_log(d, "run failed, trying again");
 	tu_sql(locker, "ROLLBACK");
 	PQfinish(locker);
-	wait_for(T.db, "SELECT count(*) = 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok' AND attempts >= 2", j);
-	assert_int_equal(daemon_stop(d), 0);
+	td_wait_for(T.db, "SELECT count(*) = 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok' AND attempts >= 2", j);
+	assert_int_equal(td_stop(d), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.t",
 	                            T.schema), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
@@ -852,7 +579,7 @@ static int to_next_hour(void)
 static void missed_tick_is_caught_up_once(void **state)
 {
 	char a[128], b[128], c[128], s[128], hour[64], *out, *err;
-	daemon_proc *d;
+	td_proc *d;
 	int i;
 
 	(void)state;
@@ -883,19 +610,19 @@ static void missed_tick_is_caught_up_once(void **state)
 	for (i = 0; i < 2; i++) {
 		long long n;
 
-		d = daemon_start("--conf-dir '%s' --plugin-dir "
-		                 SWEEPD_PLUGIN_DIR, T.conf);
+		d = td_start("--conf-dir '%s' --plugin-dir "
+		             SWEEPD_PLUGIN_DIR, T.conf);
 		if (i == 0)
-			wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs"
-			         " WHERE " OF_JOB " AND kind = 'catch-up' AND"
-			         " scheduled_at = %s AND status = 'ok')", a, hour);
+			td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs"
+			            " WHERE " OF_JOB " AND kind = 'catch-up' AND"
+			            " scheduled_at = %s AND status = 'ok')", a, hour);
 		/* The other jobs had as long to start: the clock job runs
 		 * three times after the daemon started. */
 		n = tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE job ="
 		               " '%s'", T.schema, s);
-		wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job ="
-		         " '%s'", n + 3, T.schema, s);
-		assert_int_equal(daemon_stop(d), 0);
+		td_wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job ="
+		            " '%s'", n + 3, T.schema, s);
+		assert_int_equal(td_stop(d), 0);
 
 		assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
 		                            " sweepd.runs WHERE " OF_JOB " AND"
@@ -934,7 +661,7 @@ static void database_down_at_start_is_not_fatal(void **state)
 	char j[128], dsn[512];
 	const char *keys[] = {"host", "port", "user", "dbname", NULL};
 	const char *vals[5];
-	daemon_proc *d;
+	td_proc *d;
 	PGconn *other;
 
 	(void)state;
@@ -945,14 +672,14 @@ static void database_down_at_start_is_not_fatal(void **state)
 	tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)", T.dropdb);
 	snprintf(dsn, sizeof(dsn), "host=%s port=%s user=%s dbname=%s",
 	         PQhost(T.db), PQport(T.db), PQuser(T.db), T.dropdb);
-	write_file(T.conf, "job.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = */2 * * * * *\n", j);
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --dsn '%s'", T.conf, dsn);
-	wait_log(d, "does not exist");
+	tu_writef(T.conf, "job.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = */2 * * * * *\n", j);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	             " --dsn '%s'", T.conf, dsn);
+	td_wait_log(d, "does not exist");
 	/* Let a tick or two fail meanwhile. */
-	wait_log(d, "run failed");
-	check_daemons_alive();
+	td_wait_log(d, "run failed");
+	td_check_alive();
 	tu_sql(T.db, "CREATE DATABASE %s", T.dropdb);
 
 	vals[0] = PQhost(T.db);
@@ -962,10 +689,10 @@ static void database_down_at_start_is_not_fatal(void **state)
 	vals[4] = NULL;
 	other = PQconnectdbParams(keys, vals, 0);
 	assert_int_equal(PQstatus(other), CONNECTION_OK);
-	wait_for(other, "SELECT to_regclass('sweepd.runs') IS NOT NULL");
-	wait_for(other, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok'", j);
-	assert_int_equal(daemon_stop(d), 0);
+	td_wait_for(other, "SELECT to_regclass('sweepd.runs') IS NOT NULL");
+	td_wait_for(other, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok'", j);
+	assert_int_equal(td_stop(d), 0);
 	assert_int_equal(tu_sql_int(other, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
 	                            " 'skipped', 'stopped', 'released')", j), 0);
@@ -977,7 +704,7 @@ static void database_down_at_start_is_not_fatal(void **state)
 static void history_keep_prunes_old_rows(void **state)
 {
 	char j[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("dmn_keep");
@@ -989,14 +716,14 @@ static void history_keep_prunes_old_rows(void **state)
 	       " now() - interval '40 days', 'old'),"
 	       " ('%s', 'test', 1, 'run', 'ok', now() - interval '1 day 1 min',"
 	       " now() - interval '1 day', 'recent')", j, j);
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --history-keep 30d", T.conf);
-	wait_for(T.db, "SELECT NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE "
-	         OF_JOB " AND message = 'old')", j);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	             " --history-keep 30d", T.conf);
+	td_wait_for(T.db, "SELECT NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE "
+	            OF_JOB " AND message = 'old')", j);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND message = 'recent'",
 	                            j), 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND message = 'recent'",
 	                            j), 1);
@@ -1007,7 +734,7 @@ static void history_keep_prunes_old_rows(void **state)
 static void max_concurrent_bounds_runs(void **state)
 {
 	char x[3][128], file[32];
-	daemon_proc *d;
+	td_proc *d;
 	PGresult *res;
 	int i, n;
 
@@ -1024,14 +751,14 @@ static void max_concurrent_bounds_runs(void **state)
 	}
 #define OF_JOBS "job IN ('%s', '%s', '%s')"
 #define JOBS x[0], x[1], x[2]
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --max-concurrent 1", T.conf);
-	wait_for(T.db, "SELECT count(*) >= 4 FROM sweepd.runs WHERE " OF_JOBS
-	         " AND status = 'ok'", JOBS);
-	wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOBS
-	         " AND status = 'skipped' AND message LIKE"
-	         " '%%max_concurrent%%'", JOBS);
-	assert_int_equal(daemon_stop(d), 0);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	             " --max-concurrent 1", T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 4 FROM sweepd.runs WHERE " OF_JOBS
+	            " AND status = 'ok'", JOBS);
+	td_wait_for(T.db, "SELECT count(*) >= 1 FROM sweepd.runs WHERE " OF_JOBS
+	            " AND status = 'skipped' AND message LIKE"
+	            " '%%max_concurrent%%'", JOBS);
+	assert_int_equal(td_stop(d), 0);
 
 	/* No two runs of any of the jobs were in progress at once. */
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs a"
@@ -1040,8 +767,8 @@ static void max_concurrent_bounds_runs(void **state)
 	                            " a.status <> 'skipped' AND b.status <>"
 	                            " 'skipped' AND " SPAN("a") " && "
 	                            SPAN("b"), JOBS, JOBS), 0);
-	res = query(T.db, "SELECT extract(epoch FROM at)::float8, job FROM"
-	            " %s.rec ORDER BY at", T.schema);
+	res = tu_query(T.db, "SELECT extract(epoch FROM at)::float8, job FROM"
+	               " %s.rec ORDER BY at", T.schema);
 	n = PQntuples(res);
 	assert_true(n >= 4);
 	for (i = 1; i < n; i++) {
@@ -1067,19 +794,19 @@ static void max_concurrent_bounds_runs(void **state)
 static void run_stopped_at_its_timeout_is_recorded_as_timeout(void **state)
 {
 	char j[128], *first;
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("dmn_tmo");
 	job_name(j, sizeof(j), "sleepy");
 	write_testjob("sleepy.ini", j, "* * * * * *", "timeout = 1s\n",
 	              "mode = sleep\nduration = 10s\n");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                 T.conf);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	             T.conf);
 	/* Its first run ends, then sweepd stops (reaping that run first). */
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
-	assert_int_equal(daemon_stop(d), 0);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
+	assert_int_equal(td_stop(d), 0);
 
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE"
 	                            " job = '%s'", T.schema, j) >= 1, 1);
@@ -1120,21 +847,21 @@ static void history_rows_never_finish_before_they_start(void **state)
 	job_name(j, sizeof(j), "tick");
 	write_testjob("tick.ini", j, "* * * * * *", "", "");
 	for (attempt = 0; attempt < 5 && !seen; attempt++) {
-		daemon_proc *d = daemon_start("--conf-dir '%s' --plugin-dir "
-		                              SWEEPD_FIXTURE_DIR, T.conf);
+		td_proc *d = td_start("--conf-dir '%s' --plugin-dir "
+		                          SWEEPD_FIXTURE_DIR, T.conf);
 		long long n = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 		                         " WHERE " OF_JOB " AND status = 'ok'", j);
 		double now, at;
 
-		wait_for(T.db, "SELECT count(*) > %lld FROM sweepd.runs WHERE "
-		         OF_JOB " AND status = 'ok'", n, j);
+		td_wait_for(T.db, "SELECT count(*) > %lld FROM sweepd.runs WHERE "
+		            OF_JOB " AND status = 'ok'", n, j);
 		/* SIGTERM 80 ms before a tick: its process is waiting. */
 		now = wall();
 		at = (double)(long long)now + 0.92;
 		if (at < now + 0.05)
 			at += 1;
 		tu_nap_ms((long)((at - now) * 1000));
-		assert_int_equal(daemon_stop(d), 0);
+		assert_int_equal(td_stop(d), 0);
 		seen = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
 		                  OF_JOB " AND status IN ('stopped', 'released')",
 		                  j) > 0;
@@ -1157,18 +884,18 @@ static void history_rows_never_finish_before_they_start(void **state)
 static void timeout_counts_from_the_run_start(void **state)
 {
 	char j[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("dmn_tmo2");
 	job_name(j, sizeof(j), "sleepy");
 	write_testjob("sleepy.ini", j, "*/5 * * * * *", "timeout = 1s\n",
 	              "mode = sleep\nduration = 10s\n");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                 T.conf);
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
-	assert_int_equal(daemon_stop(d), 0);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	             T.conf);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status <> 'skipped' AND finished_at IS NOT NULL)", j);
+	assert_int_equal(td_stop(d), 0);
 
 	/* The plugin records its start first; it sleeps until asked to
 	 * stop, which must not come within its 1 s. */
@@ -1192,45 +919,27 @@ static void timeout_counts_from_the_run_start(void **state)
 	                       " '%s'", T.schema, j) >= 1);
 }
 
-/* CPU time (user + system, in clock ticks) pid has used so far. */
-static long cpu_ticks(pid_t pid)
-{
-	char path[64], *text, *p;
-	long utime = 0, stime = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = read_text(path);
-	assert_non_null(text);
-	/* Fields 14 and 15, counted after the ")" that ends the name. */
-	p = strrchr(text, ')');
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u"
-	                        " %*u %*u %ld %ld", &utime, &stime), 2);
-	free(text);
-	return utime + stime;
-}
-
 /* 14. A stopping daemon waits for a run that ignores the stop without
  * spinning, though a job it no longer starts falls due every second. */
 static void stopping_daemon_waits_without_spinning(void **state)
 {
 	char j[128];
-	daemon_proc *d;
+	td_proc *d;
 	long before, used;
 
 	(void)state;
 	begin("dmn_spin");
 	job_name(j, sizeof(j), "stubborn");
 	write_testjob("stubborn.ini", j, "* * * * * *", "", "mode = loop\n");
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --stop-grace 3s", T.conf);
-	wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM %s.rec WHERE job = '%s')",
-	         T.schema, j);
-	daemon_signal(d, SIGTERM);
-	before = cpu_ticks(d->pid);
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	             " --stop-grace 3s", T.conf);
+	td_wait_for(T.db, "SELECT EXISTS (SELECT 1 FROM %s.rec WHERE job = '%s')",
+	            T.schema, j);
+	td_signal(d, SIGTERM);
+	before = tu_cpu_ticks(d->pid);
 	tu_nap_ms(2500);
-	used = cpu_ticks(d->pid) - before;
-	assert_int_equal(daemon_wait(d), 0);
+	used = tu_cpu_ticks(d->pid) - before;
+	assert_int_equal(td_wait(d), 0);
 	/* Spinning would be about 250 ticks (100 a second). */
 	if (used > 25)
 		fail_msg("the stopping daemon used %ld clock ticks in 2.5 s", used);
@@ -1247,7 +956,7 @@ static void set_fake_offset(const char *file, long offset)
 	slash = strrchr(dir, '/');
 	*slash = '\0';
 	snprintf(text, sizeof(text), "%+ld\n", offset);
-	write_file(dir, "offset.new", "%s", text);
+	tu_writef(dir, "offset.new", "%s", text);
 	assert_int_equal(tu_run(NULL, NULL, "mv '%s/offset.new' '%s'", dir,
 	                        file), 0);
 	free(dir);
@@ -1271,7 +980,7 @@ static void clock_steps_reschedule_every_job(void **state)
 {
 	char j[128], *file;
 	static char wrapper[512];
-	daemon_proc *d;
+	td_proc *d;
 	long long t0, t1, t2;
 	long before, used;
 
@@ -1286,21 +995,20 @@ static void clock_steps_reschedule_every_job(void **state)
 	         " FAKETIME_TIMESTAMP_FILE='%s' FAKETIME_NO_CACHE=1"
 	         " FAKETIME_DONT_FAKE_MONOTONIC=1"
 	         " ASAN_OPTIONS=verify_asan_link_order=0 ", file);
-	T.wrapper = wrapper;
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
-	                 " --stop-grace 1s", T.conf);
-	T.wrapper = NULL;
-	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok'", j);
-	before = cpu_ticks(d->pid);
+	d = td_start_with(&(td_opts){.prefix = wrapper, .args = DEBUG_LOG.args},
+	                  "--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
+	                  " --stop-grace 1s", T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok'", j);
+	before = tu_cpu_ticks(d->pid);
 
 	/* Forward 2 h: the job goes on from the new time, with at most the
 	 * last missed tick caught up, never the 3600 missed ones. */
 	t0 = last_tick(j);
 	set_fake_offset(file, 7200);
-	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
-	         j, t0 + 7200);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
+	            j, t0 + 7200);
 	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
 	                       OF_JOB " AND scheduled_at > to_timestamp(%lld)"
 	                       " AND scheduled_at < to_timestamp(%lld)", j,
@@ -1309,19 +1017,19 @@ static void clock_steps_reschedule_every_job(void **state)
 	/* Back 1 h: the job runs in the hour it already covered. */
 	t1 = last_tick(j);
 	set_fake_offset(file, 3600);
-	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok' AND scheduled_at BETWEEN to_timestamp(%lld)"
-	         " AND to_timestamp(%lld)", j, t1 - 3700, t1 - 3000);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok' AND scheduled_at BETWEEN to_timestamp(%lld)"
+	            " AND to_timestamp(%lld)", j, t1 - 3700, t1 - 3000);
 
 	/* Forward 30 s. */
 	t2 = last_tick(j);
 	set_fake_offset(file, 3630);
-	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
-	         j, t2 + 30);
-	used = cpu_ticks(d->pid) - before;
-	assert_int_equal(daemon_stop(d), 0);
-	wait_log(d, "system clock stepped");
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)",
+	            j, t2 + 30);
+	used = tu_cpu_ticks(d->pid) - before;
+	assert_int_equal(td_stop(d), 0);
+	td_wait_log(d, "system clock stepped");
 
 	/* No instant ran twice, and the daemon never spun (a spinning loop
 	 * uses about 100 ticks a second). */
@@ -1342,7 +1050,7 @@ static pid_t parent_of(pid_t pid)
 	int ppid = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((text = read_text(path)) == NULL)
+	if ((text = tu_read(path, NULL)) == NULL)
 		return 0;
 	p = strrchr(text, ')');
 	if (p == NULL || sscanf(p + 2, "%*c %d", &ppid) != 1)
@@ -1353,7 +1061,7 @@ static pid_t parent_of(pid_t pid)
 
 /* Which of the n daemons d runs the process that claimed job's tick
  * (epoch seconds); fails the test when none does. */
-static int claimant(daemon_proc **d, int n, const char *job, long long tick)
+static int claimant(td_proc **d, int n, const char *job, long long tick)
 {
 	pid_t pid = 0, parent;
 	int k;
@@ -1386,7 +1094,7 @@ static int claimant(daemon_proc **d, int n, const char *job, long long tick)
 static void rolling_restart_loses_no_tick(void **state)
 {
 	char j[128];
-	daemon_proc *d[2];
+	td_proc *d[2];
 	long long first, last, ran, distinct, restarted;
 	int round;
 
@@ -1394,12 +1102,12 @@ static void rolling_restart_loses_no_tick(void **state)
 	begin("dmn_roll");
 	job_name(j, sizeof(j), "roll");
 	write_testjob("roll.ini", j, "* * * * * *", "", "");
-	d[0] = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                    T.conf);
-	d[1] = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
-	                    T.conf);
-	wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok'", j);
+	d[0] = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                T.conf);
+	d[1] = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR,
+	                T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok'", j);
 	first = last_tick(j);
 	for (round = 0; round < 2; round++) {
 		double now = wall(), at = (double)(long long)now + 0.9;
@@ -1411,19 +1119,18 @@ static void rolling_restart_loses_no_tick(void **state)
 		 * claimed it (its process waits for the instant). */
 		tu_nap_ms((long)((at - now) * 1000));
 		k = claimant(d, 2, j, (long long)at + 1);
-		assert_int_equal(daemon_stop(d[k]), 0);
-		assert_true(T.nd < MAX_DAEMONS);
-		d[k] = daemon_start("--conf-dir '%s' --plugin-dir "
-		                    SWEEPD_FIXTURE_DIR, T.conf);
-		wait_log(d[k], "scheduler started");
+		assert_int_equal(td_stop(d[k]), 0);
+		d[k] = td_start("--conf-dir '%s' --plugin-dir "
+		                SWEEPD_FIXTURE_DIR, T.conf);
+		td_wait_log(d[k], "scheduler started");
 	}
 	restarted = (long long)wall();
-	wait_for(T.db, "SELECT count(*) >= 3 FROM sweepd.runs WHERE " OF_JOB
-	         " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
-	         restarted);
+	td_wait_for(T.db, "SELECT count(*) >= 3 FROM sweepd.runs WHERE " OF_JOB
+	            " AND status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
+	            restarted);
 	last = last_tick(j);
-	assert_int_equal(daemon_stop(d[0]), 0);
-	assert_int_equal(daemon_stop(d[1]), 0);
+	assert_int_equal(td_stop(d[0]), 0);
+	assert_int_equal(td_stop(d[1]), 0);
 	ran = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
 	                 " AND status = 'ok' AND scheduled_at BETWEEN"
 	                 " to_timestamp(%lld) AND to_timestamp(%lld)", j, first,
@@ -1514,7 +1221,7 @@ static void assert_no_twice(PGconn *db)
 static void fleet_pays_one_session_per_tick(void **state)
 {
 	char j[128], f[32], dsn[512];
-	daemon_proc *d[3];
+	td_proc *d[3];
 	long long before, opened, ran;
 	PGconn *db;
 	int i;
@@ -1530,19 +1237,19 @@ static void fleet_pays_one_session_per_tick(void **state)
 	}
 	before = sessions(T.dropdb);
 	for (i = 0; i < 3; i++)
-		d[i] = daemon_start("--conf-dir '%s' --plugin-dir "
-		                    SWEEPD_FIXTURE_DIR " --dsn '%s'", T.conf,
-		                    dsn);
+		d[i] = td_start("--conf-dir '%s' --plugin-dir "
+		                SWEEPD_FIXTURE_DIR " --dsn '%s'", T.conf,
+		                dsn);
 	for (i = 0; i < 3; i++)
-		wait_log(d[i], "scheduler started");
-	wait_for(db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
+		td_wait_log(d[i], "scheduler started");
+	td_wait_for(db, "SELECT count(*) >= 200 FROM %s.rec", T.schema);
 	for (i = 0; i < 3; i++)
-		daemon_signal(d[i], SIGTERM);
+		td_signal(d[i], SIGTERM);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(daemon_wait(d[i]), 0);
-	wait_for(T.db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE"
-	         " datname = '%s' AND application_name LIKE 'sweepd%%'",
-	         T.dropdb);
+		assert_int_equal(td_wait(d[i]), 0);
+	td_wait_for(T.db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE"
+	            " datname = '%s' AND application_name LIKE 'sweepd%%'",
+	            T.dropdb);
 	opened = sessions(T.dropdb) - before;
 	ran = tu_sql_int(db, "SELECT count(*) FROM sweepd.runs WHERE"
 	                 " status = 'ok'");

@@ -18,47 +18,17 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "testdaemon.h"
 #include "testutil.h"
-
-/* Longest wait for a condition, and for a daemon to exit once told to. */
-#define WAIT_S 20
-#define MAX_DAEMONS 3
-
-/* A sweepd started in the background: its directory holds its log, its
- * pid and, once it exited, its exit status. */
-typedef struct daemon_proc {
-	char *run;
-	pid_t pid;
-	int rc;                 /* -1 while not seen to exit */
-} daemon_proc;
 
 static struct {
 	PGconn *db;
 	char *schema;           /* also the prefix of every job name */
 	char *conf;             /* scratch conf.d */
 	char *scratch;          /* another scratch directory, or NULL */
-	daemon_proc d[MAX_DAEMONS];
-	size_t nd;
 } T;
 
 /* ------------------------------------------------------------- helpers */
-
-/* The content of path as a new string, or NULL when it does not exist. */
-static char *read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	buf_puts(&b, "");
-	return buf_detach(&b);
-}
 
 /* Writes conf/NAME.ini: job SCHEMA-NAME over testjob on schedule (NULL:
  * run by hand only), with more [params] lines extra (may be ""). */
@@ -77,136 +47,6 @@ static void write_job(const char *name, const char *schedule,
 	buf_free(&f);
 }
 
-/* Prints the end of every daemon's log. */
-static void show_logs(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.nd; i++) {
-		printf("---- sweepd #%zu log, last lines:\n", i);
-		fflush(stdout);
-		tu_run(NULL, NULL, "tail -n 40 '%s/log'", T.d[i].run);
-	}
-	fflush(stdout);
-}
-
-/* True once d exited; sets d->rc. */
-static bool daemon_exited(daemon_proc *d)
-{
-	char *path, *text;
-
-	if (d->rc >= 0)
-		return true;
-	path = tu_path(d->run, "rc");
-	text = read_text(path);
-	free(path);
-	if (text == NULL)
-		return false;
-	d->rc = atoi(text);
-	free(text);
-	return true;
-}
-
-/* Starts `[env] sweepd ARGS` in the background (its standard error and
- * output go to its log) and returns it once its pid is known. */
-static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
-	SWEEP_PRINTF(2, 3);
-
-static daemon_proc *daemon_start(const char *env, const char *fmt, ...)
-{
-	daemon_proc *d;
-	buf args = BUF_INIT;
-	va_list ap;
-	char *path, *text = NULL;
-	double deadline = tu_mono() + WAIT_S;
-	const char *r;
-
-	assert_true(T.nd < MAX_DAEMONS);
-	d = &T.d[T.nd++];
-	d->run = tu_tempdir();
-	d->rc = -1;
-	r = d->run;
-	va_start(ap, fmt);
-	buf_vprintf(&args, fmt, ap);
-	va_end(ap);
-	assert_int_equal(tu_run(NULL, NULL, "( %s " SWEEPD_BIN " %s </dev/null"
-	                        " >'%s/log' 2>&1 & echo $! >'%s/pid.new' && mv"
-	                        " '%s/pid.new' '%s/pid'; wait $!; echo $?"
-	                        " >'%s/rc.new' && mv '%s/rc.new' '%s/rc' )"
-	                        " </dev/null >/dev/null 2>&1 &", env,
-	                        buf_str(&args), r, r, r, r, r, r, r), 0);
-	buf_free(&args);
-	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
-		tu_nap_ms(10);
-	free(path);
-	if (text == NULL)
-		fail_msg("sweepd did not start");
-	d->pid = (pid_t)atol(text);
-	free(text);
-	return d;
-}
-
-/* Stops d with SIGTERM; returns its exit status. */
-static int daemon_stop(daemon_proc *d)
-{
-	double deadline = tu_mono() + WAIT_S;
-
-	assert_int_equal(kill(d->pid, SIGTERM), 0);
-	while (!daemon_exited(d)) {
-		if (tu_mono() > deadline) {
-			kill(d->pid, SIGKILL);
-			show_logs();
-			fail_msg("sweepd did not exit after SIGTERM");
-		}
-		tu_nap_ms(20);
-	}
-	return d->rc;
-}
-
-/* Polls until the boolean query (printf-style) holds, failing the test
- * after WAIT_S. */
-static void wait_for(const char *fmt, ...) SWEEP_PRINTF(1, 2);
-
-static void wait_for(const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	double deadline = tu_mono() + WAIT_S;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	while (tu_sql_int(T.db, "SELECT coalesce((%s), false)::int",
-	                  buf_str(&sql)) != 1) {
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for: %s", WAIT_S,
-			         buf_str(&sql));
-		}
-		tu_nap_ms(100);
-	}
-	buf_free(&sql);
-}
-
-/* Polls until path exists and holds needle; returns its text. */
-static char *wait_file(const char *path, const char *needle)
-{
-	double deadline = tu_mono() + WAIT_S;
-	char *text;
-
-	while ((text = read_text(path)) == NULL || strstr(text, needle) == NULL) {
-		free(text);
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for \"%s\" in %s", WAIT_S,
-			         needle, path);
-		}
-		tu_nap_ms(50);
-	}
-	return text;
-}
-
 /* Sets up the test: a connection, schema PREFIX_PID with the table rec
  * (job, at) that testjob records into, and a scratch conf.d. */
 static void begin(const char *prefix)
@@ -220,30 +60,22 @@ static void begin(const char *prefix)
 	/* sweepd's schema, which any command reading the history creates. */
 	assert_int_equal(tu_run(NULL, NULL, SWEEPD_BIN " --conf-dir '%s'"
 	                        " --history >/dev/null", T.conf), 0);
+	td_begin(NULL);
 }
 
 /* Stops what a failed test left running and removes what it made. */
 static int teardown(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < T.nd; i++) {
-		if (T.d[i].pid > 0 && !daemon_exited(&T.d[i]))
-			daemon_stop(&T.d[i]);
-		tu_rmtree(T.d[i].run);
-		free(T.d[i].run);
-	}
+	td_end();
 	if (T.db != NULL && T.schema != NULL) {
-		tu_sql(T.db, "DELETE FROM sweepd.runs WHERE starts_with(job,"
-		       " '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.paused WHERE starts_with(job,"
 		       " '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.pruned_runs WHERE"
 		       " starts_with(job, '%s-')", T.schema);
 		tu_sql(T.db, "DELETE FROM sweepd.pruned_rows WHERE"
 		       " starts_with(job, '%s-')", T.schema);
-		tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+		tu_schema_drop(T.db, T.schema);
 	}
 	PQfinish(T.db);
 	if (T.conf != NULL)
@@ -286,18 +118,18 @@ static void pause_and_resume_across_two_daemons(void **state)
 {
 	char j[128], *out, *err;
 	long long paused_at, resumed_at;
-	daemon_proc *d1, *d2;
+	td_proc *d1, *d2;
 
 	(void)state;
 	begin("ops_pause");
 	snprintf(j, sizeof(j), "%s-p", T.schema);
 	write_job("p", "* * * * * *", "");
-	d1 = daemon_start("", "--conf-dir '%s' --plugin-dir "
-	                  SWEEPD_FIXTURE_DIR, T.conf);
-	d2 = daemon_start("", "--conf-dir '%s' --plugin-dir "
-	                  SWEEPD_FIXTURE_DIR, T.conf);
-	wait_for("SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
-	         " status = 'ok'", j);
+	d1 = td_start("--conf-dir '%s' --plugin-dir "
+	              SWEEPD_FIXTURE_DIR, T.conf);
+	d2 = td_start("--conf-dir '%s' --plugin-dir "
+	              SWEEPD_FIXTURE_DIR, T.conf);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
+	            " status = 'ok'", j);
 
 	assert_int_equal(sweepd(&out, NULL, "--pause %s", j), 0);
 	assert_contains(out, "paused");
@@ -305,9 +137,9 @@ static void pause_and_resume_across_two_daemons(void **state)
 	paused_at = tu_sql_int(T.db, "SELECT ceil(extract(epoch FROM"
 	                       " clock_timestamp()))::int8");
 	/* Three ticks in a row skipped, each saying why. */
-	wait_for("SELECT count(*) >= 3 FROM sweepd.runs WHERE job = '%s' AND"
-	         " status = 'skipped' AND message LIKE 'paused by %%' AND"
-	         " scheduled_at > to_timestamp(%lld)", j, paused_at);
+	td_wait_for(T.db, "SELECT count(*) >= 3 FROM sweepd.runs WHERE job = '%s' AND"
+	            " status = 'skipped' AND message LIKE 'paused by %%' AND"
+	            " scheduled_at > to_timestamp(%lld)", j, paused_at);
 	/* No tick after the pause ran: not on either daemon. */
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM %s.rec WHERE"
 	                            " job = '%s' AND at >= to_timestamp(%lld)",
@@ -345,14 +177,14 @@ static void pause_and_resume_across_two_daemons(void **state)
 	free(out);
 	resumed_at = tu_sql_int(T.db, "SELECT ceil(extract(epoch FROM"
 	                        " clock_timestamp()))::int8");
-	wait_for("SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
-	         " status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
-	         resumed_at);
+	td_wait_for(T.db, "SELECT count(*) >= 2 FROM sweepd.runs WHERE job = '%s' AND"
+	            " status = 'ok' AND scheduled_at > to_timestamp(%lld)", j,
+	            resumed_at);
 	assert_int_equal(sweepd(&out, NULL, "--status --json %s", j), 0);
 	assert_contains(out, "\"paused\":false");
 	free(out);
-	assert_int_equal(daemon_stop(d1), 0);
-	assert_int_equal(daemon_stop(d2), 0);
+	assert_int_equal(td_stop(d1), 0);
+	assert_int_equal(td_stop(d2), 0);
 	/* Resuming again changes nothing and says so. */
 	assert_int_equal(sweepd(&out, NULL, "--resume %s", j), 0);
 	assert_contains(out, "was not paused");
@@ -441,7 +273,7 @@ static void load_metrics(const char *path)
 static void metrics_file_matches_the_history(void **state)
 {
 	char ok[128], bad[128], man[128], *dir, *prom, *text, *got, *want;
-	daemon_proc *d;
+	td_proc *d;
 	const char *S;
 
 	(void)state;
@@ -464,19 +296,19 @@ static void metrics_file_matches_the_history(void **state)
 		tu_write(T.conf, "sweepd.ini", buf_str(&b));
 		buf_free(&b);
 	}
-	d = daemon_start("", "--conf-dir '%s' --plugin-dir "
-	                 SWEEPD_FIXTURE_DIR, T.conf);
-	wait_for("SELECT count(*) FILTER (WHERE status = 'ok') >= 3 AND"
-	         " count(*) FILTER (WHERE status = 'failed') >= 2 FROM"
-	         " sweepd.runs WHERE job IN ('%s', '%s')", ok, bad);
-	free(wait_file(prom, "status=\"failed\""));
+	d = td_start("--conf-dir '%s' --plugin-dir "
+	             SWEEPD_FIXTURE_DIR, T.conf);
+	td_wait_for(T.db, "SELECT count(*) FILTER (WHERE status = 'ok') >= 3 AND"
+	            " count(*) FILTER (WHERE status = 'failed') >= 2 FROM"
+	            " sweepd.runs WHERE job IN ('%s', '%s')", ok, bad);
+	free(td_wait_file(prom, "status=\"failed\""));
 	load_metrics(prom);
 	assert_int_equal(tu_sql_int(T.db, "SELECT value::int FROM %s.m WHERE"
 	                            " name = 'sweepd_up'", S), 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 
 	/* The file a stopped daemon leaves: everything, sweepd_up 0. */
-	text = read_text(prom);
+	text = tu_read(prom, NULL);
 	assert_non_null(text);
 	printf("---- the metrics file after the daemon stopped:\n%s", text);
 	free(text);
@@ -547,12 +379,12 @@ static void metrics_file_matches_the_history(void **state)
 	       " '60 days' WHERE job IN ('%s', '%s')", ok, bad);
 	write_job("ok", NULL, "");
 	write_job("bad", NULL, "mode = fail\n");
-	d = daemon_start("", "--conf-dir '%s' --plugin-dir "
-	                 SWEEPD_FIXTURE_DIR, T.conf);
-	free(wait_file(prom, "\nsweepd_up 1\n"));
+	d = td_start("--conf-dir '%s' --plugin-dir "
+	             SWEEPD_FIXTURE_DIR, T.conf);
+	free(td_wait_file(prom, "\nsweepd_up 1\n"));
 	if (tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE job IN"
 	               " ('%s', '%s')", ok, bad) != 0) {
-		show_logs();
+		td_show_logs();
 		fail_msg("not pruned: %s", tu_sql_text(T.db, "SELECT"
 		         " string_agg(concat_ws(' ', job, status, started_at,"
 		         " finished_at), '; ') FROM sweepd.runs WHERE job IN"
@@ -568,7 +400,7 @@ static void metrics_file_matches_the_history(void **state)
 	assert_true(tu_sql_int(T.db, "SELECT count(*) FROM %s.before WHERE"
 	                       " type = 'counter' AND job IN ('%s', '%s')", S,
 	                       ok, bad) >= 3);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	free(prom);
 }
 
@@ -599,7 +431,7 @@ static void logs_fit_journald_and_json(void **state)
 	                        " '%s' --plugin-dir " SWEEPD_FIXTURE_DIR " --run"
 	                        " %s >/dev/null 2>>'%s'; test $? = 1", log, log,
 	                        T.conf, ok, log, log, T.conf, bad, log), 0);
-	text = read_text(log);
+	text = tu_read(log, NULL);
 	printf("---- the log lines of two runs under journald:\n%s", text);
 	/* Every line: a priority, no time. */
 	assert_int_equal(tu_run(NULL, NULL, "! grep -v '^<[0-7]>level=' '%s'"
@@ -625,7 +457,7 @@ static void logs_fit_journald_and_json(void **state)
 	                        " --plugin-dir " SWEEPD_FIXTURE_DIR
 	                        " --log-format json --run %s >/dev/null"
 	                        " 2>'%s'", T.conf, ok, log), 0);
-	text = read_text(log);
+	text = tu_read(log, NULL);
 	tu_sql(T.db, "CREATE TABLE %s.l AS SELECT l::jsonb AS v FROM"
 	       " regexp_split_to_table(rtrim($j$%s$j$, E'\\n'), E'\\n') l", S,
 	       text);
@@ -655,10 +487,10 @@ static int notify_socket(const char *dir)
 }
 
 /* Reads datagrams from fd until one contains needle (failing after
- * WAIT_S); appends every one read to seen, a line each. */
+ * TD_WAIT_S); appends every one read to seen, a line each. */
 static void wait_notify(int fd, const char *needle, buf *seen)
 {
-	double deadline = tu_mono() + WAIT_S;
+	double deadline = tu_mono() + TD_WAIT_S;
 	char msg[1024];
 
 	for (;;) {
@@ -666,7 +498,7 @@ static void wait_notify(int fd, const char *needle, buf *seen)
 		ssize_t n;
 
 		if (tu_mono() > deadline) {
-			show_logs();
+			td_show_logs();
 			fail_msg("no \"%s\" from sweepd; got:\n%s", needle,
 			         buf_str(seen));
 		}
@@ -687,7 +519,7 @@ static void wait_notify(int fd, const char *needle, buf *seen)
 static void systemd_is_told_ready_status_watchdog_and_stop(void **state)
 {
 	buf seen = BUF_INIT, env = BUF_INIT;
-	daemon_proc *d;
+	td_proc *d;
 	double t0, t1;
 	int fd;
 
@@ -698,8 +530,8 @@ static void systemd_is_told_ready_status_watchdog_and_stop(void **state)
 	write_job("n", "0 3 * * *", "");
 	buf_printf(&env, "NOTIFY_SOCKET='%s/notify' WATCHDOG_USEC=600000",
 	           T.scratch);
-	d = daemon_start(buf_str(&env), "--conf-dir '%s' --plugin-dir "
-	                 SWEEPD_FIXTURE_DIR, T.conf);
+	d = td_start_with(&(td_opts){.prefix = buf_str(&env)}, "--conf-dir '%s'"
+	                  " --plugin-dir " SWEEPD_FIXTURE_DIR, T.conf);
 	wait_notify(fd, "READY=1", &seen);
 	assert_contains(buf_str(&seen), "STATUS=1 job; next run: ");
 	assert_contains(buf_str(&seen), "-n at ");
@@ -710,12 +542,12 @@ static void systemd_is_told_ready_status_watchdog_and_stop(void **state)
 	wait_notify(fd, "WATCHDOG=1", &seen);
 	t1 = tu_mono();
 	assert_true(t1 - t0 < 0.6);
-	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	td_signal(d, SIGHUP);
 	wait_notify(fd, "RELOADING=1", &seen);
 	wait_notify(fd, "READY=1", &seen);
-	assert_int_equal(kill(d->pid, SIGTERM), 0);
+	td_signal(d, SIGTERM);
 	wait_notify(fd, "STOPPING=1", &seen);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_wait(d), 0);
 	close(fd);
 	buf_free(&seen);
 	buf_free(&env);

@@ -16,14 +16,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "testdaemon.h"
 #include "testutil.h"
 #include "trust.h"
 
 #define FIX(name) SWEEPD_FIXTURE_DIR "/" name ".so"
 /* Seconds any sweepd command may take before it counts as hung. */
 #define HANG_S 10
-/* Longest wait for the daemon to start or to stop. */
-#define WAIT_S 20
 /* A job over the fixture plugin `valid`. */
 #define VALID_JOB(name) "[job]\nname = " name "\nplugin = valid\n\n" \
 	"[params]\ntable = public.t\n"
@@ -38,7 +37,6 @@ static struct {
 	char *other;            /* a second scratch directory */
 	char *out;              /* the last run's stdout and stderr */
 	char *err;
-	pid_t daemon;           /* a daemon still to kill, or 0 */
 } T;
 
 static int setup(void **state)
@@ -48,14 +46,14 @@ static int setup(void **state)
 	T.conf = tu_tempdir();
 	T.other = tu_tempdir();
 	T.dir = T.conf;
+	td_begin(NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (T.daemon > 0)
-		kill(T.daemon, SIGKILL);
+	td_end();
 	/* A test may leave a directory unwritable or unsearchable. */
 	chmod(T.conf, 0700);
 	tu_rmtree(T.conf);
@@ -340,48 +338,10 @@ static void fifo_job_file_and_plugin_never_hang_a_command(void **state)
 	expect_err("uses-x.ini:3: ");
 }
 
-/* The content of path as a new string, or NULL when it does not exist. */
-static char *read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
-/* Polls, up to WAIT_S, until the file dir/name holds needle; returns its
- * content, or fails the test showing what it holds. */
-static char *wait_text(const char *dir, const char *name, const char *needle)
-{
-	char *path = tu_path(dir, name), *text = NULL;
-	double deadline = tu_mono() + WAIT_S;
-
-	for (;;) {
-		text = read_text(path);
-		if (text != NULL && strstr(text, needle) != NULL)
-			break;
-		if (tu_mono() > deadline)
-			fail_msg("waited %d s in vain for \"%s\" in %s, which "
-			         "holds:\n%s", WAIT_S, needle, path,
-			         text ? text : "(nothing)");
-		free(text);
-		tu_nap_ms(50);
-	}
-	free(path);
-	return text;
-}
-
 static void daemon_starts_and_stops_with_a_fifo_present(void **state)
 {
-	const char *r = T.other;
+	char prefix[96];
+	td_proc *d;
 	char *text;
 
 	(void)state;
@@ -389,30 +349,19 @@ static void daemon_starts_and_stops_with_a_fifo_present(void **state)
 	put("good.ini", VALID_JOB("good"), 0644);
 	put_fifo("x.ini");
 	put_fifo("x.so");
-	assert_int_equal(tu_run(NULL, NULL, "( env -u "
-	                        "SWEEPD_ALLOW_INSECURE_FILES timeout %d "
-	                        SWEEPD_BIN " --conf-dir '%s' --plugin-dir '"
-	                        SWEEPD_PLUGIN_DIR "' </dev/null >'%s/log' 2>&1"
-	                        " & echo $! >'%s/pid.new' && mv '%s/pid.new' "
-	                        "'%s/pid'; wait $!; echo $? >'%s/rc.new' && "
-	                        "mv '%s/rc.new' '%s/rc' ) </dev/null "
-	                        ">/dev/null 2>&1 &", 3 * WAIT_S, T.conf, r, r,
-	                        r, r, r, r, r), 0);
-	text = wait_text(r, "pid", "\n");
-	T.daemon = (pid_t)atol(text);
-	free(text);
-	text = wait_text(r, "log", "scheduler started");
+	snprintf(prefix, sizeof(prefix), "env -u SWEEPD_ALLOW_INSECURE_FILES"
+	         " timeout %d", 3 * TD_WAIT_S);
+	d = td_start_with(&(td_opts){.prefix = prefix}, "--conf-dir '%s'"
+	                  " --plugin-dir '" SWEEPD_PLUGIN_DIR "'", T.conf);
+	td_wait_log(d, "scheduler started");
+	text = td_log(d);
 	assert_contains(text, "x.ini: refused: a FIFO");
 	if (geteuid() == 0)
 		assert_contains(text, "running as root: run sweepd as a "
 		                "dedicated user, e.g. User=sweepd in its systemd "
 		                "unit");
 	free(text);
-	assert_int_equal(kill(T.daemon, SIGTERM), 0);
-	text = wait_text(r, "rc", "\n");
-	T.daemon = 0;
-	assert_string_equal(text, "0\n");
-	free(text);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* ------------------------------------------------- insecure, explicitly */

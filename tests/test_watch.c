@@ -15,8 +15,8 @@
  * real inotify, with the clock given: the quiet period, the names that
  * count, a writer holding the reload back.
  *
- * The daemon helpers are those of test_daemon.c, copied (that file keeps
- * its own): start, signal, stop, wait for a row or a log line. */
+ * The daemon helpers (start, signal, stop, wait for a row or a log line)
+ * are testdaemon.c's, shared with test_daemon.c and the others. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -27,24 +27,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "testdaemon.h"
 #include "testutil.h"
 #include "watch.h"
-
-/* Longest wait for a condition, and for a daemon to exit once told to. */
-#define WAIT_S 20
-#define STOP_WAIT_S 30
-/* Most daemons one test runs. */
-#define MAX_DAEMONS 2
-
-/* A sweepd started in the background: its directory holds its log, its
- * pid and, once it exited, its exit status (written by the wrapper shell,
- * since the daemon is not our child). */
-typedef struct daemon_proc {
-	char *run;
-	pid_t pid;
-	int rc;                 /* exit status; -1 while not seen to exit */
-	bool told;              /* sent a signal that stops it: may exit */
-} daemon_proc;
 
 /* What the running test set up, for teardown to clean even after a
  * failure. */
@@ -54,45 +39,13 @@ static struct {
 	char *conf;             /* scratch conf.d */
 	char *stage;            /* scratch directory files are made in */
 	char *plugins;          /* scratch plugin directory, or NULL */
-	daemon_proc d[MAX_DAEMONS];
-	size_t nd;
 } T;
 
+/* How the tests run sweepd in the background: `sweepd --log-level debug
+ * ARGS`, standard output and error in its log. */
+static const td_opts DEBUG_LOG = {.args = "--log-level debug"};
+
 /* ---------------------------------------------------------------- files */
-
-/* The content of path as a new string, or NULL when it does not exist. */
-static char *read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	buf_puts(&b, "");
-	return buf_detach(&b);
-}
-
-/* Writes a printf-style text to dir/name. */
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...) SWEEP_PRINTF(3, 4);
-
-static void write_file(const char *dir, const char *name, const char *fmt,
-                       ...)
-{
-	buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	tu_write(dir, name, buf_str(&b));
-	buf_free(&b);
-}
 
 /* The name of the test's job called suffix: SCHEMA-suffix. */
 static void job_name(char *out, size_t len, const char *suffix)
@@ -138,161 +91,10 @@ static void sh(const char *fmt, ...)
 
 /* ------------------------------------------------------------- daemons */
 
-/* Prints the end of the log of every daemon the test started. */
-static void show_logs(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.nd; i++) {
-		printf("---- sweepd #%zu (pid %ld) log, last lines:\n", i,
-		       (long)T.d[i].pid);
-		fflush(stdout);
-		tu_run(NULL, NULL, "tail -n 60 '%s/log'", T.d[i].run);
-	}
-	fflush(stdout);
-}
-
-/* True once d exited (its wrapper wrote rc); sets d->rc. */
-static bool daemon_exited(daemon_proc *d)
-{
-	char *path, *text;
-
-	if (d->rc >= 0)
-		return true;
-	path = tu_path(d->run, "rc");
-	text = read_text(path);
-	free(path);
-	if (text == NULL)
-		return false;
-	d->rc = atoi(text);
-	free(text);
-	return true;
-}
-
-/* Fails the test when a daemon that should be running exited. */
-static void check_daemons_alive(void)
-{
-	size_t i;
-
-	for (i = 0; i < T.nd; i++)
-		if (T.d[i].pid > 0 && !T.d[i].told && T.d[i].rc < 0 &&
-		    daemon_exited(&T.d[i])) {
-			show_logs();
-			fail_msg("sweepd #%zu exited early with status %d", i,
-			         T.d[i].rc);
-		}
-}
-
-/* Starts `sweepd --log-level debug ARGS` (printf-style) in the background
- * through the shell, without core dumps, and returns it once its pid is
- * known.  Its log, pid and exit status go to files in a directory of its
- * own. */
-static daemon_proc *daemon_start(const char *fmt, ...) SWEEP_PRINTF(1, 2);
-
-static daemon_proc *daemon_start(const char *fmt, ...)
-{
-	daemon_proc *d;
-	buf args = BUF_INIT;
-	va_list ap;
-	char *path, *text = NULL;
-	double deadline = tu_mono() + WAIT_S;
-	const char *r;
-
-	assert_true(T.nd < MAX_DAEMONS);
-	d = &T.d[T.nd++];
-	d->run = tu_tempdir();
-	d->pid = 0;
-	d->rc = -1;
-	d->told = false;
-	r = d->run;
-	va_start(ap, fmt);
-	buf_vprintf(&args, fmt, ap);
-	va_end(ap);
-	assert_int_equal(tu_run(NULL, NULL, "( ulimit -c 0; " SWEEPD_BIN
-	                        " --log-level debug %s </dev/null >'%s/log' 2>&1"
-	                        " & echo $! >'%s/pid.new' && mv '%s/pid.new'"
-	                        " '%s/pid'; wait $!; echo $? >'%s/rc.new' &&"
-	                        " mv '%s/rc.new' '%s/rc' ) </dev/null >/dev/null"
-	                        " 2>&1 &", buf_str(&args), r, r, r, r, r, r, r),
-	                 0);
-	buf_free(&args);
-	path = tu_path(d->run, "pid");
-	while ((text = read_text(path)) == NULL && tu_mono() < deadline)
-		tu_nap_ms(10);
-	free(path);
-	if (text == NULL)
-		fail_msg("sweepd did not start");
-	d->pid = (pid_t)atol(text);
-	free(text);
-	assert_true(d->pid > 1);
-	return d;
-}
-
-/* Sends sig to d, which must be running; after a signal that stops it,
- * d may exit without failing the test (the others still may not). */
-static void daemon_signal(daemon_proc *d, int sig)
-{
-	check_daemons_alive();
-	d->told = d->told || sig == SIGTERM || sig == SIGINT || sig == SIGKILL;
-	assert_int_equal(kill(d->pid, sig), 0);
-}
-
-/* Waits for d to exit after a signal; returns its exit status. */
-static int daemon_wait(daemon_proc *d)
-{
-	double deadline = tu_mono() + STOP_WAIT_S;
-
-	while (!daemon_exited(d)) {
-		if (tu_mono() > deadline) {
-			kill(d->pid, SIGKILL);
-			show_logs();
-			fail_msg("sweepd did not exit within %d s of SIGTERM",
-			         STOP_WAIT_S);
-		}
-		tu_nap_ms(20);
-	}
-	return d->rc;
-}
-
-/* Stops d with SIGTERM; returns its exit status. */
-static int daemon_stop(daemon_proc *d)
-{
-	daemon_signal(d, SIGTERM);
-	return daemon_wait(d);
-}
-
-/* CPU time (user + system, in clock ticks) pid has used so far. */
-static long cpu_ticks(pid_t pid)
-{
-	char path[64], *text, *p;
-	long utime = 0, stime = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = read_text(path);
-	assert_non_null(text);
-	/* Fields 14 and 15, counted after the ")" that ends the name. */
-	p = strrchr(text, ')');
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u"
-	                        " %*u %*u %ld %ld", &utime, &stime), 2);
-	free(text);
-	return utime + stime;
-}
-
-/* d's log so far, a new string. */
-static char *log_text(daemon_proc *d)
-{
-	char *path = tu_path(d->run, "log");
-	char *text = read_text(path);
-
-	free(path);
-	return text ? text : strdup("");
-}
-
 /* How many times needle occurs in d's log. */
-static int log_count(daemon_proc *d, const char *needle)
+static int log_count(td_proc *d, const char *needle)
 {
-	char *text = log_text(d);
+	char *text = td_log(d);
 	const char *p = text;
 	int n = 0;
 
@@ -306,58 +108,13 @@ static int log_count(daemon_proc *d, const char *needle)
 
 /* Fails the test, showing the logs, unless needle occurs in d's log
  * exactly n times. */
-static void assert_log_count(daemon_proc *d, const char *needle, int n)
+static void assert_log_count(td_proc *d, const char *needle, int n)
 {
 	int got = log_count(d, needle);
 
 	if (got != n) {
-		show_logs();
+		td_show_logs();
 		fail_msg("\"%s\" is %d times in the log, not %d", needle, got, n);
-	}
-}
-
-/* Polls, every 100 ms up to WAIT_S, until the boolean query (printf-style;
- * a whole SELECT returning one row) holds on c, failing the test (with the
- * daemons' logs) when it does not, or when a daemon exits meanwhile. */
-static void wait_for(PGconn *c, const char *fmt, ...) SWEEP_PRINTF(2, 3);
-
-static void wait_for(PGconn *c, const char *fmt, ...)
-{
-	buf sql = BUF_INIT;
-	va_list ap;
-	double deadline = tu_mono() + WAIT_S;
-
-	va_start(ap, fmt);
-	buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	for (;;) {
-		if (tu_sql_int(c, "SELECT coalesce((%s), false)::int",
-		               buf_str(&sql)) == 1)
-			break;
-		check_daemons_alive();
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for: %s", WAIT_S,
-			         buf_str(&sql));
-		}
-		tu_nap_ms(100);
-	}
-	buf_free(&sql);
-}
-
-/* Polls, up to WAIT_S, until d's log contains needle. */
-static void wait_log(daemon_proc *d, const char *needle)
-{
-	double deadline = tu_mono() + WAIT_S;
-
-	while (log_count(d, needle) == 0) {
-		check_daemons_alive();
-		if (tu_mono() > deadline) {
-			show_logs();
-			fail_msg("waited %d s in vain for \"%s\" in the log",
-			         WAIT_S, needle);
-		}
-		tu_nap_ms(100);
 	}
 }
 
@@ -371,8 +128,8 @@ static long long records(const char *tag)
 /* Waits until tag has at least n records. */
 static void wait_records(const char *tag, long long n)
 {
-	wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
-	         n, T.schema, tag);
+	td_wait_for(T.db, "SELECT count(*) >= %lld FROM %s.rec WHERE job = '%s'",
+	            n, T.schema, tag);
 }
 
 /* ------------------------------------------------------ setup/teardown */
@@ -388,6 +145,7 @@ static void begin(const char *prefix)
 	T.stage = tu_tempdir();
 	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
 	       " NOT NULL)", T.schema);
+	td_begin(&DEBUG_LOG);
 }
 
 /* Removes dir (may be NULL) and frees its name. */
@@ -403,37 +161,11 @@ static void drop_dir(char *dir)
  * made: daemons, directories, its history rows and schema. */
 static int teardown(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < T.nd; i++) {
-		daemon_proc *d = &T.d[i];
-
-		if (d->pid > 0 && !daemon_exited(d)) {
-			double deadline = tu_mono() + STOP_WAIT_S;
-
-			printf("teardown: sweepd #%zu still running; stopping it\n",
-			       i);
-			show_logs();
-			kill(d->pid, SIGTERM);
-			while (!daemon_exited(d) && tu_mono() < deadline)
-				tu_nap_ms(20);
-			if (!daemon_exited(d)) {
-				kill(d->pid, SIGKILL);
-				while (!daemon_exited(d))
-					tu_nap_ms(20);
-			}
-		}
-		drop_dir(d->run);
-	}
+	td_end();
 	if (T.db != NULL) {
-		if (T.schema != NULL) {
-			if (tu_sql_int(T.db, "SELECT (to_regclass('sweepd.runs')"
-			               " IS NOT NULL)::int") == 1)
-				tu_sql(T.db, "DELETE FROM sweepd.runs WHERE"
-				       " starts_with(job, '%s-')", T.schema);
-			tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
-		}
+		if (T.schema != NULL)
+			tu_schema_drop(T.db, T.schema);
 		PQfinish(T.db);
 	}
 	drop_dir(T.conf);
@@ -446,12 +178,12 @@ static int teardown(void **state)
 
 /* Starts sweepd over the test's conf.d with the fixtures as its plugin
  * directory (testjob is there) and more ARGS, and waits until it runs. */
-static daemon_proc *start(const char *args)
+static td_proc *start(const char *args)
 {
-	daemon_proc *d = daemon_start("--conf-dir '%s' --plugin-dir "
-	                              SWEEPD_FIXTURE_DIR " %s", T.conf, args);
+	td_proc *d = td_start("--conf-dir '%s' --plugin-dir "
+	                          SWEEPD_FIXTURE_DIR " %s", T.conf, args);
 
-	wait_log(d, "scheduler started");
+	td_wait_log(d, "scheduler started");
 	return d;
 }
 
@@ -622,16 +354,16 @@ static void one_dir_for_both_and_watch_false(void **state)
 static void copied_plugin_and_job_run_without_a_signal(void **state)
 {
 	char nu[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("wch_cp");
 	job_name(nu, sizeof(nu), "new");
 	write_testjob(T.stage, "new.ini", nu, nu);
 	/* The shipped plugins only: testjob comes with the drop. */
-	d = daemon_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
-	                 T.conf);
-	wait_log(d, "scheduler started");
+	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_PLUGIN_DIR,
+	             T.conf);
+	td_wait_log(d, "scheduler started");
 	sh("cp '%s/new.ini' '%s/' && cp " SWEEPD_FIXTURE_DIR "/testjob.so"
 	   " '%s/'", T.stage, T.conf, T.conf);
 	wait_records(nu, 1);
@@ -639,7 +371,7 @@ static void copied_plugin_and_job_run_without_a_signal(void **state)
 	                 1);
 	assert_log_count(d, "event=reloading", 1);
 	assert_log_count(d, "configuration problem", 0);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* 2. A writer that pauses in the middle of a job file (longer than the
@@ -650,7 +382,7 @@ static void file_written_in_two_parts_never_loads_half(void **state)
 {
 	char half[128], other[128], whole[160];
 	buf b = BUF_INIT;
-	daemon_proc *d;
+	td_proc *d;
 	char *path;
 	int fd;
 
@@ -679,7 +411,7 @@ static void file_written_in_two_parts_never_loads_half(void **state)
 	assert_log_count(d, "reason=\"conf.d changed: half.ini, other.ini\"",
 	                 1);
 	assert_log_count(d, "configuration problem", 0);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 	buf_free(&b);
 	free(path);
 }
@@ -690,15 +422,15 @@ static void file_written_in_two_parts_never_loads_half(void **state)
 static void file_moved_into_place_loads_and_editor_files_do_not(void **state)
 {
 	char nu[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("wch_mv");
 	job_name(nu, sizeof(nu), "new");
 	d = start("");
-	write_file(T.conf, ".new.ini.swp", "swap\n");
-	write_file(T.conf, "new.ini~", "backup\n");
-	write_file(T.conf, ".#new.ini", "lock\n");
+	tu_writef(T.conf, ".new.ini.swp", "swap\n");
+	tu_writef(T.conf, "new.ini~", "backup\n");
+	tu_writef(T.conf, ".#new.ini", "lock\n");
 	tu_write(T.conf, "4913", "");
 	sh("rm '%s/4913'", T.conf);
 	write_testjob(T.conf, ".new.ini", nu, nu);
@@ -706,7 +438,7 @@ static void file_moved_into_place_loads_and_editor_files_do_not(void **state)
 	wait_records(nu, 1);
 	assert_log_count(d, "event=reloading", 1);
 	assert_log_count(d, "reason=\"conf.d changed: new.ini\"", 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* 4. A Kubernetes ConfigMap volume: the files are symlinks into ..data,
@@ -717,7 +449,7 @@ static void configmap_symlink_swap_reloads(void **state)
 {
 	char j[128], a[160], b[160], k[128];
 	const char *c;
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("wch_cm");
@@ -752,9 +484,9 @@ static void configmap_symlink_swap_reloads(void **state)
 	   " cp ..data/key.ini ..2026_01_01_00_00_00.3/ &&"
 	   " ln -s ..2026_01_01_00_00_00.3 ..data_tmp && mv -T ..data_tmp ..data"
 	   " && rm job.ini && rm -rf ..2026_01_01_00_00_00.2", c);
-	wait_log(d, "event=\"job removed\"");
+	td_wait_log(d, "event=\"job removed\"");
 	assert_log_count(d, "configuration problem", 0);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* 5. A job file deleted: its job goes; the other job, running every
@@ -762,7 +494,7 @@ static void configmap_symlink_swap_reloads(void **state)
 static void deleted_file_removes_its_job(void **state)
 {
 	char gone[128], clock[128];
-	daemon_proc *d;
+	td_proc *d;
 	long long g, n;
 
 	(void)state;
@@ -774,14 +506,14 @@ static void deleted_file_removes_its_job(void **state)
 	d = start("");
 	wait_records(gone, 1);
 	sh("rm '%s/gone.ini'", T.conf);
-	wait_log(d, "event=\"job removed\"");
+	td_wait_log(d, "event=\"job removed\"");
 	assert_log_count(d, "reason=\"conf.d changed: gone.ini\"", 1);
 	/* A run already started when the job went may still record. */
 	g = records(gone);
 	n = records(clock);
 	wait_records(clock, n + 3);
 	assert_true(records(gone) <= g + 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* A job dropped into conf.d of a daemon started with args and the
@@ -791,25 +523,25 @@ static void dropped_job_waits_for_sighup(const char *prefix,
                                          const char *args, const char *ini)
 {
 	char nu[128], clock[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	begin(prefix);
 	job_name(nu, sizeof(nu), "new");
 	job_name(clock, sizeof(clock), "clock");
 	if (ini != NULL)
-		write_file(T.conf, "sweepd.ini", "%s", ini);
+		tu_writef(T.conf, "sweepd.ini", "%s", ini);
 	write_testjob(T.conf, "clock.ini", clock, clock);
 	d = start(args);
-	wait_log(d, "event=\"conf.d not watched\"");
+	td_wait_log(d, "event=\"conf.d not watched\"");
 	wait_records(clock, 1);
 	write_testjob(T.conf, "new.ini", nu, nu);
 	wait_records(clock, records(clock) + 3);
 	assert_int_equal(records(nu), 0);
 	assert_log_count(d, "event=reloading", 0);
-	daemon_signal(d, SIGHUP);
+	td_signal(d, SIGHUP);
 	wait_records(nu, 1);
 	assert_log_count(d, "event=reloading reason=SIGHUP", 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* 6. [sweepd] watch = false: nothing changes until SIGHUP. */
@@ -833,22 +565,22 @@ static void no_watch_flag_waits_for_sighup(void **state)
 static void plugin_dropped_into_plugin_dir_loads(void **state)
 {
 	char nu[128];
-	daemon_proc *d;
+	td_proc *d;
 
 	(void)state;
 	begin("wch_pdir");
 	T.plugins = tu_tempdir();
 	job_name(nu, sizeof(nu), "new");
 	write_testjob(T.conf, "new.ini", nu, nu);
-	d = daemon_start("--conf-dir '%s' --plugin-dir '%s'", T.conf,
-	                 T.plugins);
-	wait_log(d, "plugin 'testjob' not found");
-	write_file(T.plugins, "stray.ini", "[job]\n");
+	d = td_start("--conf-dir '%s' --plugin-dir '%s'", T.conf,
+	             T.plugins);
+	td_wait_log(d, "plugin 'testjob' not found");
+	tu_writef(T.plugins, "stray.ini", "[job]\n");
 	tu_copy(SWEEPD_FIXTURE_DIR "/testjob.so", T.plugins, "testjob.so");
 	wait_records(nu, 1);
 	assert_log_count(d, "reason=\"plugin_dir changed: testjob.so\"", 1);
 	assert_log_count(d, "event=reloading", 1);
-	assert_int_equal(daemon_stop(d), 0);
+	assert_int_equal(td_stop(d), 0);
 }
 
 /* 9. A change while the daemon stops (waiting for a run that ignores the
@@ -856,25 +588,25 @@ static void plugin_dropped_into_plugin_dir_loads(void **state)
 static void stopping_daemon_lets_changes_go_without_spinning(void **state)
 {
 	char j[128], nu[128];
-	daemon_proc *d;
+	td_proc *d;
 	long before, used;
 
 	(void)state;
 	begin("wch_spin");
 	job_name(j, sizeof(j), "stubborn");
 	job_name(nu, sizeof(nu), "new");
-	write_file(T.conf, "stubborn.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
-	           "job = %s\nmode = loop\n", j, T.schema, j);
+	tu_writef(T.conf, "stubborn.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
+	          "job = %s\nmode = loop\n", j, T.schema, j);
 	d = start("--stop-grace 4s");
 	wait_records(j, 1);
-	daemon_signal(d, SIGTERM);
-	wait_log(d, "event=stopping");
+	td_signal(d, SIGTERM);
+	td_wait_log(d, "event=stopping");
 	write_testjob(T.conf, "new.ini", nu, nu);
-	before = cpu_ticks(d->pid);
+	before = tu_cpu_ticks(d->pid);
 	tu_nap_ms(2500);
-	used = cpu_ticks(d->pid) - before;
-	assert_int_equal(daemon_wait(d), 0);
+	used = tu_cpu_ticks(d->pid) - before;
+	assert_int_equal(td_wait(d), 0);
 	/* Spinning from the change's due instant on would be about 150
 	 * ticks (100 a second). */
 	if (used > 25)
@@ -889,7 +621,7 @@ static void bad_watch_value_is_refused(void **state)
 	char *dir = tu_tempdir(), *err = NULL;
 
 	(void)state;
-	write_file(dir, "sweepd.ini", "[sweepd]\nwatch = sometimes\n");
+	tu_writef(dir, "sweepd.ini", "[sweepd]\nwatch = sometimes\n");
 	assert_int_equal(tu_run(NULL, &err, SWEEPD_BIN " --conf-dir '%s'"
 	                        " --check", dir), 2);
 	assert_contains(err, "sweepd.ini:2: watch: 'sometimes' is not a "

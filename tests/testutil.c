@@ -57,6 +57,20 @@ void tu_write(const char *dir, const char *name, const char *content)
 	free(path);
 }
 
+/* Writes a printf-style text to dir/name, replacing it. */
+void tu_writef(const char *dir, const char *name, const char *fmt, ...)
+{
+	buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	assert_false(b.oom);
+	tu_write(dir, name, buf_str(&b));
+	buf_free(&b);
+}
+
 /* Copies the file from to dir/name. */
 void tu_copy(const char *from, const char *dir, const char *name)
 {
@@ -64,20 +78,45 @@ void tu_copy(const char *from, const char *dir, const char *name)
 	                 0);
 }
 
-/* Reads a whole file into a new string. */
-static char *tu_slurp(const char *path)
+/* The content of path as a new NUL-terminated string (it may hold other
+ * NULs: *len, when len is not NULL, gets its length), or NULL when it
+ * cannot be opened (it does not exist). */
+char *tu_read(const char *path, size_t *len)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp = fopen(path, "rb");
 	buf b = BUF_INIT;
-	char chunk[4096];
+	char chunk[65536];
 	size_t n;
 
-	assert_non_null(fp);
+	if (fp == NULL)
+		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		buf_append(&b, chunk, n);
 	fclose(fp);
 	buf_puts(&b, "");
+	assert_false(b.oom);
+	if (len)
+		*len = b.len;
 	return buf_detach(&b);
+}
+
+/* The content of dir/name, as tu_read(). */
+char *tu_read_in(const char *dir, const char *name, size_t *len)
+{
+	char *path = tu_path(dir, name), *text = tu_read(path, len);
+
+	free(path);
+	return text;
+}
+
+/* Reads a whole file, which must exist, into a new string. */
+static char *tu_slurp(const char *path)
+{
+	char *text = tu_read(path, NULL);
+
+	if (text == NULL)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	return text;
 }
 
 /* Runs a shell command list (printf-style) and returns its exit status
@@ -161,6 +200,19 @@ static PGresult *tu_vquery(PGconn *c, const char *fmt, va_list ap)
 	return res;
 }
 
+/* Runs a query (printf-style), failing the test on error; the caller
+ * PQclear()s the result. */
+PGresult *tu_query(PGconn *c, const char *fmt, ...)
+{
+	va_list ap;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	res = tu_vquery(c, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
 /* Runs SQL statements (printf-style), failing the test on error. */
 void tu_sql(PGconn *c, const char *fmt, ...)
 {
@@ -219,6 +271,18 @@ char *tu_schema(PGconn *c, const char *prefix)
 	return name;
 }
 
+/* Removes what tu_schema() made and the history of its jobs (named
+ * SCHEMA-...): their rows in sweepd.runs, when that table exists, and the
+ * schema with all in it. */
+void tu_schema_drop(PGconn *c, const char *schema)
+{
+	if (tu_sql_int(c, "SELECT (to_regclass('sweepd.runs') IS NOT"
+	               " NULL)::int") == 1)
+		tu_sql(c, "DELETE FROM sweepd.runs WHERE starts_with(job, '%s-')",
+		       schema);
+	tu_sql(c, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+}
+
 /* Seconds of the monotonic clock, for deadlines that no clock step moves. */
 double tu_mono(void)
 {
@@ -234,4 +298,22 @@ void tu_nap_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
+}
+
+/* CPU time (user + system, in clock ticks) process pid has used so far. */
+long tu_cpu_ticks(pid_t pid)
+{
+	char path[64], *text, *p;
+	long utime = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = tu_read(path, NULL);
+	assert_non_null(text);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	p = strrchr(text, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u"
+	                        " %*u %*u %ld %ld", &utime, &stime), 2);
+	free(text);
+	return utime + stime;
 }
