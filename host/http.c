@@ -49,6 +49,8 @@ struct http_server {
 	int64_t gap_ms;         /* time between the last two beats */
 	bool loaded;
 	size_t njobs;
+	size_t problems;        /* errors of the last load of conf.d */
+	char problem[512];      /* the first, on one line */
 	bool stopping;
 	int64_t db_ms;          /* when the database last answered, or
 	                           failed to; 0: never asked */
@@ -156,6 +158,11 @@ static bool http_ready(const http_server *h, char *out, size_t len)
 
 	if (!h->loaded)
 		snprintf(out, len, "not ready: conf.d not loaded yet\n");
+	else if (h->problems > 0)
+		snprintf(out, len, "not ready: conf.d has %zu problem%s "
+		         "(sweepd --check lists them; the sound jobs run): "
+		         "%s\n",
+		         h->problems, h->problems == 1 ? "" : "s", h->problem);
 	else if (h->stopping)
 		snprintf(out, len, "not ready: stopping\n");
 	else if (h->db_ms == 0)
@@ -392,13 +399,22 @@ void http_db(http_server *h, const char *err, int64_t now_ms)
 	snprintf(h->db_err, sizeof(h->db_err), "%s", err ? err : "");
 }
 
-/* conf.d is loaded, with njobs jobs. */
-void http_loaded(http_server *h, size_t njobs)
+/* conf.d is loaded, with njobs jobs, and problems errors, the first of
+ * which is problem (NULL: none). */
+void http_loaded(http_server *h, size_t njobs, size_t problems,
+                 const char *problem)
 {
+	char *p;
+
 	if (h == NULL)
 		return;
 	h->loaded = true;
 	h->njobs = njobs;
+	h->problems = problems;
+	snprintf(h->problem, sizeof(h->problem), "%s", problem ? problem : "");
+	for (p = h->problem; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 }
 
 /* The daemon is stopping: /readyz fails from now on. */

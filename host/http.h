@@ -31,7 +31,8 @@ int http_poll_ms(http_server *h, int wait_ms);
 void http_serve(http_server *h);
 void http_beat(http_server *h, int64_t now_ms);
 void http_db(http_server *h, const char *err, int64_t now_ms);
-void http_loaded(http_server *h, size_t njobs);
+void http_loaded(http_server *h, size_t njobs, size_t problems,
+                 const char *problem);
 void http_stopping(http_server *h);
 void http_metrics(http_server *h, const buf *text);
 

@@ -26,7 +26,8 @@ static int listen_port(const char *text, const char *p, unsigned *port,
 	for (q = p; *q >= '0' && *q <= '9' && v <= 65535; q++)
 		v = v * 10 + (unsigned long)(*q - '0');
 	if (*p == '\0') {
-		snprintf(err, errlen, "'%s' has no port; " LISTEN_EXAMPLE, text);
+		snprintf(err, errlen, "'%s' has no port; " LISTEN_EXAMPLE,
+		         text);
 		return -1;
 	}
 	if (*q != '\0' || v == 0 || v > 65535) {
@@ -82,7 +83,8 @@ int listen_parse(const char *text, listen_addr *out, char *err,
 	bool bracket = text[0] == '[';
 
 	memset(out, 0, sizeof(*out));
-	if ((port = listen_split(text, host, sizeof(host), err, errlen)) == NULL ||
+	port = listen_split(text, host, sizeof(host), err, errlen);
+	if (port == NULL ||
 	    listen_port(text, port, &out->port, err, errlen) != 0)
 		return -1;
 	if (!bracket && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {

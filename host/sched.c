@@ -858,7 +858,8 @@ static void sched_reload(sched *sc, const char *reason)
 	notify_reloading();
 	reload_load(&sc->conf, sc->s, time(NULL));
 	sc->metrics_due = true;
-	http_loaded(sc->http, sc->conf.njobs);
+	http_loaded(sc->http, sc->conf.njobs, sc->conf.problems,
+	            sc->conf.problem);
 	sched_notify(sc, true);
 }
 
@@ -987,7 +988,7 @@ int sched_run(const settings *s)
 	sc.w = watch_open(s);   /* before the load: no change slips between */
 	if (reload_load(&sc.conf, s, now) != 0)
 		goto out;
-	http_loaded(sc.http, sc.conf.njobs);
+	http_loaded(sc.http, sc.conf.njobs, sc.conf.problems, sc.conf.problem);
 	snprintf(n, sizeof(n), "%zu", sc.conf.njobs);
 	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
 	        s->conf_dir, LOG_END);

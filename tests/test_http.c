@@ -276,9 +276,9 @@ static reply wait_reply(const char *path, int status, const char *needle)
 		check_alive();
 		if (tu_mono() > deadline) {
 			show_log();
-			fail_msg("waited %d s in vain for %s to answer %d with "
-			         "\"%s\"; last: %d \"%s\"", WAIT_S, path, status,
-			         needle, r.status, r.body);
+			fail_msg("waited %d s in vain for %s to answer %d "
+			         "with \"%s\"; last: %d \"%s\"", WAIT_S, path,
+			         status, needle, r.status, r.body);
 		}
 		reply_free(&r);
 		tu_nap_ms(100);
@@ -465,6 +465,36 @@ static void readyz_follows_the_home_database(void **state)
 	assert_int_equal(daemon_stop(), 0);
 }
 
+/* A job file with a problem makes /readyz 503 naming its file and line
+ * (the sound jobs still run: a rollout with a broken file stalls on the
+ * old pods); fixed and reloaded, 200. */
+static void readyz_fails_while_conf_d_has_a_problem(void **state)
+{
+	char job[128];
+	reply r;
+
+	(void)state;
+	begin("http_conf", "");
+	snprintf(job, sizeof(job), "%s-bad", T.schema);
+	write_conf("bad.ini", "[job]\nname = %s\nplugin = testjob\n"
+	           "schedule = every fortnight-ish\n", job);
+	daemon_start(NULL);
+	r = wait_reply("/readyz", 503, "not ready: conf.d has 1 problem");
+	assert_contains(r.body, "bad.ini:4:");
+	reply_free(&r);
+	r = get("", "/healthz");
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+
+	write_conf("bad.ini", "[job]\nname = %s\nplugin = testjob\n"
+	           "schedule = 0 3 * * *\n", job);
+	check_alive();
+	assert_int_equal(kill(T.pid, SIGHUP), 0);
+	r = wait_reply("/readyz", 200, "ready: 1 job loaded");
+	reply_free(&r);
+	assert_int_equal(daemon_stop(), 0);
+}
+
 /* A home database on a port nothing listens on: the daemon runs, says
  * so on /readyz (503, one line) and /metrics (sweepd_up 0), and is
  * healthy. */
@@ -566,8 +596,8 @@ static void stalled_clients_do_not_delay_ticks(void **state)
 		printf("tick %d at %.3f: %.0f ms into its second\n", i, at[i],
 		       late * 1000);
 		if (i > 0 && (long long)at[i] != (long long)at[i - 1] + 1)
-			fail_msg("ticks at %.3f and %.3f are not in consecutive "
-			         "seconds", at[i - 1], at[i]);
+			fail_msg("ticks at %.3f and %.3f are not in "
+			         "consecutive seconds", at[i - 1], at[i]);
 		if (late > 0.5)
 			fail_msg("tick at %.3f started %.0f ms late", at[i],
 			         late * 1000);
@@ -653,6 +683,8 @@ int main(void)
 		                          teardown),
 		cmocka_unit_test_teardown(readyz_fails_without_a_database,
 		                          teardown),
+		cmocka_unit_test_teardown(
+			readyz_fails_while_conf_d_has_a_problem, teardown),
 		cmocka_unit_test_teardown(stalled_clients_do_not_delay_ticks,
 		                          teardown),
 		cmocka_unit_test_teardown(bad_values_are_refused, teardown),
