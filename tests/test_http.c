@@ -598,7 +598,9 @@ static void stalled_clients_do_not_delay_ticks(void **state)
 		if (i > 0 && (long long)at[i] != (long long)at[i - 1] + 1)
 			fail_msg("ticks at %.3f and %.3f are not in "
 			         "consecutive seconds", at[i - 1], at[i]);
-		if (late > 0.5)
+		if (late > 0.9)         /* within its second, as test_daemon
+		                           holds every tick; the machine may
+		                           be busy */
 			fail_msg("tick at %.3f started %.0f ms late", at[i],
 			         late * 1000);
 	}
