@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "listen.h"
 #include "testutil.h"
 
 /* Longest wait for a condition. */
@@ -635,6 +636,58 @@ static void check_refuses(const char *value, const char *want)
 	free(err);
 }
 
+/* listen_parse(): text is accepted as family and port. */
+static void listen_ok(const char *text, int family, unsigned port)
+{
+	listen_addr a;
+	char err[256];
+
+	if (listen_parse(text, &a, err, sizeof(err)) != 0)
+		fail_msg("%s refused: %s", text, err);
+	assert_int_equal(a.sa.ss_family, family);
+	assert_int_equal(a.port, port);
+	assert_int_equal(a.len, family == AF_INET ? sizeof(struct sockaddr_in)
+	                 : sizeof(struct sockaddr_in6));
+}
+
+/* listen_parse(): text is refused with a message saying want. */
+static void listen_bad(const char *text, const char *want)
+{
+	listen_addr a;
+	char err[256] = "";
+
+	if (listen_parse(text, &a, err, sizeof(err)) == 0)
+		fail_msg("%s accepted", text);
+	assert_contains(err, want);
+	assert_contains(err, "e.g. 127.0.0.1:9180");
+	assert_int_equal(a.len, 0);
+}
+
+/* The forms of an address: numeric IPv4, IPv6 in brackets, ports 1 to
+ * 65535; anything else refused with what to write. */
+static void listen_addresses_parse(void **state)
+{
+	(void)state;
+	listen_ok("127.0.0.1:9180", AF_INET, 9180);
+	listen_ok("0.0.0.0:1", AF_INET, 1);
+	listen_ok("[::1]:65535", AF_INET6, 65535);
+	listen_ok("[::]:80", AF_INET6, 80);
+	listen_bad("127.0.0.1", "has no port");
+	listen_bad("127.0.0.1:", "has no port");
+	listen_bad("[::1]", "has no port");
+	listen_bad("::1", "an IPv6 address goes in brackets");
+	listen_bad("[::1]:", "has no port");
+	listen_bad("127.0.0.1:0", "not a number from 1 to 65535");
+	listen_bad("127.0.0.1:99999999999999999999", "from 1 to 65535");
+	listen_bad("127.0.0.1:-1", "from 1 to 65535");
+	listen_bad("127.0.0.1:+80", "from 1 to 65535");
+	listen_bad(":9180", "not a numeric IP address");
+	listen_bad("[127.0.0.1]:80", "not a numeric IP address");
+	listen_bad("::1]:80", "an IPv6 address goes in brackets");
+	listen_bad("example.com:80", "host names are not resolved");
+	listen_bad("1.2.3.4.5:80", "not a numeric IP address");
+}
+
 /* A bad http_listen is a --check problem at its file and line with the
  * fix; the daemon refuses to start with it, and refuses to start when its
  * address is taken, with the same kind of message. */
@@ -679,6 +732,7 @@ static void bad_values_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(listen_addresses_parse),
 		cmocka_unit_test_teardown(endpoints_answer_as_documented,
 		                          teardown),
 		cmocka_unit_test_teardown(readyz_follows_the_home_database,
