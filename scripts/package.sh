@@ -48,7 +48,15 @@ for f in usr/bin/sweepd etc/sweepd/conf.d/sweepd.ini \
 		usr/include/sweepd/plugin.h usr/share/doc/sweepd/examples/conf.d/sweepd.ini; do
 	[[ -e $root/$f ]] || fail "$f is not in the package"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/sweepd/conf.d/sweepd.ini ||
+# Depends: dpkg-shlibdeps finds the libraries sweepd links, the HTTP
+# endpoint's libmicrohttpd among them.
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libpq5 libinih1 libmicrohttpd12; do
+	grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
+# (grep reads to the end, never -q: under pipefail, a writer that grep
+# left early dies of SIGPIPE and fails the check it passed.)
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -x /etc/sweepd/conf.d/sweepd.ini >/dev/null ||
 	fail "/etc/sweepd/conf.d/sweepd.ini is not a conffile"
 
 # The unpacked sweepd, its plugins found relative to itself.
@@ -58,7 +66,7 @@ names=$(python3 -c 'import json,sys; print(" ".join(sorted(p["name"] for p in js
 [[ $names == "age_delete anonymize cascade_delete match_delete orphan_files sql" ]] ||
 	fail "unpacked sweepd --list-plugins found: $names"
 timeout 60 "$root/usr/bin/sweepd" --conf-dir "$root/etc/sweepd/conf.d" --list-plugins |
-	grep -q "path: $root/usr/lib/.*/sweepd/plugins/age_delete.so" ||
+	grep "path: $root/usr/lib/.*/sweepd/plugins/age_delete.so" >/dev/null ||
 	fail "plugins not loaded from the package's own plugin directory"
 for page in usr/share/man/man8/sweepd.8.gz usr/share/man/man5/sweepd.ini.5.gz; do
 	warnings=$(MANWIDTH=80 man --warnings -l "$root/$page" 2>&1 >/dev/null)
