@@ -523,6 +523,56 @@ static void readyz_fails_without_a_database(void **state)
 	assert_int_equal(daemon_stop(), 0);
 }
 
+/* Reads what the daemon answers on fd, up to WAIT_S, into a new
+ * string. */
+static char *read_answer(int fd)
+{
+	buf b = BUF_INIT;
+	char chunk[1024];
+	struct pollfd p = {fd, POLLIN, 0};
+	ssize_t n;
+
+	while (poll(&p, 1, WAIT_S * 1000) == 1 &&
+	       (n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	buf_puts(&b, "");
+	return buf_detach(&b);
+}
+
+/* /healthz fails when the loop took longer than its bound (20 s) to come
+ * round: the daemon is stopped (SIGSTOP) past it with a request waiting,
+ * which it answers 503 on waking; once the loop comes round again, 200. */
+static void healthz_fails_after_the_loop_stalled(void **state)
+{
+	const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	                   "Connection: close\r\n\r\n";
+	double until;
+	char *answer;
+	reply r;
+	int fd;
+
+	(void)state;
+	begin("http_stop", "");
+	daemon_start(NULL);
+	r = wait_reply("/healthz", 200, "ok:");
+	reply_free(&r);
+	assert_int_equal(kill(T.pid, SIGSTOP), 0);
+	fd = stall(req);                /* the kernel queues it meanwhile */
+	until = tu_mono() + 21;         /* the stall itself: past 20 s */
+	while (tu_mono() < until)
+		tu_nap_ms(200);
+	assert_int_equal(kill(T.pid, SIGCONT), 0);
+	answer = read_answer(fd);
+	close(fd);
+	assert_contains(answer, "HTTP/1.1 503");
+	assert_contains(answer, "stalled: the scheduler loop took");
+	assert_contains(answer, "(bound 20.0 s)");
+	free(answer);
+	r = wait_reply("/healthz", 200, "ok:");
+	reply_free(&r);
+	assert_int_equal(daemon_stop(), 0);
+}
+
 /* Epoch seconds of job's records in rec at or after since, in order. */
 static double *records(const char *job, double since, int *n)
 {
@@ -742,6 +792,8 @@ int main(void)
 		cmocka_unit_test_teardown(
 			readyz_fails_while_conf_d_has_a_problem, teardown),
 		cmocka_unit_test_teardown(stalled_clients_do_not_delay_ticks,
+		                          teardown),
+		cmocka_unit_test_teardown(healthz_fails_after_the_loop_stalled,
 		                          teardown),
 		cmocka_unit_test_teardown(bad_values_are_refused, teardown),
 	};
