@@ -35,6 +35,10 @@
 /* Memory of one connection: the request's head must fit in it. */
 #define HTTP_CONN_MEMORY (16 * 1024)
 #define HTTP_BACKLOG 16
+/* libmicrohttpd's complaints (mostly about clients: a limit reached, a
+ * malformed request) are logged at most once in this time, so that no
+ * client can flood the log. */
+#define HTTP_LOG_EVERY_MS 10000
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -56,6 +60,8 @@ struct http_server {
 	                           failed to; 0: never asked */
 	char db_err[512];       /* why it failed; "": it answered */
 	buf metrics;            /* the exposition last rendered */
+	int64_t log_ms;         /* when a complaint was last logged */
+	unsigned long dropped;  /* complaints not logged since */
 };
 
 /* Monotonic milliseconds. */
@@ -67,18 +73,28 @@ static int64_t http_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* libmicrohttpd's own complaints, as log lines. */
+/* libmicrohttpd's own complaints, as log lines: one per
+ * HTTP_LOG_EVERY_MS at most, saying how many were left out before it. */
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
-	char msg[512];
+	http_server *h = cls;
+	int64_t now = http_now_ms();
+	char msg[512], dropped[32];
 	size_t n;
 
-	(void)cls;
+	if (h->log_ms != 0 && now - h->log_ms < HTTP_LOG_EVERY_MS) {
+		h->dropped++;
+		return;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_msg(SWEEP_LOG_WARN, "http", "error", msg, LOG_END);
+	snprintf(dropped, sizeof(dropped), "%lu", h->dropped);
+	log_msg(SWEEP_LOG_WARN, "http", "error", msg, "not_logged_before",
+	        dropped, LOG_END);
+	h->log_ms = now;
+	h->dropped = 0;
 }
 
 /* Keeps the list of open connections' sockets (MHD's connection
@@ -302,11 +318,11 @@ int http_open(const settings *s, int64_t beat_max_ms, int64_t db_max_ms,
 	}
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 		NULL, http_answer, h,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log, h,        /* first */
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
 		MHD_OPTION_NOTIFY_CONNECTION, http_conn, h,
 		MHD_OPTION_END);
 	if (h->mhd == NULL) {
