@@ -120,6 +120,8 @@ static void usage(FILE *out)
 	"                     SWEEPD_ALLOW_INSECURE_FILES)\n"
 	"  --metrics-file F   Prometheus text file written after every run\n"
 	"                     (env SWEEPD_METRICS_FILE; none)\n"
+	"  --http-listen A    serve /metrics, /healthz and /readyz on IP:PORT\n"
+	"                     A (env SWEEPD_HTTP_LISTEN; none)\n"
 	"\n"
 	"Exit status: 0 success, 1 a job failed, 2 usage or configuration "
 	"error\n(with --check --strict, a warning too).\n"
@@ -260,6 +262,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'w': a->cli.watch = "false"; return -1;
 	case 'I': a->cli.allow_insecure_files = "true"; return -1;
 	case 'e': a->cli.metrics_file = arg; return -1;
+	case 'A': a->cli.http_listen = arg; return -1;
 	case 'n':
 		if (isotime_parse(arg, &a->now) == 0)
 			return -1;
@@ -328,6 +331,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"no-watch", no_argument, NULL, 'w'},
 		{"allow-insecure-files", no_argument, NULL, 'I'},
 		{"metrics-file", required_argument, NULL, 'e'},
+		{"http-listen", required_argument, NULL, 'A'},
 		{"timeout", required_argument, NULL, 't'},
 		{"now", required_argument, NULL, 'n'},
 		{"status", no_argument, NULL, 'S'},

@@ -311,34 +311,38 @@ static int64_t metrics_period(const job *j, time_t now)
 	return j->cron ? cron_period(j->cron, j->timezone, now) : 0;
 }
 
-/* Renders and writes the metrics file of s, when it has one; a failure
- * is logged. */
+/* Renders the metrics and writes them to the metrics file of s, when it
+ * has one (a failure is logged); out, when not NULL, gets the text. */
 static void metrics_publish(const settings *s, PGconn *c,
-                            const metrics_job *js, size_t n, bool up)
+                            const metrics_job *js, size_t n, bool up,
+                            buf *out)
 {
 	buf text = BUF_INIT;
 	char err[1024];
 
-	if (s->metrics_file == NULL || *s->metrics_file == '\0')
-		return;
 	if (metrics_render(c, js, n, up, &text) != 0)
 		snprintf(err, sizeof(err), "out of memory");
-	if (text.oom || metrics_write(s->metrics_file, &text, err,
-	                              sizeof(err)) != 0)
+	if (s->metrics_file != NULL && *s->metrics_file != '\0' &&
+	    (text.oom || metrics_write(s->metrics_file, &text, err,
+	                               sizeof(err)) != 0))
 		log_msg(SWEEP_LOG_WARN, "metrics not written", "file",
 		        s->metrics_file, "error", err, LOG_END);
+	if (out != NULL)
+		buf_append(out, buf_str(&text), text.len);
 	buf_free(&text);
 }
 
 /* The daemon's metrics: its jobs and their next runs; up while it runs
- * (false once it stops). */
+ * (false once it stops).  Written to metrics_file when set; text, when
+ * not NULL, gets the very same exposition (the caller frees it). */
 void metrics_daemon(const settings *s, PGconn *c, const reload_set *rs,
-                    bool up)
+                    bool up, buf *text)
 {
 	metrics_job *js;
 	size_t i;
 
-	if (s->metrics_file == NULL || *s->metrics_file == '\0')
+	if (text == NULL && (s->metrics_file == NULL ||
+	                     *s->metrics_file == '\0'))
 		return;
 	js = calloc(rs->njobs + 1, sizeof(*js));
 	if (js == NULL)
@@ -348,7 +352,7 @@ void metrics_daemon(const settings *s, PGconn *c, const reload_set *rs,
 		js[i].next = rs->jobs[i].next;
 		js[i].period = metrics_period(rs->jobs[i].job, time(NULL));
 	}
-	metrics_publish(s, c, js, rs->njobs, up);
+	metrics_publish(s, c, js, rs->njobs, up, text);
 	free(js);
 }
 
@@ -375,7 +379,7 @@ void metrics_cli(const settings *s, const jobs *js, time_t now)
 	if (c == NULL)
 		log_msg(SWEEP_LOG_WARN, "database unavailable for the metrics",
 		        "error", err, LOG_END);
-	metrics_publish(s, c, mj, n, true);
+	metrics_publish(s, c, mj, n, true, NULL);
 	PQfinish(c);
 	free(mj);
 }

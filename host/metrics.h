@@ -31,7 +31,7 @@ int metrics_render(PGconn *c, const metrics_job *js, size_t n, bool up,
 int metrics_write(const char *path, const buf *text, char *err,
                   size_t errlen);
 void metrics_daemon(const settings *s, PGconn *c, const reload_set *rs,
-                    bool up);
+                    bool up, buf *text);
 void metrics_cli(const settings *s, const jobs *js, time_t now);
 
 #endif

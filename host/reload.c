@@ -10,12 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "log.h"
 
+/* Remembers how many problems the load of conf.d found, and the first
+ * (d NULL: conf.d could not be read at all). */
+static void reload_note(reload_set *rs, const diag *d, const settings *s)
+{
+	buf b = BUF_INIT;
+
+	free(rs->problem);
+	rs->problem = NULL;
+	rs->problems = d ? d->count : 1;
+	if (d == NULL) {
+		buf_printf(&b, "%s: cannot read the configuration",
+		           s->conf_dir);
+		rs->problem = buf_detach(&b);
+	} else if (d->count > 0) {
+		rs->problem = diag_format(&d->items[0]);
+	}
+}
+
 /* Loads the plugins and jobs of the configuration into a new generation,
- * logging every problem.  NULL when conf.d cannot be read at all. */
-static reload_gen *reload_gen_load(const settings *s)
+ * logging every problem (and noting them in rs).  NULL when conf.d
+ * cannot be read at all. */
+static reload_gen *reload_gen_load(reload_set *rs, const settings *s)
 {
 	reload_gen *g = calloc(1, sizeof(*g));
 	diag d = DIAG_INIT;
@@ -32,6 +52,7 @@ static reload_gen *reload_gen_load(const settings *s)
 		        line, LOG_END);
 		free(line);
 	}
+	reload_note(rs, g->js ? &d : NULL, s);
 	diag_free(&d);
 	if (g->js == NULL) {
 		loader_free(g->l);
@@ -134,7 +155,7 @@ static int reload_adopt(reload_set *rs, reload_gen *g, time_t now)
  * configuration rs had. */
 int reload_load(reload_set *rs, const settings *s, time_t now)
 {
-	reload_gen *g = reload_gen_load(s);
+	reload_gen *g = reload_gen_load(rs, s);
 	char n[32];
 
 	if (g == NULL) {
@@ -165,5 +186,7 @@ void reload_free(reload_set *rs)
 	free(rs->jobs);
 	rs->jobs = NULL;
 	rs->njobs = 0;
+	free(rs->problem);
+	rs->problem = NULL;
 	reload_collect(rs);
 }

@@ -36,6 +36,9 @@ typedef struct reload_set {
 	reload_gen *gens;
 	reload_job *jobs;
 	size_t njobs;
+	size_t problems;        /* errors the last load of conf.d found */
+	char *problem;          /* the first of them, "FILE:LINE: message";
+	                           NULL when none */
 } reload_set;
 
 int reload_load(reload_set *rs, const settings *s, time_t now);

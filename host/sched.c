@@ -31,6 +31,7 @@
 #include "cron.h"
 #include "db.h"
 #include "diag.h"
+#include "http.h"
 #include "isotime.h"
 #include "jobs.h"
 #include "loader.h"
@@ -62,6 +63,13 @@
  * notification reports (containers, libfaketime): a step is acted on
  * within this time and the lead of the tick after it. */
 #define SCHED_MAX_SLEEP_MS 10000
+/* /healthz (http.h) fails when the loop took longer than this to come
+ * round: twice its longest sleep.  /readyz fails when the home database
+ * was not heard from for this long: it is asked at least every sweep. */
+#define SCHED_BEAT_MAX_MS (2 * SCHED_MAX_SLEEP_MS)
+#define SCHED_DB_MAX_MS (3 * SCHED_SWEEP_EVERY * 1000)
+/* The poll set's fixed descriptors: signals, timer, watch, HTTP. */
+#define SCHED_FIXED_FDS 4
 
 /* A tick this daemon lost to another sweepd: claimed again at the tick
  * and a quarter of a second after it, since that sweepd gives it back
@@ -88,6 +96,7 @@ typedef struct sched {
 	                           again */
 	size_t nlost;
 	watch *w;               /* conf.d and plugin_dir changes, or NULL */
+	http_server *http;      /* /metrics, /healthz, /readyz, or NULL */
 	PGconn *db;             /* the parent's own session, lazily opened */
 	int sigfd;
 	int timerfd;
@@ -113,8 +122,10 @@ static PGconn *sched_db(sched *sc)
 {
 	char err[1024];
 
-	if (sc->db != NULL && PQstatus(sc->db) == CONNECTION_OK)
+	if (sc->db != NULL && PQstatus(sc->db) == CONNECTION_OK) {
+		http_db(sc->http, NULL, api_now_ms());
 		return sc->db;
+	}
 	PQfinish(sc->db);
 	sc->db = db_connect(sc->s->dsn, NULL, err, sizeof(err));
 	if (sc->db != NULL && db_migrate(sc->db, err, sizeof(err)) != 0) {
@@ -126,6 +137,7 @@ static PGconn *sched_db(sched *sc)
 	if (sc->db == NULL)
 		log_msg(SWEEP_LOG_WARN, "database unavailable", "error", err,
 		        LOG_END);
+	http_db(sc->http, sc->db ? NULL : err, api_now_ms());
 	return sc->db;
 }
 
@@ -192,6 +204,7 @@ static void sched_child_close(void *arg)
 	close(sc->timerfd);
 	if (sc->w != NULL)
 		close(watch_fd(sc->w));
+	http_child_close(sc->http);
 	if (sc->db != NULL)
 		close(PQsocket(sc->db));
 	for (i = 0; i < sc->nruns; i++) {
@@ -212,7 +225,7 @@ static int sched_room(sched *sc, const char *name)
 	if (sc->nruns < sc->capruns)
 		return 0;
 	v = realloc(sc->runs, cap * sizeof(*v));
-	f = realloc(sc->fds, (3 + 3 * cap) * sizeof(*f));
+	f = realloc(sc->fds, (SCHED_FIXED_FDS + 3 * cap) * sizeof(*f));
 	if (v != NULL)
 		sc->runs = v;
 	if (f != NULL)
@@ -537,6 +550,8 @@ static void sched_sweep(sched *sc, time_t now)
 	size_t n, i;
 
 	sc->next_sweep = now + SCHED_SWEEP_EVERY;
+	sc->metrics_due |= sc->http != NULL;    /* /metrics: a minute old
+	                                           at most */
 	if ((db = sched_db(sc)) == NULL)
 		return;
 	if (abandon_sweep(db, &ticks, &n, err, sizeof(err)) != 0) {
@@ -691,17 +706,19 @@ static void sched_clock_step(sched *sc, time_t now)
 	sched_catch_up(sc, now);
 }
 
-/* Fills the poll set: signals, timer, watch, and every run's pipes;
- * returns its size. */
+/* Fills the poll set: signals, timer, watch, HTTP, and every run's
+ * pipes; returns its size. */
 static nfds_t sched_pollset(sched *sc)
 {
-	nfds_t n = 3;
+	nfds_t n = SCHED_FIXED_FDS;
 	size_t i;
 
 	sc->fds[0].fd = sc->sigfd;
 	sc->fds[1].fd = sc->timerfd;
 	sc->fds[2].fd = watch_fd(sc->w);
-	sc->fds[0].events = sc->fds[1].events = sc->fds[2].events = POLLIN;
+	sc->fds[3].fd = http_fd(sc->http);
+	for (i = 0; i < SCHED_FIXED_FDS; i++)
+		sc->fds[i].events = POLLIN;
 	for (i = 0; i < sc->nruns; i++)
 		n += sup_pollfds(&sc->runs[i], sc->fds + n);
 	return n;
@@ -797,12 +814,20 @@ static void sched_prune(sched *sc, time_t now)
 	log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
 }
 
-/* Writes the metrics file (metrics.h), up while the daemon runs. */
+/* Writes the metrics file (metrics.h), up while the daemon runs, and
+ * gives the same text to /metrics. */
 static void sched_metrics(sched *sc, bool up)
 {
+	buf text = BUF_INIT;
+
 	sc->metrics_due = false;
-	if (sc->s->metrics_file != NULL)
-		metrics_daemon(sc->s, sched_db(sc), &sc->conf, up);
+	if (sc->s->metrics_file == NULL && sc->http == NULL)
+		return;
+	metrics_daemon(sc->s, sched_db(sc), &sc->conf, up,
+	               sc->http ? &text : NULL);
+	if (sc->http != NULL && !text.oom)
+		http_metrics(sc->http, &text);
+	buf_free(&text);
 }
 
 /* Tells systemd the daemon is ready (ready) or, when the next run
@@ -833,6 +858,8 @@ static void sched_reload(sched *sc, const char *reason)
 	notify_reloading();
 	reload_load(&sc->conf, sc->s, time(NULL));
 	sc->metrics_due = true;
+	http_loaded(sc->http, sc->conf.njobs, sc->conf.problems,
+	            sc->conf.problem);
 	sched_notify(sc, true);
 }
 
@@ -854,6 +881,7 @@ static void sched_signals(sched *sc)
 				        strsignal((int)si.ssi_signo), LOG_END);
 				notify_stopping();
 			}
+			http_stopping(sc->http);
 			sc->stopping = true;
 			break;
 		}
@@ -889,6 +917,7 @@ static void sched_free(sched *sc)
 	free(sc->runs);
 	free(sc->fds);
 	PQfinish(sc->db);
+	http_close(sc->http);
 	if (sc->sigfd >= 0)
 		close(sc->sigfd);
 	if (sc->timerfd >= 0)
@@ -913,8 +942,27 @@ static int sched_setup(sched *sc)
 		        strerror(errno), LOG_END);
 		return -1;
 	}
-	sc->fds = calloc(3, sizeof(*sc->fds));
+	sc->fds = calloc(SCHED_FIXED_FDS, sizeof(*sc->fds));
 	return sc->fds ? 0 : -1;
+}
+
+/* Opens the HTTP endpoint when http_listen is set; 0, or -1 (logged)
+ * when its address cannot be listened on: the daemon does not start. */
+static int sched_http(sched *sc)
+{
+	char err[1024];
+
+	if (http_open(sc->s, SCHED_BEAT_MAX_MS, SCHED_DB_MAX_MS, &sc->http,
+	              err, sizeof(err)) == 0) {
+		if (sc->http != NULL)
+			log_msg(SWEEP_LOG_INFO, "serving HTTP", "listen",
+			        sc->s->http_listen, "paths",
+			        "/metrics /healthz /readyz", LOG_END);
+		return 0;
+	}
+	log_msg(SWEEP_LOG_ERROR, "cannot serve HTTP; not starting", "error",
+	        err, LOG_END);
+	return -1;
 }
 
 /* Runs the scheduler in the foreground until SIGTERM or SIGINT, then stops
@@ -935,11 +983,12 @@ int sched_run(const settings *s)
 	sc.claim_ms = 30;
 	sched_clock_stepped(&sc);
 	now = time(NULL);
-	if (sched_setup(&sc) != 0)
+	if (sched_setup(&sc) != 0 || sched_http(&sc) != 0)
 		goto out;
 	sc.w = watch_open(s);   /* before the load: no change slips between */
 	if (reload_load(&sc.conf, s, now) != 0)
 		goto out;
+	http_loaded(sc.http, sc.conf.njobs, sc.conf.problems, sc.conf.problem);
 	snprintf(n, sizeof(n), "%zu", sc.conf.njobs);
 	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
 	        s->conf_dir, LOG_END);
@@ -954,13 +1003,15 @@ int sched_run(const settings *s)
 		size_t i;
 
 		notify_watchdog(api_now_ms());
+		http_beat(sc.http, api_now_ms());
 		if (!sc.stopping)
 			sched_notify(&sc, false);
 		sched_start_pending(&sc);
 		sched_enforce(&sc);
 		sched_arm(&sc);
-		if (poll(sc.fds, sched_pollset(&sc), watch_poll_ms(sc.w,
-		         api_now_ms(), sched_poll_ms(&sc))) < 0 && errno != EINTR)
+		if (poll(sc.fds, sched_pollset(&sc), http_poll_ms(sc.http,
+		         watch_poll_ms(sc.w, api_now_ms(), sched_poll_ms(&sc))))
+		    < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < sc.nruns; i++)
 			sup_read(&sc.runs[i]);
@@ -982,6 +1033,7 @@ int sched_run(const settings *s)
 			sched_prune(&sc, now);
 		if (sc.metrics_due)
 			sched_metrics(&sc, true);
+		http_serve(sc.http);
 	}
 	sched_metrics(&sc, false);
 	log_msg(SWEEP_LOG_INFO, "scheduler stopped", LOG_END);

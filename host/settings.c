@@ -34,7 +34,8 @@ typedef enum settings_kind {
 	SETTINGS_COUNT,         /* int64_t, at least 0 */
 	SETTINGS_DURATION,      /* int64_t milliseconds */
 	SETTINGS_SIZE,          /* int64_t bytes */
-	SETTINGS_BOOL           /* bool */
+	SETTINGS_BOOL,          /* bool */
+	SETTINGS_LISTEN         /* char *, IP:PORT (listen.h); "" unsets */
 } settings_kind;
 
 /* Every setting of [sweepd]: key, environment variable(s), option, kind,
@@ -78,6 +79,9 @@ static const struct settings_def {
 	{"metrics_file", "SWEEPD_METRICS_FILE", NULL, "--metrics-file",
 	 SETTINGS_PATH, offsetof(settings_cli, metrics_file),
 	 offsetof(settings, metrics_file)},
+	{"http_listen", "SWEEPD_HTTP_LISTEN", NULL, "--http-listen",
+	 SETTINGS_LISTEN, offsetof(settings_cli, http_listen),
+	 offsetof(settings, http_listen)},
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
@@ -137,6 +141,31 @@ static int settings_defaults(settings *s)
 	return s->dsn && s->plugin_dir ? 0 : -1;
 }
 
+/* Sets http_listen of s from text (IP:PORT; "" turns HTTP off), and
+ * where it was set, for the messages of a later bind failure; a bad
+ * value goes to d at (origin, line). */
+static void settings_listen(settings *s, const char *text,
+                            const char *origin, int line, diag *d)
+{
+	char err[256];
+
+	free(s->http_listen);
+	free(s->http_origin);
+	s->http_listen = s->http_origin = NULL;
+	memset(&s->http_addr, 0, sizeof(s->http_addr));
+	if (*text == '\0')
+		return;
+	if (listen_parse(text, &s->http_addr, err, sizeof(err)) != 0) {
+		diag_add(d, origin, line, "http_listen: %s", err);
+		return;
+	}
+	s->http_listen = strdup(text);
+	s->http_origin = strdup(origin ? origin : "");
+	s->http_line = line;
+	if (s->http_listen == NULL || s->http_origin == NULL)
+		diag_add(d, origin, line, "out of memory");
+}
+
 /* Parses text for def into s; a problem goes to d at (origin, line). */
 static void settings_set(settings *s, const struct settings_def *def,
                          const char *text, bool from_file,
@@ -192,6 +221,9 @@ static void settings_set(settings *s, const struct settings_def *def,
 		if (params_parse_bool(text, (bool *)base) != 0)
 			diag_add(d, origin, line, "%s: '%s' is not a boolean; "
 			         "write true or false", def->key, text);
+		return;
+	case SETTINGS_LISTEN:
+		settings_listen(s, text, origin, line, d);
 		return;
 	}
 }
@@ -403,6 +435,8 @@ void settings_free(settings *s)
 	free(s->dsn);
 	free(s->plugin_dir);
 	free(s->metrics_file);
+	free(s->http_listen);
+	free(s->http_origin);
 	for (i = 0; i < s->ndbs; i++) {
 		free(s->dbs[i].name);
 		free(s->dbs[i].dsn);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "listen.h"
 #include "log.h"
 
 /* memory_limit of a job that sets none, unless [sweepd] says otherwise. */
@@ -31,6 +32,7 @@ typedef struct settings_cli {
 	const char *watch;
 	const char *allow_insecure_files;
 	const char *metrics_file;
+	const char *http_listen;
 } settings_cli;
 
 /* A database jobs may work in ([database NAME] of sweepd.ini): a job
@@ -63,6 +65,12 @@ typedef struct settings {
 	                              for development and tests only */
 	char *metrics_file;     /* Prometheus text written after every run;
 	                           NULL: none */
+	char *http_listen;      /* IP:PORT of /metrics, /healthz and /readyz
+	                           (http.h); NULL: no HTTP */
+	listen_addr http_addr;  /* http_listen parsed; len 0: none */
+	char *http_origin;      /* where http_listen was set: the file, the
+	                           variable or the option */
+	int http_line;          /* its line in that file; 0: not a file */
 	settings_db *dbs;       /* the declared databases, in file order */
 	size_t ndbs;
 } settings;

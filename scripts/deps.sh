@@ -18,6 +18,8 @@ packages=(
 	tzdata               # IANA time zones for job timezone = ...
 	faketime             # a skewed clock for the many-hosts scheduler test
 	libsystemd-dev       # sd_notify: Type=notify, the watchdog
+	libmicrohttpd-dev    # the optional HTTP endpoint (http_listen)
+	curl                 # the HTTP endpoint's tests (tests/test_http.c)
 	prometheus           # promtool: checks the metrics and the alert rules
 	python3-prometheus-client # the reference parser of the metrics file
 	clang                # libFuzzer targets (scripts/fuzz.sh), clang 14

@@ -48,6 +48,12 @@ for f in usr/bin/sweepd etc/sweepd/conf.d/sweepd.ini \
 		usr/include/sweepd/plugin.h usr/share/doc/sweepd/examples/conf.d/sweepd.ini; do
 	[[ -e $root/$f ]] || fail "$f is not in the package"
 done
+# Depends: dpkg-shlibdeps finds the libraries sweepd links, the HTTP
+# endpoint's libmicrohttpd among them.
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libpq5 libinih1 libmicrohttpd12; do
+	grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
 # Each output is read whole before grep -q looks at it: grep -q stops at
 # the first match, and under pipefail the writer's SIGPIPE would fail a
 # pipeline whose match was found.

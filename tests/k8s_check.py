@@ -2,8 +2,10 @@
 sweepd: each file parses as YAML; the ConfigMap's job files pass
 `sweepd --check` (written as the init container leaves them); every
 --option the containers give is one `sweepd --help` names; the CronJob
-runs a job the ConfigMap defines; the Deployment has both probes, and the
-liveness probe watches the metrics_file that sweepd.ini sets.
+runs a job the ConfigMap defines; the Deployment's probes are httpGet
+probes of /healthz (liveness) and /readyz (readiness) on a port the
+container declares, which is the port of sweepd.ini's http_listen, on an
+address the kubelet reaches (not loopback).
 
     python3 k8s_check.py SOURCE_DIR BUILD_DIR SCRATCH
 """
@@ -62,9 +64,18 @@ args = containers("CronJob")[0]["args"]
 assert args[0] == "--run" and args[1] in job_names, \
     f"CronJob runs {args}, jobs are {sorted(job_names)}"
 main = containers("Deployment")[0]
-assert "--check" in main["readinessProbe"]["exec"]["command"]
-liveness = " ".join(main["livenessProbe"]["exec"]["command"])
-metrics = re.search(r"^metrics_file\s*=\s*(\S+)", conf["sweepd.ini"], re.M)
-assert metrics and metrics.group(1) in liveness, \
-    "the liveness probe does not watch sweepd.ini's metrics_file"
+listen = re.search(r"^http_listen\s*=\s*(\S+):(\d+)\s*$", conf["sweepd.ini"],
+                   re.M)
+assert listen, "sweepd.ini sets no http_listen: the probes have no endpoint"
+host, port = listen.group(1), int(listen.group(2))
+assert not host.startswith("127.") and host != "[::1]", \
+    f"http_listen = {host}:{port}: the kubelet probes the pod's IP, not loopback"
+ports = {p.get("name"): p["containerPort"] for p in main.get("ports", [])}
+for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+    get = main[probe].get("httpGet")
+    assert get is not None, f"{probe} is not an httpGet probe"
+    assert get["path"] == path, f"{probe} gets {get['path']}, not {path}"
+    p = ports.get(get["port"], get["port"])
+    assert p == port, f"{probe} probes port {get['port']} ({p}); sweepd listens on {port}"
+    assert p in ports.values(), f"{probe}: port {p} is not declared by the container"
 print("k8s manifests: ok")
