@@ -965,75 +965,112 @@ static int sched_http(sched *sc)
 	return -1;
 }
 
+/* Sets up sc for settings s: signals, timer, HTTP endpoint, the watch and
+ * conf.d loaded; then the first sweep of abandoned runs, the catch-up of
+ * missed ticks, pruning, metrics and readiness.  0, or -1 (logged) when
+ * the daemon cannot start; sched_free() frees either way. */
+static int sched_begin(sched *sc, const settings *s)
+{
+	time_t now;
+	char n[32];
+
+	memset(sc, 0, sizeof(*sc));
+	sc->s = s;
+	sc->sigfd = sc->timerfd = -1;
+	sc->lead_ms = SCHED_LEAD_MS;
+	sc->claim_ms = 30;
+	sched_clock_stepped(sc);
+	now = time(NULL);
+	if (sched_setup(sc) != 0 || sched_http(sc) != 0)
+		return -1;
+	sc->w = watch_open(s);  /* before the load: no change slips between */
+	if (reload_load(&sc->conf, s, now) != 0)
+		return -1;
+	http_loaded(sc->http, sc->conf.njobs, sc->conf.problems,
+	            sc->conf.problem);
+	snprintf(n, sizeof(n), "%zu", sc->conf.njobs);
+	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
+	        s->conf_dir, LOG_END);
+	sched_sweep(sc, now);
+	sched_catch_up(sc, now);
+	sched_prune(sc, now);
+	sched_metrics(sc, true);
+	sched_notify(sc, true);
+	return 0;
+}
+
+/* Says the loop is alive (watchdog, /healthz), starts the runs that are
+ * due, applies timeouts, arms the timer, then sleeps in poll() until a
+ * signal, the timer, a change in conf.d, a run's output or end, an HTTP
+ * request or the next deadline.  false when poll() failed (logged). */
+static bool sched_sleep(sched *sc)
+{
+	notify_watchdog(api_now_ms());
+	http_beat(sc->http, api_now_ms());
+	if (!sc->stopping)
+		sched_notify(sc, false);
+	sched_start_pending(sc);
+	sched_enforce(sc);
+	sched_arm(sc);
+	if (poll(sc->fds, sched_pollset(sc), http_poll_ms(sc->http,
+	         watch_poll_ms(sc->w, api_now_ms(), sched_poll_ms(sc)))) < 0 &&
+	    errno != EINTR) {
+		log_msg(SWEEP_LOG_ERROR, "scheduler loop failed", "error",
+		        strerror(errno), LOG_END);
+		return false;
+	}
+	return true;
+}
+
+/* Handles whatever woke the loop: runs' output and ends, a clock step,
+ * signals, conf.d changes, due and retried ticks, the periodic sweep,
+ * pruning and metrics, and HTTP requests. */
+static void sched_wake(sched *sc)
+{
+	uint64_t expirations;
+	bool stepped;
+	time_t now;
+	size_t i;
+
+	for (i = 0; i < sc->nruns; i++)
+		sup_read(&sc->runs[i]);
+	stepped = read(sc->timerfd, &expirations,
+	               sizeof(expirations)) < 0 && errno == ECANCELED;
+	stepped |= sched_clock_stepped(sc);
+	sched_signals(sc);
+	sched_watch(sc);
+	sched_reap(sc);
+	now = time(NULL);
+	if (stepped && !sc->stopping)
+		sched_clock_step(sc, now);
+	if (!sc->stopping)
+		sched_due(sc, sched_now_ms());
+	sched_retry(sc, sched_now_ms());
+	if (now >= sc->next_sweep)
+		sched_sweep(sc, now);
+	if (now >= sc->next_prune)
+		sched_prune(sc, now);
+	if (sc->metrics_due)
+		sched_metrics(sc, true);
+	http_serve(sc->http);
+}
+
 /* Runs the scheduler in the foreground until SIGTERM or SIGINT, then stops
  * every run between batches (killing those that outlive stop_grace) and
- * returns 0; -1 when it cannot start.  An idle scheduler sleeps in poll()
- * until the next due instant: it uses no CPU between ticks. */
+ * returns 0; -1 when it cannot start or its loop fails.  An idle scheduler
+ * sleeps in poll() until the next due instant: it uses no CPU between
+ * ticks. */
 int sched_run(const settings *s)
 {
 	sched sc;
-	time_t now;
 	int rc = -1;
-	char n[32];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.s = s;
-	sc.sigfd = sc.timerfd = -1;
-	sc.lead_ms = SCHED_LEAD_MS;
-	sc.claim_ms = 30;
-	sched_clock_stepped(&sc);
-	now = time(NULL);
-	if (sched_setup(&sc) != 0 || sched_http(&sc) != 0)
+	if (sched_begin(&sc, s) != 0)
 		goto out;
-	sc.w = watch_open(s);   /* before the load: no change slips between */
-	if (reload_load(&sc.conf, s, now) != 0)
-		goto out;
-	http_loaded(sc.http, sc.conf.njobs, sc.conf.problems, sc.conf.problem);
-	snprintf(n, sizeof(n), "%zu", sc.conf.njobs);
-	log_msg(SWEEP_LOG_INFO, "scheduler started", "jobs", n, "dir",
-	        s->conf_dir, LOG_END);
-	sched_sweep(&sc, now);
-	sched_catch_up(&sc, now);
-	sched_prune(&sc, now);
-	sched_metrics(&sc, true);
-	sched_notify(&sc, true);
 	while (!sc.stopping || sc.nruns > 0) {
-		uint64_t expirations;
-		bool stepped;
-		size_t i;
-
-		notify_watchdog(api_now_ms());
-		http_beat(sc.http, api_now_ms());
-		if (!sc.stopping)
-			sched_notify(&sc, false);
-		sched_start_pending(&sc);
-		sched_enforce(&sc);
-		sched_arm(&sc);
-		if (poll(sc.fds, sched_pollset(&sc), http_poll_ms(sc.http,
-		         watch_poll_ms(sc.w, api_now_ms(), sched_poll_ms(&sc))))
-		    < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < sc.nruns; i++)
-			sup_read(&sc.runs[i]);
-		stepped = read(sc.timerfd, &expirations,
-		               sizeof(expirations)) < 0 && errno == ECANCELED;
-		stepped |= sched_clock_stepped(&sc);
-		sched_signals(&sc);
-		sched_watch(&sc);
-		sched_reap(&sc);
-		now = time(NULL);
-		if (stepped && !sc.stopping)
-			sched_clock_step(&sc, now);
-		if (!sc.stopping)
-			sched_due(&sc, sched_now_ms());
-		sched_retry(&sc, sched_now_ms());
-		if (now >= sc.next_sweep)
-			sched_sweep(&sc, now);
-		if (now >= sc.next_prune)
-			sched_prune(&sc, now);
-		if (sc.metrics_due)
-			sched_metrics(&sc, true);
-		http_serve(sc.http);
+		if (!sched_sleep(&sc))
+			goto out;
+		sched_wake(&sc);
 	}
 	sched_metrics(&sc, false);
 	log_msg(SWEEP_LOG_INFO, "scheduler stopped", LOG_END);
