@@ -339,15 +339,14 @@ static int loader_read_ranges(loader_plugin *p, char *err, size_t errlen)
 	return loader_check_defaults(p, err, errlen);
 }
 
-/* Checks every field of the descriptor this host relies on, and copies
- * the option declarations by the plugin's own struct size.  Returns 0, or
- * -1 with a message naming the field, what it holds and what is needed. */
-static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
+/* Checks the header of p's descriptor: its magic, an ABI this host loads
+ * and a size that holds every field that ABI has.  0, or -1 with err set
+ * to the file, the problem and the fix. */
+static int loader_check_header(const loader_plugin *p, char *err,
+                               size_t errlen)
 {
 	const sweep_plugin *d = p->desc;
 	const char *path = p->path;
-	char stem[256], perr[256];
-	size_t i, n = 0;
 
 	if (d->magic != SWEEP_PLUGIN_MAGIC) {
 		snprintf(err, errlen, "%s: descriptor magic is 0x%08x, expected "
@@ -377,6 +376,22 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		         SWEEP_ABI_MINOR, LOADER_DESC_MIN);
 		return -1;
 	}
+	return 0;
+}
+
+/* Checks who p's descriptor says it is: a valid name that matches its
+ * file's, a version, a description and the four functions every plugin
+ * implements.  0, or -1 with err set. */
+static int loader_check_identity(const loader_plugin *p, char *err,
+                                 size_t errlen)
+{
+	const sweep_plugin *d = p->desc;
+	const char *path = p->path;
+	const char *missing = d->init == NULL ? "init" : d->run == NULL ? "run"
+	                      : d->dry_run == NULL ? "dry_run"
+	                      : d->teardown == NULL ? "teardown" : NULL;
+	char stem[256];
+
 	if (!loader_name_ok(d->name)) {
 		snprintf(err, errlen, "%s: descriptor name '%s' is missing or "
 		         "not made of a-z, 0-9, '_' and '-'", path,
@@ -395,24 +410,61 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		         d->version == NULL ? "version" : "description");
 		return -1;
 	}
-#define LOADER_NEED_FN(f)                                                   \
-	if (d->f == NULL) {                                                 \
-		snprintf(err, errlen, "%s: descriptor function '" #f "' is "  \
-		         "NULL; every plugin implements init, run, dry_run "   \
-		         "and teardown", path);                                \
-		return -1;                                                  \
+	if (missing != NULL) {
+		snprintf(err, errlen, "%s: descriptor function '%s' is NULL; "
+		         "every plugin implements init, run, dry_run and "
+		         "teardown", path, missing);
+		return -1;
 	}
-	LOADER_NEED_FN(init)
-	LOADER_NEED_FN(run)
-	LOADER_NEED_FN(dry_run)
-	LOADER_NEED_FN(teardown)
-#undef LOADER_NEED_FN
-	if (d->options == NULL)
-		return loader_read_ranges(p, err, errlen);
+	return 0;
+}
+
+/* Checks option o, the i-th of p (p->options[0..i) already read): a key,
+ * a known type, declared once, a default that parses.  0, or -1 with err
+ * set. */
+static int loader_check_option(const loader_plugin *p, size_t i,
+                               const sweep_option *o, char *err,
+                               size_t errlen)
+{
+	char perr[256];
+	param_value v;
+	size_t j;
+	int rc;
+
+	if (o->key[0] == '\0' ||
+	    strcmp(params_type_name(o->type), "unknown") == 0) {
+		snprintf(err, errlen, "%s: option %zu ('%s') has an empty key or "
+		         "unknown type %d", p->path, i, o->key, (int)o->type);
+		return -1;
+	}
+	for (j = 0; j < i; j++)
+		if (strcmp(p->options[j].key, o->key) == 0) {
+			snprintf(err, errlen, "%s: option '%s' is declared twice",
+			         p->path, o->key);
+			return -1;
+		}
+	if (o->default_value == NULL)
+		return 0;
+	rc = params_parse_value(o, o->default_value, &v, perr, sizeof(perr));
+	params_value_clear(&v);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: default of option '%s' is invalid: "
+		         "%s", p->path, o->key, perr);
+	return rc != 0 ? -1 : 0;
+}
+
+/* Copies p's declared options (each of option_size bytes, the plugin's
+ * own) into p->options, which p owns, checking each.  0, or -1 with err
+ * set. */
+static int loader_read_options(loader_plugin *p, char *err, size_t errlen)
+{
+	const sweep_plugin *d = p->desc;
+	size_t i, n = 0;
+
 	if (d->option_size < LOADER_OPTION_MIN) {
 		snprintf(err, errlen, "%s: option_size is %u, this host needs "
 		         "at least %zu: set .option_size = sizeof(sweep_option)",
-		         path, (unsigned)d->option_size, LOADER_OPTION_MIN);
+		         p->path, (unsigned)d->option_size, LOADER_OPTION_MIN);
 		return -1;
 	}
 	while (((const sweep_option *)((const char *)d->options +
@@ -420,42 +472,32 @@ static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
 		n++;
 	p->options = calloc(n ? n : 1, sizeof(*p->options));
 	if (p->options == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(err, errlen, "%s: out of memory", p->path);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		const sweep_option *o = (const sweep_option *)
 			((const char *)d->options + i * d->option_size);
-		param_value v;
-		size_t j;
 
 		memcpy(&p->options[i], o, LOADER_OPTION_MIN);
 		p->noptions = i + 1;
-		if (o->key[0] == '\0' ||
-		    strcmp(params_type_name(o->type), "unknown") == 0) {
-			snprintf(err, errlen, "%s: option %zu ('%s') has an empty "
-			         "key or unknown type %d", path, i, o->key,
-			         (int)o->type);
+		if (loader_check_option(p, i, o, err, errlen) != 0)
 			return -1;
-		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(p->options[j].key, o->key) == 0) {
-				snprintf(err, errlen, "%s: option '%s' is declared "
-				         "twice", path, o->key);
-				return -1;
-			}
-		}
-		if (o->default_value == NULL)
-			continue;
-		if (params_parse_value(o, o->default_value, &v, perr,
-		                       sizeof(perr)) != 0) {
-			params_value_clear(&v);
-			snprintf(err, errlen, "%s: default of option '%s' is "
-			         "invalid: %s", path, o->key, perr);
-			return -1;
-		}
-		params_value_clear(&v);
 	}
+	return 0;
+}
+
+/* Checks every field of the descriptor this host relies on, and copies
+ * the option declarations by the plugin's own struct size.  Returns 0, or
+ * -1 with a message naming the field, what it holds and what is needed. */
+static int loader_check_desc(loader_plugin *p, char *err, size_t errlen)
+{
+	if (loader_check_header(p, err, errlen) != 0 ||
+	    loader_check_identity(p, err, errlen) != 0)
+		return -1;
+	if (p->desc->options != NULL &&
+	    loader_read_options(p, err, errlen) != 0)
+		return -1;
 	return loader_read_ranges(p, err, errlen);
 }
 
