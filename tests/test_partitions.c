@@ -180,6 +180,29 @@ static void detach_keeps_expired_partitions_as_tables(void **state)
 	assert_only_expired_gone(w, 1);
 }
 
+/* With a DEFAULT partition the detach cannot be CONCURRENT: the table's
+ * lock, which its readers and writers queue behind, is taken once for all
+ * the expired partitions, not once for each: one transaction detached
+ * them (their catalog rows carry its id). */
+static void a_plain_detach_locks_the_table_once(void **state)
+{
+	world *w = *state;
+	result r;
+
+	range_data(w, 1);
+	world_job(w, "partition_action = detach\n");
+	assert_int_equal(tu_world_run_count(w, false, &r, "detached"), 800);
+	assert_int_equal(tu_counter(&r, "partitions_detached"), 3);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT xmin::text)"
+	                            " FROM pg_class WHERE oid IN"
+	                            " ('%s.old1'::regclass, '%s.old2'::regclass,"
+	                            " '%s.old3'::regclass)", w->schema,
+	                            w->schema, w->schema), 1);
+	assert_int_equal(attached(w, "old1") + attached(w, "old2") +
+	                 attached(w, "old3"), 0);
+}
+
 static void dry_run_lists_the_partitions_and_changes_nothing(void **state)
 {
 	world *w = *state;
@@ -368,6 +391,7 @@ int main(void)
 		T(expired_partitions_go_whole_and_the_rest_in_batches),
 		T(expired_partitions_go_without_a_default_partition),
 		T(detach_keeps_expired_partitions_as_tables),
+		T(a_plain_detach_locks_the_table_once),
 		T(dry_run_lists_the_partitions_and_changes_nothing),
 		T(audit_records_equal_the_rows_gone),
 		T(where_walks_every_partition),
