@@ -155,8 +155,11 @@ static char *delete_sql(const sweep_api *api, const age_state *st,
  * cast back to the key's type in the same session, so it reads back
  * exactly; a bound of any other shape (a DEFAULT partition, list or hash
  * partitions, several key columns or an expression) does not match the
- * anchored pattern and is walked: a bound misread never drops a row.  New
- * string (api->free), NULL when out of memory. */
+ * anchored pattern and is walked: a bound misread never drops a row.  The
+ * OFFSET 0 keeps the bound's match a subquery evaluated once per
+ * partition: pulled up, its expression was copied into each use, and the
+ * query took 5 ms instead of 1 for 13 partitions.  New string (api->free),
+ * NULL when out of memory. */
 static char *children_sql(const sweep_api *api, int kind)
 {
 	const char *type = kind == SWEEP_TIME_INSTANT ? "timestamptz"
@@ -182,7 +185,7 @@ static char *children_sql(const sweep_api *api, int kind)
 		" (parse_ident($2))[1] AND NOT a.attisdropped) THEN"
 		" regexp_match(pg_get_expr(c.relpartbound, c.oid),"
 		" '^FOR VALUES FROM \\((MINVALUE|''(?:[^'']|'''')*'')\\)"
-		" TO \\((MAXVALUE|''(?:[^'']|'''')*'')\\)$') END AS m) b"
+		" TO \\((MAXVALUE|''(?:[^'']|'''')*'')\\)$') END AS m OFFSET 0) b"
 		" WHERE i.inhparent = $1::regclass) p"
 		" ORDER BY side <> 'expired', relname",
 		type, cut, type, cut);
