@@ -55,6 +55,9 @@
 #define PART_LOCK_MS 100
 /* Tries of such a statement when the lock is not had in time. */
 #define PART_TRIES 5
+/* Most a lock taken while that lock is held waits, in ms: its waits add
+ * to the readers' and writers'. */
+#define PART_STEP_MS 20
 /* Most expired partitions removed together (by one transaction, where
  * PART_LOCK_MS allows): their locks and statements stay small. */
 #define PART_GROUP 32
@@ -496,29 +499,62 @@ typedef struct part_set {
 	int64_t rows[PART_GROUP];
 } part_set;
 
+/* Takes, in the transaction open on the run's connection, the lock on
+ * parent alone (ACCESS EXCLUSIVE, which its readers and writers queue
+ * behind; waiting at most the transaction's lock_timeout), then makes
+ * every later lock of the transaction (each partition detached, the
+ * DEFAULT one) wait at most PART_STEP_MS: they are taken while the
+ * parent's is held.  0, or -1 with *errmsg set. */
+static int lock_parent(const sweep_api *api, sweep_host *h,
+                       const age_state *st, const char *parent,
+                       char **errmsg)
+{
+	int64_t step = st->lock_ms > 0 && st->lock_ms < PART_STEP_MS
+		? st->lock_ms : PART_STEP_MS;
+	char *sql = api->mprintf("LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE",
+	                         parent);
+	int rc;
+
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	rc = exec_sql(api, h, sql, "locking the table to detach partitions",
+	              errmsg);
+	api->free(sql);
+	if (rc == 0)
+		rc = api->set_timeouts(h, step, st->statement_ms, errmsg);
+	return rc;
+}
+
 /* Detaches the partitions of set from *next on (not pending ones) in one
- * transaction whose lock on the parent (ACCESS EXCLUSIVE, which its
- * readers and writers queue behind) waits at most PART_LOCK_MS (less
- * when the job's lock_timeout is shorter) and is held until PART_LOCK_MS
- * have gone by since it was had, at most: the rest waits for the next
- * transaction.  Advances *next past what it committed.  0, or -1 with
- * *errmsg set and nothing of this transaction changed. */
+ * transaction whose lock on the parent (lock_parent) waits at most
+ * PART_LOCK_MS (less when the job's lock_timeout is shorter) and is held
+ * until PART_LOCK_MS have gone by since it was had, at most (and one
+ * more detach, whose locks wait PART_STEP_MS at most): the rest waits for
+ * the next transaction.  Advances *next past what it committed.  0, or -1
+ * with *errmsg set and nothing of this transaction changed. */
 static int detach_plain_once(const sweep_api *api, sweep_host *h,
                              const age_state *st, part_set *set, int *next,
                              char **errmsg)
 {
 	int64_t wait = st->lock_ms > 0 && st->lock_ms < PART_LOCK_MS
 		? st->lock_ms : PART_LOCK_MS;
-	int64_t held = 0;
+	int64_t held;
 	int i, end;
 	char *sql;
 
 	if (api->begin(h, wait, st->statement_ms, errmsg) != 0)
 		return -1;
+	if (lock_parent(api, h, st, set->parent, errmsg) != 0) {
+		undo(api, h);
+		return -1;
+	}
+	held = mono_ms();
 	for (end = *next; end < set->n; end++) {
 		if (set->pending[end])
 			continue;
-		if (held > 0 && mono_ms() - held >= PART_LOCK_MS)
+		if (end > *next && mono_ms() - held >= PART_LOCK_MS)
 			break;
 		sql = api->mprintf("ALTER TABLE %s DETACH PARTITION %s",
 		                   set->parent, set->name[end]);
@@ -531,8 +567,6 @@ static int detach_plain_once(const sweep_api *api, sweep_host *h,
 			return -1;
 		}
 		api->free(sql);
-		if (held == 0)
-			held = mono_ms();
 	}
 	if (api->commit(h, errmsg) != 0)
 		return -1;
