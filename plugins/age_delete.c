@@ -26,7 +26,8 @@
  * DEFAULT partition; else all of them in one transaction whose lock on the
  * table waits at most PART_LOCK_MS and is held at most about as long),
  * and then, in one transaction that locks only the detached tables, they
- * are counted by one statement (every row checked against the cutoff),
+ * are counted by one statement under a SHARE lock (every row checked
+ * against the cutoff),
  * audited (SDK 1.7 audit_query) and dropped by one DROP TABLE, or kept
  * with partition_action = detach.  A partition wholly after the cutoff is
  * skipped; every other leaf (the one holding the cutoff, a DEFAULT one,
@@ -756,8 +757,8 @@ static int audit_set(const sweep_api *api, sweep_host *h, const age_state *st,
 	return 0;
 }
 
-/* "LOCK TABLE a, b IN ACCESS EXCLUSIVE MODE" (verb "LOCK TABLE", tail
- * " IN ACCESS EXCLUSIVE MODE") or "DROP TABLE a, b" over the detached
+/* "LOCK TABLE a, b IN SHARE MODE" (verb "LOCK TABLE", tail " IN SHARE
+ * MODE") or "DROP TABLE a, b" over the detached
  * partitions of set.  New string (api->free), NULL when out of memory. */
 static char *over_set(const sweep_api *api, const part_set *set,
                       const char *verb, const char *tail)
@@ -775,16 +776,18 @@ static char *over_set(const sweep_api *api, const part_set *set,
 }
 
 /* In one transaction that locks only the detached partitions of set (no
- * reader or writer of the table waits for it): counts their rows,
- * checking each is older than the cutoff, writes their audit records when
- * the job is audited, and drops them all by one statement.  Adds their
- * rows to "deleted".  0, or -1 with *errmsg set and every one of them
- * kept, detached, with every row. */
+ * reader or writer of the table waits for it): counts their rows under a
+ * SHARE lock (no row can come or go, and one who reads a detached table by
+ * its name is not kept waiting by the count), checking each is older than
+ * the cutoff, writes their audit records when the job is audited, and
+ * drops them all by one statement (whose ACCESS EXCLUSIVE lock is held
+ * for the DROP and the COMMIT alone).  Adds their rows to "deleted".  0,
+ * or -1 with *errmsg set and every one of them kept, detached, with every
+ * row. */
 static int drop_set(const sweep_api *api, sweep_host *h, const age_state *st,
                     part_set *set, age_walk *w, char **errmsg)
 {
-	char *lock = over_set(api, set, "LOCK TABLE",
-	                      " IN ACCESS EXCLUSIVE MODE");
+	char *lock = over_set(api, set, "LOCK TABLE", " IN SHARE MODE");
 	char *drop = over_set(api, set, "DROP TABLE", "");
 	int i, rc = -1;
 
