@@ -189,7 +189,8 @@ static char *children_sql(const sweep_api *api, int kind)
 		" (parse_ident($2))[1] AND NOT a.attisdropped) THEN"
 		" regexp_match(pg_get_expr(c.relpartbound, c.oid),"
 		" '^FOR VALUES FROM \\((MINVALUE|''(?:[^'']|'''')*'')\\)"
-		" TO \\((MAXVALUE|''(?:[^'']|'''')*'')\\)$') END AS m OFFSET 0) b"
+		" TO \\((MAXVALUE|''(?:[^'']|'''')*'')\\)$') END AS m"
+		" OFFSET 0) b"
 		" WHERE i.inhparent = $1::regclass) p"
 		" ORDER BY side <> 'expired', relname",
 		type, cut, type, cut);
@@ -748,9 +749,10 @@ static int audit_set(const sweep_api *api, sweep_host *h, const age_state *st,
 		if (n < 0)
 			return -1;
 		if (n != set->rows[i]) {
-			*errmsg = api->mprintf("partition %s: %" PRId64 " audit "
-			                       "records for %" PRId64 " rows",
-			                       set->name[i], n, set->rows[i]);
+			*errmsg = api->mprintf("partition %s: %" PRId64
+			                       " audit records for %" PRId64
+			                       " rows", set->name[i], n,
+			                       set->rows[i]);
 			return -1;
 		}
 	}

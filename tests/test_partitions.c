@@ -196,7 +196,8 @@ static void a_plain_detach_locks_the_table_once(void **state)
 	result_free(&r);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT xmin::text)"
 	                            " FROM pg_class WHERE oid IN"
-	                            " ('%s.old1'::regclass, '%s.old2'::regclass,"
+	                            " ('%s.old1'::regclass,"
+	                            " '%s.old2'::regclass,"
 	                            " '%s.old3'::regclass)", w->schema,
 	                            w->schema, w->schema), 1);
 	assert_int_equal(attached(w, "old1") + attached(w, "old2") +
