@@ -34,7 +34,9 @@
 #      and CPU, against 1 job
 #   8. partitioned tables: 13 monthly partitions, 600,000 rows, 433,000
 #      expired: one bulk DELETE against age_delete dropping the expired
-#      partitions, and the longest wait of a concurrent writer
+#      partitions, where the run's time went (server log), the same run
+#      again with nothing left (its floor), the longest transaction and
+#      plain DETACH lock of each, and the longest wait of a concurrent writer
 #   9. fleets: 1 and 3 daemons x 10, 50, 100, 200 every-second jobs (--quick:
 #      10 and 100, 20 s each): ticks run, duplicates, missed, start lag,
 #      new sessions and CPU per tick run; and a burst of 1,000 jobs due at
@@ -1282,14 +1284,20 @@ if want 8; then
 # Case 8: partitioned tables.  A table partitioned by month on created_at,
 # PART_ROWS rows, PART_EXPIRED of them older than the cutoff (90 days):
 # nine monthly partitions lie wholly before it and go whole, the one
-# holding it is batch-deleted.  One bulk DELETE against age_delete, each
-# on a fresh copy, alternating over PART_ROUNDS rounds (medians), with a
-# writer (psql: an INSERT and a SELECT by id over every partition, each
-# its own transaction) running throughout: its longest
-# transaction is the longest the table's readers and writers waited.
-# age_delete runs twice: without a DEFAULT partition (DETACH ...
-# CONCURRENTLY) and with an empty one (a plain DETACH, whose lock waits at
-# most 100 ms).
+# holding it is batch-deleted (how many of its rows are expired depends on
+# the day of the month the bench runs: the row says).  One bulk DELETE
+# against age_delete, each on a fresh copy, alternating over PART_ROUNDS
+# rounds (medians), with a writer (psql: an INSERT and a SELECT by id over
+# every partition, each its own transaction) running throughout: its
+# longest transaction is the longest the table's readers and writers
+# waited.  age_delete runs twice: without a DEFAULT partition (DETACH ...
+# CONCURRENTLY) and with an empty one (plain DETACHes in one transaction,
+# whose lock waits and is held at most about 100 ms).  The measured
+# session of each logs its statements (log_min_duration_statement = 0 for
+# itself alone), which gives its longest transaction, the plain DETACH
+# transaction's length and where age_delete's time went; after each
+# age_delete the same job runs again with nothing left to delete: that
+# run's time is a floor no run can beat.
 
 readonly PART_ROWS=600000 PART_EXPIRED=433000
 if $quick; then
@@ -1372,24 +1380,116 @@ part_writer_stop() {
 	read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/writer.out")
 }
 
+# part_log_stats MARK: reads the server log from byte MARK on, the lines
+# of the measured run's session (it connects with PGOPTIONS setting
+# log_min_duration_statement = 0 for itself alone), and sets L_SERVER (ms
+# of statements in the server), L_COUNT (counting the rows of the
+# partitions dropped), L_DETACH, L_DROP (LOCK and DROP of the detached
+# partitions, their COMMIT), L_BATCH (the batches' DELETE, page sampling
+# and COMMITs), L_VERIFY (the policy check: min(created_at), which walks
+# the index entries the batches left dead), L_OTHER (the rest: the host's
+# records, cutoff, catalog), L_TX (the longest transaction, BEGIN to COMMIT, or
+# one statement outside a transaction), L_TX_WHAT (its first statement's
+# first words) and L_LOCK (the longest plain DETACH transaction: the
+# table's ACCESS EXCLUSIVE lock held, which its readers and writers queue
+# behind; 0 when none).
+part_log_stats() {
+	read -r L_SERVER L_COUNT L_DETACH L_DROP L_BATCH L_VERIFY L_OTHER L_TX L_LOCK L_TX_WHAT < <(
+		tail -c +"$(($1 + 1))" "$PG_LOG" | awk '
+			function cls(q) {
+				if (q ~ /count\(\*\), (EXISTS|false)/) return "count"
+				if (q ~ /DETACH PARTITION/) return "detach"
+				if (q ~ /^(LOCK|DROP) TABLE/) return "drop"
+				if (q ~ /^DELETE FROM|TABLESAMPLE/) return "batch"
+				if (q ~ /^SELECT extract\(epoch FROM now\(\) - /) return "verify"
+				return "other"
+			}
+			/ LOG:  duration: / {
+				split($2, t, ":")
+				ts = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
+				match($0, /duration: [0-9.]+ ms  /)
+				d = substr($0, RSTART + 10, RLENGTH - 15) + 0
+				rest = substr($0, RSTART + RLENGTH)
+				p = index(rest, ": ")
+				kind = substr(rest, 1, p - 1)
+				q = substr(rest, p + 2)
+				whole = kind ~ /^(execute|statement)/
+				end = q ~ /^(COMMIT|ROLLBACK)/
+				if (q ~ /^BEGIN/) {
+					if (whole) { intx = 1; start = ts - d; what = ""; wcls = ""; plain = 0 }
+				} else if (!end) {
+					last = cls(q)
+					# A transaction is named by its first statement that is
+					# not the host'"'"'s (timeouts and the like).
+					if (intx && whole && (what == "" || (wcls == "other" && last != "other"))) {
+						what = q
+						wcls = last
+					}
+					if (intx && q ~ /DETACH PARTITION/ && q !~ /CONCURRENTLY|FINALIZE/)
+						plain = 1
+				}
+				server += d
+				by[last == "" ? "other" : last] += d
+				if (!whole || q ~ /^BEGIN/)
+					next
+				if (end && intx) {
+					len = ts - start
+					intx = 0
+					if (plain && len > lockmax)
+						lockmax = len
+				} else if (!intx && !end) {
+					len = d
+					what = q
+				} else
+					next
+				if (len > maxtx) { maxtx = len; maxwhat = what }
+			}
+			END {
+				split(maxwhat, w, " ")
+				printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %s %s %s\n", server, by["count"],
+				       by["detach"], by["drop"], by["batch"], by["verify"], by["other"], maxtx,
+				       lockmax, w[1], w[2], w[3]
+			}
+		')
+	L_TX_WHAT=${L_TX_WHAT%,}
+}
+
 # part_round VARIANT: one measurement on a fresh copy, the writer running:
 # bulk (one DELETE), age (age_delete, no DEFAULT partition) or age-default.
-# Sets R_US, R_ROWS, R_DROPPED, R_BATCHES, W_MAX_MS, W_N.
+# Sets R_US, R_ROWS, R_DROPPED, R_DROPPED_ROWS, R_BATCHES, W_MAX_MS, W_N,
+# the L_ figures of part_log_stats and, for age_delete, F_US: the same
+# run again with nothing left to delete (the floor: process, connection,
+# the host's records, catalog queries, the partition holding the cutoff
+# walked, the policy check).
 part_round() {
-	local json t0 t1
+	local json t0 t1 mark
 	part_copy "$([[ $1 == age-default ]] && echo default || echo none)"
 	part_writer_start
+	mark=$(log_mark)
 	if [[ $1 == bulk ]]; then
-		run_sql "DELETE FROM pt WHERE created_at < now() - interval '90 days'"
-		R_DROPPED=0 R_BATCHES=1
+		PGOPTIONS='-c log_min_duration_statement=0' \
+			run_sql "DELETE FROM pt WHERE created_at < now() - interval '90 days'"
+		R_DROPPED=0 R_DROPPED_ROWS=0 R_BATCHES=1
 	else
 		t0=$(now_ns)
-		json=$("$SWEEPD" --conf-dir "$CONF" --run age-part --json 2>>"$WORK/sweepd.log") ||
+		json=$(PGOPTIONS='-c log_min_duration_statement=0' \
+			"$SWEEPD" --conf-dir "$CONF" --run age-part --json 2>>"$WORK/sweepd.log") ||
 			die "sweepd --run age-part failed: $json"
 		t1=$(now_ns)
 		R_US=$(((t1 - t0) / 1000))
-		read -r R_ROWS R_DROPPED R_BATCHES < <(jq -r \
-			'[.counters.deleted, (.counters.partitions_dropped // 0), .batches] | @tsv' <<<"$json")
+		read -r R_ROWS R_DROPPED R_DROPPED_ROWS R_BATCHES < <(jq -r \
+			'[.counters.deleted, (.counters.partitions_dropped // 0),
+			  (.message | (try capture("\\((?<n>[0-9]+) of them in").n catch "0")),
+			  .batches] | @tsv' <<<"$json")
+	fi
+	part_log_stats "$mark"
+	if [[ $1 != bulk ]]; then
+		t0=$(now_ns)
+		json=$("$SWEEPD" --conf-dir "$CONF" --run age-part --json 2>>"$WORK/sweepd.log") ||
+			die "sweepd --run age-part (again) failed: $json"
+		t1=$(now_ns)
+		F_US=$(((t1 - t0) / 1000))
+		[[ $(jq -r .counters.deleted <<<"$json") == 0 ]] || die "case 8: the second run of $1 deleted rows: $json"
 	fi
 	part_writer_stop
 	((R_ROWS == PART_EXPIRED)) || die "case 8: $1 deleted $R_ROWS rows, not $PART_EXPIRED"
@@ -1397,7 +1497,8 @@ part_round() {
 
 part_case() {
 	local round v
-	declare -A times=() wmax=() dropped=() batches=() writes=()
+	declare -A times=() wmax=() dropped=() dropped_rows=() batches=() writes=()
+	declare -A floor=() tx=() tx_what=() lock=() split=()
 	say "case 8: partitioned table, $(thousands $PART_ROWS) rows, $(thousands $PART_EXPIRED) expired, $PART_ROUNDS round(s)"
 	write_age_job age-part ''
 	sed -i 's/^table = t$/table = pt/; s/^older_than = 30d$/older_than = 90d/' "$CONF/age-part.ini"
@@ -1406,28 +1507,45 @@ part_case() {
 		for v in bulk age age-default; do
 			part_round "$v"
 			times[$v]+="$R_US " wmax[$v]+="$W_MAX_MS " writes[$v]=$W_N
-			dropped[$v]=$R_DROPPED batches[$v]=$R_BATCHES
-			say "case 8 round $round: $v $(secs) s, writer's longest $W_MAX_MS ms"
+			dropped[$v]=$R_DROPPED batches[$v]=$R_BATCHES dropped_rows[$v]=$R_DROPPED_ROWS
+			tx[$v]+="$L_TX " lock[$v]+="$L_LOCK "
+			[[ $v == bulk ]] || floor[$v]+="$F_US "
+			# The last round's split of the run's time, in ms.
+			tx_what[$v]=$L_TX_WHAT
+			split[$v]="$(calc "$R_US / 1000" '%.0f') ms: counting the dropped partitions' rows $(calc "$L_COUNT" '%.0f'), DETACH $(calc "$L_DETACH" '%.0f'), LOCK and DROP of the detached $(calc "$L_DROP" '%.0f'), the batches $(calc "$L_BATCH" '%.0f'), the policy check (oldest row) $(calc "$L_VERIFY" '%.0f'), the host's records and catalog $(calc "$L_OTHER" '%.0f') ms in the server; outside it (process, connection, round trips) $(calc "$R_US / 1000 - $L_SERVER" '%.0f') ms"
+			say "case 8 round $round: $v $(secs) s, writer's longest $W_MAX_MS ms, longest transaction $L_TX ms ($L_TX_WHAT)${F_US:+, again with nothing left $(calc "$F_US / 1000" '%.0f') ms}"
+			F_US=
 		done
 	done
 	local med_bulk med_age med_def
 	median_us() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 	list_s() { tr ' ' '\n' <<<"$1" | grep . | awk '{ printf "%s%.3f", (NR > 1 ? " / " : ""), $1 / 1e6 }'; }
+	most() { tr ' ' '\n' <<<"$1" | grep . | sort -n | tail -n1; }
 	med_bulk=$(median_us "${times[bulk]}")
 	med_age=$(median_us "${times[age]}")
 	med_def=$(median_us "${times[age-default]}")
-	row 8 "bulk \`DELETE\` of the $(thousands $PART_EXPIRED) expired rows of 13 monthly partitions ($(thousands $PART_ROWS) rows; baseline); writer's longest wait" \
-		"$(calc "$med_bulk / 1000" '%.0f') ms ($(list_s "${times[bulk]}") s); writer's longest statement $(tr ' ' '\n' <<<"${wmax[bulk]}" | sort -n | tail -n1) ms" "" "" ""
-	row 8 "age_delete, no DEFAULT partition (DETACH CONCURRENTLY): ${dropped[age]} partitions dropped, ${batches[age]} batches in the cutoff's" \
-		"$(calc "$med_age / 1000" '%.0f') ms ($(list_s "${times[age]}") s)" "$(ratio "$med_bulk" "$med_age")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_age >= 10")"
-	row 8 "age_delete, with a DEFAULT partition (plain DETACH, lock wait <= 100 ms): ${dropped[age-default]} dropped, ${batches[age-default]} batches" \
-		"$(calc "$med_def / 1000" '%.0f') ms ($(list_s "${times[age-default]}") s)" "$(ratio "$med_bulk" "$med_def")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med_def >= 10")"
-	local w
+	row 8 "bulk \`DELETE\` of the $(thousands $PART_EXPIRED) expired rows of 13 monthly partitions ($(thousands $PART_ROWS) rows; baseline); its one transaction (server log); writer's longest wait" \
+		"$(calc "$med_bulk / 1000" '%.0f') ms ($(list_s "${times[bulk]}") s); transaction $(most "${tx[bulk]}") ms; writer's longest statement $(most "${wmax[bulk]}") ms" "" "" ""
 	for v in age age-default; do
-		w=$(tr ' ' '\n' <<<"${wmax[$v]}" | grep . | sort -n | tail -n1)
-		row 8 "longest statement of a concurrent writer (INSERT, then SELECT by id over every partition) during age_delete, $v ($(thousands "${writes[$v]}") statements in the last round)" \
-			"$w ms" "" "< 100 ms" "$(verdict "$w < 100")"
+		local med label
+		med=$(median_us "${times[$v]}")
+		if [[ $v == age ]]; then
+			label="no DEFAULT partition (DETACH CONCURRENTLY)"
+		else
+			label="with a DEFAULT partition (plain DETACH, lock wait and hold <= 100 ms)"
+		fi
+		row 8 "age_delete, $label: ${dropped[$v]} partitions dropped ($(thousands "${dropped_rows[$v]}") rows), $(thousands $((PART_EXPIRED - dropped_rows[$v]))) rows in ${batches[$v]} batches in the partition holding the cutoff" \
+			"$(calc "$med / 1000" '%.0f') ms ($(list_s "${times[$v]}") s)" "$(ratio "$med_bulk" "$med")x faster than bulk" ">= 10x" "$(verdict "$med_bulk / $med >= 10")"
+		row 8 "age_delete, $v: where the last round's time went (server log of its session)" "${split[$v]}" "" "" ""
+		row 8 "age_delete, $v, the same run again with nothing left to delete (the floor: process, connection, records, catalog, the young rows walked, the policy check)" \
+			"$(calc "$(median_us "${floor[$v]}") / 1000" '%.0f') ms ($(list_s "${floor[$v]}") s)" "$(ratio "$med_bulk" "$(median_us "${floor[$v]}")")x faster than bulk: no run can beat it" "" ""
+		row 8 "age_delete, $v: longest transaction of its session (server log; $(tr '[:upper:]' '[:lower:]' <<<"${tx_what[$v]}")...), against the bulk DELETE's" \
+			"$(most "${tx[$v]}") ms" "$(ratio "$(most "${tx[$v]}")" "$(most "${tx[bulk]}")")x the bulk DELETE's ($(most "${tx[bulk]}") ms)" "" ""
+		row 8 "longest statement of a concurrent writer (INSERT, then SELECT by id over every partition) during age_delete, $v ($(thousands "${writes[$v]}") statements in the last round), against $(most "${wmax[bulk]}") ms during the bulk DELETE" \
+			"$(most "${wmax[$v]}") ms" "" "< 100 ms" "$(verdict "$(most "${wmax[$v]}") < 100")"
 	done
+	row 8 "age_delete, age-default: longest plain DETACH transaction (server log: the table's ACCESS EXCLUSIVE lock held, its readers and writers queued behind it)" \
+		"$(most "${lock[age-default]}") ms" "" "<= 100 ms" "$(verdict "$(most "${lock[age-default]}") <= 100")"
 }
 part_case
 

@@ -180,6 +180,30 @@ static void detach_keeps_expired_partitions_as_tables(void **state)
 	assert_only_expired_gone(w, 1);
 }
 
+/* With a DEFAULT partition the detach cannot be CONCURRENT: the table's
+ * lock, which its readers and writers queue behind, is taken once for all
+ * the expired partitions, not once for each: one transaction detached
+ * them (their catalog rows carry its id). */
+static void a_plain_detach_locks_the_table_once(void **state)
+{
+	world *w = *state;
+	result r;
+
+	range_data(w, 1);
+	world_job(w, "partition_action = detach\n");
+	assert_int_equal(tu_world_run_count(w, false, &r, "detached"), 800);
+	assert_int_equal(tu_counter(&r, "partitions_detached"), 3);
+	result_free(&r);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(DISTINCT xmin::text)"
+	                            " FROM pg_class WHERE oid IN"
+	                            " ('%s.old1'::regclass,"
+	                            " '%s.old2'::regclass,"
+	                            " '%s.old3'::regclass)", w->schema,
+	                            w->schema, w->schema), 1);
+	assert_int_equal(attached(w, "old1") + attached(w, "old2") +
+	                 attached(w, "old3"), 0);
+}
+
 static void dry_run_lists_the_partitions_and_changes_nothing(void **state)
 {
 	world *w = *state;
@@ -223,6 +247,87 @@ static void audit_records_equal_the_rows_gone(void **state)
 	                            "::int8 WHERE a.job = '%s'", w->schema,
 	                            w->job), 0);
 	assert_only_expired_gone(w, 1);
+}
+
+/* Daily partitions of schema.events: 40 wholly before the 30-day cutoff
+ * (d32 to d71: days 32 to 31 ago ... 71 to 70 ago, 10 rows each: 400),
+ * one holding it (days 31 to 29 ago: 10 rows half a day older than the
+ * cutoff, 10 half a day younger) and one after
+ * it, with a DEFAULT partition when with_default.  More expired partitions
+ * than go together in one set (32): they go in two. */
+static void daily_data(world *w, int with_default)
+{
+	tu_sql(w->db,
+	       "SET search_path = %s;"
+	       "CREATE TABLE events (id bigint NOT NULL, created_at"
+	       " timestamptz, kind text NOT NULL) PARTITION BY RANGE"
+	       " (created_at);"
+	       "DO $$ DECLARE t timestamptz := now(); BEGIN"
+	       " FOR d IN 32..71 LOOP EXECUTE format('CREATE TABLE %%I"
+	       " PARTITION OF events FOR VALUES FROM (%%L) TO (%%L)',"
+	       " 'd' || d, t - d * interval '1 day', t - (d - 1) *"
+	       " interval '1 day'); END LOOP;"
+	       " EXECUTE format('CREATE TABLE cut PARTITION OF events FOR"
+	       " VALUES FROM (%%L) TO (%%L)', t - interval '31 days',"
+	       " t - interval '29 days');"
+	       " EXECUTE format('CREATE TABLE young PARTITION OF events FOR"
+	       " VALUES FROM (%%L) TO (%%L)', t - interval '29 days',"
+	       " t + interval '1 day'); END $$;"
+	       "%s"
+	       "INSERT INTO events SELECT g, now() - (30 + (g - 1) / 10)"
+	       " * interval '1 day' - interval '12 hours', 'x'"
+	       " FROM generate_series(11, 410) g;"
+	       "INSERT INTO events SELECT g, now() - interval '30 days'"
+	       " + CASE WHEN g <= 10 THEN interval '-12 hours' ELSE"
+	       " interval '12 hours' END, 'x' FROM generate_series(1, 20) g;"
+	       "INSERT INTO events SELECT g, now() - interval '1 day', 'x'"
+	       " FROM generate_series(411, 430) g;"
+	       "RESET search_path", w->schema,
+	       with_default ? "CREATE TABLE other PARTITION OF events DEFAULT;"
+	                    : "");
+}
+
+/* More expired partitions than one set holds: every one goes, in two
+ * sets, and the counters add up exactly. */
+static void many_expired_partitions_go_in_sets(void **state)
+{
+	world *w = *state;
+	result r;
+
+	daily_data(w, 0);
+	world_job(w, "");
+	assert_int_equal(tu_world_run_count(w, true, &r, "would_delete"), 410);
+	assert_int_equal(tu_counter(&r, "would_drop_partitions"), 40);
+	result_free(&r);
+	assert_int_equal(tu_world_run_count(w, false, &r, "deleted"), 410);
+	assert_int_equal(tu_counter(&r, "partitions_dropped"), 40);
+	assert_contains(r.message, "400 of them in 40 expired partitions");
+	result_free(&r);
+	assert_int_equal(exists(w, "d32") + exists(w, "d50") +
+	                 exists(w, "d71"), 0);
+	assert_int_equal(rows_in(w, "events", 1, 10), 0);
+	assert_int_equal(rows_in(w, "events", 11, 430), 30);
+}
+
+/* The same with a DEFAULT partition (plain DETACH) and
+ * partition_action = detach: every expired partition is kept, out of the
+ * table, with every row. */
+static void many_expired_partitions_detach_with_a_default(void **state)
+{
+	world *w = *state;
+	result r;
+
+	daily_data(w, 1);
+	world_job(w, "partition_action = detach\n");
+	assert_int_equal(tu_world_run_count(w, false, &r, "detached"), 400);
+	assert_int_equal(tu_counter(&r, "partitions_detached"), 40);
+	assert_int_equal(tu_counter(&r, "deleted"), 10);
+	result_free(&r);
+	assert_int_equal(attached(w, "d32") + attached(w, "d50") +
+	                 attached(w, "d71"), 0);
+	assert_int_equal(rows_in(w, "d32", 1, 430) + rows_in(w, "d71", 1, 430),
+	                 20);
+	assert_int_equal(rows_in(w, "events", 1, 430), 30);
 }
 
 /* With where, a partition's rows do not all go: none is dropped. */
@@ -368,8 +473,11 @@ int main(void)
 		T(expired_partitions_go_whole_and_the_rest_in_batches),
 		T(expired_partitions_go_without_a_default_partition),
 		T(detach_keeps_expired_partitions_as_tables),
+		T(a_plain_detach_locks_the_table_once),
 		T(dry_run_lists_the_partitions_and_changes_nothing),
 		T(audit_records_equal_the_rows_gone),
+		T(many_expired_partitions_go_in_sets),
+		T(many_expired_partitions_detach_with_a_default),
 		T(where_walks_every_partition),
 		T(a_busy_table_fails_the_run_and_keeps_every_row),
 		T(list_partitions_are_walked_leaf_by_leaf),
