@@ -76,6 +76,9 @@ static int64_t http_now_ms(void)
 /* libmicrohttpd's own complaints, as log lines: one per
  * HTTP_LOG_EVERY_MS at most, saying how many were left out before it. */
 static void http_log(void *cls, const char *fmt, va_list ap)
+	SWEEP_PRINTF(2, 0);
+
+static void http_log(void *cls, const char *fmt, va_list ap)
 {
 	http_server *h = cls;
 	int64_t now = http_now_ms();
