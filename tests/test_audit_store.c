@@ -72,9 +72,10 @@ static int sweepd(char **out, char **err, const char *args)
 	              T.conf, T.dsn, args);
 }
 
-/* Starts the scheduler on the empty conf.d with extra options opt1 and
- * opt2, its output to CONF/log. */
-static void daemon_start(const char *opt1, const char *opt2)
+/* Starts the scheduler on conf.d (no job) with home database dsn and
+ * extra options opt1 and opt2, its output to CONF/log. */
+static void daemon_start_on(const char *dsn, const char *opt1,
+                            const char *opt2)
 {
 	char *log = tu_path(T.conf, "log");
 	pid_t pid = fork();
@@ -88,11 +89,17 @@ static void daemon_start(const char *opt1, const char *opt2)
 			dup2(fd, 2);
 		}
 		execl(SWEEPD_BIN, SWEEPD_BIN, "--conf-dir", T.conf, "--dsn",
-		      T.dsn, "--log-level", "debug", opt1, opt2, (char *)NULL);
+		      dsn, "--log-level", "debug", opt1, opt2, (char *)NULL);
 		_exit(127);
 	}
 	free(log);
 	T.daemon = pid;
+}
+
+/* daemon_start_on() with AUDITDB as the home database. */
+static void daemon_start(const char *opt1, const char *opt2)
+{
+	daemon_start_on(T.dsn, opt1, opt2);
 }
 
 /* Stops the scheduler with SIGTERM; returns its exit status. */
@@ -235,6 +242,32 @@ static void audit_keep_drops_old_days_and_keeps_younger_records(void **state)
 	                 1);
 }
 
+/* 3b. audit_keep holds in every database jobs work in: AUDITDB declared
+ * as a [database] of a daemon whose home is another database loses its
+ * old days too. */
+static void audit_keep_prunes_every_declared_database(void **state)
+{
+	char ini[1024];
+
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "SELECT sweepd.audit_partitions(((now() - interval"
+	       " '45 days') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE"
+	       " 'UTC')::date)");
+	tu_sql(T.db, "INSERT INTO sweepd.audit (job, action, table_name, data,"
+	       " at) VALUES ('j', 'deleted', 't', '{}', now() - interval"
+	       " '40 days'), ('j', 'deleted', 't', '{}', now())");
+	snprintf(ini, sizeof(ini), "[sweepd]\n\n[database audit-db]\n"
+	         "dsn = %s\n", T.dsn);
+	tu_write(T.conf, "sweepd.ini", ini);
+	daemon_start_on(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "",
+	                "--audit-keep", "30d");
+	wait_for("(SELECT count(*) FROM sweepd.audit WHERE job = 'j') = 1");
+	assert_int_equal(daemon_stop(), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE at > now() - interval '1 day'"), 1);
+}
+
 /* 4. history_keep prunes in bounded statements until nothing older is
  * left: more rows than one statement takes all go, the young ones stay,
  * and their totals are kept. */
@@ -299,6 +332,7 @@ int main(void)
 		T_(old_records_survive_the_migration),
 		T_(days_are_made_ahead_and_default_catches_the_rest),
 		T_(audit_keep_drops_old_days_and_keeps_younger_records),
+		T_(audit_keep_prunes_every_declared_database),
 		T_(history_keep_prunes_in_batches),
 		T_(bad_audit_keep_is_refused_at_its_line),
 	};
