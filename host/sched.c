@@ -783,23 +783,26 @@ static void sched_arm(sched *sc)
  * days of audit records older than that (auditstore.h). */
 static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
 {
-	char err[1024], n[32], rows[32];
+	char err[1024], n[32], rows[32], ms[32];
 	auditstore_pruned gone;
+	int64_t t0;
 
 	if (auditstore_ahead(c, err, sizeof(err)) < 0)
 		log_msg(SWEEP_LOG_WARN, "audit partitions not made ahead",
 		        "database", name, "error", err, LOG_END);
 	if (sc->s->audit_keep_ms <= 0)
 		return;
+	t0 = api_now_ms();
 	if (auditstore_prune(c, sc->s->audit_keep_ms, &gone, err,
 	                     sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "audit records not pruned", "database",
 		        name, "error", err, LOG_END);
 	snprintf(n, sizeof(n), "%" PRId64, gone.partitions);
 	snprintf(rows, sizeof(rows), "%" PRId64, gone.default_rows);
+	snprintf(ms, sizeof(ms), "%" PRId64, api_now_ms() - t0);
 	log_msg(gone.partitions || gone.default_rows ? SWEEP_LOG_INFO
 	        : SWEEP_LOG_DEBUG, "audit records pruned", "database", name,
-	        "days_dropped", n, "default_rows", rows, LOG_END);
+	        "days_dropped", n, "default_rows", rows, "ms", ms, LOG_END);
 }
 
 /* Deletes old history rows and keeps the audit records of the home

@@ -1691,7 +1691,7 @@ if want 10; then
 	}
 
 	audit_case() {
-		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) t0 t1 i left days
+		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) t0 t1 i left days prune_ms
 		local del_ms drop_ms del_w drop_w
 		say "case 10: the audit store, $AUDIT_DAYS days of $(thousands $AUDIT_PER_DAY) records"
 		audit_fill
@@ -1718,6 +1718,8 @@ if want 10; then
 		audit_writer_stop
 		drop_ms=$(((t1 - t0) / 1000000)) drop_w=$W_MAX_MS
 		days=$(sed -n 's/.*audit records pruned.*days_dropped=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
+		prune_ms=$(sed -n 's/.*audit records pruned.* ms=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
+		((prune_ms > 0)) || prune_ms=1
 		left=$(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'bench'")
 		((left == 0)) || die "case 10: $left old records left after the prune: $(cat "$WORK/audit-daemon.log")"
 		[[ $(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'young'") == "$AUDIT_PER_DAY" ]] ||
@@ -1725,8 +1727,8 @@ if want 10; then
 
 		row 10 "one \`DELETE\` of $(thousands $old) audit records older than 30 days ($AUDIT_DAYS days; baseline)" \
 			"$del_ms ms; concurrent writer's longest INSERT $del_w ms" "" "" ""
-		row 10 "audit_keep = 30d: $days days dropped whole (DETACH, lock wait <= 100 ms, then DROP), from the daemon's start" \
-			"$drop_ms ms" "$(ratio "$del_ms" "$drop_ms")x faster than the DELETE" ">= 10x" "$(verdict "$del_ms / $drop_ms >= 10")"
+		row 10 "audit_keep = 30d: $days days dropped whole (DETACH, lock wait <= 100 ms, then DROP), as the daemon timed it ($drop_ms ms from its start)" \
+			"$prune_ms ms" "$(ratio "$del_ms" "$prune_ms")x faster than the DELETE" ">= 10x" "$(verdict "$del_ms / $prune_ms >= 10")"
 		row 10 "longest INSERT of a concurrent audit writer during the audit_keep prune ($(thousands "$W_N") statements)" \
 			"$drop_w ms" "" "< 100 ms" "$(verdict "$drop_w < 100")"
 	}
