@@ -8,11 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auditstore.h"
 #include "buf.h"
 #include "isotime.h"
 #include "log.h"
 #include "redact.h"
 #include "report.h"
+
+#define DB_STR_(x) #x
+#define DB_STR(x) DB_STR_(x)
 
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const db_migrations[DB_SCHEMA_VERSION] = {
@@ -76,6 +80,71 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"ALTER TABLE " DB_SCHEMA ".runs ADD COLUMN oldest_age_s double"
 	" precision, ADD COLUMN limit_s double precision, ADD COLUMN"
 	" verified_table text;",
+	/* 6: an audit store that scales (auditstore.c).  sweepd.audit is
+	 * partitioned by day of `at` (UTC), so that audit_keep drops whole
+	 * days; a DEFAULT partition takes what no day's partition does, so
+	 * an insert never fails.  Records lose their per-row sequence and
+	 * the (job, at) b-tree, which cost an audited delete half its speed:
+	 * a BRIN index on `at` is all.  The old table becomes the partition
+	 * audit_legacy, every row kept as it was (id included), covering
+	 * everything before the day after its newest record; an empty one
+	 * is dropped. */
+	"ALTER TABLE " DB_SCHEMA ".audit RENAME TO audit_legacy;"
+	"ALTER TABLE " DB_SCHEMA ".audit_legacy DROP CONSTRAINT audit_pkey,"
+	" ALTER id DROP DEFAULT, ALTER id DROP NOT NULL;"
+	"DROP SEQUENCE " DB_SCHEMA ".audit_id_seq;"
+	"ALTER INDEX " DB_SCHEMA ".audit_job_at RENAME TO audit_legacy_job_at;"
+	"CREATE TABLE " DB_SCHEMA ".audit ("
+	" id bigint,"
+	" run_id bigint,"
+	" job text NOT NULL,"
+	" action text NOT NULL,"
+	" table_name text NOT NULL,"
+	" data jsonb NOT NULL,"
+	" at timestamptz NOT NULL DEFAULT clock_timestamp())"
+	" PARTITION BY RANGE (at);"
+	"CREATE INDEX audit_at ON " DB_SCHEMA ".audit USING brin (at);"
+	"CREATE TABLE " DB_SCHEMA ".audit_default PARTITION OF " DB_SCHEMA
+	".audit DEFAULT;"
+	"CREATE FUNCTION " DB_SCHEMA ".audit_partitions(first date, last date)"
+	" RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog AS $f$"
+	" DECLARE d date; lo timestamptz; hi timestamptz; name text;"
+	" made integer := 0;"
+	" BEGIN"
+	"  PERFORM pg_advisory_xact_lock(hashtext('sweepd.audit_partitions'));"
+	"  FOR d IN SELECT g::date FROM generate_series(first, last,"
+	"   interval '1 day') g LOOP"
+	"   name := 'audit_p' || to_char(d, 'YYYYMMDD');"
+	"   CONTINUE WHEN to_regclass('" DB_SCHEMA ".' || name) IS NOT NULL;"
+	"   lo := d::timestamp AT TIME ZONE 'UTC';"
+	"   hi := (d + 1)::timestamp AT TIME ZONE 'UTC';"
+	"   BEGIN"
+	"    EXECUTE format('CREATE TABLE " DB_SCHEMA ".%I (LIKE " DB_SCHEMA
+	".audit INCLUDING DEFAULTS)', name);"
+	"    EXECUTE format('WITH m AS (DELETE FROM " DB_SCHEMA ".audit_default"
+	" WHERE at >= %L AND at < %L RETURNING *) INSERT INTO " DB_SCHEMA
+	".%I SELECT * FROM m', lo, hi, name);"
+	"    EXECUTE format('ALTER TABLE " DB_SCHEMA ".audit ATTACH PARTITION "
+	DB_SCHEMA ".%I FOR VALUES FROM (%L) TO (%L)', name, lo, hi);"
+	"    made := made + 1;"
+	"   EXCEPTION WHEN invalid_object_definition OR duplicate_table THEN"
+	"    NULL;"  /* the day is audit_legacy's, or was made meanwhile */
+	"   END;"
+	"  END LOOP;"
+	"  RETURN made;"
+	" END $f$;"
+	"REVOKE ALL ON FUNCTION " DB_SCHEMA ".audit_partitions(date, date)"
+	" FROM PUBLIC;"
+	"DO $d$ DECLARE b timestamptz; BEGIN"
+	" IF NOT EXISTS (SELECT 1 FROM " DB_SCHEMA ".audit_legacy) THEN"
+	"  DROP TABLE " DB_SCHEMA ".audit_legacy; RETURN;"
+	" END IF;"
+	" SELECT (date_trunc('day', greatest(max(at), now()) AT TIME ZONE"
+	" 'UTC') + interval '1 day') AT TIME ZONE 'UTC' INTO b FROM "
+	DB_SCHEMA ".audit_legacy;"
+	" EXECUTE format('ALTER TABLE " DB_SCHEMA ".audit ATTACH PARTITION "
+	DB_SCHEMA ".audit_legacy FOR VALUES FROM (MINVALUE) TO (%L)', b);"
+	" END $d$;",
 };
 
 /* Writes "what: server message (SQLSTATE xxxxx)" into err, from res when it
@@ -235,7 +304,8 @@ int db_role_check(PGconn *c, const char *role, char *err, size_t errlen)
 
 /* Gives role what the host's services need of it while the job's SQL
  * runs as role: writing audit records (USAGE on schema sweepd, INSERT on
- * sweepd.audit, USAGE on its id sequence).  The login role owns sweepd's
+ * sweepd.audit: its records are routed to its partitions, which need no
+ * grant of their own).  The login role owns sweepd's
  * schema (it created it), so it may grant them; they are granted once
  * (when role lacks one), under a lock so that two runs never grant at
  * once.  0, or -1 with err set, naming the grants to run by hand. */
@@ -249,9 +319,7 @@ int db_role_grants(PGconn *c, const char *role, char *err, size_t errlen)
 
 	res = PQexecParams(c, "SELECT has_schema_privilege($1, '" DB_SCHEMA
 	                   "', 'USAGE') AND has_table_privilege($1, '"
-	                   DB_SCHEMA ".audit', 'INSERT') AND"
-	                   " has_sequence_privilege($1, '" DB_SCHEMA
-	                   ".audit_id_seq', 'USAGE')", 1, NULL, args, NULL,
+	                   DB_SCHEMA ".audit', 'INSERT')", 1, NULL, args, NULL,
 	                   NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		db_error(res, c, "checking the job's role", err, errlen);
@@ -266,8 +334,7 @@ int db_role_grants(PGconn *c, const char *role, char *err, size_t errlen)
 		goto out;
 	}
 	buf_printf(&grants, "GRANT USAGE ON SCHEMA " DB_SCHEMA " TO %s; GRANT"
-	           " INSERT ON " DB_SCHEMA ".audit TO %s; GRANT USAGE ON SEQUENCE "
-	           DB_SCHEMA ".audit_id_seq TO %s", id, id, id);
+	           " INSERT ON " DB_SCHEMA ".audit TO %s", id, id);
 	buf_printf(&sql, "BEGIN; SELECT pg_advisory_xact_lock(hashtext("
 	           "'sweepd.grant')); %s; COMMIT", buf_str(&grants));
 	if (sql.oom || grants.oom) {
@@ -314,10 +381,27 @@ int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
 	return 0;
 }
 
-/* Brings the sweepd schema to DB_SCHEMA_VERSION, creating it when absent.
- * Safe when several hosts start at once: they serialise on an advisory
- * lock and each migration commits with the version it reaches. */
+/* Brings the sweepd schema to DB_SCHEMA_VERSION, creating it when absent,
+ * then makes the audit partitions of the days ahead (auditstore.c; a
+ * failure there is only logged: records still have the DEFAULT
+ * partition).  Safe when several hosts start at once: they serialise on
+ * an advisory lock and each migration commits with the version it
+ * reaches. */
 int db_migrate(PGconn *c, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (db_migrate_to(c, DB_SCHEMA_VERSION, err, errlen) != 0)
+		return -1;
+	if (auditstore_ahead(c, why, sizeof(why)) < 0)
+		log_msg(SWEEP_LOG_WARN, "audit partitions not made ahead",
+		        "error", why, LOG_END);
+	return 0;
+}
+
+/* Brings the sweepd schema to version target (at most
+ * DB_SCHEMA_VERSION; tests build older ones), as db_migrate() does. */
+int db_migrate_to(PGconn *c, int target, char *err, size_t errlen)
 {
 	PGresult *res = NULL;
 	int version, rc = -1;
@@ -346,7 +430,7 @@ int db_migrate(PGconn *c, char *err, size_t errlen)
 		         version, DB_SCHEMA_VERSION);
 		goto out;
 	}
-	for (; version < DB_SCHEMA_VERSION; version++) {
+	for (; version < target && version < DB_SCHEMA_VERSION; version++) {
 		buf_reset(&sql);
 		buf_printf(&sql, "%s INSERT INTO " DB_SCHEMA ".schema_version "
 		           "(version) VALUES (%d)", db_migrations[version],
@@ -702,39 +786,65 @@ int db_backends_signal(PGconn *c, const int *pids, size_t n, const char *job,
 	return rc;
 }
 
-/* Deletes history rows of runs that finished more than keep_ms ago;
- * returns how many, or -1 with err set.  Audit records are kept, and so
- * are the rows' totals (runs by status, counters summed) in pruned_runs
- * and pruned_rows, in the same statement: the metrics' counters, history
- * plus pruned, never go back. */
+/* History rows deleted per statement by db_prune(). */
+#define DB_PRUNE_BATCH 5000
+
+/* Deletes history rows of runs that finished more than keep_ms ago, in
+ * statements of DB_PRUNE_BATCH rows each (its own transaction: row locks
+ * on the rows going, for milliseconds).  sweepd.runs is not partitioned:
+ * a tick's claim is unique per (job, scheduled_at) while a row's age is
+ * its finish, and a unique index of a partitioned table must hold its
+ * partition key.  Returns how many, or -1 with err set.  Audit records
+ * are kept, and so are the rows' totals (runs by status, counters summed)
+ * in pruned_runs and pruned_rows, in the same statement: the metrics'
+ * counters, history plus pruned, never go back. */
 int64_t db_prune(PGconn *c, int64_t keep_ms, char *err, size_t errlen)
 {
 	char keep[48];
 	const char *args[1] = {keep};
-	PGresult *res;
-	int64_t n = -1;
+	PGresult *res, *cut;
+	int64_t total = 0, n;
 
 	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
-	res = PQexecParams(c, "WITH gone AS (DELETE FROM " DB_SCHEMA ".runs"
-	                   " WHERE finished_at < now() - $1::interval RETURNING"
-	                   " job, status, counters), r AS (INSERT INTO "
-	                   DB_SCHEMA ".pruned_runs SELECT job, status, count(*)"
-	                   " FROM gone GROUP BY 1, 2 ON CONFLICT (job, status)"
-	                   " DO UPDATE SET runs = pruned_runs.runs +"
-	                   " excluded.runs), w AS (INSERT INTO " DB_SCHEMA
-	                   ".pruned_rows SELECT g.job, e.key, sum(e.value::"
-	                   "numeric) FROM gone g, jsonb_each(g.counters) e"
-	                   " WHERE jsonb_typeof(e.value) = 'number' GROUP BY"
-	                   " 1, 2 ON CONFLICT (job, counter) DO UPDATE SET"
-	                   " total = pruned_rows.total + excluded.total)"
-	                   " SELECT count(*) FROM gone", 1, NULL, args, NULL,
-	                   NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	cut = PQexecParams(c, "SELECT now() - $1::interval", 1, NULL, args,
+	                   NULL, NULL, 0);
+	if (PQresultStatus(cut) != PGRES_TUPLES_OK) {
+		db_error(cut, c, "pruning the run history", err, errlen);
+		PQclear(cut);
+		return -1;
+	}
+	args[0] = PQgetvalue(cut, 0, 0);
+	do {
+		res = PQexecParams(c, "WITH gone AS (DELETE FROM " DB_SCHEMA
+		                   ".runs WHERE id IN (SELECT id FROM " DB_SCHEMA
+		                   ".runs WHERE started_at < $1::timestamptz AND"
+		                   " finished_at < $1::timestamptz LIMIT "
+		                   DB_STR(DB_PRUNE_BATCH) ") RETURNING"
+		                   " job, status, counters), r AS (INSERT INTO "
+		                   DB_SCHEMA ".pruned_runs SELECT job, status,"
+		                   " count(*) FROM gone GROUP BY 1, 2 ON CONFLICT"
+		                   " (job, status) DO UPDATE SET runs ="
+		                   " pruned_runs.runs + excluded.runs), w AS"
+		                   " (INSERT INTO " DB_SCHEMA ".pruned_rows SELECT"
+		                   " g.job, e.key, sum(e.value::numeric) FROM gone"
+		                   " g, jsonb_each(g.counters) e WHERE"
+		                   " jsonb_typeof(e.value) = 'number' GROUP BY"
+		                   " 1, 2 ON CONFLICT (job, counter) DO UPDATE SET"
+		                   " total = pruned_rows.total + excluded.total)"
+		                   " SELECT count(*) FROM gone", 1, NULL, args,
+		                   NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			db_error(res, c, "pruning the run history", err, errlen);
+			PQclear(res);
+			total = -1;
+			break;
+		}
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else
-		db_error(res, c, "pruning the run history", err, errlen);
-	PQclear(res);
-	return n;
+		PQclear(res);
+		total += n;
+	} while (n == DB_PRUNE_BATCH);
+	PQclear(cut);
+	return total;
 }
 
 /* SQL text of a timestamptz column as ISO 8601 UTC with milliseconds. */

@@ -15,7 +15,7 @@
 /* Schema that holds sweepd's own tables. */
 #define DB_SCHEMA "sweepd"
 /* Version of that schema this host creates and migrates to. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 /* SQL condition of a history row that claims its tick: a scheduled row
  * whose run was neither abandoned (its process died) nor released (its
  * daemon stopped before the tick). */
@@ -33,6 +33,7 @@ int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
 void db_error(const PGresult *res, PGconn *c, const char *what, char *err,
               size_t errlen);
 int db_migrate(PGconn *c, char *err, size_t errlen);
+int db_migrate_to(PGconn *c, int target, char *err, size_t errlen);
 /* Run states the scheduler records for a run that could not record its
  * own end (sweepd.runs.status; the others come from result_status()). */
 #define DB_STOPPED "stopped"

@@ -110,6 +110,8 @@ static void usage(FILE *out)
 	"                     place of the job's\n"
 	"  --history-keep D   age of run history kept (env SWEEPD_HISTORY_KEEP;\n"
 	"                     30d)\n"
+	"  --audit-keep D     age of audit records kept, by whole days (env\n"
+	"                     SWEEPD_AUDIT_KEEP; 0: forever, the default)\n"
 	"  --watch=BOOL       the scheduler reloads by itself when conf.d or\n"
 	"                     the plugin dir change (env SWEEPD_WATCH; true)\n"
 	"  --no-watch         --watch=false: only SIGHUP reloads\n"
@@ -257,6 +259,7 @@ static int parse_option(cli_args *a, int c, const char *arg)
 	case 'm': a->cli.max_concurrent = arg; return -1;
 	case 'g': a->cli.stop_grace = arg; return -1;
 	case 'k': a->cli.history_keep = arg; return -1;
+	case 'a': a->cli.audit_keep = arg; return -1;
 	case 'M': a->cli.memory_limit = arg; return -1;
 	case 'W': a->cli.watch = arg; return -1;
 	case 'w': a->cli.watch = "false"; return -1;
@@ -326,6 +329,7 @@ static int parse_args(int argc, char **argv, cli_args *a)
 		{"max-concurrent", required_argument, NULL, 'm'},
 		{"stop-grace", required_argument, NULL, 'g'},
 		{"history-keep", required_argument, NULL, 'k'},
+		{"audit-keep", required_argument, NULL, 'a'},
 		{"memory-limit", required_argument, NULL, 'M'},
 		{"watch", required_argument, NULL, 'W'},
 		{"no-watch", no_argument, NULL, 'w'},

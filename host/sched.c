@@ -28,6 +28,7 @@
 
 #include "abandon.h"
 #include "api.h"
+#include "auditstore.h"
 #include "cron.h"
 #include "db.h"
 #include "diag.h"
@@ -44,7 +45,8 @@
 #include "tz.h"
 #include "watch.h"
 
-/* How often finished history rows older than history_keep are deleted. */
+/* How often finished history rows older than history_keep are deleted,
+ * and the audit records of every database kept (audit_keep). */
 #define SCHED_PRUNE_EVERY 3600
 /* How often runs whose process is gone are looked for (abandon.h). */
 #define SCHED_SWEEP_EVERY 60
@@ -793,12 +795,42 @@ static void sched_arm(sched *sc)
 	                &its, NULL);
 }
 
-/* Deletes old history rows, hourly. */
+/* Makes the audit partitions of the days ahead in the database of c
+ * (name: "home" or a [database NAME]) and, with audit_keep, drops its
+ * days of audit records older than that (auditstore.h). */
+static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
+{
+	char err[1024], n[32], rows[32], ms[32];
+	auditstore_pruned gone;
+	int64_t t0;
+
+	if (auditstore_ahead(c, err, sizeof(err)) < 0)
+		log_msg(SWEEP_LOG_WARN, "audit partitions not made ahead",
+		        "database", name, "error", err, LOG_END);
+	if (sc->s->audit_keep_ms <= 0)
+		return;
+	t0 = api_now_ms();
+	if (auditstore_prune(c, sc->s->audit_keep_ms, &gone, err,
+	                     sizeof(err)) != 0)
+		log_msg(SWEEP_LOG_WARN, "audit records not pruned", "database",
+		        name, "error", err, LOG_END);
+	snprintf(n, sizeof(n), "%" PRId64, gone.partitions);
+	snprintf(rows, sizeof(rows), "%" PRId64, gone.default_rows);
+	snprintf(ms, sizeof(ms), "%" PRId64, api_now_ms() - t0);
+	log_msg(gone.partitions || gone.default_rows ? SWEEP_LOG_INFO
+	        : SWEEP_LOG_DEBUG, "audit records pruned", "database", name,
+	        "days_dropped", n, "default_rows", rows, "ms", ms, LOG_END);
+}
+
+/* Deletes old history rows and keeps the audit records of the home
+ * database and of every declared one (sched_audit_keep()), hourly.  A
+ * database that does not answer is logged and tried again next hour. */
 static void sched_prune(sched *sc, time_t now)
 {
 	char err[1024], n[32];
-	PGconn *db;
+	PGconn *db, *other;
 	int64_t gone;
+	size_t i;
 
 	sc->next_prune = now + SCHED_PRUNE_EVERY;
 	db = sched_db(sc);
@@ -808,10 +840,22 @@ static void sched_prune(sched *sc, time_t now)
 	if (gone < 0) {
 		log_msg(SWEEP_LOG_WARN, "history not pruned", "error", err,
 		        LOG_END);
-		return;
+	} else {
+		snprintf(n, sizeof(n), "%" PRId64, gone);
+		log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
 	}
-	snprintf(n, sizeof(n), "%" PRId64, gone);
-	log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
+	sched_audit_keep(sc, db, "home");
+	for (i = 0; i < sc->s->ndbs; i++) {
+		const settings_db *sd = &sc->s->dbs[i];
+
+		other = db_connect(sd->dsn, NULL, err, sizeof(err));
+		if (other == NULL || db_migrate(other, err, sizeof(err)) != 0)
+			log_msg(SWEEP_LOG_WARN, "audit records not pruned",
+			        "database", sd->name, "error", err, LOG_END);
+		else
+			sched_audit_keep(sc, other, sd->name);
+		PQfinish(other);
+	}
 }
 
 /* Writes the metrics file (metrics.h), up while the daemon runs, and

@@ -25,6 +25,9 @@
 #define SWEEPD_PLUGIN_REL_DIR "../lib/sweepd/plugins"
 #endif
 
+/* A day in ms: the least audit_keep but 0 (forever). */
+#define SETTINGS_DAY_MS INT64_C(86400000)
+
 /* How a setting's text becomes its value. */
 typedef enum settings_kind {
 	SETTINGS_TEXT,          /* char *, as written */
@@ -67,6 +70,9 @@ static const struct settings_def {
 	{"history_keep", "SWEEPD_HISTORY_KEEP", NULL, "--history-keep",
 	 SETTINGS_DURATION, offsetof(settings_cli, history_keep),
 	 offsetof(settings, history_keep_ms)},
+	{"audit_keep", "SWEEPD_AUDIT_KEEP", NULL, "--audit-keep",
+	 SETTINGS_DURATION, offsetof(settings_cli, audit_keep),
+	 offsetof(settings, audit_keep_ms)},
 	{"memory_limit", "SWEEPD_MEMORY_LIMIT", NULL, "--memory-limit",
 	 SETTINGS_SIZE, offsetof(settings_cli, memory_limit),
 	 offsetof(settings, memory_limit)},
@@ -214,6 +220,12 @@ static void settings_set(settings *s, const struct settings_def *def,
 	case SETTINGS_DURATION:
 		if (duration_parse(text, &n, err, sizeof(err)) != 0)
 			diag_add(d, origin, line, "%s: %s", def->key, err);
+		else if (def->value == offsetof(settings, audit_keep_ms) &&
+		         n > 0 && n < SETTINGS_DAY_MS)
+			diag_add(d, origin, line, "audit_keep: '%s' is less than "
+			         "a day: audit records go by whole days; write 1d "
+			         "or more (e.g. 1y), or 0 to keep them forever",
+			         text);
 		else
 			*(int64_t *)base = n;
 		return;

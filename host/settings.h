@@ -28,6 +28,7 @@ typedef struct settings_cli {
 	const char *max_concurrent;
 	const char *stop_grace;
 	const char *history_keep;
+	const char *audit_keep;
 	const char *memory_limit;
 	const char *watch;
 	const char *allow_insecure_files;
@@ -58,6 +59,8 @@ typedef struct settings {
 	                           but one run per job */
 	int64_t stop_grace_ms;  /* from "stop" to SIGKILL for a run */
 	int64_t history_keep_ms;/* age past which history rows are pruned */
+	int64_t audit_keep_ms;  /* age past which whole days of audit records
+	                           are dropped; 0: kept forever */
 	int64_t memory_limit;   /* default of a job's memory_limit, bytes */
 	bool watch;             /* the daemon reloads by itself when conf.d or
 	                           plugin_dir change (watch.h) */

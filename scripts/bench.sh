@@ -41,6 +41,10 @@
 #      10 and 100, 20 s each): ticks run, duplicates, missed, start lag,
 #      new sessions and CPU per tick run; and a burst of 1,000 jobs due at
 #      the same instant, time until the last started
+#  10. the audit store: pruning 30 days of sweepd.audit (10,000 records a
+#      day; full: 50,000) by audit_keep, which drops whole days, against
+#      one DELETE of the same records, and the longest statement of a
+#      concurrent writer of audit records during each
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
 # postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
@@ -78,8 +82,8 @@ done
 declare -A wanted=()
 IFS=, read -r -a case_list <<<"$cases"
 for c in "${case_list[@]}"; do
-	if [[ ! $c =~ ^[1-9]$ ]]; then
-		echo "bench: --cases $cases: '$c' is not a case number (1 to 9)" >&2
+	if [[ ! $c =~ ^([1-9]|10)$ ]]; then
+		echo "bench: --cases $cases: '$c' is not a case number (1 to 10)" >&2
 		exit 2
 	fi
 	wanted[$c]=1
@@ -452,6 +456,9 @@ fresh_copy() {
 		CREATE INDEX t_created_at ON t (created_at);
 		VACUUM ANALYZE t;
 		TRUNCATE sweepd.audit;
+		DROP TABLE IF EXISTS audit_log;
+		CREATE TABLE audit_log (job text, action text, table_name text,
+		                        data jsonb, at timestamptz DEFAULT clock_timestamp());
 		CHECKPOINT;
 	EOF
 }
@@ -626,6 +633,8 @@ if want 1; then
 		local bulk_rate age_rate par_rate abulk_rate aage_rate loop_rate
 		local -a bulk_r=() bulk_t=() bulk_us=() age_r=() age_t=() abulk_r=() abulk_t=()
 		local -a par_r=() par_t=() aage_r=() aage_t=() loop_r=() loop_t=()
+		local -a plain_r=() plain_t=()
+		local plain_rate
 
 		for ((rep = 1; rep <= REPS; rep++)); do
 			say "case 1, $label, round $rep/$REPS: bulk DELETE"
@@ -666,6 +675,13 @@ if want 1; then
 				SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
 			record abulk_r abulk_t
 
+			say "case 1, $label, round $rep/$REPS: audited bulk DELETE into a plain audit_log"
+			fresh_copy "$src"
+			run_sql "WITH d AS (DELETE FROM t WHERE created_at < now() - interval '30 days' RETURNING id, user_id)
+				INSERT INTO audit_log (job, action, table_name, data)
+				SELECT 'bench', 'deleted', 't', jsonb_build_object('id', id, 'user_id', user_id) FROM d"
+			record plain_r plain_t
+
 			say "case 1, $label, round $rep/$REPS: age_delete audited"
 			fresh_copy "$src"
 			run_job age-audited
@@ -684,6 +700,7 @@ if want 1; then
 		age_rate=$(median "${age_r[@]}")
 		par_rate=$(median "${par_r[@]}")
 		abulk_rate=$(median "${abulk_r[@]}")
+		plain_rate=$(median "${plain_r[@]}")
 		aage_rate=$(median "${aage_r[@]}")
 		loop_rate=$(median "${loop_r[@]}")
 		if [[ $src == src_ordered ]]; then
@@ -717,6 +734,13 @@ if want 1; then
 		row 1 "$label: age_delete, audit_columns = id, user_id" \
 			"$(thousands "$aage_rate") rows/s ($(rounds "${aage_t[@]}"); longest batch $aage_longest ms)" \
 			"${r}x audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
+		row 1 "$label: bulk \`WITH d AS (DELETE ... RETURNING) INSERT INTO audit_log\`, a plain table without index or sequence (issue 13's audited baseline)" \
+			"$(thousands "$plain_rate") rows/s ($(rounds "${plain_t[@]}"))" "" "" ""
+		r=$(calc "$aage_rate / $plain_rate" '%.2f')
+		row 1 "$label: age_delete, audit_columns = id, user_id, into sweepd.audit, against that plain audit_log" \
+			"$(thousands "$aage_rate") rows/s" "${r}x plain audited bulk" ">= 0.7x" "$(verdict "$r >= 0.7")"
+		row 1 "$label: age_delete audited, longest batch (of all rounds)" "$aage_longest ms" "" \
+			"< 100 ms" "$(verdict "$aage_longest < 100")"
 		r=$(calc "$loop_rate / $bulk_rate" '%.3f')
 		row 1 "$label: row-by-row loop, one \`DELETE ... WHERE id = N\` per transaction (sample of $(thousands "$loop_rows") rows, extrapolated)" \
 			"$(thousands "$loop_rate") rows/s ($(rounds "${loop_t[@]}") for the sample; ~$(calc "$bulk_rows / $loop_rate" '%.0f') s for all $(thousands "$bulk_rows"))" \
@@ -1727,6 +1751,106 @@ fleet_case() {
 	done
 }
 fleet_case
+fi
+
+# ---------------------------------------------------------------------------
+# Case 10: the audit store (issue 13, point 4).  sweepd.audit is
+# partitioned by day; AUDIT_DAYS days of AUDIT_PER_DAY records each, all
+# older than 31 days (so wholly before audit_keep = 30d's cutoff), and a
+# day of young ones.  Pruning them: the daemon with --audit-keep 30d,
+# which DETACHes and DROPs each day (timed from its start to its "audit
+# records pruned" line, connecting and migrating included), against one
+# DELETE of the same records; each with a writer inserting audit records
+# one per transaction meanwhile, whose longest statement is the wait a
+# prune imposes on audited deletes.
+if want 10; then
+	readonly AUDIT_DAYS=30
+	if $quick; then readonly AUDIT_PER_DAY=10000; else readonly AUDIT_PER_DAY=50000; fi
+
+	# audit_fill: the records, in their days' partitions, checkpointed.
+	audit_fill() {
+		sql <<-EOF
+			TRUNCATE sweepd.audit;
+			SELECT sweepd.audit_partitions(d - $((AUDIT_DAYS + 32)), d) FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS d) x;
+			INSERT INTO sweepd.audit (job, action, table_name, data, at)
+			SELECT 'bench', 'deleted', 't', jsonb_build_object('id', g, 'user_id', g),
+			       (((now() AT TIME ZONE 'UTC')::date - 32 - (g % $AUDIT_DAYS))::timestamp
+			        + (g / $AUDIT_DAYS) * (interval '1 day' / $AUDIT_PER_DAY)) AT TIME ZONE 'UTC'
+			FROM generate_series(0, $((AUDIT_DAYS * AUDIT_PER_DAY - 1))) g;
+			INSERT INTO sweepd.audit (job, action, table_name, data)
+			SELECT 'young', 'deleted', 't', jsonb_build_object('id', g) FROM generate_series(1, $AUDIT_PER_DAY) g;
+			VACUUM ANALYZE sweepd.audit;
+			CHECKPOINT;
+		EOF
+	}
+
+	# audit_writer_start / audit_writer_stop: as part_writer_*, a psql
+	# inserting one audit record per statement; W_MAX_MS, W_N.
+	audit_writer_start() {
+		rm -f "$WORK/awriter.stop"
+		(
+			echo '\timing on'
+			while [[ ! -e $WORK/awriter.stop ]]; do
+				for _ in 1 2 3 4 5 6 7 8 9 10; do
+					echo "INSERT INTO sweepd.audit (job, action, table_name, data) VALUES ('writer', 'deleted', 't', '{}');"
+				done
+			done
+		) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/awriter.out" 2>&1 &
+		awriter_pid=$!
+		until [[ $(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'writer'") -gt 0 ]]; do
+			kill -0 "$awriter_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/awriter.out")"
+			pause 0.05
+		done
+	}
+	audit_writer_stop() {
+		touch "$WORK/awriter.stop"
+		wait "$awriter_pid" || die "the writer failed: $(grep -v '^Time' "$WORK/awriter.out" | head -n3)"
+		read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/awriter.out")
+	}
+
+	audit_case() {
+		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) t0 t1 i left days prune_ms
+		local del_ms drop_ms del_w drop_w
+		say "case 10: the audit store, $AUDIT_DAYS days of $(thousands $AUDIT_PER_DAY) records"
+		audit_fill
+		audit_writer_start
+		run_sql "DELETE FROM sweepd.audit WHERE at < now() - interval '30 days'"
+		audit_writer_stop
+		((R_ROWS == old)) || die "case 10: the DELETE removed $R_ROWS records, not $old"
+		del_ms=$(calc "$R_US / 1000" '%.0f') del_w=$W_MAX_MS
+
+		audit_fill
+		mkdir -p "$WORK/audit-conf"
+		audit_writer_start
+		t0=$(now_ns)
+		"$SWEEPD" --conf-dir "$WORK/audit-conf" --audit-keep 30d 2>"$WORK/audit-daemon.log" &
+		DAEMON_PID=$!
+		daemon_pids+=("$DAEMON_PID")
+		for ((i = 0; i < 3000; i++)); do
+			grep -q 'audit records pruned' "$WORK/audit-daemon.log" && break
+			kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd --audit-keep exited: $(cat "$WORK/audit-daemon.log")"
+			sleep 0.01
+		done
+		t1=$(now_ns)
+		stop_daemon "$DAEMON_PID"
+		audit_writer_stop
+		drop_ms=$(((t1 - t0) / 1000000)) drop_w=$W_MAX_MS
+		days=$(sed -n 's/.*audit records pruned.*days_dropped=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
+		prune_ms=$(sed -n 's/.*audit records pruned.* ms=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
+		((prune_ms > 0)) || prune_ms=1
+		left=$(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'bench'")
+		((left == 0)) || die "case 10: $left old records left after the prune: $(cat "$WORK/audit-daemon.log")"
+		[[ $(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'young'") == "$AUDIT_PER_DAY" ]] ||
+			die "case 10: young records went"
+
+		row 10 "one \`DELETE\` of $(thousands $old) audit records older than 30 days ($AUDIT_DAYS days; baseline)" \
+			"$del_ms ms; concurrent writer's longest INSERT $del_w ms" "" "" ""
+		row 10 "audit_keep = 30d: $days days dropped whole (DETACH, lock wait <= 100 ms, then DROP), as the daemon timed it ($drop_ms ms from its start)" \
+			"$prune_ms ms" "$(ratio "$del_ms" "$prune_ms")x faster than the DELETE" ">= 10x" "$(verdict "$del_ms / $prune_ms >= 10")"
+		row 10 "longest INSERT of a concurrent audit writer during the audit_keep prune ($(thousands "$W_N") statements)" \
+			"$drop_w ms" "" "< 100 ms" "$(verdict "$drop_w < 100")"
+	}
+	audit_case
 fi
 
 # The result

@@ -1,0 +1,341 @@
+/* End to end: sweepd.audit as a store that scales (schema 6): records
+ * partitioned by day, an installation's old records kept through the
+ * migration, audit_keep dropping whole days, history_keep pruning in
+ * bounded statements, and a bad audit_keep refused at its line.  The
+ * real sweepd binary against a database of its own in the test cluster,
+ * made anew by each test. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "testutil.h"
+
+/* The database these tests make and drop. */
+#define AUDITDB "sweepd_test_audit"
+/* Longest wait for the daemon to do what a test waits for, in seconds. */
+#define WAIT_S 60
+
+static struct {
+	PGconn *home;           /* DATABASE_URL's database */
+	PGconn *db;             /* AUDITDB */
+	char dsn[512];          /* AUDITDB's */
+	char *conf;             /* scratch conf.d */
+	pid_t daemon;           /* a running sweepd, or 0 */
+} T;
+
+/* Makes AUDITDB anew, connects to it and sets T up. */
+static int setup(void **state)
+{
+	(void)state;
+	memset(&T, 0, sizeof(T));
+	T.home = tu_db();
+	tu_sql(T.home, "DROP DATABASE IF EXISTS " AUDITDB " WITH (FORCE)");
+	tu_sql(T.home, "CREATE DATABASE " AUDITDB);
+	snprintf(T.dsn, sizeof(T.dsn), "host=%s port=%s user=%s dbname="
+	         AUDITDB, PQhost(T.home), PQport(T.home), PQuser(T.home));
+	T.db = PQconnectdb(T.dsn);
+	if (PQstatus(T.db) != CONNECTION_OK)
+		fail_msg("cannot connect to " AUDITDB ": %s",
+		         PQerrorMessage(T.db));
+	PQclear(PQexec(T.db, "SET client_min_messages = warning"));
+	T.conf = tu_tempdir();
+	return 0;
+}
+
+/* Stops a daemon left running, drops AUDITDB. */
+static int teardown(void **state)
+{
+	(void)state;
+	if (T.daemon > 0) {
+		kill(T.daemon, SIGKILL);
+		waitpid(T.daemon, NULL, 0);
+	}
+	PQfinish(T.db);
+	tu_sql(T.home, "DROP DATABASE IF EXISTS " AUDITDB " WITH (FORCE)");
+	PQfinish(T.home);
+	tu_rmtree(T.conf);
+	free(T.conf);
+	memset(&T, 0, sizeof(T));
+	return 0;
+}
+
+/* Runs `sweepd --conf-dir CONF --dsn AUDITDB ARGS`; its exit status, its
+ * output and error in *out, *err (the caller frees them). */
+static int sweepd(char **out, char **err, const char *args)
+{
+	return tu_run(out, err, SWEEPD_BIN " --conf-dir '%s' --dsn '%s' %s",
+	              T.conf, T.dsn, args);
+}
+
+/* Starts the scheduler on conf.d (no job) with home database dsn and
+ * extra options opt1 and opt2, its output to CONF/log. */
+static void daemon_start_on(const char *dsn, const char *opt1,
+                            const char *opt2)
+{
+	char *log = tu_path(T.conf, "log");
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(SWEEPD_BIN, SWEEPD_BIN, "--conf-dir", T.conf, "--dsn",
+		      dsn, "--log-level", "debug", opt1, opt2, (char *)NULL);
+		_exit(127);
+	}
+	free(log);
+	T.daemon = pid;
+}
+
+/* daemon_start_on() with AUDITDB as the home database. */
+static void daemon_start(const char *opt1, const char *opt2)
+{
+	daemon_start_on(T.dsn, opt1, opt2);
+}
+
+/* Stops the scheduler with SIGTERM; returns its exit status. */
+static int daemon_stop(void)
+{
+	int status = 0;
+
+	assert_int_equal(kill(T.daemon, SIGTERM), 0);
+	assert_int_equal(waitpid(T.daemon, &status, 0), T.daemon);
+	T.daemon = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Polls AUDITDB until the boolean query holds, failing the test (with
+ * the daemon's log) after WAIT_S or when the daemon exits. */
+static void wait_for(const char *query)
+{
+	double deadline = tu_mono() + WAIT_S;
+	char *log, *text = NULL;
+
+	while (tu_sql_int(T.db, "SELECT (%s)::int", query) != 1) {
+		if (tu_mono() > deadline ||
+		    waitpid(T.daemon, NULL, WNOHANG) != 0) {
+			log = tu_path(T.conf, "log");
+			tu_run(&text, NULL, "tail -n 40 '%s'", log);
+			fail_msg("waited in vain for: %s\n%s", query, text);
+		}
+		tu_nap_ms(50);
+	}
+}
+
+/* ------------------------------------------------------------- tests */
+
+/* 1. An installation of schema 5 with audit records of every age: the
+ * migration to 6 keeps each record as it was (id, data, time), makes
+ * sweepd.audit partitioned with its sequence gone, and new records go
+ * in beside the old. */
+static void old_records_survive_the_migration(void **state)
+{
+	char err[512], *before, *after, *out = NULL, *errs = NULL;
+
+	(void)state;
+	if (db_migrate_to(T.db, 5, err, sizeof(err)) != 0)
+		fail_msg("building schema 5: %s", err);
+	tu_sql(T.db, "INSERT INTO sweepd.audit (run_id, job, action,"
+	       " table_name, data, at) SELECT g, 'old-job', 'deleted', 'users',"
+	       " jsonb_build_object('id', g, 'email', 'u' || g), now() - g *"
+	       " interval '9 days' FROM generate_series(0, 50) g");
+	before = tu_sql_text(T.db, "SELECT string_agg(a::text, '|' ORDER BY"
+	                     " id) FROM sweepd.audit a");
+	assert_int_equal(sweepd(&out, &errs, "--status"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
+	                            " sweepd.schema_version"), 6);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
+	                            " oid = 'sweepd.audit'::regclass AND"
+	                            " relkind = 'p'"), 1);
+	after = tu_sql_text(T.db, "SELECT string_agg(a::text, '|' ORDER BY"
+	                    " id) FROM sweepd.audit a");
+	assert_string_equal(after, before);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+	                            " sweepd.audit_legacy"), 51);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
+	                            " relname = 'audit_id_seq'"), 0);
+	/* A record written now lands in the store, beside the old ones. */
+	tu_sql(T.db, "INSERT INTO sweepd.audit (job, action, table_name,"
+	       " data) VALUES ('new-job', 'deleted', 'users', '{\"id\": 1}')");
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"),
+	                 52);
+	/* Migrating again changes nothing. */
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	free(after);
+	after = tu_sql_text(T.db, "SELECT string_agg(a::text, '|' ORDER BY"
+	                    " id) FROM sweepd.audit a WHERE job = 'old-job'");
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	free(out);
+	free(errs);
+}
+
+/* 2. A new installation: the days ahead have their partitions, records
+ * of a day without one go to the DEFAULT partition (an insert never
+ * fails), and are moved to the day's partition when it is made. */
+static void days_are_made_ahead_and_default_catches_the_rest(void **state)
+{
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_inherits"
+	                            " WHERE inhparent = 'sweepd.audit'::regclass"),
+	                 9);        /* today, 7 days ahead, DEFAULT */
+	tu_sql(T.db, "INSERT INTO sweepd.audit (job, action, table_name, data,"
+	       " at) VALUES ('j', 'deleted', 't', '{}', now() - interval"
+	       " '20 days')");
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+	                            " sweepd.audit_default"), 1);
+	tu_sql(T.db, "SELECT sweepd.audit_partitions(((now() - interval"
+	       " '20 days') AT TIME ZONE 'UTC')::date, ((now() - interval"
+	       " '20 days') AT TIME ZONE 'UTC')::date)");
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+	                            " sweepd.audit_default"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE job = 'j'"), 1);
+}
+
+/* 3. audit_keep = 30d: the daemon drops the days wholly older than 30
+ * days and the DEFAULT partition's records older than that; no record
+ * younger than 30 days goes, nor the day holding the cutoff. */
+static void audit_keep_drops_old_days_and_keeps_younger_records(void **state)
+{
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "SELECT sweepd.audit_partitions(((now() - interval"
+	       " '45 days') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE"
+	       " 'UTC')::date)");
+	tu_sql(T.db, "INSERT INTO sweepd.audit (job, action, table_name, data,"
+	       " at) SELECT 'j', 'deleted', 't', jsonb_build_object('age', a),"
+	       " now() - a::interval FROM unnest(ARRAY['60 days', '44 days',"
+	       " '40 days', '30 days 1 minute', '29 days 23 hours', '1 day',"
+	       " '0']) a");
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+	                            " sweepd.audit_default"), 1); /* 60 days */
+	daemon_start("--audit-keep", "30d");
+	wait_for("NOT EXISTS (SELECT 1 FROM sweepd.audit WHERE at < now() -"
+	         " interval '31 days')");
+	assert_int_equal(daemon_stop(), 0);
+	/* The days wholly before the cutoff are gone, as tables. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class c"
+	                            " JOIN pg_namespace n ON n.oid ="
+	                            " c.relnamespace WHERE n.nspname = 'sweepd'"
+	                            " AND c.relname = 'audit_p' || to_char(("
+	                            "now() - interval '40 days') AT TIME ZONE"
+	                            " 'UTC', 'YYYYMMDD')"), 0);
+	/* Every record younger than 30 days is there. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE data->>'age' IN ('29 days 23 hours',"
+	                            " '1 day', '0')"), 3);
+	/* The day holding the cutoff stays whole. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE data->>'age' = '30 days 1 minute'"),
+	                 1);
+}
+
+/* 3b. audit_keep holds in every database jobs work in: AUDITDB declared
+ * as a [database] of a daemon whose home is another database loses its
+ * old days too. */
+static void audit_keep_prunes_every_declared_database(void **state)
+{
+	char ini[1024];
+
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "SELECT sweepd.audit_partitions(((now() - interval"
+	       " '45 days') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE"
+	       " 'UTC')::date)");
+	tu_sql(T.db, "INSERT INTO sweepd.audit (job, action, table_name, data,"
+	       " at) VALUES ('j', 'deleted', 't', '{}', now() - interval"
+	       " '40 days'), ('j', 'deleted', 't', '{}', now())");
+	snprintf(ini, sizeof(ini), "[sweepd]\n\n[database audit-db]\n"
+	         "dsn = %s\n", T.dsn);
+	tu_write(T.conf, "sweepd.ini", ini);
+	daemon_start_on(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "",
+	                "--audit-keep", "30d");
+	wait_for("(SELECT count(*) FROM sweepd.audit WHERE job = 'j') = 1");
+	assert_int_equal(daemon_stop(), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
+	                            " WHERE at > now() - interval '1 day'"), 1);
+}
+
+/* 4. history_keep prunes in bounded statements until nothing older is
+ * left: more rows than one statement takes all go, the young ones stay,
+ * and their totals are kept. */
+static void history_keep_prunes_in_batches(void **state)
+{
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
+	       " started_at, finished_at, counters) SELECT 'h', 'test', 1,"
+	       " 'run', 'ok', now() - interval '40 days', now() - interval"
+	       " '40 days', '{\"deleted\": 2}' FROM generate_series(1, 12001);"
+	       "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
+	       " started_at, finished_at) VALUES ('h', 'test', 1, 'run', 'ok',"
+	       " now() - interval '1 day', now() - interval '1 day')");
+	daemon_start("--history-keep", "30d");
+	wait_for("(SELECT count(*) FROM sweepd.runs WHERE job = 'h') = 1");
+	assert_int_equal(daemon_stop(), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.pruned_runs"
+	                            " WHERE job = 'h' AND status = 'ok'"),
+	                 12001);
+	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM sweepd.pruned_rows"
+	                            " WHERE job = 'h' AND counter = 'deleted'"),
+	                 24002);
+}
+
+/* 5. A bad audit_keep is refused at its file and line, saying what to
+ * write; nothing is dropped. */
+static void bad_audit_keep_is_refused_at_its_line(void **state)
+{
+	static const char *const bad[][2] = {
+		{"6h", "is less than a day"},
+		{"forever", "audit_keep: "},
+		{"-3d", "audit_keep: "},
+	};
+	char ini[128], *out = NULL, *err = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(ini, sizeof(ini), "[sweepd]\nlog_level = warn\n"
+		         "audit_keep = %s\n", bad[i][0]);
+		tu_write(T.conf, "sweepd.ini", ini);
+		assert_int_not_equal(sweepd(&out, &err, "--check"), 0);
+		assert_contains(err, "sweepd.ini:3: ");
+		assert_contains(err, bad[i][1]);
+		if (i == 0)
+			assert_contains(err, "write 1d or more");
+		free(out);
+		free(err);
+		out = err = NULL;
+	}
+	tu_write(T.conf, "sweepd.ini", "[sweepd]\naudit_keep = 0\n");
+	assert_int_equal(sweepd(NULL, NULL, "--check"), 0);
+	tu_write(T.conf, "sweepd.ini", "[sweepd]\naudit_keep = 1y\n");
+	assert_int_equal(sweepd(NULL, NULL, "--check"), 0);
+}
+
+int main(void)
+{
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T_(old_records_survive_the_migration),
+		T_(days_are_made_ahead_and_default_catches_the_rest),
+		T_(audit_keep_drops_old_days_and_keeps_younger_records),
+		T_(audit_keep_prunes_every_declared_database),
+		T_(history_keep_prunes_in_batches),
+		T_(bad_audit_keep_is_refused_at_its_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
