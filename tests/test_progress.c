@@ -59,18 +59,6 @@ static char *run_on_pty(const char *cmd, const char *interrupt_at,
 	return buf_detach(&b);
 }
 
-/* How many times needle occurs in hay. */
-static int occurrences(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
 /* A scratch schema with n rows two days old in t, and a job named as the
  * schema (unique: other test programs run jobs at the same time, and a
  * job's lock and history are shared by name) in a
@@ -171,12 +159,12 @@ static void terminal_shows_one_live_line_with_rate_and_estimate(void **state)
 	                 0);
 	/* Redrawn in place, many times, with the rate, the part done and
 	 * the time left (the heap's size is known). */
-	assert_true(occurrences(out, job_text(&s, want, ERASE, ": ")) >= 5);
+	assert_true(tu_occurrences(out, job_text(&s, want, ERASE, ": ")) >= 5);
 	assert_contains(out, " done, ");
 	assert_contains(out, "/s, ");
 	assert_contains(out, "%, ETA ");
 	/* No periodic progress log line: the live line shows it. */
-	assert_int_equal(occurrences(out, "event=progress"), 0);
+	assert_int_equal(tu_occurrences(out, "event=progress"), 0);
 	/* Log lines meanwhile are whole: the line is erased before each. */
 	assert_contains(out, "event=\"run finished\"");
 	assert_log_lines_whole(out);

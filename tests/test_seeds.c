@@ -67,18 +67,6 @@ static char *run(const char *job)
 	return run_log(job, NULL);
 }
 
-/* How many times needle occurs in hay. */
-static int occurrences(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
 /* Audit records the job's last run wrote to sweepd.audit of db, the
  * job's database. */
 static long long audited(PGconn *db, const char *job)
@@ -549,7 +537,7 @@ static void seed_004_recalculate_karma(void **state)
 	free(out);
 	/* The seed logs karma changes "for debugging": one line per changed
 	 * member at debug. */
-	assert_int_equal(occurrences(log, "level=debug event=row "), drifted);
+	assert_int_equal(tu_occurrences(log, "level=debug event=row "), drifted);
 	snprintf(expect, sizeof(expect), " member_id=3 old_karma=7"
 	         " new_karma=%lld\n", three);
 	assert_contains(log, expect);

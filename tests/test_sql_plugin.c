@@ -269,18 +269,6 @@ static char *binary_run_log(world *w, const char *level)
 	return err;
 }
 
-/* How many times needle occurs in hay. */
-static int occurrences(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
 static void returned_rows_are_logged_with_their_columns(void **state)
 {
 	world *w = *state;
@@ -291,17 +279,17 @@ static void returned_rows_are_logged_with_their_columns(void **state)
 	          "  RETURNING id, n - 1 AS old_n, n AS new_n, note\n");
 	/* Per-row detail is for debug: at info, no row line. */
 	log = binary_run_log(w, "info");
-	assert_int_equal(occurrences(log, "event=row "), 0);
+	assert_int_equal(tu_occurrences(log, "event=row "), 0);
 	assert_contains(log, "level=info event=\"run finished\"");
 	free(log);
 	assert_int_equal(ITEMS(w, "n = 1"), 4);
 	/* At debug, one line per returned row, its columns as key=value
 	 * pairs. */
 	log = binary_run_log(w, "debug");
-	assert_int_equal(occurrences(log, "level=debug event=row "), 4);
+	assert_int_equal(tu_occurrences(log, "level=debug event=row "), 4);
 	assert_contains(log, " id=1 old_n=1 new_n=2 note=NULL\n");
 	assert_contains(log, " id=3 old_n=1 new_n=2 note=\"item 3\"\n");
-	assert_int_equal(occurrences(log, "rows not logged"), 0);
+	assert_int_equal(tu_occurrences(log, "rows not logged"), 0);
 	free(log);
 	assert_int_equal(ITEMS(w, "n = 2"), 4);
 }
@@ -318,8 +306,8 @@ static void rows_past_log_rows_are_counted_in_one_line(void **state)
 	          "  WHERE id IN (SELECT id FROM S.items WHERE needs_fix\n"
 	          "  ORDER BY id LIMIT $1) RETURNING id\n");
 	log = binary_run_log(w, "debug");
-	assert_int_equal(occurrences(log, "level=debug event=row "), 9);
-	assert_int_equal(occurrences(log, "level=info event=\"rows not logged\""),
+	assert_int_equal(tu_occurrences(log, "level=debug event=row "), 9);
+	assert_int_equal(tu_occurrences(log, "level=info event=\"rows not logged\""),
 	                 3);
 	assert_contains(log, "logged=3 not_logged=497 ");
 	assert_contains(log, "logged=3 not_logged=231 ");

@@ -317,3 +317,15 @@ long tu_cpu_ticks(pid_t pid)
 	free(text);
 	return utime + stime;
 }
+
+/* How many times needle occurs in hay, without overlaps. */
+int tu_occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}

@@ -43,6 +43,7 @@ char *tu_schema(PGconn *c, const char *prefix);
 void tu_schema_drop(PGconn *c, const char *schema);
 double tu_mono(void);
 void tu_nap_ms(long ms);
+int tu_occurrences(const char *hay, const char *needle);
 long tu_cpu_ticks(pid_t pid);
 
 #endif
