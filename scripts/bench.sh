@@ -60,7 +60,7 @@ usage() {
 }
 
 quick=false
-cases=1,2,3,4,5,6,7,8,9
+cases=1,2,3,4,5,6,7,8,9,10
 while (($# > 0)); do
 	case $1 in
 	--quick) quick=true ;;
