@@ -60,6 +60,13 @@
  * does).  A path the run refuses or cannot look at counts: its records
  * stay past the limit.  The paths come from one query that groups
  * file_table by path (every row read), read batch_size at a time.
+ *
+ * In the walk mode, verify measures the oldest file (by mtime, against the
+ * host's clock) that pattern matches and no reference holds, at any age:
+ * the whole directory walked as the run walks it, links never followed,
+ * and the references checked batch_size paths a query.  Its cost is the
+ * run's walk without its transactions: a stat of every entry and a query
+ * per batch_size files, whatever their age.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* st_mtim, O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC */
@@ -119,10 +126,13 @@ typedef struct orphan_state {
 	char *delete_sql;        /* $1 the path, $2 the cutoff: one row per
 	                            deleted record: whether it is still an
 	                            orphan, then its audit object */
-	char *verify_sql;        /* for verify: every path whose records are
-	                            all orphans at some age and that no
-	                            reference holds, with the age in seconds
-	                            of its youngest record, oldest first */
+	char *verify_sql;        /* for verify.  Records: every path whose
+	                            records are all orphans at some age and
+	                            that no reference holds, with the age in
+	                            seconds of its youngest record, oldest
+	                            first.  Walk: $1 paths (text[]): the
+	                            1-based places of those no reference
+	                            holds */
 } orphan_state;
 
 /* One pass of a run or dry run, over the directory (walk mode) or over the
@@ -143,7 +153,16 @@ typedef struct walk {
 	int64_t rows, missing;   /* records deleted (or that would be), and
 	                            paths of them whose file was missing */
 	bool stopped;
-	bool quiet;              /* verify's: reports no failed item */
+	/* verify's pass: counts, reports and pauses nothing, and in the walk
+	 * mode hands every file, whatever its age, to its visit */
+	bool measure;
+	struct timespec now;     /* walk: the host's clock, for the cutoff */
+	char **batch;            /* measure, walk: paths waiting for their
+	                            check (path_prefix included) */
+	double *mtimes;          /* their mtimes, in seconds */
+	size_t nbatch, batch_cap;
+	double oldest;           /* the oldest unreferenced file's mtime */
+	bool found;              /* oldest is set */
 } walk;
 
 /* What a record's path names under directory (file_find). */
@@ -612,10 +631,12 @@ out:
 	return rc;
 }
 
-/* Builds st->verify_sql from paths (verify_paths_sql) and the references
- * (references_sql, the path column of ft_oid and ft_column excepted): the
- * paths no reference holds, with the age now in seconds of their youngest
- * record, oldest first.  Returns 0, or -1 with *errmsg set. */
+/* Builds st->verify_sql with the references (references_sql, the path
+ * column of ft_oid and ft_column excepted).  In the records mode from
+ * paths (verify_paths_sql): the paths no reference holds, with the age now
+ * in seconds of their youngest record, oldest first.  In the walk mode
+ * (paths NULL): of the paths in the array $1, the 1-based places of those
+ * no reference holds.  Returns 0, or -1 with *errmsg set. */
 static int verify_build(const sweep_api *api, sweep_host *h,
                         orphan_state *st, const char *paths,
                         const char *ft_oid, const char *ft_column,
@@ -626,12 +647,18 @@ static int verify_build(const sweep_api *api, sweep_host *h,
 	if (references_sql(api, h, ft_oid, ft_column,
 	                   "orphan_files_path.path", &refs, errmsg) != 0)
 		return -1;
-	st->verify_sql = api->mprintf("SELECT orphan_files_path.path,"
-	                              " extract(epoch FROM now() -"
-	                              " orphan_files_path.m) FROM (%s)"
-	                              " orphan_files_path WHERE NOT (%s)"
-	                              " ORDER BY orphan_files_path.m,"
-	                              " orphan_files_path.path", paths, refs);
+	if (paths)
+		st->verify_sql = api->mprintf(
+			"SELECT orphan_files_path.path, extract(epoch FROM"
+			" now() - orphan_files_path.m) FROM (%s)"
+			" orphan_files_path WHERE NOT (%s) ORDER BY"
+			" orphan_files_path.m, orphan_files_path.path", paths,
+			refs);
+	else
+		st->verify_sql = api->mprintf(
+			"SELECT orphan_files_path.i FROM unnest($1::text[])"
+			" WITH ORDINALITY orphan_files_path (path, i)"
+			" WHERE NOT (%s)", refs);
 	api->free(refs);
 	if (!st->verify_sql) {
 		*errmsg = api->mprintf("out of memory");
@@ -640,9 +667,9 @@ static int verify_build(const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
-/* Has the server check the statements of the run (check_sql, and in the
- * records mode next_sql, delete_sql and verify_sql).  Returns 0, or -1
- * with *errmsg set. */
+/* Has the server check the statements of the run (check_sql and
+ * verify_sql, and in the records mode next_sql and delete_sql).  Returns
+ * 0, or -1 with *errmsg set. */
 static int statements_check(const sweep_api *api, sweep_host *h,
                             const orphan_state *st, char **errmsg)
 {
@@ -650,7 +677,8 @@ static int statements_check(const sweep_api *api, sweep_host *h,
 	              errmsg) != 0)
 		return -1;
 	if (!st->next_sql)
-		return 0;
+		return sql_check(api, h, st->verify_sql, "checking the measure "
+		                 "of verify", errmsg);
 	if (sql_check(api, h, st->next_sql, "checking file_table, "
 	              "time_column and where", errmsg) != 0 ||
 	    sql_check(api, h, st->delete_sql, "checking file_table, where "
@@ -705,8 +733,7 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 	                errmsg) != 0 ||
 	    references_sql(api, h, ft_oid, ft_column, "$1::text", &refs,
 	                   errmsg) != 0 ||
-	    (paths && verify_build(api, h, st, paths, ft_oid, ft_column,
-	                           errmsg) != 0))
+	    verify_build(api, h, st, paths, ft_oid, ft_column, errmsg) != 0)
 		goto out;
 	if (st->next_sql)
 		st->file_table_name = api->opt_string(h, "file_table");
@@ -758,7 +785,7 @@ static void item_failed(walk *w, const char *what, const char *reason)
 {
 	char *text;
 
-	if (w->quiet)
+	if (w->measure)
 		return;
 	text = w->api->mprintf("%s: %s%s%s", w->path + w->plen, what,
 	                       reason ? ": " : "", reason ? reason : "");
@@ -1040,12 +1067,22 @@ out:
 	return rc;
 }
 
+/* Counts name once in the result, unless w is verify's pass, which
+ * counts nothing. */
+static void tally(walk *w, const char *name)
+{
+	if (!w->measure)
+		w->api->count(w->h, name, 1);
+}
+
 /* Looks at one entry of the directory dfd, whose relative path is in
  * w->path: counts a regular file "examined" and then "unmatched",
  * "too_new" or hands it to visit (pausing after every batch_size of
- * those); counts anything else but a directory "skipped".  Sets *is_dir
- * when it is a directory to go down into.  Returns 0, or -1 with *errmsg
- * set when the walk must end. */
+ * those); counts anything else but a directory "skipped".  verify's pass
+ * (w->measure) counts nothing, hands visit every file pattern matches
+ * whatever its age and never pauses.  Sets *is_dir when it is a directory
+ * to go down into.  Returns 0, or -1 with *errmsg set when the walk must
+ * end. */
 static int entry_visit(walk *w, int dfd, const char *name, bool *is_dir,
                        struct stat *sb,
                        int (*visit)(walk *, int, const char *,
@@ -1065,21 +1102,21 @@ static int entry_visit(walk *w, int dfd, const char *name, bool *is_dir,
 		return 0;
 	}
 	if (!S_ISREG(sb->st_mode)) {
-		api->count(w->h, "skipped", 1);
+		tally(w, "skipped");
 		return 0;
 	}
-	api->count(w->h, "examined", 1);
+	tally(w, "examined");
 	if (fnmatch(w->st->pattern, w->path + w->plen, 0) != 0) {
-		api->count(w->h, "unmatched", 1);
+		tally(w, "unmatched");
 		return 0;
 	}
-	if (!is_old(w, sb)) {
-		api->count(w->h, "too_new", 1);
+	if (!w->measure && !is_old(w, sb)) {
+		tally(w, "too_new");
 		return 0;
 	}
 	if (visit(w, dfd, name, sb, errmsg) != 0)
 		return -1;
-	if (++w->checked % w->st->batch_size == 0) {
+	if (!w->measure && ++w->checked % w->st->batch_size == 0) {
 		api->progress(w->h, w->checked, -1);
 		if (!w->dry)
 			api->pause(w->h, w->st->pause_ms);
@@ -1585,6 +1622,7 @@ static int walk_cutoff(walk *w, char **errmsg)
 	char *text = NULL;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	w->now = now;
 	if (sweep_age_cutoff(w->api, w->h, "older_than", w->st->zone,
 	                     (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000,
 	                     &text, &cut_us, errmsg) != 0)
@@ -1623,9 +1661,15 @@ static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
-/* Frees what walk_init allocated in w. */
+/* Frees what walk_init allocated in w, and verify's batch. */
 static void walk_free(walk *w)
 {
+	size_t i;
+
+	for (i = 0; i < w->nbatch; i++)
+		free(w->batch[i]);
+	free(w->batch);
+	free(w->mtimes);
 	free(w->path);
 	if (w->api)
 		w->api->free(w->cutoff_text);
@@ -1755,6 +1799,184 @@ out:
 
 /* ---- verify (SDK 1.9): the policy's measure. ---- */
 
+/* Returns the text[] literal of the n strings items, each quoted with its
+ * quotes and backslashes escaped: {"a","b\"c"}.  NULL when out of memory;
+ * freed with free(). */
+static char *array_literal(char *const *items, size_t n)
+{
+	size_t i, len = 3;
+	const char *c;
+	char *out, *p;
+
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	out = malloc(len);
+	if (!out)
+		return NULL;
+	p = out;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* Checks the paths of verify's batch against the references, one query
+ * (verify_sql), keeps the oldest mtime of those none holds in w->oldest,
+ * and empties the batch.  Returns 0, or -1 with *errmsg set. */
+static int measure_flush(walk *w, char **errmsg)
+{
+	const char *params[1];
+	PGresult *res;
+	char *lit;
+	size_t i;
+	long k;
+	int n;
+
+	if (w->nbatch == 0)
+		return 0;
+	lit = array_literal(w->batch, w->nbatch);
+	if (!lit) {
+		*errmsg = w->api->mprintf("out of memory");
+		return -1;
+	}
+	params[0] = lit;
+	res = w->api->query(w->h, w->st->verify_sql, 1, params, "checking "
+	                    "the references of the files", errmsg);
+	free(lit);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < (size_t)n; i++) {
+		k = strtol(PQgetvalue(res, (int)i, 0), NULL, 10) - 1;
+		if (k < 0 || (size_t)k >= w->nbatch)
+			continue;
+		if (!w->found || w->mtimes[k] < w->oldest)
+			w->oldest = w->mtimes[k];
+		w->found = true;
+	}
+	PQclear(res);
+	for (i = 0; i < w->nbatch; i++)
+		free(w->batch[i]);
+	w->nbatch = 0;
+	return 0;
+}
+
+/* True when s is well-formed UTF-8 (no overlong form, surrogate or code
+ * point past U+10FFFF), which is all a session of sweepd can send. */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp, min;
+	int i, n;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, cp = *p & 0x1f, min = 0x80;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2, cp = *p & 0x0f, min = 0x800;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, cp = *p & 0x07, min = 0x10000;
+		else
+			return false;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* verify's visit of a walked file (walk_tree, w->measure): adds its path
+ * and mtime to the batch, checked every batch_size files
+ * (measure_flush).  A path that is not UTF-8 cannot be sent to the
+ * database, so no reference can hold it: the run fails on it each time
+ * and it stays, an orphan, counted at once.  Returns 0, or -1 with
+ * *errmsg set. */
+static int measure_visit(walk *w, int dfd, const char *name,
+                         const struct stat *sb, char **errmsg)
+{
+	double mtime = (double)sb->st_mtim.tv_sec + sb->st_mtim.tv_nsec / 1e9;
+	size_t cap = w->batch_cap ? w->batch_cap * 2 : 64;
+	char **batch;
+	double *mtimes;
+
+	(void)dfd;
+	(void)name;
+	if (!utf8_valid(w->path)) {
+		if (!w->found || mtime < w->oldest)
+			w->oldest = mtime;
+		w->found = true;
+		return 0;
+	}
+	if (w->nbatch == w->batch_cap) {
+		batch = realloc(w->batch, cap * sizeof *batch);
+		if (batch)
+			w->batch = batch;
+		mtimes = batch ? realloc(w->mtimes, cap * sizeof *mtimes)
+		               : NULL;
+		if (!mtimes) {
+			*errmsg = w->api->mprintf("out of memory");
+			return -1;
+		}
+		w->mtimes = mtimes;
+		w->batch_cap = cap;
+	}
+	w->batch[w->nbatch] = strdup(w->path);
+	if (!w->batch[w->nbatch]) {
+		*errmsg = w->api->mprintf("out of memory");
+		return -1;
+	}
+	w->mtimes[w->nbatch++] = mtime;
+	if ((int64_t)w->nbatch >= w->st->batch_size)
+		return measure_flush(w, errmsg);
+	return 0;
+}
+
+/* The policy's measure in the walk mode: walks the whole directory as the
+ * run does (links never followed, the same pattern), checks every file
+ * against the references, batch_size paths a query, and sets
+ * out->oldest_age_s to the age by the host's clock of the oldest file no
+ * reference holds (-1: none), out->limit_s to older_than's.  Returns 0,
+ * or -1 with *errmsg set, also when a stop cut the walk short. */
+static int walk_verify(walk *w, sweep_verify *out, char **errmsg)
+{
+	double now = (double)w->now.tv_sec + w->now.tv_nsec / 1e9;
+	double cut = (double)w->cutoff.tv_sec + w->cutoff.tv_nsec / 1e9;
+
+	if (walk_tree(w, measure_visit, errmsg) != 0 ||
+	    measure_flush(w, errmsg) != 0)
+		return -1;
+	if (w->stopped) {
+		*errmsg = w->api->mprintf("stopped before the walk of %s "
+		                          "ended", w->st->directory);
+		return -1;
+	}
+	out->limit_s = now - cut;
+	if (w->found)
+		out->oldest_age_s = now > w->oldest ? now - w->oldest : 0;
+	out->table = w->st->directory;
+	return 0;
+}
+
 /* Whether the run takes (or tries to take and fails on) the records of
  * path, a path of verify_sql, which holds what the database decides: the
  * path is the run's (record_match) and its file is not a link, directory
@@ -1828,13 +2050,14 @@ static int verify_oldest(walk *w, sweep_verify *out, char **errmsg)
 	return res ? 0 : -1;
 }
 
-/* The policy's measure in the records mode (SDK 1.9): out->limit_s, the
- * age of the cutoff (older_than counted as the run counts it), and
- * out->oldest_age_s, the age of the oldest orphan the run's condition
- * takes at some age: for a path, its youngest record's time, since the
- * run takes a file's records only all together (verify_oldest).
- * Measures, changes nothing: the host's transaction is READ ONLY and
- * files are only looked at.  Returns 0, or -1 with *errmsg set. */
+/* The policy's measure (SDK 1.9).  In the walk mode, walk_verify.  In the
+ * records mode, out->limit_s, the age of the cutoff (older_than counted
+ * as the run counts it), and out->oldest_age_s, the age of the oldest
+ * orphan the run's condition takes at some age: for a path, its youngest
+ * record's time, since the run takes a file's records only all together
+ * (verify_oldest).  Measures, changes nothing: the host's transaction is
+ * READ ONLY and files are only looked at.  Returns 0, or -1 with *errmsg
+ * set. */
 static int orphan_verify(const sweep_api *api, sweep_host *h, void *state,
                          sweep_verify *out, char **errmsg)
 {
@@ -1844,16 +2067,13 @@ static int orphan_verify(const sweep_api *api, sweep_host *h, void *state,
 	walk w;
 	int rc = -1;
 
-	if (!st->verify_sql) {
-		*errmsg = api->mprintf("directory = %s: the walk mode is not "
-		                       "verifiable (it has no record of when "
-		                       "a file became an orphan); set "
-		                       "file_table to verify", st->directory);
-		return -1;
-	}
 	if (walk_init(&w, api, h, st, true, errmsg) != 0)
 		goto out;
-	w.quiet = true;
+	w.measure = true;
+	if (!st->next_sql) {
+		rc = walk_verify(&w, out, errmsg);
+		goto out;
+	}
 	params[0] = w.cutoff_text;
 	res = api->query(h, "SELECT extract(epoch FROM now() -"
 	                 " $1::timestamptz)", 1, params, "measuring "

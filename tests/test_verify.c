@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -238,16 +240,21 @@ static void anonymize_counts_a_row_missing_any_one_change(void **state)
 	}
 }
 
-/* Writes the empty file dir/name. */
-static void put_file(const char *dir, const char *name)
+/* Writes the empty file dir/name, its mtime days ago. */
+static void put_file(const char *dir, const char *name, int days)
 {
 	char *path = tu_path(dir, name);
 	FILE *fp = fopen(path, "w");
+	struct timespec t[2];
 
 	if (!fp)
 		fail_msg("cannot write %s: %s", path, strerror(errno));
 	else
 		assert_int_equal(fclose(fp), 0);
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= (time_t)days * 24 * 3600;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
 	free(path);
 }
 
@@ -272,7 +279,7 @@ static void orphan_data(tu_world *w)
 
 	assert_int_equal(mkdir(up, 0755), 0);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		put_file(up, files[i]);
+		put_file(up, files[i], 0);
 	link = tu_path(up, "link.png");
 	assert_int_equal(symlink("ref.png", link), 0);
 	tu_sql(w->db, "CREATE TABLE %s.members (avatar text)", w->schema);
@@ -292,7 +299,8 @@ static void orphan_data(tu_world *w)
 }
 
 /* A daily orphan_files job in the records mode over schema.uploads and
- * dir/up, 30d, leaving out the records of kind 'keep'. */
+ * dir/up, 30d, leaving out the records of kind 'keep'; one path a batch,
+ * so that verify reads its paths in several. */
 static void orphan_job(tu_world *w)
 {
 	char text[1024];
@@ -302,7 +310,8 @@ static void orphan_job(tu_world *w)
 	         "\n[params]\ndirectory = %s/up\nolder_than = 30d\n"
 	         "references = %s.members.avatar\nfile_table = %s.uploads\n"
 	         "file_path_column = path\ntime_column = created_at\n"
-	         "where = kind <> 'keep'\n", w->job, w->dir, w->schema,
+	         "where = kind <> 'keep'\nbatch_size = 1\n", w->job, w->dir,
+	         w->schema,
 	         w->schema);
 	tu_world_load(w, text);
 }
@@ -344,6 +353,57 @@ static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
 	free(out);
 }
 
+/* The walk mode's policy is its orphans too: the oldest file that no
+ * reference holds, by mtime; a referenced file (one with a quote and a
+ * backslash in its name too), one that pattern leaves out and a link
+ * (which the run skips) are not its files.  A name that is not UTF-8 is
+ * one no reference can hold: it counts and does not stop the measure.
+ * Two paths a batch: the references are checked in several. */
+static void orphan_files_walk_mode_violates_until_a_run(void **state)
+{
+	tu_world *w = *state;
+	char args[256], *out, *dir, *path, text[1024];
+
+	dir = tu_path(w->dir, "walk");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put_file(dir, "old.png", 40);
+	put_file(dir, "ref.png", 60);
+	put_file(dir, "old.txt", 70);
+	put_file(dir, "young.png", 1);
+	put_file(dir, "q\"uo\\te.png", 50);
+	put_file(dir, "latin1-\xe9.png", 3);
+	path = tu_path(dir, "link.png");
+	assert_int_equal(symlink("ref.png", path), 0);
+	free(path);
+	tu_sql(w->db, "CREATE TABLE %s.members (avatar text)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.members VALUES ('ref.png'),"
+	       " (E'q\"uo\\\\te.png')", w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = orphan_files\nschedule = @daily\n"
+	         "\n[params]\ndirectory = %s\nolder_than = 30d\n"
+	         "pattern = *.png\nreferences = %s.members.avatar\n"
+	         "batch_size = 2\n", w->job, dir, w->schema);
+	tu_world_load(w, text);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 1);
+	assert_contains(out, "/walk: oldest row 40d, limit 30d, period 1d:"
+	                " VIOLATED");
+	free(out);
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "/walk: oldest row 3d, limit 30d, period 1d:"
+	                " OK");
+	free(out);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "oldest row:   3d (limit 30d) in ");
+	free(out);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +414,7 @@ int main(void)
 		T(anonymize_violates_until_a_run_strips_old_rows),
 		T(anonymize_counts_a_row_missing_any_one_change),
 		T(orphan_files_violates_until_a_run_takes_old_orphans),
+		T(orphan_files_walk_mode_violates_until_a_run),
 #undef T
 	};
 
