@@ -1980,11 +1980,12 @@ static int walk_verify(walk *w, sweep_verify *out, char **errmsg)
 /* Whether the run takes (or tries to take and fails on) the records of
  * path, a path of verify_sql, which holds what the database decides: the
  * path is the run's (record_match) and its file is not a link, directory
- * or other non-regular file, which the run skips for good.  A path the
- * run refuses, a missing file and a file that cannot be looked at count:
- * their old records stay, reported as failed items by every run.  Looks
- * at the file as the run does (file_find, never following a link).
- * Returns 1, 0, or -1 when out of memory. */
+ * or other non-regular file, which the run skips for good.  A missing
+ * file counts (the run takes its records alone), and so do a path the
+ * run refuses and a file that cannot be looked at: their old records
+ * stay, reported as failed items by every run.  Looks at the file as the
+ * run does (file_find, never following a link).  Returns 1, 0, or -1 when
+ * out of memory. */
 static int record_would_go(walk *w, const char *path)
 {
 	record_file rf = { .dfd = -1 };

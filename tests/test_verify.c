@@ -358,7 +358,9 @@ static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
  * backslash in its name too), one that pattern leaves out and a link
  * (which the run skips) are not its files.  A name that is not UTF-8 is
  * one no reference can hold: it counts and does not stop the measure.
- * Two paths a batch: the references are checked in several. */
+ * Two paths a batch: the references are checked in several.  The measure
+ * after the run walks the directory again and leaves the run's counters
+ * as they were. */
 static void orphan_files_walk_mode_violates_until_a_run(void **state)
 {
 	tu_world *w = *state;
@@ -400,6 +402,9 @@ static void orphan_files_walk_mode_violates_until_a_run(void **state)
 	snprintf(args, sizeof(args), "--status %s", w->job);
 	assert_int_equal(sweepd(w, &out, args), 0);
 	assert_contains(out, "oldest row:   3d (limit 30d) in ");
+	/* the run's counters, not doubled by the measure after it */
+	assert_contains(out, "\"examined\": 6,");
+	assert_contains(out, "\"skipped\": 1,");
 	free(out);
 	free(dir);
 }
