@@ -47,6 +47,26 @@
  * a part of it fails, the transaction rolls back, the candidate is
  * reported as a failed item and the run goes on with the others.  After
  * every batch_size candidates the run pauses batch_pause.
+ *
+ * Verify (SDK 1.9), in the records mode: the policy is that no orphan
+ * record older than older_than remains.  verify measures the oldest
+ * record the run's own condition takes at some age (the same where,
+ * references and path column, without the cutoff): a path whose every
+ * record meets where and has a time and that no reference holds, aged by
+ * its youngest record, since the run takes a file's records only all
+ * together; then, in the order of age, the first such path that
+ * path_prefix and pattern match and whose file is not a link or other
+ * non-regular file (which the run skips for good, looked at as the run
+ * does).  A path the run refuses or cannot look at counts: its records
+ * stay past the limit.  The paths come from one query that groups
+ * file_table by path (every row read), read batch_size at a time.
+ *
+ * In the walk mode, verify measures the oldest file (by mtime, against the
+ * host's clock) that pattern matches and no reference holds, at any age:
+ * the whole directory walked as the run walks it, links never followed,
+ * and the references checked batch_size paths a query.  Its cost is the
+ * run's walk without its transactions: a stat of every entry and a query
+ * per batch_size files, whatever their age.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* st_mtim, O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC */
@@ -106,6 +126,13 @@ typedef struct orphan_state {
 	char *delete_sql;        /* $1 the path, $2 the cutoff: one row per
 	                            deleted record: whether it is still an
 	                            orphan, then its audit object */
+	char *verify_sql;        /* for verify.  Records: every path whose
+	                            records are all orphans at some age and
+	                            that no reference holds, with the age in
+	                            seconds of its youngest record, oldest
+	                            first.  Walk: $1 paths (text[]): the
+	                            1-based places of those no reference
+	                            holds */
 } orphan_state;
 
 /* One pass of a run or dry run, over the directory (walk mode) or over the
@@ -126,6 +153,16 @@ typedef struct walk {
 	int64_t rows, missing;   /* records deleted (or that would be), and
 	                            paths of them whose file was missing */
 	bool stopped;
+	/* verify's pass: counts, reports and pauses nothing, and in the walk
+	 * mode hands every file, whatever its age, to its visit */
+	bool measure;
+	struct timespec now;     /* walk: the host's clock, for the cutoff */
+	char **batch;            /* measure, walk: paths waiting for their
+	                            check (path_prefix included) */
+	double *mtimes;          /* their mtimes, in seconds */
+	size_t nbatch, batch_cap;
+	double oldest;           /* the oldest unreferenced file's mtime */
+	bool found;              /* oldest is set */
 } walk;
 
 /* What a record's path names under directory (file_find). */
@@ -230,15 +267,18 @@ static PGresult *column_typed(const sweep_api *api, sweep_host *h,
 }
 
 /* Sets *cond to the condition that the column named by item (one entry of
- * references: table.column or schema.table.column) holds $1: `col =
- * $1::text` for a text column, `col @> ARRAY[$1::text]::type[]` (which a GIN
+ * references: table.column or schema.table.column) holds path (SQL text
+ * of type text: "$1::text", or a column of an outer query qualified by
+ * any name but orphan_files_ref, the alias the table gets here): `col =
+ * path` for a text column, `col @> ARRAY[path]::type[]` (which a GIN
  * index serves) for an array of text.  The column must not be ft_column
  * (quoted) of the relation ft_oid (the file table: every file with a row
  * would count as referenced).  Returns 0, or -1 with *errmsg set.  *cond is
  * freed with api->free. */
 static int reference_sql(const sweep_api *api, sweep_host *h,
                          const char *item, const char *ft_oid,
-                         const char *ft_column, char **cond, char **errmsg)
+                         const char *ft_column, const char *path,
+                         char **cond, char **errmsg)
 {
 	const char *table, *column, *cat, *elem;
 	PGresult *res = NULL;
@@ -265,12 +305,12 @@ static int reference_sql(const sweep_api *api, sweep_host *h,
 	cat = PQgetvalue(res, 0, 1);
 	elem = PQgetvalue(res, 0, 2);
 	if (strcmp(cat, "S") == 0)
-		*cond = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s = "
-		                     "$1::text)", table, column);
+		*cond = api->mprintf("EXISTS (SELECT 1 FROM %s orphan_files_ref"
+		                     " WHERE %s = %s)", table, column, path);
 	else if (strcmp(cat, "A") == 0 && strcmp(elem, "S") == 0)
-		*cond = api->mprintf("EXISTS (SELECT 1 FROM %s WHERE %s @> "
-		                     "ARRAY[$1::text]::%s)", table, column,
-		                     PQgetvalue(res, 0, 3));
+		*cond = api->mprintf("EXISTS (SELECT 1 FROM %s orphan_files_ref"
+		                     " WHERE %s @> ARRAY[%s]::%s)", table,
+		                     column, path, PQgetvalue(res, 0, 3));
 	else {
 		*errmsg = api->mprintf("references = %s: column is of type %s; "
 		                       "it must hold paths as text or an array "
@@ -288,13 +328,14 @@ out:
 	return rc;
 }
 
-/* Sets *out to the condition "some column of references holds $1": the
- * EXISTS of each entry joined with OR.  ft_oid and ft_column name the file
- * table's path column (NULL: none), which may not be an entry.  Returns 0,
- * or -1 with *errmsg set.  *out is freed with api->free. */
+/* Sets *out to the condition "some column of references holds path" (see
+ * reference_sql): the EXISTS of each entry joined with OR.  ft_oid and
+ * ft_column name the file table's path column (NULL: none), which may not
+ * be an entry.  Returns 0, or -1 with *errmsg set.  *out is freed with
+ * api->free. */
 static int references_sql(const sweep_api *api, sweep_host *h,
                           const char *ft_oid, const char *ft_column,
-                          char **out, char **errmsg)
+                          const char *path, char **out, char **errmsg)
 {
 	const char *const *items;
 	char *sql = NULL, *next, *cond = NULL;
@@ -307,8 +348,8 @@ static int references_sql(const sweep_api *api, sweep_host *h,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (reference_sql(api, h, items[i], ft_oid, ft_column, &cond,
-		                  errmsg) != 0) {
+		if (reference_sql(api, h, items[i], ft_oid, ft_column, path,
+		                  &cond, errmsg) != 0) {
 			api->free(sql);
 			return -1;
 		}
@@ -376,6 +417,7 @@ static void state_free(const sweep_api *api, orphan_state *st)
 	api->free(st->check_sql);
 	api->free(st->next_sql);
 	api->free(st->delete_sql);
+	api->free(st->verify_sql);
 	free(st);
 }
 
@@ -419,16 +461,64 @@ static int records_options(const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
+/* Returns the condition that a record of file_table is an orphan by
+ * its own columns: older holds (its time is older than the cutoff, or,
+ * for verify, it has a time) and it meets where (NULL: none); true or
+ * false, never NULL.  New string, NULL when out of memory. */
+static char *orphan_sql(const sweep_api *api, const char *older,
+                        const char *where)
+{
+	return api->mprintf("coalesce(%s AND (%s), false)", older,
+	                    where ? where : "true");
+}
+
+/* Sets *paths to verify's query of file_table (quoted table, path column,
+ * time column of kind): each path, as "path", whose every record is an
+ * orphan at some age (orphan_sql without the cutoff: it meets where and
+ * has a time), with "m", the time (timestamptz) of its youngest record,
+ * when the run takes the path once it is older than the cutoff.  Returns
+ * 0, or -1 when out of memory.  *paths is freed with api->free. */
+static int verify_paths_sql(const sweep_api *api, sweep_host *h,
+                            const orphan_state *st, const char *table,
+                            const char *column, const char *time, int kind,
+                            const char *where, char **paths)
+{
+	char *has_time, *any = NULL, *zone = NULL, *m = NULL;
+
+	has_time = api->mprintf("%s IS NOT NULL", time);
+	if (has_time)
+		any = orphan_sql(api, has_time, where);
+	if (kind == SWEEP_TIME_WALL)
+		zone = PQescapeLiteral(api->db(h), st->zone, strlen(st->zone));
+	if (kind == SWEEP_TIME_WALL && zone)
+		m = api->mprintf("max(%s)::timestamp AT TIME ZONE %s", time,
+		                 zone);
+	else if (kind != SWEEP_TIME_WALL)
+		m = api->mprintf("max(%s)", time);
+	*paths = any && m ? api->mprintf("SELECT %s AS path, %s AS m FROM %s"
+	                                 " WHERE %s IS NOT NULL GROUP BY 1"
+	                                 " HAVING bool_and(%s)", column, m,
+	                                 table, column, any)
+	                  : NULL;
+	api->free(has_time);
+	api->free(any);
+	api->free(m);
+	PQfreemem(zone);
+	return *paths ? 0 : -1;
+}
+
 /* Builds the statements of the records mode from the quoted table, path
  * column (column), time column (time, of sweep_time_kind() kind), where
  * (NULL: none) and audit object (NULL: none): st->next_sql,
- * st->delete_sql and *extra, the check's "shared" and "records" columns.
- * Returns 0, or -1 when out of memory.  *extra is freed with api->free. */
+ * st->delete_sql, *extra, the check's "shared" and "records" columns, and
+ * *paths, verify's (verify_paths_sql).  Returns 0, or -1 when out of
+ * memory.  *extra and *paths are freed with api->free. */
 static int records_statements(const sweep_api *api, sweep_host *h,
                               orphan_state *st, const char *table,
                               const char *column, const char *time,
                               int kind, const char *where,
-                              const char *audit, char **extra)
+                              const char *audit, char **extra,
+                              char **paths)
 {
 	char *orphan = NULL, *older1, *older2;
 	int rc = -1;
@@ -439,9 +529,9 @@ static int records_statements(const sweep_api *api, sweep_host *h,
 	if (!older1 || !older2)
 		goto out;
 	/* A record goes when this holds ($2: the cutoff); NULL: it stays. */
-	orphan = api->mprintf("coalesce(%s AND (%s), false)", older2,
-	                      where ? where : "true");
-	if (!orphan)
+	orphan = orphan_sql(api, older2, where);
+	if (!orphan || verify_paths_sql(api, h, st, table, column, time,
+	                                kind, where, paths) != 0)
 		goto out;
 	st->next_sql = api->mprintf("SELECT %s FROM %s WHERE %s IS NOT NULL"
 	                            " AND %s AND coalesce((%s), false)"
@@ -468,13 +558,13 @@ out:
 
 /* Checks the options of the records mode and, with file_table, the types
  * of its path and time columns, then builds its statements (see
- * records_statements) and sets *ft_oid and *ft_column to the table's oid
- * and quoted path column, for references_sql.  Without file_table sets
- * nothing.  Returns 0, or -1 with *errmsg set.  *extra and *ft_oid are
- * freed with api->free; *ft_column is host-owned. */
+ * records_statements; *paths is verify's) and sets *ft_oid and *ft_column
+ * to the table's oid and quoted path column, for references_sql.  Without
+ * file_table sets nothing.  Returns 0, or -1 with *errmsg set.  *extra,
+ * *paths and *ft_oid are freed with api->free; *ft_column is host-owned. */
 static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
-                       char **extra, char **ft_oid, const char **ft_column,
-                       char **errmsg)
+                       char **extra, char **paths, char **ft_oid,
+                       const char **ft_column, char **errmsg)
 {
 	const char *table = api->opt_ident(h, "file_table");
 	const char *column = api->opt_ident(h, "file_path_column");
@@ -529,7 +619,7 @@ static int records_sql(const sweep_api *api, sweep_host *h, orphan_state *st,
 	*ft_column = column;
 	if (!*ft_oid || records_statements(api, h, st, table, column, time,
 	                                   kind, api->opt_string(h, "where"),
-	                                   audit, extra) != 0) {
+	                                   audit, extra, paths) != 0) {
 		*errmsg = api->mprintf("out of memory");
 		goto out;
 	}
@@ -541,9 +631,45 @@ out:
 	return rc;
 }
 
-/* Has the server check the statements of the run (check_sql, and in the
- * records mode next_sql and delete_sql).  Returns 0, or -1 with *errmsg
- * set. */
+/* Builds st->verify_sql with the references (references_sql, the path
+ * column of ft_oid and ft_column excepted).  In the records mode from
+ * paths (verify_paths_sql): the paths no reference holds, with the age now
+ * in seconds of their youngest record, oldest first.  In the walk mode
+ * (paths NULL): of the paths in the array $1, the 1-based places of those
+ * no reference holds.  Returns 0, or -1 with *errmsg set. */
+static int verify_build(const sweep_api *api, sweep_host *h,
+                        orphan_state *st, const char *paths,
+                        const char *ft_oid, const char *ft_column,
+                        char **errmsg)
+{
+	char *refs = NULL;
+
+	if (references_sql(api, h, ft_oid, ft_column,
+	                   "orphan_files_path.path", &refs, errmsg) != 0)
+		return -1;
+	if (paths)
+		st->verify_sql = api->mprintf(
+			"SELECT orphan_files_path.path, extract(epoch FROM"
+			" now() - orphan_files_path.m) FROM (%s)"
+			" orphan_files_path WHERE NOT (%s) ORDER BY"
+			" orphan_files_path.m, orphan_files_path.path", paths,
+			refs);
+	else
+		st->verify_sql = api->mprintf(
+			"SELECT orphan_files_path.i FROM unnest($1::text[])"
+			" WITH ORDINALITY orphan_files_path (path, i)"
+			" WHERE NOT (%s)", refs);
+	api->free(refs);
+	if (!st->verify_sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Has the server check the statements of the run (check_sql and
+ * verify_sql, and in the records mode next_sql and delete_sql).  Returns
+ * 0, or -1 with *errmsg set. */
 static int statements_check(const sweep_api *api, sweep_host *h,
                             const orphan_state *st, char **errmsg)
 {
@@ -551,11 +677,14 @@ static int statements_check(const sweep_api *api, sweep_host *h,
 	              errmsg) != 0)
 		return -1;
 	if (!st->next_sql)
-		return 0;
+		return sql_check(api, h, st->verify_sql, "checking the measure "
+		                 "of verify", errmsg);
 	if (sql_check(api, h, st->next_sql, "checking file_table, "
 	              "time_column and where", errmsg) != 0 ||
 	    sql_check(api, h, st->delete_sql, "checking file_table, where "
-	              "and audit_columns", errmsg) != 0)
+	              "and audit_columns", errmsg) != 0 ||
+	    sql_check(api, h, st->verify_sql, "checking the measure of "
+	              "verify", errmsg) != 0)
 		return -1;
 	return 0;
 }
@@ -567,7 +696,7 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
                        char **errmsg)
 {
 	orphan_state *st;
-	char *refs = NULL, *extra = NULL, *ft_oid = NULL;
+	char *refs = NULL, *extra = NULL, *ft_oid = NULL, *paths = NULL;
 	const char *ft_column = NULL;
 	int rc = -1;
 
@@ -600,8 +729,11 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 		goto out;
 	}
 	if (directory_open(api, st, errmsg) != 0 ||
-	    records_sql(api, h, st, &extra, &ft_oid, &ft_column, errmsg) != 0 ||
-	    references_sql(api, h, ft_oid, ft_column, &refs, errmsg) != 0)
+	    records_sql(api, h, st, &extra, &paths, &ft_oid, &ft_column,
+	                errmsg) != 0 ||
+	    references_sql(api, h, ft_oid, ft_column, "$1::text", &refs,
+	                   errmsg) != 0 ||
+	    verify_build(api, h, st, paths, ft_oid, ft_column, errmsg) != 0)
 		goto out;
 	if (st->next_sql)
 		st->file_table_name = api->opt_string(h, "file_table");
@@ -619,6 +751,7 @@ static int orphan_init(const sweep_api *api, sweep_host *h, void **state,
 out:
 	api->free(refs);
 	api->free(extra);
+	api->free(paths);
 	api->free(ft_oid);
 	state_free(api, st);
 	return rc;
@@ -646,11 +779,14 @@ static int path_set(walk *w, size_t len, const char *name, bool slash)
 }
 
 /* Reports the current path as a failed item: "relative path: what" or,
- * with a reason, "relative path: what: reason". */
+ * with a reason, "relative path: what: reason"; nothing when w is
+ * verify's, which measures and reports no item of a run. */
 static void item_failed(walk *w, const char *what, const char *reason)
 {
 	char *text;
 
+	if (w->measure)
+		return;
 	text = w->api->mprintf("%s: %s%s%s", w->path + w->plen, what,
 	                       reason ? ": " : "", reason ? reason : "");
 	w->api->error_item(w->h, text ? text : what);
@@ -931,12 +1067,22 @@ out:
 	return rc;
 }
 
+/* Counts name once in the result, unless w is verify's pass, which
+ * counts nothing. */
+static void tally(walk *w, const char *name)
+{
+	if (!w->measure)
+		w->api->count(w->h, name, 1);
+}
+
 /* Looks at one entry of the directory dfd, whose relative path is in
  * w->path: counts a regular file "examined" and then "unmatched",
  * "too_new" or hands it to visit (pausing after every batch_size of
- * those); counts anything else but a directory "skipped".  Sets *is_dir
- * when it is a directory to go down into.  Returns 0, or -1 with *errmsg
- * set when the walk must end. */
+ * those); counts anything else but a directory "skipped".  verify's pass
+ * (w->measure) counts nothing, hands visit every file pattern matches
+ * whatever its age and never pauses.  Sets *is_dir when it is a directory
+ * to go down into.  Returns 0, or -1 with *errmsg set when the walk must
+ * end. */
 static int entry_visit(walk *w, int dfd, const char *name, bool *is_dir,
                        struct stat *sb,
                        int (*visit)(walk *, int, const char *,
@@ -956,21 +1102,21 @@ static int entry_visit(walk *w, int dfd, const char *name, bool *is_dir,
 		return 0;
 	}
 	if (!S_ISREG(sb->st_mode)) {
-		api->count(w->h, "skipped", 1);
+		tally(w, "skipped");
 		return 0;
 	}
-	api->count(w->h, "examined", 1);
+	tally(w, "examined");
 	if (fnmatch(w->st->pattern, w->path + w->plen, 0) != 0) {
-		api->count(w->h, "unmatched", 1);
+		tally(w, "unmatched");
 		return 0;
 	}
-	if (!is_old(w, sb)) {
-		api->count(w->h, "too_new", 1);
+	if (!w->measure && !is_old(w, sb)) {
+		tally(w, "too_new");
 		return 0;
 	}
 	if (visit(w, dfd, name, sb, errmsg) != 0)
 		return -1;
-	if (++w->checked % w->st->batch_size == 0) {
+	if (!w->measure && ++w->checked % w->st->batch_size == 0) {
 		api->progress(w->h, w->checked, -1);
 		if (!w->dry)
 			api->pause(w->h, w->st->pause_ms);
@@ -1365,29 +1511,39 @@ static int record_dry(walk *w, const char *rel, char **errmsg)
 	return 0;
 }
 
+/* Whether path, one of file_table, is the run's: it starts with
+ * path_prefix and the rest, its relative path, matches pattern.  Sets
+ * w->path to path when it starts with path_prefix, *rel to the relative
+ * path in it.  Returns 1 when it is, 0 when not, -1 when out of memory. */
+static int record_match(walk *w, const char *path, const char **rel)
+{
+	if (strncmp(path, w->st->path_prefix, w->plen) != 0)
+		return 0;
+	if (path_set(w, 0, path, false) != 0)
+		return -1;
+	*rel = w->path + w->plen;
+	return fnmatch(w->st->pattern, *rel, 0) == 0;
+}
+
 /* Looks at one path of file_table's candidates: counts it "examined", then
- * "unmatched" when it does not start with path_prefix or the rest, its
- * relative path, does not match pattern; reports a relative path that
- * cannot name a file inside directory as a failed item; else sets w->path
- * to it and hands the relative path to visit.  Returns 0, or -1 with
- * *errmsg set when the run must end. */
+ * "unmatched" when it is not the run's (record_match); reports a relative
+ * path that cannot name a file inside directory as a failed item; else
+ * sets w->path to it and hands the relative path to visit.  Returns 0, or
+ * -1 with *errmsg set when the run must end. */
 static int record_visit(walk *w, const char *path,
                         int (*visit)(walk *, const char *, char **),
                         char **errmsg)
 {
-	const char *why, *rel;
+	const char *why, *rel = NULL;
+	int m;
 
 	w->api->count(w->h, "examined", 1);
-	if (strncmp(path, w->st->path_prefix, w->plen) != 0) {
-		w->api->count(w->h, "unmatched", 1);
-		return 0;
-	}
-	if (path_set(w, 0, path, false) != 0) {
+	m = record_match(w, path, &rel);
+	if (m < 0) {
 		*errmsg = w->api->mprintf("out of memory");
 		return -1;
 	}
-	rel = w->path + w->plen;
-	if (fnmatch(w->st->pattern, rel, 0) != 0) {
+	if (m == 0) {
 		w->api->count(w->h, "unmatched", 1);
 		return 0;
 	}
@@ -1466,6 +1622,7 @@ static int walk_cutoff(walk *w, char **errmsg)
 	char *text = NULL;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	w->now = now;
 	if (sweep_age_cutoff(w->api, w->h, "older_than", w->st->zone,
 	                     (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000,
 	                     &text, &cut_us, errmsg) != 0)
@@ -1504,9 +1661,15 @@ static int walk_init(walk *w, const sweep_api *api, sweep_host *h,
 	return 0;
 }
 
-/* Frees what walk_init allocated in w. */
+/* Frees what walk_init allocated in w, and verify's batch. */
 static void walk_free(walk *w)
 {
+	size_t i;
+
+	for (i = 0; i < w->nbatch; i++)
+		free(w->batch[i]);
+	free(w->batch);
+	free(w->mtimes);
 	free(w->path);
 	if (w->api)
 		w->api->free(w->cutoff_text);
@@ -1634,6 +1797,299 @@ out:
 	return rc;
 }
 
+/* ---- verify (SDK 1.9): the policy's measure. ---- */
+
+/* Returns the text[] literal of the n strings items, each quoted with its
+ * quotes and backslashes escaped: {"a","b\"c"}.  NULL when out of memory;
+ * freed with free(). */
+static char *array_literal(char *const *items, size_t n)
+{
+	size_t i, len = 3;
+	const char *c;
+	char *out, *p;
+
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	out = malloc(len);
+	if (!out)
+		return NULL;
+	p = out;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* Checks the paths of verify's batch against the references, one query
+ * (verify_sql), keeps the oldest mtime of those none holds in w->oldest,
+ * and empties the batch.  Returns 0, or -1 with *errmsg set. */
+static int measure_flush(walk *w, char **errmsg)
+{
+	const char *params[1];
+	PGresult *res;
+	char *lit;
+	size_t i;
+	long k;
+	int n;
+
+	if (w->nbatch == 0)
+		return 0;
+	lit = array_literal(w->batch, w->nbatch);
+	if (!lit) {
+		*errmsg = w->api->mprintf("out of memory");
+		return -1;
+	}
+	params[0] = lit;
+	res = w->api->query(w->h, w->st->verify_sql, 1, params, "checking "
+	                    "the references of the files", errmsg);
+	free(lit);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < (size_t)n; i++) {
+		k = strtol(PQgetvalue(res, (int)i, 0), NULL, 10) - 1;
+		if (k < 0 || (size_t)k >= w->nbatch)
+			continue;
+		if (!w->found || w->mtimes[k] < w->oldest)
+			w->oldest = w->mtimes[k];
+		w->found = true;
+	}
+	PQclear(res);
+	for (i = 0; i < w->nbatch; i++)
+		free(w->batch[i]);
+	w->nbatch = 0;
+	return 0;
+}
+
+/* True when s is well-formed UTF-8 (no overlong form, surrogate or code
+ * point past U+10FFFF), which is all a session of sweepd can send. */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp, min;
+	int i, n;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, cp = *p & 0x1f, min = 0x80;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2, cp = *p & 0x0f, min = 0x800;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, cp = *p & 0x07, min = 0x10000;
+		else
+			return false;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* verify's visit of a walked file (walk_tree, w->measure): adds its path
+ * and mtime to the batch, checked every batch_size files
+ * (measure_flush).  A path that is not UTF-8 cannot be sent to the
+ * database, so no reference can hold it: the run fails on it each time
+ * and it stays, an orphan, counted at once.  Returns 0, or -1 with
+ * *errmsg set. */
+static int measure_visit(walk *w, int dfd, const char *name,
+                         const struct stat *sb, char **errmsg)
+{
+	double mtime = (double)sb->st_mtim.tv_sec + sb->st_mtim.tv_nsec / 1e9;
+	size_t cap = w->batch_cap ? w->batch_cap * 2 : 64;
+	char **batch;
+	double *mtimes;
+
+	(void)dfd;
+	(void)name;
+	if (!utf8_valid(w->path)) {
+		if (!w->found || mtime < w->oldest)
+			w->oldest = mtime;
+		w->found = true;
+		return 0;
+	}
+	if (w->nbatch == w->batch_cap) {
+		batch = realloc(w->batch, cap * sizeof *batch);
+		if (batch)
+			w->batch = batch;
+		mtimes = batch ? realloc(w->mtimes, cap * sizeof *mtimes)
+		               : NULL;
+		if (!mtimes) {
+			*errmsg = w->api->mprintf("out of memory");
+			return -1;
+		}
+		w->mtimes = mtimes;
+		w->batch_cap = cap;
+	}
+	w->batch[w->nbatch] = strdup(w->path);
+	if (!w->batch[w->nbatch]) {
+		*errmsg = w->api->mprintf("out of memory");
+		return -1;
+	}
+	w->mtimes[w->nbatch++] = mtime;
+	if ((int64_t)w->nbatch >= w->st->batch_size)
+		return measure_flush(w, errmsg);
+	return 0;
+}
+
+/* The policy's measure in the walk mode: walks the whole directory as the
+ * run does (links never followed, the same pattern), checks every file
+ * against the references, batch_size paths a query, and sets
+ * out->oldest_age_s to the age by the host's clock of the oldest file no
+ * reference holds (-1: none), out->limit_s to older_than's.  Returns 0,
+ * or -1 with *errmsg set, also when a stop cut the walk short. */
+static int walk_verify(walk *w, sweep_verify *out, char **errmsg)
+{
+	double now = (double)w->now.tv_sec + w->now.tv_nsec / 1e9;
+	double cut = (double)w->cutoff.tv_sec + w->cutoff.tv_nsec / 1e9;
+
+	if (walk_tree(w, measure_visit, errmsg) != 0 ||
+	    measure_flush(w, errmsg) != 0)
+		return -1;
+	if (w->stopped) {
+		*errmsg = w->api->mprintf("stopped before the walk of %s "
+		                          "ended", w->st->directory);
+		return -1;
+	}
+	out->limit_s = now - cut;
+	if (w->found)
+		out->oldest_age_s = now > w->oldest ? now - w->oldest : 0;
+	out->table = w->st->directory;
+	return 0;
+}
+
+/* Whether the run takes (or tries to take and fails on) the records of
+ * path, a path of verify_sql, which holds what the database decides: the
+ * path is the run's (record_match) and its file is not a link, directory
+ * or other non-regular file, which the run skips for good.  A missing
+ * file counts (the run takes its records alone), and so do a path the
+ * run refuses and a file that cannot be looked at: their old records
+ * stay, reported as failed items by every run.  Looks at the file as the
+ * run does (file_find, never following a link).  Returns 1, 0, or -1 when
+ * out of memory. */
+static int record_would_go(walk *w, const char *path)
+{
+	record_file rf = { .dfd = -1 };
+	const char *rel = NULL;
+	found f;
+	int m;
+
+	m = record_match(w, path, &rel);
+	if (m <= 0)
+		return m;
+	if (path_refused(rel))
+		return 1;
+	f = file_find(w, rel, &rf);
+	record_file_close(&rf);
+	return f != FOUND_OTHER;
+}
+
+/* Sets out->oldest_age_s to the age of the youngest record of the oldest
+ * path of verify_sql that the run takes (record_would_go), or leaves it
+ * at -1 when there is none, reading verify_sql's paths batch_size at a
+ * time from a cursor of the host's transaction.  Returns 0, or -1 with
+ * *errmsg set. */
+static int verify_oldest(walk *w, sweep_verify *out, char **errmsg)
+{
+	const sweep_api *api = w->api;
+	const char *what = "finding the oldest orphaned record";
+	char *sql, fetch[64];
+	PGresult *res;
+	int i, n, k = 0;
+
+	sql = api->mprintf("DECLARE orphan_files_verify NO SCROLL CURSOR FOR"
+	                   " %s", w->st->verify_sql);
+	if (!sql) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	res = api->query(w->h, sql, 0, NULL, what, errmsg);
+	api->free(sql);
+	if (!res)
+		return -1;
+	PQclear(res);
+	snprintf(fetch, sizeof fetch, "FETCH %" PRId64 " FROM "
+	         "orphan_files_verify", w->st->batch_size);
+	do {
+		res = api->query(w->h, fetch, 0, NULL, what, errmsg);
+		if (!res)
+			return -1;
+		n = PQntuples(res);
+		for (i = 0; i < n && k == 0; i++)
+			k = record_would_go(w, PQgetvalue(res, i, 0));
+		if (k > 0)
+			out->oldest_age_s = strtod(PQgetvalue(res, i - 1, 1),
+			                           NULL);
+		PQclear(res);
+	} while (k == 0 && n == w->st->batch_size);
+	if (k < 0) {
+		*errmsg = api->mprintf("out of memory");
+		return -1;
+	}
+	res = api->query(w->h, "CLOSE orphan_files_verify", 0, NULL, what,
+	                 errmsg);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+/* The policy's measure (SDK 1.9).  In the walk mode, walk_verify.  In the
+ * records mode, out->limit_s, the age of the cutoff (older_than counted
+ * as the run counts it), and out->oldest_age_s, the age of the oldest
+ * orphan the run's condition takes at some age: for a path, its youngest
+ * record's time, since the run takes a file's records only all together
+ * (verify_oldest).  Measures, changes nothing: the host's transaction is
+ * READ ONLY and files are only looked at.  Returns 0, or -1 with *errmsg
+ * set. */
+static int orphan_verify(const sweep_api *api, sweep_host *h, void *state,
+                         sweep_verify *out, char **errmsg)
+{
+	const orphan_state *st = state;
+	const char *params[1];
+	PGresult *res;
+	walk w;
+	int rc = -1;
+
+	if (walk_init(&w, api, h, st, true, errmsg) != 0)
+		goto out;
+	w.measure = true;
+	if (!st->next_sql) {
+		rc = walk_verify(&w, out, errmsg);
+		goto out;
+	}
+	params[0] = w.cutoff_text;
+	res = api->query(h, "SELECT extract(epoch FROM now() -"
+	                 " $1::timestamptz)", 1, params, "measuring "
+	                 "older_than", errmsg);
+	if (!res)
+		goto out;
+	out->limit_s = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	out->table = st->file_table_name;
+	rc = verify_oldest(&w, out, errmsg);
+out:
+	walk_free(&w);
+	return rc;
+}
+
 /* Closes the directory and frees the state built by orphan_init. */
 static void orphan_teardown(const sweep_api *api, sweep_host *h, void *state)
 {
@@ -1695,7 +2151,7 @@ static const sweep_option_range orphan_ranges[] = {
 static const sweep_plugin orphan_plugin = {
 	SWEEP_PLUGIN_HEADER,
 	.name = "orphan_files",
-	.version = "1.2.0",
+	.version = "1.3.0",
 	.description = "deletes old uploaded files that no row references: "
 	               "by file_table's records when set, else by walking "
 	               "the directory; never follows a link",
@@ -1705,6 +2161,7 @@ static const sweep_plugin orphan_plugin = {
 	.run = orphan_run,
 	.dry_run = orphan_dry_run,
 	.teardown = orphan_teardown,
+	.verify = orphan_verify,
 };
 
 SWEEP_PLUGIN_DEFINE(orphan_plugin)

@@ -1,12 +1,18 @@
 /* Proof that a policy holds (sweepd --verify, SDK 1.9): the real binary,
- * the real age_delete and anonymize plugins and the real database.  A
- * table with rows older than the job's limit is a violated policy, named
- * with its job, table and oldest row's age, until a run deletes (or
- * anonymizes) them; a paused job's rows stay violated; --status and the
- * metrics file show the age the last run left. */
+ * the real age_delete, anonymize and orphan_files plugins, the real
+ * database and a real directory of files.  A table with rows older than
+ * the job's limit is a violated policy, named with its job, table and
+ * oldest row's age, until a run deletes (or anonymizes) them; a paused
+ * job's rows stay violated; --status and the metrics file show the age
+ * the last run left. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "testworld.h"
@@ -234,6 +240,175 @@ static void anonymize_counts_a_row_missing_any_one_change(void **state)
 	}
 }
 
+/* Writes the empty file dir/name, its mtime days ago. */
+static void put_file(const char *dir, const char *name, int days)
+{
+	char *path = tu_path(dir, name);
+	FILE *fp = fopen(path, "w");
+	struct timespec t[2];
+
+	if (!fp)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	else
+		assert_int_equal(fclose(fp), 0);
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= (time_t)days * 24 * 3600;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+	free(path);
+}
+
+/* schema.uploads (records of the files in dir/up) and schema.members,
+ * whose avatar references them; the age in days of each record:
+ *   old.png      40, unreferenced: an orphan past the limit
+ *   ref.png      60, a member's avatar: referenced
+ *   kept.png     70, kind 'keep', which where leaves out
+ *   link.png     50, the file is a symbolic link: the run skips it
+ *   shared.png   55 and 2: its file goes when both records do
+ *   nulltime.png 80 and NULL: a record without a time never goes
+ *   young.png     1
+ * Every path but link.png has its file. */
+static void orphan_data(tu_world *w)
+{
+	static const char *const files[] = {
+		"old.png", "ref.png", "kept.png", "shared.png",
+		"nulltime.png", "young.png",
+	};
+	char *up = tu_path(w->dir, "up"), *link;
+	size_t i;
+
+	assert_int_equal(mkdir(up, 0755), 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put_file(up, files[i], 0);
+	link = tu_path(up, "link.png");
+	assert_int_equal(symlink("ref.png", link), 0);
+	tu_sql(w->db, "CREATE TABLE %s.members (avatar text)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.members VALUES ('ref.png')",
+	       w->schema);
+	tu_sql(w->db, "CREATE TABLE %s.uploads (id int, kind text, path text,"
+	       " created_at timestamptz)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.uploads SELECT id, kind, path, now() -"
+	       " make_interval(days => d) FROM (VALUES (1, 'a', 'old.png',"
+	       " 40), (2, 'a', 'ref.png', 60), (3, 'keep', 'kept.png', 70),"
+	       " (4, 'a', 'link.png', 50), (5, 'a', 'shared.png', 55),"
+	       " (6, 'a', 'shared.png', 2), (7, 'a', 'nulltime.png', 80),"
+	       " (8, 'a', 'nulltime.png', NULL), (9, 'a', 'young.png', 1))"
+	       " v(id, kind, path, d)", w->schema);
+	free(link);
+	free(up);
+}
+
+/* A daily orphan_files job in the records mode over schema.uploads and
+ * dir/up, 30d, leaving out the records of kind 'keep'; one path a batch,
+ * so that verify reads its paths in several. */
+static void orphan_job(tu_world *w)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = orphan_files\nschedule = @daily\n"
+	         "\n[params]\ndirectory = %s/up\nolder_than = 30d\n"
+	         "references = %s.members.avatar\nfile_table = %s.uploads\n"
+	         "file_path_column = path\ntime_column = created_at\n"
+	         "where = kind <> 'keep'\nbatch_size = 1\n", w->job, w->dir,
+	         w->schema,
+	         w->schema);
+	tu_world_load(w, text);
+}
+
+/* orphan_files' policy is its orphans: the oldest record the run would
+ * take at some age.  A referenced record, one where leaves out, one whose
+ * file is a link (skipped), one whose path a record without a time keeps
+ * and an old record whose file a young record still shares are not
+ * orphans past the limit; the 40-day orphan is, until a run takes it. */
+static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
+{
+	tu_world *w = *st;
+	char args[256], *out, *up;
+
+	orphan_data(w);
+	orphan_job(w);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 1);
+	assert_contains(out, w->job);
+	assert_contains(out, ".uploads: oldest row 40d");
+	assert_contains(out, "limit 30d, period 1d: VIOLATED");
+	free(out);
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.uploads",
+	                            w->schema), 8);
+	up = tu_path(w->dir, "up/old.png");
+	assert_int_equal(access(up, F_OK), -1);
+	free(up);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, ".uploads: oldest row 2d, limit 30d, period 1d:"
+	                " OK");
+	free(out);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "oldest row:   2d (limit 30d) in ");
+	free(out);
+}
+
+/* The walk mode's policy is its orphans too: the oldest file that no
+ * reference holds, by mtime; a referenced file (one with a quote and a
+ * backslash in its name too), one that pattern leaves out and a link
+ * (which the run skips) are not its files.  A name that is not UTF-8 is
+ * one no reference can hold: it counts and does not stop the measure.
+ * Two paths a batch: the references are checked in several.  The measure
+ * after the run walks the directory again and leaves the run's counters
+ * as they were. */
+static void orphan_files_walk_mode_violates_until_a_run(void **state)
+{
+	tu_world *w = *state;
+	char args[256], *out, *dir, *path, text[1024];
+
+	dir = tu_path(w->dir, "walk");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put_file(dir, "old.png", 40);
+	put_file(dir, "ref.png", 60);
+	put_file(dir, "old.txt", 70);
+	put_file(dir, "young.png", 1);
+	put_file(dir, "q\"uo\\te.png", 50);
+	put_file(dir, "latin1-\xe9.png", 3);
+	path = tu_path(dir, "link.png");
+	assert_int_equal(symlink("ref.png", path), 0);
+	free(path);
+	tu_sql(w->db, "CREATE TABLE %s.members (avatar text)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.members VALUES ('ref.png'),"
+	       " (E'q\"uo\\\\te.png')", w->schema);
+	snprintf(text, sizeof(text),
+	         "[job]\nname = %s\nplugin = orphan_files\nschedule = @daily\n"
+	         "\n[params]\ndirectory = %s\nolder_than = 30d\n"
+	         "pattern = *.png\nreferences = %s.members.avatar\n"
+	         "batch_size = 2\n", w->job, dir, w->schema);
+	tu_world_load(w, text);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 1);
+	assert_contains(out, "/walk: oldest row 40d, limit 30d, period 1d:"
+	                " VIOLATED");
+	free(out);
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	snprintf(args, sizeof(args), "--verify %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "/walk: oldest row 3d, limit 30d, period 1d:"
+	                " OK");
+	free(out);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "oldest row:   3d (limit 30d) in ");
+	/* the run's counters, not doubled by the measure after it */
+	assert_contains(out, "\"examined\": 6,");
+	assert_contains(out, "\"skipped\": 1,");
+	free(out);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +418,8 @@ int main(void)
 		T(verify_measures_the_rows_where_matches),
 		T(anonymize_violates_until_a_run_strips_old_rows),
 		T(anonymize_counts_a_row_missing_any_one_change),
+		T(orphan_files_violates_until_a_run_takes_old_orphans),
+		T(orphan_files_walk_mode_violates_until_a_run),
 #undef T
 	};
 
