@@ -134,6 +134,80 @@ static void verify_measures_the_rows_where_matches(void **state)
 	free(out);
 }
 
+/* Index entries the scans of index `name` in schema read so far, once
+ * the sessions that used it have reported (it has been scanned). */
+static long long index_reads(tu_world *w, const char *name)
+{
+	double deadline = tu_mono() + 20;
+	long long reads;
+
+	for (;;) {
+		tu_sql(w->db, "SELECT pg_stat_clear_snapshot()");
+		reads = tu_sql_int(w->db, "SELECT CASE WHEN idx_scan > 0 THEN"
+		                   " idx_tup_read ELSE -1 END FROM"
+		                   " pg_stat_user_indexes WHERE schemaname ="
+		                   " '%s' AND indexrelname = '%s'", w->schema,
+		                   name);
+		if (reads >= 0 || tu_mono() > deadline)
+			return reads;
+		tu_nap_ms(50);
+	}
+}
+
+/* Right after a run that walked the whole table, the measure starts at
+ * that run's cutoff: it does not step over the index entries of the 5,000
+ * rows the run just deleted (each a heap visit; seconds on a large
+ * shuffled table), and still finds the oldest row left. */
+static void the_measure_after_a_whole_run_starts_at_its_cutoff(void **st)
+{
+	tu_world *w = *st;
+	char args[256], *out;
+	long long reads;
+
+	tu_sql(w->db, "CREATE TABLE %s.events (id int, kind text, created_at"
+	       " timestamptz)", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.events SELECT g, 'a', now() - interval"
+	       " '40 days' - g * interval '1 s' FROM generate_series(1, 5000)"
+	       " g", w->schema);
+	tu_sql(w->db, "INSERT INTO %s.events SELECT g, 'b', now() - interval"
+	       " '2 days' FROM generate_series(5001, 5010) g", w->schema);
+	tu_sql(w->db, "CREATE INDEX events_at ON %s.events (created_at)",
+	       w->schema);
+	world_job(w, "");
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	reads = index_reads(w, "events_at");
+	if (reads < 0 || reads > 100)
+		fail_msg("the measure after the run read %lld index entries"
+		         " (the run left 5,000 dead ones; -1: never scanned)",
+		         reads);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	assert_contains(out, "oldest row:   2d (limit 30d) in ");
+	free(out);
+}
+
+/* A run cut short by max_rows leaves old rows: its measure starts at the
+ * oldest end and shows them. */
+static void a_run_cut_short_is_measured_from_the_oldest_row(void **state)
+{
+	tu_world *w = *state;
+	char args[256], *out;
+
+	world_data(w);
+	world_job(w, "max_rows = 5\n");
+	snprintf(args, sizeof(args), "--run %s", w->job);
+	assert_int_equal(sweepd(w, &out, args), 0);
+	free(out);
+	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
+	                            w->schema), 15);
+	snprintf(args, sizeof(args), "--status %s", w->job);
+	sweepd(w, &out, args);
+	assert_contains(out, "oldest row:   40d (limit 30d) in ");
+	free(out);
+}
+
 /* The value anonymize sets name to, as the job writes it and as SQL: a
  * quote and a backslash, which verify's literal must keep as they are. */
 #define GONE "it's \\gone"
@@ -416,6 +490,8 @@ int main(void)
 		T(old_rows_violate_until_a_run_deletes_them),
 		T(a_paused_job_leaves_its_policy_violated),
 		T(verify_measures_the_rows_where_matches),
+		T(the_measure_after_a_whole_run_starts_at_its_cutoff),
+		T(a_run_cut_short_is_measured_from_the_oldest_row),
 		T(anonymize_violates_until_a_run_strips_old_rows),
 		T(anonymize_counts_a_row_missing_any_one_change),
 		T(orphan_files_violates_until_a_run_takes_old_orphans),
