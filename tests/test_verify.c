@@ -65,28 +65,38 @@ static int sweepd(tu_world *w, char **out, const char *args)
 	return rc;
 }
 
+/* Runs sweepd CMD JOB (w's job) and returns its output (the caller frees
+ * it), failing the test unless it exits with want (-1: any status). */
+static char *job_cmd(tu_world *w, const char *cmd, int want)
+{
+	char args[256], *out;
+	int rc;
+
+	snprintf(args, sizeof(args), "%s %s", cmd, w->job);
+	rc = sweepd(w, &out, args);
+	if (want >= 0 && rc != want)
+		fail_msg("sweepd %s exited %d, not %d:\n%s", args, rc, want, out);
+	return out;
+}
+
 static void old_rows_violate_until_a_run_deletes_them(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out, *metrics;
+	char *out, *metrics;
 
 	world_data(w);
 	world_job(w, "");
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 1);
+	out = job_cmd(w, "--verify", 1);
 	assert_contains(out, w->job);
 	assert_contains(out, ".events: oldest row 40d");
 	assert_contains(out, "limit 30d, period 1d: VIOLATED");
 	free(out);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--verify", 0);
 	assert_contains(out, "oldest row 1d, limit 30d, period 1d: OK");
 	free(out);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--status", 0);
 	assert_contains(out, "oldest row:   1d (limit 30d) in ");
 	free(out);
 	metrics = tu_path(w->dir, "metrics");
@@ -99,20 +109,17 @@ static void old_rows_violate_until_a_run_deletes_them(void **state)
 static void a_paused_job_leaves_its_policy_violated(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out;
+	char *out;
 
 	world_data(w);
 	world_job(w, "");
-	snprintf(args, sizeof(args), "--pause %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--pause", 0);
 	free(out);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	sweepd(w, &out, args);
+	out = job_cmd(w, "--run", -1);
 	free(out);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 20);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 1);
+	out = job_cmd(w, "--verify", 1);
 	assert_contains(out, "VIOLATED");
 	free(out);
 }
@@ -122,12 +129,11 @@ static void a_paused_job_leaves_its_policy_violated(void **state)
 static void verify_measures_the_rows_where_matches(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out;
+	char *out;
 
 	world_data(w);
 	world_job(w, "where = kind = 'b'\n");
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--verify", 0);
 	assert_contains(out, "oldest row 1d");
 	free(out);
 	assert_int_equal(sweepd(w, &out, "--verify no_such_job_here"), 2);
@@ -161,7 +167,7 @@ static long long index_reads(tu_world *w, const char *name)
 static void the_measure_after_a_whole_run_starts_at_its_cutoff(void **st)
 {
 	tu_world *w = *st;
-	char args[256], *out;
+	char *out;
 	long long reads;
 
 	tu_sql(w->db, "CREATE TABLE %s.events (id int, kind text, created_at"
@@ -174,16 +180,14 @@ static void the_measure_after_a_whole_run_starts_at_its_cutoff(void **st)
 	tu_sql(w->db, "CREATE INDEX events_at ON %s.events (created_at)",
 	       w->schema);
 	world_job(w, "");
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
 	reads = index_reads(w, "events_at");
 	if (reads < 0 || reads > 100)
 		fail_msg("the measure after the run read %lld index entries"
 		         " (the run left 5,000 dead ones; -1: never scanned)",
 		         reads);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--status", 0);
 	assert_contains(out, "oldest row:   2d (limit 30d) in ");
 	free(out);
 }
@@ -193,17 +197,15 @@ static void the_measure_after_a_whole_run_starts_at_its_cutoff(void **st)
 static void a_run_cut_short_is_measured_from_the_oldest_row(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out;
+	char *out;
 
 	world_data(w);
 	world_job(w, "max_rows = 5\n");
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.events",
 	                            w->schema), 15);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	sweepd(w, &out, args);
+	out = job_cmd(w, "--status", -1);
 	assert_contains(out, "oldest row:   40d (limit 30d) in ");
 	free(out);
 }
@@ -253,28 +255,24 @@ static void anon_job(tu_world *w)
 static void anonymize_violates_until_a_run_strips_old_rows(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out;
+	char *out;
 
 	anon_data(w);
 	anon_job(w);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 1);
+	out = job_cmd(w, "--verify", 1);
 	assert_contains(out, w->job);
 	assert_contains(out, ".people: oldest row 40d");
 	assert_contains(out, "limit 30d, period 1d: VIOLATED");
 	free(out);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.people"
 	                            " WHERE user_id IS NULL", w->schema), 20);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--verify", 0);
 	assert_contains(out, ".people: oldest row 1d, limit 30d, period 1d:"
 	                " OK");
 	free(out);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--status", 0);
 	assert_contains(out, "oldest row:   1d (limit 30d) in ");
 	free(out);
 }
@@ -291,24 +289,22 @@ static void anonymize_counts_a_row_missing_any_one_change(void **state)
 		" '{\"a\": [{\"b\": {\"Email\": 1}}]}'",
 	};
 	tu_world *w = *state;
-	char args[256], *out;
+	char *out;
 	size_t i;
 
 	anon_data(w);
 	anon_job(w);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
 	for (i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
 		tu_sql(w->db, "UPDATE %s.people SET %s WHERE id = 5",
 		       w->schema, partial[i]);
-		assert_int_equal(sweepd(w, &out, args), 1);
+		out = job_cmd(w, "--verify", 1);
 		assert_contains(out, ".people: oldest row 60d");
 		free(out);
 		tu_sql(w->db, "UPDATE %s.people SET user_id = NULL, name ="
 		       " " GONE_SQL ", meta = '{}' WHERE id = 5", w->schema);
-		assert_int_equal(sweepd(w, &out, args), 0);
+		out = job_cmd(w, "--verify", 0);
 		assert_contains(out, "oldest row 1d");
 		free(out);
 	}
@@ -398,31 +394,27 @@ static void orphan_job(tu_world *w)
 static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
 {
 	tu_world *w = *st;
-	char args[256], *out, *up;
+	char *out, *up;
 
 	orphan_data(w);
 	orphan_job(w);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 1);
+	out = job_cmd(w, "--verify", 1);
 	assert_contains(out, w->job);
 	assert_contains(out, ".uploads: oldest row 40d");
 	assert_contains(out, "limit 30d, period 1d: VIOLATED");
 	free(out);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.uploads",
 	                            w->schema), 8);
 	up = tu_path(w->dir, "up/old.png");
 	assert_int_equal(access(up, F_OK), -1);
 	free(up);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--verify", 0);
 	assert_contains(out, ".uploads: oldest row 2d, limit 30d, period 1d:"
 	                " OK");
 	free(out);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--status", 0);
 	assert_contains(out, "oldest row:   2d (limit 30d) in ");
 	free(out);
 }
@@ -438,7 +430,7 @@ static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
 static void orphan_files_walk_mode_violates_until_a_run(void **state)
 {
 	tu_world *w = *state;
-	char args[256], *out, *dir, *path, text[1024];
+	char *out, *dir, *path, text[1024];
 
 	dir = tu_path(w->dir, "walk");
 	assert_int_equal(mkdir(dir, 0755), 0);
@@ -460,21 +452,17 @@ static void orphan_files_walk_mode_violates_until_a_run(void **state)
 	         "pattern = *.png\nreferences = %s.members.avatar\n"
 	         "batch_size = 2\n", w->job, dir, w->schema);
 	tu_world_load(w, text);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 1);
+	out = job_cmd(w, "--verify", 1);
 	assert_contains(out, "/walk: oldest row 40d, limit 30d, period 1d:"
 	                " VIOLATED");
 	free(out);
-	snprintf(args, sizeof(args), "--run %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--run", 0);
 	free(out);
-	snprintf(args, sizeof(args), "--verify %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--verify", 0);
 	assert_contains(out, "/walk: oldest row 3d, limit 30d, period 1d:"
 	                " OK");
 	free(out);
-	snprintf(args, sizeof(args), "--status %s", w->job);
-	assert_int_equal(sweepd(w, &out, args), 0);
+	out = job_cmd(w, "--status", 0);
 	assert_contains(out, "oldest row:   3d (limit 30d) in ");
 	/* the run's counters, not doubled by the measure after it */
 	assert_contains(out, "\"examined\": 6,");
