@@ -135,10 +135,12 @@ static void show_bytes(const char *s, size_t n, char *out, size_t len)
 
 /* ------------------------------------------------------------ processes */
 
-/* Number of processes other than this one whose command line holds the
- * test's conf.d path (as `pgrep -f` would count them); the first one's
- * pid and command line go to what (len bytes) when it is not NULL. */
-static int procs_left(char *what, size_t len)
+/* Walks the processes other than this one whose command line holds the
+ * test's conf.d path (as `pgrep -f` would find them), sending each sig
+ * (0: none); returns how many it found (with sig, how many took it).  The
+ * first one's pid and command line go to what (len bytes) when it is not
+ * NULL. */
+static int procs_scan(int sig, char *what, size_t len)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -159,51 +161,31 @@ static int procs_left(char *what, size_t len)
 		for (i = 0; i < clen; i++)
 			if (cmd[i] == '\0')
 				cmd[i] = ' ';
-		if (strstr(cmd, T.conf) != NULL) {
-			if (n++ == 0 && what != NULL)
-				snprintf(what, len, "pid %ld: %.300s", pid, cmd);
-		}
+		if (strstr(cmd, T.conf) != NULL &&
+		    (sig == 0 || kill((pid_t)pid, sig) == 0) && n++ == 0 &&
+		    what != NULL)
+			snprintf(what, len, "pid %ld: %.300s", pid, cmd);
 		free(cmd);
 	}
 	closedir(d);
 	return n;
 }
 
-/* Kills (SIGKILL) every process left holding the test's conf.d path. */
+/* Number of processes left holding the test's conf.d path (procs_scan). */
+static int procs_left(char *what, size_t len)
+{
+	return procs_scan(0, what, len);
+}
+
+/* Kills (SIGKILL) every process left holding the test's conf.d path,
+ * until none is left (at most 50 rounds, 50 ms apart). */
 static void kill_procs_left(void)
 {
 	int round;
 
-	for (round = 0; round < 50; round++) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		int n = 0;
-
-		assert_non_null(d);
-		while ((e = readdir(d)) != NULL) {
-			char path[64], *cmd;
-			size_t clen, i;
-			long pid = strtol(e->d_name, NULL, 10);
-
-			if (pid <= 0 || pid == (long)getpid())
-				continue;
-			snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-			cmd = tu_read(path, &clen);
-			if (cmd == NULL)
-				continue;
-			for (i = 0; i < clen; i++)
-				if (cmd[i] == '\0')
-					cmd[i] = ' ';
-			if (strstr(cmd, T.conf) != NULL &&
-			    kill((pid_t)pid, SIGKILL) == 0)
-				n++;
-			free(cmd);
-		}
-		closedir(d);
-		if (n == 0)
-			return;
+	for (round = 0; round < 50 && procs_scan(SIGKILL, NULL, 0) > 0;
+	     round++)
 		tu_nap_ms(50);
-	}
 }
 
 /* ----------------------------------------------------------------- SQL */
