@@ -204,6 +204,28 @@ static void days_are_made_ahead_and_default_catches_the_rest(void **state)
 	                            " WHERE job = 'j'"), 1);
 }
 
+/* Once the days ahead exist, a sweepd process that connects does not
+ * queue for the lock that making them takes: with that lock held by
+ * another session, sweepd --status makes nothing and waits for nothing
+ * (it used to time out on it and warn). */
+static void days_made_ahead_cost_no_lock(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "SELECT pg_advisory_lock(hashtext("
+	       "'sweepd.audit_partitions'))");
+	assert_int_equal(sweepd(&out, &err, "--status"), 0);
+	tu_sql(T.db, "SELECT pg_advisory_unlock(hashtext("
+	       "'sweepd.audit_partitions'))");
+	if (strstr(err, "audit partitions not made ahead") != NULL)
+		fail_msg("sweepd --status tried to make the days ahead: %s",
+		         err);
+	free(out);
+	free(err);
+}
+
 /* 3. audit_keep = 30d: the daemon drops the days wholly older than 30
  * days and the DEFAULT partition's records older than that; no record
  * younger than 30 days goes, nor the day holding the cutoff. */
@@ -331,6 +353,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T_(old_records_survive_the_migration),
 		T_(days_are_made_ahead_and_default_catches_the_rest),
+		T_(days_made_ahead_cost_no_lock),
 		T_(audit_keep_drops_old_days_and_keeps_younger_records),
 		T_(audit_keep_prunes_every_declared_database),
 		T_(history_keep_prunes_in_batches),
