@@ -1,8 +1,8 @@
 /* auditstore: the days of sweepd.audit.  The table is partitioned by day
- * of `at` (UTC; schema 6, db.c): the days ahead are made before records
- * reach them, and audit_keep drops the days wholly older than it, each
- * by a DETACH that waits at most AUDITSTORE_LOCK_MS for its lock and a
- * DROP of the detached table, which blocks no writer. */
+ * of `at` (UTC; schema 6, db.c; its days are made ahead by days.c), and
+ * audit_keep drops the days wholly older than it, each by a DETACH that
+ * waits at most DAYS_LOCK_MS for its lock and a DROP of the detached
+ * table, which blocks no writer. */
 #include "auditstore.h"
 
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "days.h"
 #include "db.h"
 #include "log.h"
 
@@ -20,90 +21,11 @@
 #define AUDITSTORE_DEFAULT_BATCH 5000
 #define AUDITSTORE_STR_(x) #x
 #define AUDITSTORE_STR(x) AUDITSTORE_STR_(x)
-/* Tries of a DETACH whose lock is not had within AUDITSTORE_LOCK_MS. */
+/* Tries of a DETACH whose lock is not had within DAYS_LOCK_MS. */
 #define AUDITSTORE_DETACH_TRIES 5
 
-/* Whether the last day auditstore_ahead() makes has its partition: the
- * days are made in order, so then none is missing.  One catalog lookup,
- * where the making takes a transaction and an advisory lock that every
- * sweepd process connecting at once would queue on.  False also when the
- * question fails (the making then says why). */
-static bool auditstore_made_ahead(PGconn *c)
-{
-	PGresult *res = PQexec(c, "SELECT to_regclass('" DB_SCHEMA ".audit_p'"
-	                       " || to_char((now() AT TIME ZONE 'UTC')::date"
-	                       " + " AUDITSTORE_STR(AUDITSTORE_AHEAD_DAYS)
-	                       ", 'YYYYMMDD')) IS NOT NULL");
-	bool made = PQresultStatus(res) == PGRES_TUPLES_OK &&
-	            PQntuples(res) == 1 &&
-	            strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-
-	PQclear(res);
-	return made;
-}
-
-/* Makes the partitions of today and the AUDITSTORE_AHEAD_DAYS after it
- * (UTC) that are missing, moving into each the records the DEFAULT
- * partition holds for its day, in one transaction that waits at most
- * AUDITSTORE_LOCK_MS for each lock.  Returns how many were made, or -1
- * with err set (nothing made; records still land in the DEFAULT
- * partition). */
-int auditstore_ahead(PGconn *c, char *err, size_t errlen)
-{
-	char sql[512];
-	PGresult *res;
-	int made = -1;
-
-	if (auditstore_made_ahead(c))
-		return 0;
-	snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = %d; SELECT "
-	         DB_SCHEMA ".audit_partitions(d, d + %d) FROM (SELECT (now()"
-	         " AT TIME ZONE 'UTC')::date AS d) x", AUDITSTORE_LOCK_MS,
-	         AUDITSTORE_AHEAD_DAYS);
-	if (db_exec(c, "BEGIN", err, errlen) != 0)
-		return -1;
-	res = PQexec(c, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		db_error(res, c, "making the audit partitions ahead", err, errlen);
-		PQclear(res);
-		PQclear(PQexec(c, "ROLLBACK"));
-		return -1;
-	}
-	made = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (db_exec(c, "COMMIT", err, errlen) != 0)
-		return -1;
-	return made;
-}
-
-/* The partitions of sweepd.audit whose upper bound is at or before
- * cutoff (a timestamptz's text), quoted, oldest first: none of their rows
- * is younger than the cutoff.  The caller PQclear()s it; NULL with err
- * set on error. */
-static PGresult *auditstore_expired(PGconn *c, const char *cutoff,
-                                    char *err, size_t errlen)
-{
-	const char *args[1] = {cutoff};
-	PGresult *res;
-
-	res = PQexecParams(c, "SELECT format('" DB_SCHEMA ".%I', relname)"
-	                   " FROM (SELECT c.relname, substring(pg_get_expr("
-	                   "c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)"
-	                   "')::timestamptz AS upper FROM pg_inherits i JOIN"
-	                   " pg_class c ON c.oid = i.inhrelid WHERE i.inhparent"
-	                   " = '" DB_SCHEMA ".audit'::regclass) p WHERE upper"
-	                   " <= $1::timestamptz ORDER BY upper", 1, NULL, args,
-	                   NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		db_error(res, c, "listing the audit partitions", err, errlen);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
-}
-
 /* Detaches partition (quoted) from sweepd.audit, each try waiting at most
- * AUDITSTORE_LOCK_MS for the table's lock (a DETACH beside a DEFAULT
+ * DAYS_LOCK_MS for the table's lock (a DETACH beside a DEFAULT
  * partition takes it exclusively, so it must not queue writers), then
  * drops it: once detached, its lock stops no one.  0, or -1 with err
  * set (the partition stays, whole). */
@@ -114,7 +36,7 @@ static int auditstore_drop(PGconn *c, const char *partition, char *err,
 	int tries, rc = -1;
 
 	buf_printf(&sql, "SET lock_timeout = %d; ALTER TABLE " DB_SCHEMA
-	           ".audit DETACH PARTITION %s", AUDITSTORE_LOCK_MS, partition);
+	           ".audit DETACH PARTITION %s", DAYS_LOCK_MS, partition);
 	if (sql.oom) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -187,7 +109,7 @@ int auditstore_prune(PGconn *c, int64_t keep_ms, auditstore_pruned *out,
 		db_error(now, c, "pruning the audit records", err, errlen);
 		goto out;
 	}
-	parts = auditstore_expired(c, PQgetvalue(now, 0, 0), err, errlen);
+	parts = days_expired(c, "audit", PQgetvalue(now, 0, 0), err, errlen);
 	if (parts == NULL)
 		goto out;
 	for (i = 0; i < PQntuples(parts); i++) {

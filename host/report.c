@@ -69,12 +69,12 @@ static void report_line(const char *key, const char *value)
 		report_write(line, (size_t)n);
 }
 
-/* Reports the run's history row. */
-void report_run_id(int64_t run_id)
+/* Reports the run's history row: its id and `at`. */
+void report_run_id(int64_t run_id, time_t run_at)
 {
-	char v[24];
+	char v[48];
 
-	snprintf(v, sizeof(v), "%" PRId64, run_id);
+	snprintf(v, sizeof(v), "%" PRId64 " %lld", run_id, (long long)run_at);
 	report_line("run", v);
 }
 
@@ -169,8 +169,12 @@ static long long report_apply(report *r, const char *line, buf **to)
 		return -1;
 	v++;
 	n = strtoll(v, NULL, 10);
-	if (strncmp(line, "run ", 4) == 0)
-		r->run_id = n;
+	if (strncmp(line, "run ", 4) == 0) {
+		char *end;
+
+		r->run_id = strtoll(v, &end, 10);
+		r->run_at = (time_t)strtoll(end, NULL, 10);
+	}
 	else if (strncmp(line, "backend ", 8) == 0) {
 		if (r->nbackends < REPORT_MAX_BACKENDS)
 			r->backends[r->nbackends++] = (int)n;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 #include "progress.h"
@@ -23,7 +24,7 @@
 
 void report_attach(int fd, bool live);
 bool report_live(void);
-void report_run_id(int64_t run_id);
+void report_run_id(int64_t run_id, time_t run_at);
 void report_backend(int pid);
 void report_phase(const char *phase);
 void report_progress(const progress_point *p);
@@ -36,6 +37,7 @@ void report_end(int outcome);
 /* What a child reported so far. */
 typedef struct report {
 	int64_t run_id;            /* 0: no history row (yet) */
+	time_t run_at;             /* its `at` (db_run_begin()) */
 	int backends[REPORT_MAX_BACKENDS];
 	size_t nbackends;
 	char phase[16];            /* "" before init; init, run, dry_run,

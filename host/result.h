@@ -26,6 +26,7 @@ typedef struct result {
 	bool stopped;              /* ended early on request */
 	bool skipped;              /* not run: the job was already running */
 	int64_t run_id;            /* history row; 0: none */
+	time_t run_at;             /* its `at`: the tick, or when it began */
 	char *message;
 	char *error;
 	struct timespec started;   /* CLOCK_REALTIME */

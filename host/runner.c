@@ -330,7 +330,8 @@ static int runner_claim(runner_session *ss, const job *j,
 		if (*stop)
 			return 0;
 		if (db_run_begin(ss->conn, j->name, kind, o->scheduled_at,
-		                 o->catch_up, &r->run_id, err, errlen) != 0)
+		                 o->catch_up, &r->run_id, &r->run_at, err,
+		                 errlen) != 0)
 			return -1;
 		if (r->run_id != 0 || o->scheduled_at == 0 || o->catch_up)
 			break;
@@ -354,7 +355,8 @@ static int runner_adopt(runner_session *ss, const runner_opts *o, result *r,
 
 	if (!o->schema_ready && db_migrate(ss->conn, err, errlen) != 0)
 		return -1;
-	rc = db_run_adopt(ss->conn, o->run_id, err, errlen);
+	r->run_at = o->scheduled_at;
+	rc = db_run_adopt(ss->conn, o->run_id, r->run_at, err, errlen);
 	if (rc == 0)
 		r->run_id = 0;
 	return rc;
@@ -368,7 +370,8 @@ static void runner_release(runner_session *ss, const job *j, result *r)
 {
 	char err[1024];
 
-	if (db_run_release(ss->conn, r->run_id, err, sizeof(err)) != 0)
+	if (db_run_release(ss->conn, r->run_id, r->run_at, err,
+	                   sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "tick not given back", "job", j->name,
 		        "error", err, LOG_END);
 	else
@@ -431,7 +434,7 @@ static runner_outcome runner_prepare(runner_session *ss, const job *j,
 		if (claimed == 0)
 			return RUNNER_NOT_CLAIMED;
 		ss->owned = true;
-		report_run_id(r->run_id);
+		report_run_id(r->run_id, r->run_at);
 		runner_wait(o->scheduled_at, stop);
 		if (*stop) {
 			runner_release(ss, j, r);

@@ -30,6 +30,7 @@
 #include "api.h"
 #include "auditstore.h"
 #include "cron.h"
+#include "days.h"
 #include "db.h"
 #include "diag.h"
 #include "http.h"
@@ -41,6 +42,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "runner.h"
+#include "runstore.h"
 #include "supervise.h"
 #include "tz.h"
 #include "watch.h"
@@ -241,14 +243,16 @@ static int sched_room(sched *sc, const char *name)
 	return 0;
 }
 
-/* Gives back tick run_id, which this daemon claimed but could not start,
- * so that another sweepd (or this one, at catch-up) runs it. */
-static void sched_release(sched *sc, const job *j, int64_t run_id)
+/* Gives back tick, whose row run_id this daemon claimed but could not
+ * start, so that another sweepd (or this one, at catch-up) runs it. */
+static void sched_release(sched *sc, const job *j, int64_t run_id,
+                          time_t tick)
 {
 	char err[1024];
 	PGconn *db = sched_db(sc);
 
-	if (db != NULL && db_run_release(db, run_id, err, sizeof(err)) != 0)
+	if (db != NULL && db_run_release(db, run_id, tick, err,
+	                                 sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "tick not given back", "job", j->name,
 		        "error", err, LOG_END);
 }
@@ -265,7 +269,7 @@ static void sched_start(sched *sc, const job *j, time_t tick, bool catch_up,
 
 	if (sched_room(sc, j->name) != 0) {
 		if (run_id)
-			sched_release(sc, j, run_id);
+			sched_release(sc, j, run_id, tick);
 		return;
 	}
 	memset(&o, 0, sizeof(o));
@@ -283,7 +287,7 @@ static void sched_start(sched *sc, const job *j, time_t tick, bool catch_up,
 	sched_tick_text(tick, at, sizeof(at));
 	if (sup_start(r, j, sc->s, &o) != 0) {
 		if (run_id)
-			sched_release(sc, j, run_id);
+			sched_release(sc, j, run_id, tick);
 		return;
 	}
 	sc->nruns++;
@@ -804,8 +808,8 @@ static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
 	auditstore_pruned gone;
 	int64_t t0;
 
-	if (auditstore_ahead(c, err, sizeof(err)) < 0)
-		log_msg(SWEEP_LOG_WARN, "audit partitions not made ahead",
+	if (days_ahead(c, err, sizeof(err)) < 0)
+		log_msg(SWEEP_LOG_WARN, "partitions not made ahead",
 		        "database", name, "error", err, LOG_END);
 	if (sc->s->audit_keep_ms <= 0)
 		return;
@@ -827,23 +831,26 @@ static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
  * database that does not answer is logged and tried again next hour. */
 static void sched_prune(sched *sc, time_t now)
 {
-	char err[1024], n[32];
+	char err[1024], days[32], rows[32], ms[32];
 	PGconn *db, *other;
-	int64_t gone;
+	runstore_pruned gone;
+	int64_t t0;
 	size_t i;
 
 	sc->next_prune = now + SCHED_PRUNE_EVERY;
 	db = sched_db(sc);
 	if (db == NULL)
 		return;
-	gone = db_prune(db, sc->s->history_keep_ms, err, sizeof(err));
-	if (gone < 0) {
+	t0 = api_now_ms();
+	if (runstore_prune(db, sc->s->history_keep_ms, &gone, err,
+	                   sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "history not pruned", "error", err,
 		        LOG_END);
-	} else {
-		snprintf(n, sizeof(n), "%" PRId64, gone);
-		log_msg(SWEEP_LOG_DEBUG, "history pruned", "rows", n, LOG_END);
-	}
+	snprintf(days, sizeof(days), "%" PRId64, gone.days);
+	snprintf(rows, sizeof(rows), "%" PRId64, gone.rows);
+	snprintf(ms, sizeof(ms), "%" PRId64, api_now_ms() - t0);
+	log_msg(gone.rows ? SWEEP_LOG_INFO : SWEEP_LOG_DEBUG, "history pruned",
+	        "days_dropped", days, "rows", rows, "ms", ms, LOG_END);
 	sched_audit_keep(sc, db, "home");
 	for (i = 0; i < sc->s->ndbs; i++) {
 		const settings_db *sd = &sc->s->dbs[i];

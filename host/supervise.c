@@ -195,6 +195,7 @@ int sup_start(sup_run *r, const job *j, const settings *s,
 	if (o->run_id) {        /* its ending is recorded even if the child
 	                           dies before it reports the row */
 		r->rep.run_id = o->run_id;
+		r->rep.run_at = o->tick;
 		snprintf(r->cap.run, sizeof(r->cap.run), "%lld",
 		         (long long)o->run_id);
 	}
@@ -429,8 +430,8 @@ static void sup_record(sup_run *r)
 	if (r->rep.run_id == 0 || r->opts.db == NULL ||
 	    (db = r->opts.db(r->opts.arg)) == NULL)
 		return;
-	if (db_run_outcome(db, r->rep.run_id, r->state, r->why, err,
-	                   sizeof(err)) != 0)
+	if (db_run_outcome(db, r->rep.run_id, r->rep.run_at, r->state, r->why,
+	                   err, sizeof(err)) != 0)
 		log_msg(SWEEP_LOG_WARN, "outcome not recorded", "job", r->job,
 		        "error", err, LOG_END);
 }

@@ -1,7 +1,9 @@
-/* End to end: sweepd.audit as a store that scales (schema 6): records
- * partitioned by day, an installation's old records kept through the
- * migration, audit_keep dropping whole days, history_keep pruning in
- * bounded statements, and a bad audit_keep refused at its line.  The
+/* End to end: sweepd's own stores that scale: sweepd.audit (schema 6)
+ * and the run history sweepd.runs (schema 7), each partitioned by day;
+ * an installation's old records and history kept through the
+ * migrations, audit_keep and history_keep dropping whole days, the rows
+ * left pruned in bounded statements, and a bad audit_keep refused at its
+ * line.  The
  * real sweepd binary against a database of its own in the test cluster,
  * made anew by each test. */
 #include <fcntl.h>
@@ -152,7 +154,7 @@ static void old_records_survive_the_migration(void **state)
 	                     " id) FROM sweepd.audit a");
 	assert_int_equal(sweepd(&out, &errs, "--status"), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
-	                            " sweepd.schema_version"), 6);
+	                            " sweepd.schema_version"), DB_SCHEMA_VERSION);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
 	                            " oid = 'sweepd.audit'::regclass AND"
 	                            " relkind = 'p'"), 1);
@@ -219,7 +221,7 @@ static void days_made_ahead_cost_no_lock(void **state)
 	assert_int_equal(sweepd(&out, &err, "--status"), 0);
 	tu_sql(T.db, "SELECT pg_advisory_unlock(hashtext("
 	       "'sweepd.audit_partitions'))");
-	if (strstr(err, "audit partitions not made ahead") != NULL)
+	if (strstr(err, "partitions not made ahead") != NULL)
 		fail_msg("sweepd --status tried to make the days ahead: %s",
 		         err);
 	free(out);
@@ -315,6 +317,129 @@ static void history_keep_prunes_in_batches(void **state)
 	                 24002);
 }
 
+/* The SQLSTATE of running sql on AUDITDB ("" when it succeeds). */
+static char *sql_state(const char *sql)
+{
+	static char state[8];
+	PGresult *res = PQexec(T.db, sql);
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	snprintf(state, sizeof(state), "%s", s ? s : "");
+	PQclear(res);
+	return state;
+}
+
+/* 4b. An installation of schema 6 with history of every age, scheduled
+ * and by hand: the migration to 7 keeps each row as it was, makes
+ * sweepd.runs partitioned by day, and a tick claimed before the
+ * migration is still claimed: claiming it again conflicts. */
+static void old_history_survives_the_migration(void **state)
+{
+	char err[512], *before, *after;
+	static const char cols[] = "id, job, host, pid, kind, scheduled_at,"
+		" started_at, finished_at, status, counters, message, error,"
+		" attempts, backend_pid, oldest_age_s, limit_s, verified_table";
+
+	(void)state;
+	if (db_migrate_to(T.db, 6, err, sizeof(err)) != 0)
+		fail_msg("building schema 6: %s", err);
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind,"
+	       " scheduled_at, started_at, finished_at, status, counters)"
+	       " SELECT 'old', 'h', 1, CASE WHEN g %% 2 = 0 THEN 'scheduled'"
+	       " ELSE 'run' END, CASE WHEN g %% 2 = 0 THEN date_trunc('day',"
+	       " now()) - g * interval '1 day' END, now() - g * interval"
+	       " '1 day', now() - g * interval '1 day' + interval '1 s', 'ok',"
+	       " jsonb_build_object('deleted', g) FROM generate_series(0, 40) g");
+	before = tu_sql_text(T.db, "SELECT string_agg(row(%s)::text, '|'"
+	                     " ORDER BY id) FROM sweepd.runs", cols);
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
+	                            " sweepd.schema_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
+	                            " oid = 'sweepd.runs'::regclass AND"
+	                            " relkind = 'p'"), 1);
+	after = tu_sql_text(T.db, "SELECT string_agg(row(%s)::text, '|'"
+	                    " ORDER BY id) FROM sweepd.runs", cols);
+	assert_string_equal(after, before);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
+	                            " sweepd.runs_legacy"), 41);
+	/* An old claim still holds its tick. */
+	assert_string_equal(sql_state("INSERT INTO sweepd.runs (job, host,"
+	                              " pid, kind, scheduled_at, at) SELECT"
+	                              " 'old', 'h', 2, 'scheduled', t, t FROM"
+	                              " (SELECT date_trunc('day', now()) -"
+	                              " interval '4 days' AS t) x"), "23505");
+	/* A scheduled row's `at` is its tick, or the claim would not hold. */
+	assert_string_equal(sql_state("INSERT INTO sweepd.runs (job, host,"
+	                              " pid, kind, scheduled_at) VALUES ('new',"
+	                              " 'h', 2, 'scheduled', now() - interval"
+	                              " '1 hour')"), "23514");
+	/* New ids follow the old ones. */
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind) VALUES"
+	       " ('new', 'h', 2, 'run')");
+	assert_true(tu_sql_int(T.db, "SELECT min(id) FROM sweepd.runs WHERE"
+	                       " job = 'new'") > 41);
+	free(before);
+	free(after);
+}
+
+/* 4c. history_keep = 30d drops the days wholly older than 30 days as
+ * tables, keeping their totals; a day with a run that ended after the
+ * cutoff stays (here a run left going, which the daemon's sweep finds
+ * abandoned and ends now), though its other rows go; so do the older
+ * rows of the day holding the cutoff; no younger row goes. */
+static void history_keep_drops_whole_days(void **state)
+{
+	char *day35, *log;
+
+	(void)state;
+	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
+	tu_sql(T.db, "SELECT sweepd.day_partitions('runs', ((now() - interval"
+	       " '45 days') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE"
+	       " 'UTC')::date)");
+	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
+	       " at, started_at, finished_at, counters, message) SELECT 'h',"
+	       " 't', 1, 'run', s, now() - a::interval, now() - a::interval,"
+	       " CASE WHEN s <> 'running' THEN now() - a::interval + interval"
+	       " '1 s' END, '{\"deleted\": 5}', a FROM (VALUES ('40 days',"
+	       " 'ok'), ('40 days', 'ok'), ('40 days', 'failed'), ('35 days',"
+	       " 'running'), ('35 days', 'ok'), ('30 days 1 minute', 'ok'),"
+	       " ('29 days 23 hours', 'ok'), ('1 day', 'ok')) v(a, s)");
+	day35 = tu_sql_text(T.db, "SELECT to_char((now() - interval '35 days')"
+	                    " AT TIME ZONE 'UTC', 'YYYYMMDD')");
+	daemon_start("--history-keep", "30d");
+	wait_for("NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE status = 'ok'"
+	         " AND finished_at < now() - interval '30 days 1 s')");
+	assert_int_equal(daemon_stop(), 0);
+	/* Day 40 went as a table; day 35, its run ended late, did not. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class c"
+	                            " JOIN pg_namespace n ON n.oid ="
+	                            " c.relnamespace WHERE n.nspname = 'sweepd'"
+	                            " AND c.relname = 'runs_p' || to_char(("
+	                            "now() - interval '%s') AT TIME ZONE"
+	                            " 'UTC', 'YYYYMMDD')", "40 days"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs_p"
+	                            "%s WHERE message = '35 days'", day35), 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
+	                            " WHERE message IN ('29 days 23 hours',"
+	                            " '1 day')"), 2);
+	/* Every run removed is counted, whole days and rows alike. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT sum(runs) FROM"
+	                            " sweepd.pruned_runs WHERE job = 'h'"), 5);
+	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.pruned_runs"
+	                            " WHERE job = 'h' AND status = 'failed'"),
+	                 1);
+	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM sweepd.pruned_rows"
+	                            " WHERE job = 'h' AND counter = 'deleted'"),
+	                 25);
+	/* Days 45 to 31, but 35, went: 14 tables, 5 rows in all. */
+	log = tu_read_in(T.conf, "log", NULL);
+	assert_int_equal(tu_occurrences(log, "event=\"history pruned\""
+	                                " days_dropped=14 rows=5"), 1);
+	free(log);
+	free(day35);
+}
+
 /* 5. A bad audit_keep is refused at its file and line, saying what to
  * write; nothing is dropped. */
 static void bad_audit_keep_is_refused_at_its_line(void **state)
@@ -357,6 +482,8 @@ int main(void)
 		T_(audit_keep_drops_old_days_and_keeps_younger_records),
 		T_(audit_keep_prunes_every_declared_database),
 		T_(history_keep_prunes_in_batches),
+		T_(old_history_survives_the_migration),
+		T_(history_keep_drops_whole_days),
 		T_(bad_audit_keep_is_refused_at_its_line),
 	};
 

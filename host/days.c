@@ -1,0 +1,104 @@
+/* days: the day partitions of sweepd's own tables.  sweepd.audit (schema
+ * 6) and sweepd.runs (schema 7, the history) are each partitioned by day
+ * of their `at` (UTC), named TABLE_pYYYYMMDD, beside a DEFAULT partition
+ * that takes what no day does, so an insert never fails.  The days ahead
+ * are made before rows reach them; the days wholly older than a cutoff
+ * are listed for their stores to drop (auditstore.c, runstore.c). */
+#include "days.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define DAYS_STR_(x) #x
+#define DAYS_STR(x) DAYS_STR_(x)
+
+/* The tables day_partitions() (db.c, schema 7) makes the days of. */
+static const char *const days_tables[] = {"audit", "runs"};
+
+/* Whether the last day days_ahead() makes has its partition in every
+ * table: the days are made in order, so then none is missing.  One
+ * catalog lookup, where the making takes a transaction and an advisory
+ * lock that every sweepd process connecting at once would queue on.
+ * False also when the question fails (the making then says why). */
+static bool days_made_ahead(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SELECT bool_and(to_regclass('" DB_SCHEMA
+	                       ".' || t || '_p' || to_char((now() AT TIME ZONE"
+	                       " 'UTC')::date + " DAYS_STR(DAYS_AHEAD) ","
+	                       " 'YYYYMMDD')) IS NOT NULL) FROM unnest(ARRAY["
+	                       "'audit', 'runs']) t");
+	bool made = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	            PQntuples(res) == 1 &&
+	            strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	return made;
+}
+
+/* Makes the partitions of today and the DAYS_AHEAD days after it (UTC)
+ * that are missing, in every table, moving into each the rows the
+ * DEFAULT partition holds for its day, in one transaction that waits at
+ * most DAYS_LOCK_MS for each lock.  Returns how many were made, or -1
+ * with err set (nothing made; rows still land in the DEFAULT
+ * partitions). */
+int days_ahead(PGconn *c, char *err, size_t errlen)
+{
+	char sql[512];
+	PGresult *res;
+	size_t i;
+	int made = 0;
+
+	if (days_made_ahead(c))
+		return 0;
+	if (db_exec(c, "BEGIN", err, errlen) != 0)
+		return -1;
+	for (i = 0; i < sizeof(days_tables) / sizeof(days_tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = %d;"
+		         " SELECT " DB_SCHEMA ".day_partitions('%s', d, d + %d)"
+		         " FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS d) x",
+		         DAYS_LOCK_MS, days_tables[i], DAYS_AHEAD);
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			db_error(res, c, "making the partitions of the days"
+			         " ahead", err, errlen);
+			PQclear(res);
+			PQclear(PQexec(c, "ROLLBACK"));
+			return -1;
+		}
+		made += atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (db_exec(c, "COMMIT", err, errlen) != 0)
+		return -1;
+	return made;
+}
+
+/* The day partitions of sweepd.TABLE whose upper bound is at or before
+ * cutoff (a timestamptz's text), as quoted names, oldest first: none of
+ * their rows is younger than the cutoff by `at`.  The caller PQclear()s
+ * it; NULL with err set on error. */
+PGresult *days_expired(PGconn *c, const char *table, const char *cutoff,
+                       char *err, size_t errlen)
+{
+	const char *args[2] = {cutoff, table};
+	PGresult *res;
+
+	res = PQexecParams(c, "SELECT format('" DB_SCHEMA ".%I', relname)"
+	                   " FROM (SELECT c.relname, substring(pg_get_expr("
+	                   "c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)"
+	                   "')::timestamptz AS upper FROM pg_inherits i JOIN"
+	                   " pg_class c ON c.oid = i.inhrelid WHERE i.inhparent"
+	                   " = ('" DB_SCHEMA ".' || $2)::regclass) p WHERE upper"
+	                   " <= $1::timestamptz ORDER BY upper", 2, NULL, args,
+	                   NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error(res, c, "listing the day partitions", err, errlen);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
