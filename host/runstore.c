@@ -4,9 +4,9 @@
  * the days wholly older than it whose runs all finished before it, and
  * deletes the older rows left elsewhere (the DEFAULT partition, the day
  * holding the cutoff, a run that finished late) in short statements.
- * Either way the rows' totals (runs by status, counters summed) reach
- * pruned_runs and pruned_rows in the same transaction: the metrics'
- * counters, history plus pruned, never go back. */
+ * Neither touches the metrics' counters: the history's trigger keeps
+ * them in run_totals and counter_totals as runs end, so they never go
+ * back and a day goes without a count of its rows. */
 #include "runstore.h"
 
 #include <stdbool.h>
@@ -25,52 +25,42 @@
 /* Tries of a day whose locks are not had within DAYS_LOCK_MS. */
 #define RUNSTORE_TRIES 5
 
-/* The end of a statement whose CTE `gone` holds the rows going (job,
- * status, counters): adds their totals to pruned_runs and pruned_rows
- * and returns how many there are. */
-#define RUNSTORE_TOTALS                                                   \
-	", r AS (INSERT INTO " DB_SCHEMA ".pruned_runs SELECT job, status,"  \
-	" count(*) FROM gone GROUP BY 1, 2 ON CONFLICT (job, status) DO"     \
-	" UPDATE SET runs = pruned_runs.runs + excluded.runs), w AS (INSERT" \
-	" INTO " DB_SCHEMA ".pruned_rows SELECT g.job, e.key,"               \
-	" sum(e.value::numeric) FROM gone g, jsonb_each(g.counters) e WHERE" \
-	" jsonb_typeof(e.value) = 'number' GROUP BY 1, 2 ON CONFLICT (job,"  \
-	" counter) DO UPDATE SET total = pruned_rows.total +"                \
-	" excluded.total) SELECT count(*) FROM gone"
-
-/* Runs sql (with one text argument, cutoff, unless NULL) that returns
- * one count; the count, or -1 with err set to "pruning the run history:
- * reason". */
-static int64_t runstore_count(PGconn *c, const char *sql, const char *cutoff,
-                              char *err, size_t errlen)
+/* Runs sql (one text argument, cutoff) that returns one row of one or,
+ * with second not NULL, two counts; the first, the second in *second, or
+ * -1 with err set to "pruning the run history: reason". */
+static int64_t runstore_counts(PGconn *c, const char *sql, const char *cutoff,
+                               int64_t *second, char *err, size_t errlen)
 {
 	const char *args[1] = {cutoff};
-	PGresult *res = PQexecParams(c, sql, cutoff ? 1 : 0, NULL, args, NULL,
-	                             NULL, 0);
+	PGresult *res = PQexecParams(c, sql, 1, NULL, args, NULL, NULL, 0);
 	int64_t n = -1;
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else
+		if (second)
+			*second = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	} else {
 		db_error(res, c, "pruning the run history", err, errlen);
+	}
 	PQclear(res);
 	return n;
 }
 
 /* One try at dropping day (quoted) in one transaction: its rows are
- * locked against change (SHARE: readers go on), checked all finished
- * before cutoff, totalled, then the day is detached and dropped; the
- * history's own lock, which a DETACH beside a DEFAULT partition takes
- * exclusively, is held from there to the COMMIT only, and each lock is
- * waited for at most DAYS_LOCK_MS.  Returns the rows dropped, 0 with
- * *kept set when a run of the day finished too late (nothing done), or
- * -1 with err set (rolled back). */
+ * locked against change (SHARE: readers go on, and the statements on one
+ * run name its day, db.c) and checked all finished before cutoff, then
+ * the day is detached and dropped; the history's own lock, which a
+ * DETACH beside a DEFAULT partition takes exclusively, is held from
+ * there to the COMMIT only, and each lock is waited for at most
+ * DAYS_LOCK_MS.  Returns the rows dropped, 0 with *kept set when a run of
+ * the day finished too late (nothing done), or -1 with err set (rolled
+ * back). */
 static int64_t runstore_day_try(PGconn *c, const char *day,
                                 const char *cutoff, bool *kept, char *err,
                                 size_t errlen)
 {
 	buf sql = BUF_INIT;
-	int64_t n = -1;
+	int64_t n = -1, rows = 0;
 
 	*kept = false;
 	buf_printf(&sql, "SET LOCAL lock_timeout = %d; LOCK TABLE %s IN SHARE"
@@ -80,23 +70,20 @@ static int64_t runstore_day_try(PGconn *c, const char *day,
 	if (sql.oom || db_exec(c, buf_str(&sql), err, errlen) != 0)
 		goto fail;
 	buf_reset(&sql);
-	buf_printf(&sql, "SELECT count(*) FROM %s WHERE finished_at IS NULL"
-	           " OR finished_at >= $1::timestamptz", day);
-	n = sql.oom ? -1 : runstore_count(c, buf_str(&sql), cutoff, err,
-	                                  errlen);
+	buf_printf(&sql, "SELECT count(*) FILTER (WHERE finished_at IS NULL OR"
+	           " finished_at >= $1::timestamptz), count(*) FROM %s", day);
+	n = sql.oom ? -1 : runstore_counts(c, buf_str(&sql), cutoff, &rows,
+	                                   err, errlen);
 	if (n != 0) {
 		*kept = n > 0;
 		n = n > 0 ? 0 : -1;
 		goto fail;
 	}
-	buf_reset(&sql);
-	buf_printf(&sql, "WITH gone AS (SELECT job, status, counters FROM %s)"
-	           RUNSTORE_TOTALS, day);
-	n = sql.oom ? -1 : runstore_count(c, buf_str(&sql), NULL, err, errlen);
+	n = rows;
 	buf_reset(&sql);
 	buf_printf(&sql, "ALTER TABLE " DB_SCHEMA ".runs DETACH PARTITION %s;"
 	           " DROP TABLE %s", day, day);
-	if (n < 0 || sql.oom || db_exec(c, buf_str(&sql), err, errlen) != 0 ||
+	if (sql.oom || db_exec(c, buf_str(&sql), err, errlen) != 0 ||
 	    db_exec(c, "COMMIT", err, errlen) != 0) {
 		n = -1;
 		goto fail;
@@ -135,13 +122,13 @@ static int64_t runstore_rows(PGconn *c, const char *cutoff, char *err,
 	int64_t total = 0, n;
 
 	do {
-		n = runstore_count(c, "WITH gone AS (DELETE FROM " DB_SCHEMA
-		                   ".runs WHERE id IN (SELECT id FROM " DB_SCHEMA
-		                   ".runs WHERE started_at < $1::timestamptz AND"
-		                   " finished_at < $1::timestamptz LIMIT "
-		                   RUNSTORE_STR(RUNSTORE_BATCH) ") RETURNING"
-		                   " job, status, counters)" RUNSTORE_TOTALS,
-		                   cutoff, err, errlen);
+		n = runstore_counts(c, "WITH gone AS (DELETE FROM " DB_SCHEMA
+		                    ".runs WHERE id IN (SELECT id FROM " DB_SCHEMA
+		                    ".runs WHERE started_at < $1::timestamptz AND"
+		                    " finished_at < $1::timestamptz LIMIT "
+		                    RUNSTORE_STR(RUNSTORE_BATCH) ") RETURNING 1)"
+		                    " SELECT count(*) FROM gone", cutoff, NULL, err,
+		                    errlen);
 		if (n < 0)
 			return -1;
 		total += n;

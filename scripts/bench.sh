@@ -41,10 +41,12 @@
 #      10 and 100, 20 s each): ticks run, duplicates, missed, start lag,
 #      new sessions and CPU per tick run; and a burst of 1,000 jobs due at
 #      the same instant, time until the last started
-#  10. the audit store: pruning 30 days of sweepd.audit (10,000 records a
-#      day; full: 50,000) by audit_keep, which drops whole days, against
-#      one DELETE of the same records, and the longest statement of a
-#      concurrent writer of audit records during each
+#  10. the audit store and the history: pruning 30 days of sweepd.audit
+#      (10,000 records a day; full: 50,000) by audit_keep, which drops
+#      whole days, against one DELETE of the same records; and as many
+#      runs of sweepd.runs by history_keep against the row-by-row prune of
+#      before; with the longest statement of a concurrent writer during
+#      each
 #
 # It installs what it needs (scripts/deps.sh, plus hyperfine, jq, time and
 # postgresql-15-cron), builds a Release tree in build-bench/ (never build/,
@@ -1784,20 +1786,22 @@ if want 10; then
 		EOF
 	}
 
-	# audit_writer_start / audit_writer_stop: as part_writer_*, a psql
-	# inserting one audit record per statement; W_MAX_MS, W_N.
+	# audit_writer_start [STATEMENT] / audit_writer_stop: as part_writer_*,
+	# a psql running STATEMENT (default: inserting one audit record), each
+	# its own transaction, until stopped; W_MAX_MS, W_N.
 	audit_writer_start() {
-		rm -f "$WORK/awriter.stop"
+		local stmt=${1:-"INSERT INTO sweepd.audit (job, action, table_name, data) VALUES ('writer', 'deleted', 't', '{}');"}
+		rm -f "$WORK/awriter.stop" "$WORK/awriter.out"
 		(
 			echo '\timing on'
 			while [[ ! -e $WORK/awriter.stop ]]; do
 				for _ in 1 2 3 4 5 6 7 8 9 10; do
-					echo "INSERT INTO sweepd.audit (job, action, table_name, data) VALUES ('writer', 'deleted', 't', '{}');"
+					echo "$stmt"
 				done
 			done
 		) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/awriter.out" 2>&1 &
 		awriter_pid=$!
-		until [[ $(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'writer'") -gt 0 ]]; do
+		until grep -q '^Time: ' "$WORK/awriter.out" 2>/dev/null; do
 			kill -0 "$awriter_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/awriter.out")"
 			pause 0.05
 		done
@@ -1808,8 +1812,29 @@ if want 10; then
 		read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/awriter.out")
 	}
 
+	# prune_daemon FLAG EVENT: the daemon with FLAG 30d (--audit-keep or
+	# --history-keep) until it logs EVENT; P_MS: from its start, P_LOG: its
+	# log.
+	prune_daemon() {
+		local t0 t1 i
+		P_LOG=$WORK/prune-daemon.log
+		mkdir -p "$WORK/audit-conf"
+		t0=$(now_ns)
+		"$SWEEPD" --conf-dir "$WORK/audit-conf" "$1" 30d --log-level debug 2>"$P_LOG" &
+		DAEMON_PID=$!
+		daemon_pids+=("$DAEMON_PID")
+		for ((i = 0; i < 3000; i++)); do
+			grep -q "$2" "$P_LOG" && break
+			kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd $1 exited: $(cat "$P_LOG")"
+			sleep 0.01
+		done
+		t1=$(now_ns)
+		stop_daemon "$DAEMON_PID"
+		P_MS=$(((t1 - t0) / 1000000))
+	}
+
 	audit_case() {
-		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) t0 t1 i left days prune_ms
+		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) left days prune_ms
 		local del_ms drop_ms del_w drop_w
 		say "case 10: the audit store, $AUDIT_DAYS days of $(thousands $AUDIT_PER_DAY) records"
 		audit_fill
@@ -1820,26 +1845,15 @@ if want 10; then
 		del_ms=$(calc "$R_US / 1000" '%.0f') del_w=$W_MAX_MS
 
 		audit_fill
-		mkdir -p "$WORK/audit-conf"
 		audit_writer_start
-		t0=$(now_ns)
-		"$SWEEPD" --conf-dir "$WORK/audit-conf" --audit-keep 30d 2>"$WORK/audit-daemon.log" &
-		DAEMON_PID=$!
-		daemon_pids+=("$DAEMON_PID")
-		for ((i = 0; i < 3000; i++)); do
-			grep -q 'audit records pruned' "$WORK/audit-daemon.log" && break
-			kill -0 "$DAEMON_PID" 2>/dev/null || die "sweepd --audit-keep exited: $(cat "$WORK/audit-daemon.log")"
-			sleep 0.01
-		done
-		t1=$(now_ns)
-		stop_daemon "$DAEMON_PID"
+		prune_daemon --audit-keep 'audit records pruned'
 		audit_writer_stop
-		drop_ms=$(((t1 - t0) / 1000000)) drop_w=$W_MAX_MS
-		days=$(sed -n 's/.*audit records pruned.*days_dropped=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
-		prune_ms=$(sed -n 's/.*audit records pruned.* ms=\([0-9]*\).*/\1/p' "$WORK/audit-daemon.log" | head -n1)
+		drop_ms=$P_MS drop_w=$W_MAX_MS
+		days=$(sed -n 's/.*audit records pruned.*days_dropped=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
+		prune_ms=$(sed -n 's/.*audit records pruned.* ms=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
 		((prune_ms > 0)) || prune_ms=1
 		left=$(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'bench'")
-		((left == 0)) || die "case 10: $left old records left after the prune: $(cat "$WORK/audit-daemon.log")"
+		((left == 0)) || die "case 10: $left old records left after the prune: $(cat "$P_LOG")"
 		[[ $(sql -c "SELECT count(*) FROM sweepd.audit WHERE job = 'young'") == "$AUDIT_PER_DAY" ]] ||
 			die "case 10: young records went"
 
@@ -1851,6 +1865,84 @@ if want 10; then
 			"$drop_w ms" "" "< 100 ms" "$(verdict "$drop_w < 100")"
 	}
 	audit_case
+
+	# history_fill: AUDIT_DAYS days of AUDIT_PER_DAY finished runs older
+	# than 31 days, in their days' partitions, and a day of young ones;
+	# their totals as the history's trigger keeps them (written at once,
+	# the trigger off for the fill); and empty bench_pruned_* tables for
+	# the row-by-row prune of before schema 7.
+	history_fill() {
+		sql <<-EOF
+			TRUNCATE sweepd.runs, sweepd.run_totals, sweepd.counter_totals;
+			DROP TABLE IF EXISTS bench_pruned_runs, bench_pruned_rows;
+			CREATE TABLE bench_pruned_runs (job text, status text, runs bigint NOT NULL, PRIMARY KEY (job, status));
+			CREATE TABLE bench_pruned_rows (job text, counter text, total numeric NOT NULL, PRIMARY KEY (job, counter));
+			SET session_replication_role = replica;
+			SELECT sweepd.day_partitions('runs', d - $((AUDIT_DAYS + 32)), d) FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS d) x;
+			INSERT INTO sweepd.runs (job, host, pid, kind, status, at, started_at, finished_at, counters)
+			SELECT 'bench-' || (g % 10), 'bench', 1, 'run', 'ok', t, t, t + interval '1 s', jsonb_build_object('deleted', g % 100)
+			FROM (SELECT g, (((now() AT TIME ZONE 'UTC')::date - 32 - (g % $AUDIT_DAYS))::timestamp
+			             + (g / $AUDIT_DAYS) * (interval '1 day' / $AUDIT_PER_DAY)) AT TIME ZONE 'UTC' AS t
+			      FROM generate_series(0, $((AUDIT_DAYS * AUDIT_PER_DAY - 1))) g) x;
+			INSERT INTO sweepd.runs (job, host, pid, kind, status, at, started_at, finished_at)
+			SELECT 'young', 'bench', 1, 'run', 'ok', t, t, t + interval '1 s'
+			FROM (SELECT now() - g * interval '1 s' AS t FROM generate_series(1, $AUDIT_PER_DAY) g) x;
+			RESET session_replication_role;
+			INSERT INTO sweepd.run_totals SELECT job, status, count(*) FROM sweepd.runs GROUP BY 1, 2;
+			INSERT INTO sweepd.counter_totals SELECT r.job, e.key, sum(e.value::numeric) FROM sweepd.runs r, jsonb_each(r.counters) e GROUP BY 1, 2;
+			VACUUM ANALYZE sweepd.runs;
+			CHECKPOINT;
+		EOF
+	}
+
+	# The history as sweepd pruned it before schema 7 (db_prune at commit
+	# 57def38): statements of 5,000 rows, each its own transaction, each
+	# adding its rows' totals to the pruned tables (here bench_pruned_*).
+	readonly HISTORY_ROWS_SQL="WITH gone AS (DELETE FROM sweepd.runs WHERE id IN (SELECT id FROM sweepd.runs WHERE started_at < now() - interval '30 days' AND finished_at < now() - interval '30 days' LIMIT 5000) RETURNING job, status, counters), r AS (INSERT INTO bench_pruned_runs SELECT job, status, count(*) FROM gone GROUP BY 1, 2 ON CONFLICT (job, status) DO UPDATE SET runs = bench_pruned_runs.runs + excluded.runs), w AS (INSERT INTO bench_pruned_rows SELECT g.job, e.key, sum(e.value::numeric) FROM gone g, jsonb_each(g.counters) e WHERE jsonb_typeof(e.value) = 'number' GROUP BY 1, 2 ON CONFLICT (job, counter) DO UPDATE SET total = bench_pruned_rows.total + excluded.total) SELECT count(*) FROM gone;"
+	readonly HISTORY_WRITER="INSERT INTO sweepd.runs (job, host, pid, kind) VALUES ('writer', 'bench', 1, 'run'); SELECT max(started_at) FROM sweepd.runs WHERE job = 'writer';"
+
+	# history_case: history_keep = 30d dropping whole days against the
+	# row-deleting prune, each with a writer and reader of the history.
+	history_case() {
+		local old=$((AUDIT_DAYS * AUDIT_PER_DAY)) t0 t1 i left days prune_ms
+		local del_ms del_w drop_ms drop_w totals
+		say "case 10: the run history, $AUDIT_DAYS days of $(thousands $AUDIT_PER_DAY) runs"
+		history_fill
+		for ((i = 0; i <= old / 5000; i++)); do
+			echo "$HISTORY_ROWS_SQL"
+		done >"$WORK/history-rows.sql"
+		audit_writer_start "$HISTORY_WRITER"
+		t0=$(now_ns)
+		psql_tcp -q -At -f "$WORK/history-rows.sql" >/dev/null
+		t1=$(now_ns)
+		audit_writer_stop
+		del_ms=$(((t1 - t0) / 1000000)) del_w=$W_MAX_MS
+		totals=$(sql -c "SELECT sum(runs) FROM bench_pruned_runs")
+		((totals == old)) || die "case 10: the row prune removed $totals runs, not $old"
+
+		history_fill
+		audit_writer_start "$HISTORY_WRITER"
+		prune_daemon --history-keep 'history pruned'
+		audit_writer_stop
+		drop_ms=$P_MS drop_w=$W_MAX_MS
+		days=$(sed -n 's/.*history pruned.*days_dropped=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
+		prune_ms=$(sed -n 's/.*history pruned.* ms=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
+		((prune_ms > 0)) || prune_ms=1
+		left=$(sql -c "SELECT count(*) FROM sweepd.runs WHERE job LIKE 'bench-%'")
+		((left == 0)) || die "case 10: $left old runs left after the prune: $(cat "$P_LOG")"
+		[[ $(sql -c "SELECT count(*) FROM sweepd.runs WHERE job = 'young'") == "$AUDIT_PER_DAY" ]] ||
+			die "case 10: young runs went"
+		totals=$(sql -c "SELECT sum(runs) FROM sweepd.run_totals WHERE job LIKE 'bench-%'")
+		((totals == old)) || die "case 10: after history_keep the metrics count $totals runs, not $old"
+
+		row 10 "the history pruned row by row, as before schema 7: $(thousands $old) runs older than 30 days in statements of 5,000 (baseline)" \
+			"$del_ms ms; a concurrent writer's (INSERT, SELECT) longest statement $del_w ms" "" "" ""
+		row 10 "history_keep = 30d: $days days dropped whole (each locked SHARE, checked ended, DETACHed and DROPped; lock waits <= 100 ms; the metrics' totals kept by the trigger, untouched), as the daemon timed it ($drop_ms ms from its start)" \
+			"$prune_ms ms" "$(ratio "$del_ms" "$prune_ms")x faster than row by row" "" ""
+		row 10 "longest statement of a concurrent history writer during the history_keep prune ($(thousands "$W_N") statements)" \
+			"$drop_w ms" "" "< 100 ms" "$(verdict "$drop_w < 100")"
+	}
+	history_case
 fi
 
 # The result

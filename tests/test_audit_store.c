@@ -294,7 +294,7 @@ static void audit_keep_prunes_every_declared_database(void **state)
 
 /* 4. history_keep prunes in bounded statements until nothing older is
  * left: more rows than one statement takes all go, the young ones stay,
- * and their totals are kept. */
+ * and the totals of every run that ended stay. */
 static void history_keep_prunes_in_batches(void **state)
 {
 	(void)state;
@@ -309,12 +309,12 @@ static void history_keep_prunes_in_batches(void **state)
 	daemon_start("--history-keep", "30d");
 	wait_for("(SELECT count(*) FROM sweepd.runs WHERE job = 'h') = 1");
 	assert_int_equal(daemon_stop(), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.pruned_runs"
+	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.run_totals"
 	                            " WHERE job = 'h' AND status = 'ok'"),
-	                 12001);
-	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM sweepd.pruned_rows"
-	                            " WHERE job = 'h' AND counter = 'deleted'"),
-	                 24002);
+	                 12002);
+	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM"
+	                            " sweepd.counter_totals WHERE job = 'h' AND"
+	                            " counter = 'deleted'"), 24002);
 }
 
 /* The SQLSTATE of running sql on AUDITDB ("" when it succeeds). */
@@ -331,8 +331,9 @@ static char *sql_state(const char *sql)
 
 /* 4b. An installation of schema 6 with history of every age, scheduled
  * and by hand: the migration to 7 keeps each row as it was, makes
- * sweepd.runs partitioned by day, and a tick claimed before the
- * migration is still claimed: claiming it again conflicts. */
+ * sweepd.runs partitioned by day, starts the metrics' totals from it, and
+ * a tick claimed before the migration is still claimed: claiming it
+ * again conflicts. */
 static void old_history_survives_the_migration(void **state)
 {
 	char err[512], *before, *after;
@@ -363,6 +364,13 @@ static void old_history_survives_the_migration(void **state)
 	assert_string_equal(after, before);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM"
 	                            " sweepd.runs_legacy"), 41);
+	/* The metrics' totals start from the history: 41 runs ended ok,
+	 * 0 + 1 + ... + 40 rows deleted. */
+	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.run_totals"
+	                            " WHERE job = 'old' AND status = 'ok'"), 41);
+	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM"
+	                            " sweepd.counter_totals WHERE job = 'old'"
+	                            " AND counter = 'deleted'"), 820);
 	/* An old claim still holds its tick. */
 	assert_string_equal(sql_state("INSERT INTO sweepd.runs (job, host,"
 	                              " pid, kind, scheduled_at, at) SELECT"
@@ -383,35 +391,52 @@ static void old_history_survives_the_migration(void **state)
 	free(after);
 }
 
+/* The metrics' totals of job h (runs by status, counters), as text. */
+static char *totals(void)
+{
+	return tu_sql_text(T.db, "SELECT concat((SELECT string_agg(status ||"
+	                   " '=' || runs, ',' ORDER BY status) FROM"
+	                   " sweepd.run_totals WHERE job = 'h'), ' ', (SELECT"
+	                   " string_agg(counter || '=' || total, ',' ORDER BY"
+	                   " counter) FROM sweepd.counter_totals WHERE job ="
+	                   " 'h'))");
+}
+
 /* 4c. history_keep = 30d drops the days wholly older than 30 days as
- * tables, keeping their totals; a day with a run that ended after the
- * cutoff stays (here a run left going, which the daemon's sweep finds
- * abandoned and ends now), though its other rows go; so do the older
- * rows of the day holding the cutoff; no younger row goes. */
+ * tables; a day with a run still going (this test's process, on this
+ * host: the abandoned-run sweep leaves it) stays, though its other rows
+ * go; so do the older rows of the day holding the cutoff; no younger row
+ * goes.  The metrics' totals count every run that ended, and the prune
+ * changes none of them. */
 static void history_keep_drops_whole_days(void **state)
 {
-	char *day35, *log;
+	char host[256], *day35, *before, *after, *log;
 
 	(void)state;
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
 	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
 	tu_sql(T.db, "SELECT sweepd.day_partitions('runs', ((now() - interval"
 	       " '45 days') AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE"
 	       " 'UTC')::date)");
 	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
 	       " at, started_at, finished_at, counters, message) SELECT 'h',"
-	       " 't', 1, 'run', s, now() - a::interval, now() - a::interval,"
+	       " '%s', %ld, 'run', s, now() - a::interval, now() - a::interval,"
 	       " CASE WHEN s <> 'running' THEN now() - a::interval + interval"
 	       " '1 s' END, '{\"deleted\": 5}', a FROM (VALUES ('40 days',"
 	       " 'ok'), ('40 days', 'ok'), ('40 days', 'failed'), ('35 days',"
 	       " 'running'), ('35 days', 'ok'), ('30 days 1 minute', 'ok'),"
-	       " ('29 days 23 hours', 'ok'), ('1 day', 'ok')) v(a, s)");
+	       " ('29 days 23 hours', 'ok'), ('1 day', 'ok')) v(a, s)", host,
+	       (long)getpid());
 	day35 = tu_sql_text(T.db, "SELECT to_char((now() - interval '35 days')"
 	                    " AT TIME ZONE 'UTC', 'YYYYMMDD')");
+	before = totals();
+	assert_string_equal(before, "failed=1,ok=6 deleted=35");
 	daemon_start("--history-keep", "30d");
 	wait_for("NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE status = 'ok'"
 	         " AND finished_at < now() - interval '30 days 1 s')");
 	assert_int_equal(daemon_stop(), 0);
-	/* Day 40 went as a table; day 35, its run ended late, did not. */
+	/* Day 40 went as a table; day 35, its run going, did not. */
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class c"
 	                            " JOIN pg_namespace n ON n.oid ="
 	                            " c.relnamespace WHERE n.nspname = 'sweepd'"
@@ -419,24 +444,19 @@ static void history_keep_drops_whole_days(void **state)
 	                            "now() - interval '%s') AT TIME ZONE"
 	                            " 'UTC', 'YYYYMMDD')", "40 days"), 0);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs_p"
-	                            "%s WHERE message = '35 days'", day35), 1);
+	                            "%s WHERE status = 'running'", day35), 1);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE message IN ('29 days 23 hours',"
 	                            " '1 day')"), 2);
-	/* Every run removed is counted, whole days and rows alike. */
-	assert_int_equal(tu_sql_int(T.db, "SELECT sum(runs) FROM"
-	                            " sweepd.pruned_runs WHERE job = 'h'"), 5);
-	assert_int_equal(tu_sql_int(T.db, "SELECT runs FROM sweepd.pruned_runs"
-	                            " WHERE job = 'h' AND status = 'failed'"),
-	                 1);
-	assert_int_equal(tu_sql_int(T.db, "SELECT total FROM sweepd.pruned_rows"
-	                            " WHERE job = 'h' AND counter = 'deleted'"),
-	                 25);
+	after = totals();
+	assert_string_equal(after, before);
 	/* Days 45 to 31, but 35, went: 14 tables, 5 rows in all. */
 	log = tu_read_in(T.conf, "log", NULL);
 	assert_int_equal(tu_occurrences(log, "event=\"history pruned\""
 	                                " days_dropped=14 rows=5"), 1);
 	free(log);
+	free(after);
+	free(before);
 	free(day35);
 }
 

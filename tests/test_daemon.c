@@ -846,7 +846,7 @@ static void history_rows_never_finish_before_they_start(void **state)
 	begin("dmn_order");
 	job_name(j, sizeof(j), "tick");
 	write_testjob("tick.ini", j, "* * * * * *", "", "");
-	for (attempt = 0; attempt < 5 && !seen; attempt++) {
+	for (attempt = 0; attempt < TD_MAX && !seen; attempt++) {
 		td_proc *d = td_start("--conf-dir '%s' --plugin-dir "
 		                          SWEEPD_FIXTURE_DIR, T.conf);
 		long long n = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"

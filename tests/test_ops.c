@@ -71,9 +71,9 @@ static int teardown(void **state)
 	if (T.db != NULL && T.schema != NULL) {
 		tu_sql(T.db, "DELETE FROM sweepd.paused WHERE starts_with(job,"
 		       " '%s-')", T.schema);
-		tu_sql(T.db, "DELETE FROM sweepd.pruned_runs WHERE"
+		tu_sql(T.db, "DELETE FROM sweepd.run_totals WHERE"
 		       " starts_with(job, '%s-')", T.schema);
-		tu_sql(T.db, "DELETE FROM sweepd.pruned_rows WHERE"
+		tu_sql(T.db, "DELETE FROM sweepd.counter_totals WHERE"
 		       " starts_with(job, '%s-')", T.schema);
 		tu_schema_drop(T.db, T.schema);
 	}
