@@ -223,18 +223,22 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"DROP TABLE " DB_SCHEMA ".pruned_runs, " DB_SCHEMA ".pruned_rows;"
 	/* A row counts once it has ended (any status but running); a row
 	 * that changes status or counters after that (a run's verdict) moves
-	 * its count.  Deleting or dropping rows changes no total. */
+	 * its count, and so does one that moves to another day (a DELETE and
+	 * an INSERT to the trigger).  history_keep's prune (runstore.c) sets
+	 * sweepd.pruning: its deletes, like its DROPs, change no total. */
 	"CREATE FUNCTION " DB_SCHEMA ".runs_count() RETURNS trigger LANGUAGE"
 	" plpgsql SET search_path = pg_catalog AS $f$"
 	" BEGIN"
-	"  IF TG_OP = 'UPDATE' AND OLD.status <> 'running' THEN"
+	"  IF TG_OP <> 'INSERT' AND OLD.status <> 'running' AND NOT (TG_OP ="
+	" 'DELETE' AND coalesce(current_setting('sweepd.pruning', true), '')"
+	" = 'on') THEN"
 	"   UPDATE " DB_SCHEMA ".run_totals SET runs = runs - 1 WHERE job ="
 	" OLD.job AND status = OLD.status;"
 	"   UPDATE " DB_SCHEMA ".counter_totals t SET total = t.total -"
 	" e.value::numeric FROM jsonb_each(OLD.counters) e WHERE t.job ="
 	" OLD.job AND t.counter = e.key AND jsonb_typeof(e.value) = 'number';"
 	"  END IF;"
-	"  IF NEW.status <> 'running' THEN"
+	"  IF TG_OP <> 'DELETE' AND NEW.status <> 'running' THEN"
 	"   INSERT INTO " DB_SCHEMA ".run_totals VALUES (NEW.job, NEW.status,"
 	" 1) ON CONFLICT (job, status) DO UPDATE SET runs = run_totals.runs"
 	" + 1;"
@@ -278,8 +282,8 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job,"
 	" scheduled_at, at) WHERE " DB_CLAIMS ";"
 	"CREATE TRIGGER runs_count AFTER INSERT OR UPDATE OF status, counters"
-	" ON " DB_SCHEMA ".runs FOR EACH ROW EXECUTE FUNCTION " DB_SCHEMA
-	".runs_count();"
+	" OR DELETE ON " DB_SCHEMA ".runs FOR EACH ROW EXECUTE FUNCTION "
+	DB_SCHEMA ".runs_count();"
 	"CREATE TABLE " DB_SCHEMA ".runs_default PARTITION OF " DB_SCHEMA
 	".runs DEFAULT;"
 	"DO $d$ DECLARE b timestamptz; BEGIN"

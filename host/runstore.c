@@ -1,9 +1,9 @@
 /* runstore: the days of sweepd.runs, the run history.  The table is
  * partitioned by day of `at`, a scheduled row's tick or a run by hand's
  * start (schema 7, db.c; days made ahead by days.c).  history_keep drops
- * the days wholly older than it whose runs all finished before it, and
- * deletes the older rows left elsewhere (the DEFAULT partition, the day
- * holding the cutoff, a run that finished late) in short statements.
+ * the days wholly older than it whose runs all finished before it, as
+ * audit_keep does sweepd.audit's, and deletes in short statements the
+ * older rows that no day holds (the DEFAULT and legacy partitions).
  * Neither touches the metrics' counters: the history's trigger keeps
  * them in run_totals and counter_totals as runs end, so they never go
  * back and a day goes without a count of its rows. */
@@ -112,35 +112,80 @@ static int64_t runstore_day(PGconn *c, const char *day, const char *cutoff,
 	return n;
 }
 
-/* Deletes the history rows of runs that started and finished before
- * cutoff, wherever they are, in statements of RUNSTORE_BATCH rows (each
- * its own transaction: row locks on the rows going, for milliseconds).
- * Returns how many, or -1 with err set. */
+/* Deletes one batch of part's (quoted) rows of runs that started and
+ * finished before cutoff, at most RUNSTORE_BATCH, in a transaction of its
+ * own (row locks on the rows going, for milliseconds) that tells the
+ * history's trigger these rows leave no total.  Returns how many, or -1
+ * with err set. */
+static int64_t runstore_batch(PGconn *c, const char *part, const char *cutoff,
+                              char *err, size_t errlen)
+{
+	buf sql = BUF_INIT;
+	int64_t n = -1;
+
+	buf_printf(&sql, "WITH gone AS (DELETE FROM %s WHERE id IN (SELECT id"
+	           " FROM %s WHERE started_at < $1::timestamptz AND finished_at"
+	           " < $1::timestamptz LIMIT " RUNSTORE_STR(RUNSTORE_BATCH) ")"
+	           " RETURNING 1) SELECT count(*) FROM gone", part, part);
+	if (sql.oom || db_exec(c, "BEGIN; SET LOCAL sweepd.pruning = on", err,
+	                       errlen) != 0)
+		goto out;
+	n = runstore_counts(c, buf_str(&sql), cutoff, NULL, err, errlen);
+	if (n < 0 || db_exec(c, "COMMIT", err, errlen) != 0)
+		n = -1;
+out:
+	if (n < 0)
+		PQclear(PQexec(c, "ROLLBACK"));
+	buf_free(&sql);
+	return n;
+}
+
+/* Whether relation name (schema-qualified) exists; false also when the
+ * question fails (the statements after it then say why). */
+static bool runstore_exists(PGconn *c, const char *name)
+{
+	const char *args[1] = {name};
+	PGresult *res = PQexecParams(c, "SELECT to_regclass($1) IS NOT NULL",
+	                             1, NULL, args, NULL, NULL, 0);
+	bool yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	           strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	return yes;
+}
+
+/* Deletes the history rows older than cutoff that no day holds: those of
+ * the DEFAULT partition (days not made when they were written) and of
+ * runs_legacy (before schema 7, until it goes whole), in batches
+ * (runstore_batch()).  Returns how many, or -1 with err set. */
 static int64_t runstore_rows(PGconn *c, const char *cutoff, char *err,
                              size_t errlen)
 {
+	static const char *const parts[] = {"runs_default", "runs_legacy"};
+	char part[64];
 	int64_t total = 0, n;
+	size_t i;
 
-	do {
-		n = runstore_counts(c, "WITH gone AS (DELETE FROM " DB_SCHEMA
-		                    ".runs WHERE id IN (SELECT id FROM " DB_SCHEMA
-		                    ".runs WHERE started_at < $1::timestamptz AND"
-		                    " finished_at < $1::timestamptz LIMIT "
-		                    RUNSTORE_STR(RUNSTORE_BATCH) ") RETURNING 1)"
-		                    " SELECT count(*) FROM gone", cutoff, NULL, err,
-		                    errlen);
-		if (n < 0)
-			return -1;
-		total += n;
-	} while (n == RUNSTORE_BATCH);
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		snprintf(part, sizeof(part), DB_SCHEMA ".%s", parts[i]);
+		if (!runstore_exists(c, part))
+			continue;
+		do {
+			n = runstore_batch(c, part, cutoff, err, errlen);
+			if (n < 0)
+				return -1;
+			total += n;
+		} while (n == RUNSTORE_BATCH);
+	}
 	return total;
 }
 
 /* Removes the history of runs that finished more than keep_ms ago: the
- * days wholly older, each whole, then the older rows left.  A row
- * younger than that, or of a run still going, is never removed.  Audit
- * records are kept.  Sets *out; 0, or -1 with err set (what went before
- * the failure is counted). */
+ * days wholly older, each whole, then the older rows outside the days.
+ * A row younger than that, or of a run still going, is never removed; an
+ * older one in a day goes with the last run of its day, within a day.
+ * Audit records are kept.  Sets *out; 0, or -1 with err set (what went
+ * before the failure is counted). */
 int runstore_prune(PGconn *c, int64_t keep_ms, runstore_pruned *out,
                    char *err, size_t errlen)
 {

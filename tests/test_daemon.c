@@ -711,11 +711,11 @@ static void history_keep_prunes_old_rows(void **state)
 	job_name(j, sizeof(j), "old");
 	ensure_history();
 	tu_sql(T.db, "INSERT INTO sweepd.runs (job, host, pid, kind, status,"
-	       " started_at, finished_at, message) VALUES"
-	       " ('%s', 'test', 1, 'run', 'ok', now() - interval '40 days 1 min',"
-	       " now() - interval '40 days', 'old'),"
-	       " ('%s', 'test', 1, 'run', 'ok', now() - interval '1 day 1 min',"
-	       " now() - interval '1 day', 'recent')", j, j);
+	       " at, started_at, finished_at, message) SELECT '%s', 'test', 1,"
+	       " 'run', 'ok', s, s, f, m FROM (VALUES (now() - interval"
+	       " '40 days 1 min', now() - interval '40 days', 'old'), (now() -"
+	       " interval '1 day 1 min', now() - interval '1 day', 'recent'))"
+	       " v(s, f, m)", j);
 	d = td_start("--conf-dir '%s' --plugin-dir " SWEEPD_FIXTURE_DIR
 	             " --history-keep 30d", T.conf);
 	td_wait_for(T.db, "SELECT NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE "
