@@ -151,12 +151,7 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	 * made ahead by day_partitions(), which audit_partitions() now
 	 * calls.  The old table becomes the partition runs_legacy, every row
 	 * kept, covering everything before the day after its newest; an
-	 * empty one is dropped.  The metrics' counters (runs by status,
-	 * counters summed) are kept up to date by a trigger in run_totals
-	 * and counter_totals, for every run that ever ended, so that dropping
-	 * a day costs no count of its rows and a metrics write no scan of the
-	 * history; they start from the history and the totals of the rows
-	 * pruned before (pruned_runs, pruned_rows, which go). */
+	 * empty one is dropped. */
 	"CREATE FUNCTION " DB_SCHEMA ".day_partitions(parent text, first date,"
 	" last date) RETURNS integer LANGUAGE plpgsql SET search_path ="
 	" pg_catalog AS $f$"
@@ -201,54 +196,6 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"ALTER INDEX " DB_SCHEMA ".runs_started RENAME TO runs_legacy_started;"
 	"UPDATE " DB_SCHEMA ".runs_legacy SET at = coalesce(scheduled_at,"
 	" started_at);"
-	"CREATE TABLE " DB_SCHEMA ".run_totals ("
-	" job text NOT NULL,"
-	" status text NOT NULL,"
-	" runs bigint NOT NULL,"
-	" PRIMARY KEY (job, status));"
-	"CREATE TABLE " DB_SCHEMA ".counter_totals ("
-	" job text NOT NULL,"
-	" counter text NOT NULL,"
-	" total numeric NOT NULL,"
-	" PRIMARY KEY (job, counter));"
-	"INSERT INTO " DB_SCHEMA ".run_totals SELECT job, status, sum(n) FROM"
-	" (SELECT job, status, count(*) n FROM " DB_SCHEMA ".runs_legacy WHERE"
-	" status <> 'running' GROUP BY 1, 2 UNION ALL SELECT job, status, runs"
-	" FROM " DB_SCHEMA ".pruned_runs) x GROUP BY 1, 2;"
-	"INSERT INTO " DB_SCHEMA ".counter_totals SELECT job, key, sum(v) FROM"
-	" (SELECT r.job, e.key, e.value::numeric v FROM " DB_SCHEMA
-	".runs_legacy r, jsonb_each(r.counters) e WHERE r.status <> 'running'"
-	" AND jsonb_typeof(e.value) = 'number' UNION ALL SELECT job, counter,"
-	" total FROM " DB_SCHEMA ".pruned_rows) x GROUP BY 1, 2;"
-	"DROP TABLE " DB_SCHEMA ".pruned_runs, " DB_SCHEMA ".pruned_rows;"
-	/* A row counts once it has ended (any status but running); a row
-	 * that changes status or counters after that (a run's verdict) moves
-	 * its count, and so does one that moves to another day (a DELETE and
-	 * an INSERT to the trigger).  history_keep's prune (runstore.c) sets
-	 * sweepd.pruning: its deletes, like its DROPs, change no total. */
-	"CREATE FUNCTION " DB_SCHEMA ".runs_count() RETURNS trigger LANGUAGE"
-	" plpgsql SET search_path = pg_catalog AS $f$"
-	" BEGIN"
-	"  IF TG_OP <> 'INSERT' AND OLD.status <> 'running' AND NOT (TG_OP ="
-	" 'DELETE' AND coalesce(current_setting('sweepd.pruning', true), '')"
-	" = 'on') THEN"
-	"   UPDATE " DB_SCHEMA ".run_totals SET runs = runs - 1 WHERE job ="
-	" OLD.job AND status = OLD.status;"
-	"   UPDATE " DB_SCHEMA ".counter_totals t SET total = t.total -"
-	" e.value::numeric FROM jsonb_each(OLD.counters) e WHERE t.job ="
-	" OLD.job AND t.counter = e.key AND jsonb_typeof(e.value) = 'number';"
-	"  END IF;"
-	"  IF TG_OP <> 'DELETE' AND NEW.status <> 'running' THEN"
-	"   INSERT INTO " DB_SCHEMA ".run_totals VALUES (NEW.job, NEW.status,"
-	" 1) ON CONFLICT (job, status) DO UPDATE SET runs = run_totals.runs"
-	" + 1;"
-	"   INSERT INTO " DB_SCHEMA ".counter_totals SELECT NEW.job, e.key,"
-	" e.value::numeric FROM jsonb_each(NEW.counters) e WHERE"
-	" jsonb_typeof(e.value) = 'number' ON CONFLICT (job, counter) DO"
-	" UPDATE SET total = counter_totals.total + excluded.total;"
-	"  END IF;"
-	"  RETURN NULL;"
-	" END $f$;"
 	"ALTER TABLE " DB_SCHEMA ".runs_legacy ALTER at SET NOT NULL, ALTER at"
 	" SET DEFAULT clock_timestamp(), ADD CONSTRAINT runs_at_is_tick CHECK"
 	" (scheduled_at IS NULL OR at = scheduled_at);"
@@ -281,9 +228,6 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"CREATE INDEX runs_started ON " DB_SCHEMA ".runs (started_at);"
 	"CREATE UNIQUE INDEX runs_tick ON " DB_SCHEMA ".runs (job,"
 	" scheduled_at, at) WHERE " DB_CLAIMS ";"
-	"CREATE TRIGGER runs_count AFTER INSERT OR UPDATE OF status, counters"
-	" OR DELETE ON " DB_SCHEMA ".runs FOR EACH ROW EXECUTE FUNCTION "
-	DB_SCHEMA ".runs_count();"
 	"CREATE TABLE " DB_SCHEMA ".runs_default PARTITION OF " DB_SCHEMA
 	".runs DEFAULT;"
 	"DO $d$ DECLARE b timestamptz; BEGIN"
@@ -356,8 +300,8 @@ static const char db_session_sql[] =
  * "sweepd/JOB" in pg_stat_activity, in UTF-8 with db_session_sql's
  * settings, giving up after 10 s unless dsn sets its own connect_timeout.
  * In a run's process its backend is reported to the supervisor (so that
- * the run's database work can end with the run).  Returns it (the caller PQfinish()es it), or NULL with the reason in
- * err. */
+ * the run's database work can end with the run).  Returns it (the
+ * caller PQfinish()es it), or NULL with the reason in err. */
 PGconn *db_connect(const char *dsn, const char *job, char *err,
                    size_t errlen)
 {
@@ -535,9 +479,9 @@ int db_set_timeouts(PGconn *c, bool local, int64_t lock_ms, int64_t stmt_ms,
 /* Brings the sweepd schema to DB_SCHEMA_VERSION, creating it when absent,
  * then makes the partitions of the days ahead of its audit records and
  * history (days.c; a failure there is only logged: rows still have the
- * DEFAULT partitions).  Safe when several hosts start at once: they serialise on
- * an advisory lock and each migration commits with the version it
- * reaches. */
+ * DEFAULT partitions).  Safe when several hosts start at once: they
+ * serialise on an advisory lock and each migration commits with the
+ * version it reaches. */
 int db_migrate(PGconn *c, char *err, size_t errlen)
 {
 	char why[512];

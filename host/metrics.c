@@ -53,18 +53,23 @@ static const char metrics_jobs_sql[] =
 	"  ORDER BY r.started_at DESC LIMIT 1) v ON true"
 	" ORDER BY j.job COLLATE \"C\"";
 
-/* Runs of each job of $1 that ever ended, by status, pruned ones included
- * (kept by the history's trigger, db.c schema 7). */
+/* Runs of each job of $1 by status, ended runs of the history plus those
+ * pruned from it. */
 static const char metrics_runs_sql[] =
-	"SELECT job, status, runs FROM " DB_SCHEMA ".run_totals WHERE job ="
-	" ANY($1::text[]) ORDER BY job COLLATE \"C\", status COLLATE \"C\"";
+	"SELECT job, status, sum(n) FROM (SELECT job, status, count(*) n FROM "
+	DB_SCHEMA ".runs WHERE job = ANY($1::text[]) AND status <> 'running'"
+	" GROUP BY 1, 2 UNION ALL SELECT job, status, runs FROM " DB_SCHEMA
+	".pruned_runs WHERE job = ANY($1::text[])) x GROUP BY 1, 2"
+	" ORDER BY job COLLATE \"C\", status COLLATE \"C\"";
 
-/* Each counter of each job of $1 summed over its ended runs, pruned ones
- * included (as metrics_runs_sql). */
+/* Each counter of each job of $1 summed over its runs, pruned included. */
 static const char metrics_rows_sql[] =
-	"SELECT job, counter, total FROM " DB_SCHEMA ".counter_totals WHERE"
-	" job = ANY($1::text[]) ORDER BY job COLLATE \"C\", counter COLLATE"
-	" \"C\"";
+	"SELECT job, key, sum(v) FROM (SELECT r.job, e.key, e.value::numeric v"
+	" FROM " DB_SCHEMA ".runs r, jsonb_each(r.counters) e WHERE r.job ="
+	" ANY($1::text[]) AND jsonb_typeof(e.value) = 'number' UNION ALL"
+	" SELECT job, counter, total FROM " DB_SCHEMA ".pruned_rows WHERE"
+	" job = ANY($1::text[])) x GROUP BY 1, 2"
+	" ORDER BY job COLLATE \"C\", key COLLATE \"C\"";
 
 /* Appends a label value, escaped as the exposition format asks (\\, \",
  * \n). */

@@ -71,9 +71,9 @@ static int teardown(void **state)
 	if (T.db != NULL && T.schema != NULL) {
 		tu_sql(T.db, "DELETE FROM sweepd.paused WHERE starts_with(job,"
 		       " '%s-')", T.schema);
-		tu_sql(T.db, "DELETE FROM sweepd.run_totals WHERE"
+		tu_sql(T.db, "DELETE FROM sweepd.pruned_runs WHERE"
 		       " starts_with(job, '%s-')", T.schema);
-		tu_sql(T.db, "DELETE FROM sweepd.counter_totals WHERE"
+		tu_sql(T.db, "DELETE FROM sweepd.pruned_rows WHERE"
 		       " starts_with(job, '%s-')", T.schema);
 		tu_schema_drop(T.db, T.schema);
 	}
@@ -371,10 +371,9 @@ static void metrics_file_matches_the_history(void **state)
 	assert_int_equal(tu_run(NULL, NULL, "test \"$(ls -A '%s')\" ="
 	                        " sweepd.prom", dir), 0);
 
-	/* History older than history_keep is pruned at the next start; the
-	 * counters keep what it counted, through the rows' move to the day
-	 * 60 days back (a DELETE and an INSERT to the history's trigger) as
-	 * through the prune. */
+	/* History older than history_keep (moved 60 days back, tick and
+	 * day included) is pruned at the next start; the counters keep what
+	 * it counted. */
 	tu_sql(T.db, "CREATE TABLE %s.before AS SELECT * FROM %s.m", S, S);
 	tu_sql(T.db, "UPDATE sweepd.runs SET at = at - interval '60 days',"
 	       " scheduled_at = scheduled_at - interval '60 days', started_at"
