@@ -48,7 +48,6 @@ static bool days_made_ahead(PGconn *c)
 int days_ahead(PGconn *c, char *err, size_t errlen)
 {
 	char sql[512];
-	PGresult *res;
 	size_t i;
 	int made = 0;
 
@@ -61,7 +60,8 @@ int days_ahead(PGconn *c, char *err, size_t errlen)
 		         " SELECT " DB_SCHEMA ".day_partitions('%s', d, d + %d)"
 		         " FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS d) x",
 		         DAYS_LOCK_MS, days_tables[i], DAYS_AHEAD);
-		res = PQexec(c, sql);
+		PGresult *res = PQexec(c, sql);
+
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			db_error(res, c, "making the partitions of the days"
 			         " ahead", err, errlen);

@@ -727,7 +727,7 @@ int db_run_adopt(PGconn *c, int64_t run_id, time_t run_at, char *err,
                  size_t errlen)
 {
 	char pid[32];
-	db_row_args row;
+	db_row_args row = {"", ""};
 	const char *args[3] = {row.id, pid, row.at};
 	PGresult *res;
 	int rc = -1;
@@ -769,7 +769,7 @@ int db_run_end(PGconn *c, const result *r, int attempts, char *err,
 {
 	buf counters = BUF_INIT;
 	char tries[16], age[32], limit[32];
-	db_row_args row;
+	db_row_args row = {"", ""};
 	const char *args[10];
 	int rc, tries_left;
 
@@ -813,7 +813,7 @@ int db_run_outcome(PGconn *c, int64_t run_id, time_t run_at,
                    const char *status, const char *error, char *err,
                    size_t errlen)
 {
-	db_row_args row;
+	db_row_args row = {"", ""};
 	const char *args[4] = {row.id, status, error, row.at};
 
 	db_row_fill(&row, run_id, run_at);
@@ -831,7 +831,7 @@ int db_run_outcome(PGconn *c, int64_t run_id, time_t run_at,
 int db_run_release(PGconn *c, int64_t run_id, time_t tick, char *err,
                    size_t errlen)
 {
-	db_row_args row;
+	db_row_args row = {"", ""};
 	const char *args[2] = {row.id, row.at};
 
 	db_row_fill(&row, run_id, tick);
