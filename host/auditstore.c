@@ -96,20 +96,14 @@ static int64_t auditstore_default_prune(PGconn *c, const char *cutoff,
 int auditstore_prune(PGconn *c, int64_t keep_ms, auditstore_pruned *out,
                      char *err, size_t errlen)
 {
-	char keep[48];
-	const char *args[1] = {keep};
-	PGresult *now = NULL, *parts = NULL;
+	char cutoff[DAYS_CUTOFF_LEN];
+	PGresult *parts = NULL;
 	int i, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
-	now = PQexecParams(c, "SELECT now() - $1::interval", 1, NULL, args,
-	                   NULL, NULL, 0);
-	if (PQresultStatus(now) != PGRES_TUPLES_OK) {
-		db_error(now, c, "pruning the audit records", err, errlen);
-		goto out;
-	}
-	parts = days_expired(c, "audit", PQgetvalue(now, 0, 0), err, errlen);
+	if (days_cutoff(c, keep_ms, cutoff, err, errlen) != 0)
+		return -1;
+	parts = days_expired(c, "audit", cutoff, err, errlen);
 	if (parts == NULL)
 		goto out;
 	for (i = 0; i < PQntuples(parts); i++) {
@@ -118,11 +112,9 @@ int auditstore_prune(PGconn *c, int64_t keep_ms, auditstore_pruned *out,
 			goto out;
 		out->partitions++;
 	}
-	out->default_rows = auditstore_default_prune(c, PQgetvalue(now, 0, 0),
-	                                             err, errlen);
+	out->default_rows = auditstore_default_prune(c, cutoff, err, errlen);
 	rc = out->default_rows < 0 ? -1 : 0;
 out:
-	PQclear(now);
 	PQclear(parts);
 	return rc;
 }

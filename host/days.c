@@ -77,6 +77,30 @@ int days_ahead(PGconn *c, char *err, size_t errlen)
 	return made;
 }
 
+/* Writes into cutoff (DAYS_CUTOFF_LEN bytes) the server's now less keep_ms,
+ * as a timestamptz's text: what a keep setting removes is older.  0, or
+ * -1 with err set. */
+int days_cutoff(PGconn *c, int64_t keep_ms, char *cutoff, char *err,
+                size_t errlen)
+{
+	char keep[48];
+	const char *args[1] = {keep};
+	PGresult *res;
+	int rc = -1;
+
+	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
+	res = PQexecParams(c, "SELECT now() - $1::interval", 1, NULL, args,
+	                   NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		snprintf(cutoff, DAYS_CUTOFF_LEN, "%s", PQgetvalue(res, 0, 0));
+		rc = 0;
+	} else {
+		db_error(res, c, "reading the cutoff", err, errlen);
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* The day partitions of sweepd.TABLE whose upper bound is at or before
  * cutoff (a timestamptz's text), as quoted names, oldest first: none of
  * their rows is younger than the cutoff by `at`.  The caller PQclear()s

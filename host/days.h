@@ -3,6 +3,8 @@
 #ifndef SWEEPD_DAYS_H
 #define SWEEPD_DAYS_H
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
 
 /* Days after today whose partitions are made ahead. */
@@ -11,7 +13,12 @@
  * queue its writers, in ms. */
 #define DAYS_LOCK_MS 100
 
+/* Room for a cutoff's text (days_cutoff()). */
+#define DAYS_CUTOFF_LEN 64
+
 int days_ahead(PGconn *c, char *err, size_t errlen);
+int days_cutoff(PGconn *c, int64_t keep_ms, char *cutoff, char *err,
+                size_t errlen);
 PGresult *days_expired(PGconn *c, const char *table, const char *cutoff,
                        char *err, size_t errlen);
 

@@ -200,23 +200,15 @@ static int64_t runstore_rows(PGconn *c, const char *cutoff, char *err,
 int runstore_prune(PGconn *c, int64_t keep_ms, runstore_pruned *out,
                    char *err, size_t errlen)
 {
-	char keep[48];
-	const char *args[1] = {keep};
-	PGresult *cut = NULL, *days = NULL;
-	const char *cutoff;
+	char cutoff[DAYS_CUTOFF_LEN];
+	PGresult *days = NULL;
 	int64_t n;
 	bool kept;
 	int i, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(keep, sizeof(keep), "%lld milliseconds", (long long)keep_ms);
-	cut = PQexecParams(c, "SELECT now() - $1::interval", 1, NULL, args,
-	                   NULL, NULL, 0);
-	if (PQresultStatus(cut) != PGRES_TUPLES_OK) {
-		db_error(cut, c, "pruning the run history", err, errlen);
-		goto out;
-	}
-	cutoff = PQgetvalue(cut, 0, 0);
+	if (days_cutoff(c, keep_ms, cutoff, err, errlen) != 0)
+		return -1;
 	days = days_expired(c, "runs", cutoff, err, errlen);
 	if (days == NULL)
 		goto out;
@@ -234,7 +226,6 @@ int runstore_prune(PGconn *c, int64_t keep_ms, runstore_pruned *out,
 	out->rows += n;
 	rc = 0;
 out:
-	PQclear(cut);
 	PQclear(days);
 	return rc;
 }
