@@ -574,6 +574,7 @@ runner_outcome runner_run(const job *j, const settings *s,
 
 	result_init(r, j->name, o->dry_run);
 	r->run_id = o->dry_run ? 0 : o->run_id;
+	r->run_at = o->scheduled_at;
 	if (j->plugin == NULL || j->params == NULL || j->nerrors > 0) {
 		result_fail(r, "the job's configuration has problems: run "
 		            "sweepd --check");
