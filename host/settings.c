@@ -25,7 +25,8 @@
 #define SWEEPD_PLUGIN_REL_DIR "../lib/sweepd/plugins"
 #endif
 
-/* A day in ms: the least audit_keep but 0 (forever). */
+/* A day in ms: the least audit_keep but 0 (forever), and the least
+ * history_keep. */
 #define SETTINGS_DAY_MS INT64_C(86400000)
 
 /* How a setting's text becomes its value. */
@@ -226,6 +227,12 @@ static void settings_set(settings *s, const struct settings_def *def,
 			         "a day: audit records go by whole days; write 1d "
 			         "or more (e.g. 1y), or 0 to keep them forever",
 			         text);
+		else if (def->value == offsetof(settings, history_keep_ms) &&
+		         n < SETTINGS_DAY_MS)
+			diag_add(d, origin, line, "history_keep: '%s' is less "
+			         "than a day: the run history goes by whole days"
+			         " (and the scheduler reads it to catch up missed"
+			         " ticks); write 1d or more (default 30d)", text);
 		else
 			*(int64_t *)base = n;
 		return;

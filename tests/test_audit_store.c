@@ -453,9 +453,9 @@ static void history_keep_drops_whole_days(void **state)
 	free(day35);
 }
 
-/* 5. A bad audit_keep is refused at its file and line, saying what to
- * write; nothing is dropped. */
-static void bad_audit_keep_is_refused_at_its_line(void **state)
+/* 5. A bad audit_keep or history_keep is refused at its file and line,
+ * saying what to write; nothing is dropped. */
+static void bad_keep_is_refused_at_its_line(void **state)
 {
 	static const char *const bad[][2] = {
 		{"6h", "is less than a day"},
@@ -481,6 +481,18 @@ static void bad_audit_keep_is_refused_at_its_line(void **state)
 	}
 	tu_write(T.conf, "sweepd.ini", "[sweepd]\naudit_keep = 0\n");
 	assert_int_equal(sweepd(NULL, NULL, "--check"), 0);
+	/* history_keep goes by whole days too; 0 is no exception. */
+	tu_write(T.conf, "sweepd.ini", "[sweepd]\nlog_level = warn\n"
+	         "history_keep = 6h\n");
+	assert_int_not_equal(sweepd(&out, &err, "--check"), 0);
+	assert_contains(err, "sweepd.ini:3: history_keep: '6h' is less than"
+	                " a day");
+	assert_contains(err, "write 1d or more");
+	free(out);
+	free(err);
+	assert_int_not_equal(sweepd(NULL, NULL, "--check --history-keep 0"),
+	                     0);
+	assert_int_equal(sweepd(NULL, NULL, "--check --history-keep 1d"), 0);
 	tu_write(T.conf, "sweepd.ini", "[sweepd]\naudit_keep = 1y\n");
 	assert_int_equal(sweepd(NULL, NULL, "--check"), 0);
 }
@@ -497,7 +509,7 @@ int main(void)
 		T_(history_keep_prunes_in_batches),
 		T_(old_history_survives_the_migration),
 		T_(history_keep_drops_whole_days),
-		T_(bad_audit_keep_is_refused_at_its_line),
+		T_(bad_keep_is_refused_at_its_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
