@@ -7,8 +7,8 @@
  * Either way the rows' totals (runs by status, counters summed) reach
  * pruned_runs and pruned_rows in the same transaction: the metrics'
  * counters, history plus pruned, never go back.  Totalling a day when it
- * goes costs about 5 us a row, once; keeping totals as runs end (a
- * trigger) cost 2 ms of every run's new backend, measured. */
+ * goes costs about 4 us a run, once; keeping totals as runs end (a
+ * trigger) cost 2 ms of every run's new backend (docs/performance.md). */
 #include "runstore.h"
 
 #include <stdbool.h>
