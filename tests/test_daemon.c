@@ -406,7 +406,7 @@ static void two_daemons_run_each_tick_once(void **state)
 {
 	char j[128];
 	td_proc *d1, *d2;
-	long long n;
+	long long n, ok, stopped;
 	int rc1, rc2;
 
 	(void)state;
@@ -439,12 +439,19 @@ static void two_daemons_run_each_tick_once(void **state)
 	                            " WHERE job = '%s' GROUP BY 1 HAVING count(*)"
 	                            " > 1) x", T.schema, j), 0);
 	assert_every_second(j);
-	/* One history row per tick, one ok run per record. */
+	/* One history row per tick, and a run per record: an ok one, or
+	 * one that the SIGTERM reached after its record, which is stopped
+	 * (under ASan a run lasts long enough for that, once in a while). */
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) - count(DISTINCT"
 	                            " scheduled_at) FROM sweepd.runs WHERE "
 	                            OF_JOB, j), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
-	                            " WHERE " OF_JOB " AND status = 'ok'", j), n);
+	ok = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE " OF_JOB
+	                " AND status = 'ok'", j);
+	stopped = tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs WHERE "
+	                     OF_JOB " AND status = 'stopped'", j);
+	if (n < ok || n > ok + stopped)
+		fail_msg("%lld records, %lld ok runs, %lld stopped", n, ok,
+		         stopped);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE " OF_JOB " AND status NOT IN ('ok',"
 	                            " 'stopped', 'released')", j), 0);
