@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "days.h"
 #include "buf.h"
+#include "days.h"
 #include "isotime.h"
 #include "log.h"
 #include "redact.h"
