@@ -16,8 +16,10 @@
 #define DAYS_STR_(x) #x
 #define DAYS_STR(x) DAYS_STR_(x)
 
-/* The tables day_partitions() (db.c, schema 7) makes the days of. */
-static const char *const days_tables[] = {"audit", "runs"};
+/* The tables day_partitions() (db.c, schema 7) makes the days of, as an
+ * SQL array, and the days to make: today and DAYS_AHEAD after it (UTC). */
+#define DAYS_TABLES "unnest(ARRAY['audit', 'runs']) t"
+#define DAYS_TODAY "(now() AT TIME ZONE 'UTC')::date"
 
 /* Whether the last day days_ahead() makes has its partition in every
  * table: the days are made in order, so then none is missing.  One
@@ -27,10 +29,9 @@ static const char *const days_tables[] = {"audit", "runs"};
 static bool days_made_ahead(PGconn *c)
 {
 	PGresult *res = PQexec(c, "SELECT bool_and(to_regclass('" DB_SCHEMA
-	                       ".' || t || '_p' || to_char((now() AT TIME ZONE"
-	                       " 'UTC')::date + " DAYS_STR(DAYS_AHEAD) ","
-	                       " 'YYYYMMDD')) IS NOT NULL) FROM unnest(ARRAY["
-	                       "'audit', 'runs']) t");
+	                       ".' || t || '_p' || to_char(" DAYS_TODAY " + "
+	                       DAYS_STR(DAYS_AHEAD) ", 'YYYYMMDD')) IS NOT NULL)"
+	                       " FROM " DAYS_TABLES);
 	bool made = PQresultStatus(res) == PGRES_TUPLES_OK &&
 	            PQntuples(res) == 1 &&
 	            strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -47,33 +48,28 @@ static bool days_made_ahead(PGconn *c)
  * partitions). */
 int days_ahead(PGconn *c, char *err, size_t errlen)
 {
-	char sql[512];
-	size_t i;
-	int made = 0;
+	PGresult *res;
+	int made = -1;
 
 	if (days_made_ahead(c))
 		return 0;
-	if (db_exec(c, "BEGIN", err, errlen) != 0)
-		return -1;
-	for (i = 0; i < sizeof(days_tables) / sizeof(days_tables[0]); i++) {
-		snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = %d;"
-		         " SELECT " DB_SCHEMA ".day_partitions('%s', d, d + %d)"
-		         " FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS d) x",
-		         DAYS_LOCK_MS, days_tables[i], DAYS_AHEAD);
-		PGresult *res = PQexec(c, sql);
-
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			db_error(res, c, "making the partitions of the days"
-			         " ahead", err, errlen);
-			PQclear(res);
-			PQclear(PQexec(c, "ROLLBACK"));
-			return -1;
-		}
-		made += atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-	}
-	if (db_exec(c, "COMMIT", err, errlen) != 0)
-		return -1;
+	if (db_exec(c, "BEGIN; SET LOCAL lock_timeout = "
+	            DAYS_STR(DAYS_LOCK_MS), err, errlen) != 0)
+		goto out;
+	res = PQexec(c, "SELECT sum(" DB_SCHEMA ".day_partitions(t, "
+	             DAYS_TODAY ", " DAYS_TODAY " + " DAYS_STR(DAYS_AHEAD)
+	             "))::int FROM " DAYS_TABLES);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		made = atoi(PQgetvalue(res, 0, 0));
+	else
+		db_error(res, c, "making the partitions of the days ahead",
+		         err, errlen);
+	PQclear(res);
+	if (made >= 0 && db_exec(c, "COMMIT", err, errlen) != 0)
+		made = -1;
+out:
+	if (made < 0)
+		PQclear(PQexec(c, "ROLLBACK"));
 	return made;
 }
 

@@ -133,6 +133,26 @@ static void wait_for(const char *query)
 	}
 }
 
+/* The name of the day partition of sweepd.TABLE holding the instant ago
+ * (an interval's text) before now, e.g. runs_p20261019; the caller frees
+ * it. */
+static char *day_of(const char *table, const char *ago)
+{
+	return tu_sql_text(T.db, "SELECT '%s_p' || to_char((now() - interval"
+	                   " '%s') AT TIME ZONE 'UTC', 'YYYYMMDD')", table, ago);
+}
+
+/* Whether sweepd.TABLE still has the day partition of ago (day_of()). */
+static int day_exists(const char *table, const char *ago)
+{
+	char *day = day_of(table, ago);
+	int n = (int)tu_sql_int(T.db, "SELECT (to_regclass('sweepd.%s') IS NOT"
+	                        " NULL)::int", day);
+
+	free(day);
+	return n;
+}
+
 /* ------------------------------------------------------------- tests */
 
 /* 1. An installation of schema 5 with audit records of every age: the
@@ -250,12 +270,7 @@ static void audit_keep_drops_old_days_and_keeps_younger_records(void **state)
 	         " interval '31 days')");
 	assert_int_equal(daemon_stop(), 0);
 	/* The days wholly before the cutoff are gone, as tables. */
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class c"
-	                            " JOIN pg_namespace n ON n.oid ="
-	                            " c.relnamespace WHERE n.nspname = 'sweepd'"
-	                            " AND c.relname = 'audit_p' || to_char(("
-	                            "now() - interval '40 days') AT TIME ZONE"
-	                            " 'UTC', 'YYYYMMDD')"), 0);
+	assert_int_equal(day_exists("audit", "40 days"), 0);
 	/* Every record younger than 30 days is there. */
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.audit"
 	                            " WHERE data->>'age' IN ('29 days 23 hours',"
@@ -424,21 +439,15 @@ static void history_keep_drops_whole_days(void **state)
 	       " 'running'), ('35 days', 'ok'), ('30 days 1 minute', 'ok'),"
 	       " ('29 days 23 hours', 'ok'), ('1 day', 'ok')) v(a, s)", host,
 	       (long)getpid());
-	day35 = tu_sql_text(T.db, "SELECT to_char((now() - interval '35 days')"
-	                    " AT TIME ZONE 'UTC', 'YYYYMMDD')");
+	day35 = day_of("runs", "35 days");
 	daemon_start("--history-keep", "30d");
 	wait_for("NOT EXISTS (SELECT 1 FROM sweepd.runs WHERE message ="
 	         " '40 days')");
 	assert_int_equal(daemon_stop(), 0);
 	/* Day 40 went as a table; day 35, its run going, did not. */
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class c"
-	                            " JOIN pg_namespace n ON n.oid ="
-	                            " c.relnamespace WHERE n.nspname = 'sweepd'"
-	                            " AND c.relname = 'runs_p' || to_char(("
-	                            "now() - interval '%s') AT TIME ZONE"
-	                            " 'UTC', 'YYYYMMDD')", "40 days"), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs_p"
-	                            "%s", day35), 2);
+	assert_int_equal(day_exists("runs", "40 days"), 0);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.%s",
+	                            day35), 2);
 	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM sweepd.runs"
 	                            " WHERE message IN ('30 days 1 minute',"
 	                            " '29 days 23 hours', '1 day')"), 3);
