@@ -79,6 +79,25 @@ static char *job_cmd(tu_world *w, const char *cmd, int want)
 	return out;
 }
 
+/* Checks that w's job holds its 30-day policy now: --verify says "WHAT:
+ * oldest row AGE, limit 30d, period 1d: OK" and --status shows AGE.
+ * Returns --status's output (the caller frees it). */
+static char *assert_policy_holds(tu_world *w, const char *what,
+                                 const char *age)
+{
+	char want[256];
+	char *out = job_cmd(w, "--verify", 0);
+
+	snprintf(want, sizeof(want), "%s: oldest row %s, limit 30d, period"
+	         " 1d: OK", what, age);
+	assert_contains(out, want);
+	free(out);
+	out = job_cmd(w, "--status", 0);
+	snprintf(want, sizeof(want), "oldest row:   %s (limit 30d) in ", age);
+	assert_contains(out, want);
+	return out;
+}
+
 static void old_rows_violate_until_a_run_deletes_them(void **state)
 {
 	tu_world *w = *state;
@@ -93,12 +112,7 @@ static void old_rows_violate_until_a_run_deletes_them(void **state)
 	free(out);
 	out = job_cmd(w, "--run", 0);
 	free(out);
-	out = job_cmd(w, "--verify", 0);
-	assert_contains(out, "oldest row 1d, limit 30d, period 1d: OK");
-	free(out);
-	out = job_cmd(w, "--status", 0);
-	assert_contains(out, "oldest row:   1d (limit 30d) in ");
-	free(out);
+	free(assert_policy_holds(w, ".events", "1d"));
 	metrics = tu_path(w->dir, "metrics");
 	assert_int_equal(tu_run(&out, NULL, "cat '%s'", metrics), 0);
 	assert_contains(out, "sweepd_job_oldest_row_age_seconds{job_name=\"");
@@ -268,13 +282,7 @@ static void anonymize_violates_until_a_run_strips_old_rows(void **state)
 	free(out);
 	assert_int_equal(tu_sql_int(w->db, "SELECT count(*) FROM %s.people"
 	                            " WHERE user_id IS NULL", w->schema), 20);
-	out = job_cmd(w, "--verify", 0);
-	assert_contains(out, ".people: oldest row 1d, limit 30d, period 1d:"
-	                " OK");
-	free(out);
-	out = job_cmd(w, "--status", 0);
-	assert_contains(out, "oldest row:   1d (limit 30d) in ");
-	free(out);
+	free(assert_policy_holds(w, ".people", "1d"));
 }
 
 /* A row missing one change is a row still to anonymize: each of set_null,
@@ -410,13 +418,7 @@ static void orphan_files_violates_until_a_run_takes_old_orphans(void **st)
 	up = tu_path(w->dir, "up/old.png");
 	assert_int_equal(access(up, F_OK), -1);
 	free(up);
-	out = job_cmd(w, "--verify", 0);
-	assert_contains(out, ".uploads: oldest row 2d, limit 30d, period 1d:"
-	                " OK");
-	free(out);
-	out = job_cmd(w, "--status", 0);
-	assert_contains(out, "oldest row:   2d (limit 30d) in ");
-	free(out);
+	free(assert_policy_holds(w, ".uploads", "2d"));
 }
 
 /* The walk mode's policy is its orphans too: the oldest file that no
@@ -458,12 +460,7 @@ static void orphan_files_walk_mode_violates_until_a_run(void **state)
 	free(out);
 	out = job_cmd(w, "--run", 0);
 	free(out);
-	out = job_cmd(w, "--verify", 0);
-	assert_contains(out, "/walk: oldest row 3d, limit 30d, period 1d:"
-	                " OK");
-	free(out);
-	out = job_cmd(w, "--status", 0);
-	assert_contains(out, "oldest row:   3d (limit 30d) in ");
+	out = assert_policy_holds(w, "/walk", "3d");
 	/* the run's counters, not doubled by the measure after it */
 	assert_contains(out, "\"examined\": 6,");
 	assert_contains(out, "\"skipped\": 1,");
