@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "api.h"
 #include "log.h"
 
 /* Connections at once: probes and a scraper or two need a handful; the
@@ -64,15 +65,6 @@ struct http_server {
 	unsigned long dropped;  /* complaints not logged since */
 };
 
-/* Monotonic milliseconds. */
-static int64_t http_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* libmicrohttpd's own complaints, as log lines: one per
  * HTTP_LOG_EVERY_MS at most, saying how many were left out before it. */
 static void http_log(void *cls, const char *fmt, va_list ap)
@@ -81,7 +73,7 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
 	http_server *h = cls;
-	int64_t now = http_now_ms();
+	int64_t now = api_now_ms();
 	char msg[512], dropped[32];
 	size_t n;
 
@@ -150,7 +142,7 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
  * round within beat_max_ms, and its last round took no longer. */
 static bool http_health(const http_server *h, char *out, size_t len)
 {
-	int64_t since = http_now_ms() - h->beat_ms;
+	int64_t since = api_now_ms() - h->beat_ms;
 
 	if (h->beat_ms == 0) {
 		snprintf(out, len, "starting: the scheduler loop has not "
@@ -173,7 +165,7 @@ static bool http_health(const http_server *h, char *out, size_t len)
  * stopping, and the home database answered within db_max_ms. */
 static bool http_ready(const http_server *h, char *out, size_t len)
 {
-	int64_t ago = http_now_ms() - h->db_ms;
+	int64_t ago = api_now_ms() - h->db_ms;
 
 	if (!h->loaded)
 		snprintf(out, len, "not ready: conf.d not loaded yet\n");
