@@ -799,18 +799,14 @@ static void sched_arm(sched *sc)
 	                &its, NULL);
 }
 
-/* Makes the audit partitions of the days ahead in the database of c
- * (name: "home" or a [database NAME]) and, with audit_keep, drops its
- * days of audit records older than that (auditstore.h). */
+/* With audit_keep, drops the days of audit records older than that in
+ * the database of c (name: "home" or a [database NAME]; auditstore.h). */
 static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
 {
 	char err[1024], n[32], rows[32], ms[32];
 	auditstore_pruned gone;
 	int64_t t0;
 
-	if (days_ahead(c, err, sizeof(err)) < 0)
-		log_msg(SWEEP_LOG_WARN, "partitions not made ahead",
-		        "database", name, "error", err, LOG_END);
 	if (sc->s->audit_keep_ms <= 0)
 		return;
 	t0 = api_now_ms();
@@ -826,9 +822,11 @@ static void sched_audit_keep(sched *sc, PGconn *c, const char *name)
 	        "days_dropped", n, "default_rows", rows, "ms", ms, LOG_END);
 }
 
-/* Deletes old history rows and keeps the audit records of the home
- * database and of every declared one (sched_audit_keep()), hourly.  A
- * database that does not answer is logged and tried again next hour. */
+/* Hourly: makes the days ahead of the home database's history and audit
+ * records (a declared database's are made by the db_migrate() of its
+ * connection here), drops the history older than history_keep and keeps
+ * the audit records of every database (sched_audit_keep()).  A database
+ * that does not answer is logged and tried again next hour. */
 static void sched_prune(sched *sc, time_t now)
 {
 	char err[1024], days[32], rows[32], ms[32];
@@ -841,6 +839,9 @@ static void sched_prune(sched *sc, time_t now)
 	db = sched_db(sc);
 	if (db == NULL)
 		return;
+	if (days_ahead(db, err, sizeof(err)) < 0)
+		log_msg(SWEEP_LOG_WARN, "partitions not made ahead", "error",
+		        err, LOG_END);
 	t0 = api_now_ms();
 	if (runstore_prune(db, sc->s->history_keep_ms, &gone, err,
 	                   sizeof(err)) != 0)
