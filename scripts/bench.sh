@@ -501,6 +501,33 @@ run_sql() {
 	R_ROWS=${out##* }
 }
 
+# writer_start STATEMENTS: a writer, psql with \timing running STATEMENTS
+# again and again, each its own transaction, until writer_stop; returns
+# once its first statement is done.  writer_stop stops it and sets
+# W_MAX_MS, its longest statement (ms, as psql timed it), and W_N, their
+# number: the longest a table's readers and writers waited.
+writer_start() {
+	rm -f "$WORK/writer.stop" "$WORK/writer.out"
+	(
+		echo '\timing on'
+		while [[ ! -e $WORK/writer.stop ]]; do
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				echo "$1"
+			done
+		done
+	) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/writer.out" 2>&1 &
+	writer_pid=$!
+	until grep -q '^Time: ' "$WORK/writer.out" 2>/dev/null; do
+		kill -0 "$writer_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/writer.out")"
+		pause 0.05
+	done
+}
+writer_stop() {
+	touch "$WORK/writer.stop"
+	wait "$writer_pid" || die "the writer failed: $(grep -v '^Time' "$WORK/writer.out" | head -n3)"
+	read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/writer.out")
+}
+
 # run_loop SRC: the way the seeds' ORM jobs delete: one DELETE per id, each
 # in its own transaction (psql autocommit), one round trip each.  Deletes a
 # random sample of LOOP_SAMPLE old rows of a fresh copy of SRC.
@@ -1376,35 +1403,9 @@ part_copy() {
 	EOF
 }
 
-# part_writer_start: a writer, psql with \timing, each statement its own
-# transaction: an INSERT of a new row and a SELECT by id (over every
-# partition), again and again until part_writer_stop; returns once its
-# first row is in.
-part_writer_start() {
-	rm -f "$WORK/writer.stop"
-	(
-		echo '\timing on'
-		while [[ ! -e $WORK/writer.stop ]]; do
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				echo "INSERT INTO pt VALUES (1000000000 + (random() * 1e9)::int8, now(), 0, 'writer');"
-				echo 'SELECT count(*) FROM pt WHERE id = 42;'
-			done
-		done
-	) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/writer.out" 2>&1 &
-	writer_pid=$!
-	until [[ $(sql -c "SELECT count(*) FROM pt WHERE user_id = 0 AND payload = 'writer'") -gt 0 ]]; do
-		kill -0 "$writer_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/writer.out")"
-		pause 0.05
-	done
-}
-
-# part_writer_stop: stops the writer; W_MAX_MS is its longest statement
-# (ms, as psql timed it) and W_N their number.
-part_writer_stop() {
-	touch "$WORK/writer.stop"
-	wait "$writer_pid" || die "the writer failed: $(grep -v '^Time' "$WORK/writer.out" | head -n3)"
-	read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/writer.out")
-}
+# The statements of case 8's writer: an INSERT of a new row and a SELECT
+# by id (over every partition).
+readonly PART_WRITER="INSERT INTO pt VALUES (1000000000 + (random() * 1e9)::int8, now(), 0, 'writer'); SELECT count(*) FROM pt WHERE id = 42;"
 
 # part_log_stats MARK: reads the server log from byte MARK on, the lines
 # of the measured run's session (it connects with PGOPTIONS setting
@@ -1514,7 +1515,7 @@ part_by_hand() {
 part_round() {
 	local json t0 t1 mark
 	part_copy "$([[ $1 == age-default ]] && echo default || echo none)"
-	part_writer_start
+	writer_start "$PART_WRITER"
 	mark=$(log_mark)
 	if [[ $1 == bulk ]]; then
 		PGOPTIONS='-c log_min_duration_statement=0' \
@@ -1543,7 +1544,7 @@ part_round() {
 		F_US=$(((t1 - t0) / 1000))
 		[[ $(jq -r .counters.deleted <<<"$json") == 0 ]] || die "case 8: the second run of $1 deleted rows: $json"
 	fi
-	part_writer_stop
+	writer_stop
 	[[ $1 == drops ]] || ((R_ROWS == PART_EXPIRED)) || die "case 8: $1 deleted $R_ROWS rows, not $PART_EXPIRED"
 }
 
@@ -1800,6 +1801,7 @@ fi
 # prune imposes on audited deletes.
 if want 10; then
 	readonly AUDIT_DAYS=30
+	readonly AUDIT_WRITER="INSERT INTO sweepd.audit (job, action, table_name, data) VALUES ('writer', 'deleted', 't', '{}');"
 	if $quick; then readonly AUDIT_PER_DAY=10000; else readonly AUDIT_PER_DAY=50000; fi
 
 	# audit_fill: the records, in their days' partitions, checkpointed.
@@ -1817,32 +1819,6 @@ if want 10; then
 			VACUUM ANALYZE sweepd.audit;
 			CHECKPOINT;
 		EOF
-	}
-
-	# audit_writer_start [STATEMENT] / audit_writer_stop: as part_writer_*,
-	# a psql running STATEMENT (default: inserting one audit record), each
-	# its own transaction, until stopped; W_MAX_MS, W_N.
-	audit_writer_start() {
-		local stmt=${1:-"INSERT INTO sweepd.audit (job, action, table_name, data) VALUES ('writer', 'deleted', 't', '{}');"}
-		rm -f "$WORK/awriter.stop" "$WORK/awriter.out"
-		(
-			echo '\timing on'
-			while [[ ! -e $WORK/awriter.stop ]]; do
-				for _ in 1 2 3 4 5 6 7 8 9 10; do
-					echo "$stmt"
-				done
-			done
-		) | "$PGBIN/psql" -X -q -d "$DATABASE_URL" >"$WORK/awriter.out" 2>&1 &
-		awriter_pid=$!
-		until grep -q '^Time: ' "$WORK/awriter.out" 2>/dev/null; do
-			kill -0 "$awriter_pid" 2>/dev/null || die "the writer did not start: $(cat "$WORK/awriter.out")"
-			pause 0.05
-		done
-	}
-	audit_writer_stop() {
-		touch "$WORK/awriter.stop"
-		wait "$awriter_pid" || die "the writer failed: $(grep -v '^Time' "$WORK/awriter.out" | head -n3)"
-		read -r W_N W_MAX_MS < <(awk '/^Time: / { n++; if ($2 > m) m = $2 } END { printf "%d %.1f\n", n, m }' "$WORK/awriter.out")
 	}
 
 	# prune_daemon FLAG EVENT: the daemon with FLAG 30d (--audit-keep or
@@ -1871,16 +1847,16 @@ if want 10; then
 		local del_ms drop_ms del_w drop_w
 		say "case 10: the audit store, $AUDIT_DAYS days of $(thousands $AUDIT_PER_DAY) records"
 		audit_fill
-		audit_writer_start
+		writer_start "$AUDIT_WRITER"
 		run_sql "DELETE FROM sweepd.audit WHERE at < now() - interval '30 days'"
-		audit_writer_stop
+		writer_stop
 		((R_ROWS == old)) || die "case 10: the DELETE removed $R_ROWS records, not $old"
 		del_ms=$(calc "$R_US / 1000" '%.0f') del_w=$W_MAX_MS
 
 		audit_fill
-		audit_writer_start
+		writer_start "$AUDIT_WRITER"
 		prune_daemon --audit-keep 'audit records pruned'
-		audit_writer_stop
+		writer_stop
 		drop_ms=$P_MS drop_w=$W_MAX_MS
 		days=$(sed -n 's/.*audit records pruned.*days_dropped=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
 		prune_ms=$(sed -n 's/.*audit records pruned.* ms=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
@@ -1939,19 +1915,19 @@ if want 10; then
 		for ((i = 0; i <= old / 5000; i++)); do
 			echo "$HISTORY_ROWS_SQL"
 		done >"$WORK/history-rows.sql"
-		audit_writer_start "$HISTORY_WRITER"
+		writer_start "$HISTORY_WRITER"
 		t0=$(now_ns)
 		psql_tcp -q -At -f "$WORK/history-rows.sql" >/dev/null
 		t1=$(now_ns)
-		audit_writer_stop
+		writer_stop
 		del_ms=$(((t1 - t0) / 1000000)) del_w=$W_MAX_MS
 		totals=$(sql -c "SELECT sum(runs) FROM bench_pruned_runs")
 		((totals == old)) || die "case 10: the row prune removed $totals runs, not $old"
 
 		history_fill
-		audit_writer_start "$HISTORY_WRITER"
+		writer_start "$HISTORY_WRITER"
 		prune_daemon --history-keep 'history pruned'
-		audit_writer_stop
+		writer_stop
 		drop_ms=$P_MS drop_w=$W_MAX_MS
 		days=$(sed -n 's/.*history pruned.*days_dropped=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
 		prune_ms=$(sed -n 's/.*history pruned.* ms=\([0-9]*\).*/\1/p' "$P_LOG" | head -n1)
