@@ -23,8 +23,9 @@
  * partition whose upper bound is at or before the cutoff holds only expired
  * rows.  Such partitions go together, up to PART_GROUP at a time: each is
  * detached (CONCURRENTLY when PostgreSQL allows it: 14 or later and no
- * DEFAULT partition; else all of them in one transaction whose lock on the
- * table waits at most PART_LOCK_MS and is held at most about as long),
+ * DEFAULT partition; else in as few transactions as PART_LOCK_MS allows,
+ * each waiting at most PART_LOCK_MS for the table's lock and holding it
+ * about as long),
  * and then, in one transaction that locks only the detached tables, they
  * are counted by one statement under a SHARE lock (every row checked
  * against the cutoff),
@@ -86,8 +87,10 @@ typedef struct age_state {
 	bool keep;               /* partition_action = detach */
 	int64_t lock_ms;         /* the job's lock_timeout; 0: none */
 	int64_t statement_ms;    /* the job's statement_timeout; 0: none */
-	char *swept;             /* the cutoff of this process's last run
-	                            that walked the whole table, or NULL */
+	char *swept;             /* this run's cutoff when it walked the
+	                            whole table, or NULL (the state lives
+	                            from init to teardown: a run and its
+	                            measure) */
 } age_state;
 
 /* Frees st and everything it owns; st may be NULL. */
@@ -590,7 +593,11 @@ static int detach_plain(const sweep_api *api, sweep_host *h,
 {
 	int next = 0, try = 1, before;
 
-	while (next < set->n) {
+	for (;;) {
+		while (next < set->n && set->pending[next])
+			next++;         /* no lock on the table for nothing */
+		if (next == set->n)
+			break;
 		before = next;
 		if (detach_plain_once(api, h, st, set, &next, errmsg) == 0) {
 			try = 1;
@@ -1211,9 +1218,10 @@ out:
  * or after that run's cutoff.  That run removed every older row it could
  * see, and an index scan from the oldest end would first step over every
  * entry it left dead, a heap visit each (2 s after deleting 1,000,000 rows
- * of a shuffled heap, against 0.8 s for the deletion).  sweepd --verify,
- * a new process, measures from the oldest end.  New string (api->free),
- * NULL when out of memory. */
+ * of a shuffled heap, against 0.8 s for the deletion).  A row written
+ * meanwhile with an older time is not seen here; sweepd --verify, which
+ * runs nothing before its measure, measures from the oldest end.  New
+ * string (api->free), NULL when out of memory. */
 static char *verify_filter(const sweep_api *api, sweep_host *h,
                            const age_state *st)
 {
