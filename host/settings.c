@@ -25,8 +25,8 @@
 #define SWEEPD_PLUGIN_REL_DIR "../lib/sweepd/plugins"
 #endif
 
-/* A day in ms: the least audit_keep but 0 (forever), and the least
- * history_keep. */
+/* A day in ms: the least duration of a setting that goes by whole days
+ * (settings_days). */
 #define SETTINGS_DAY_MS INT64_C(86400000)
 
 /* How a setting's text becomes its value. */
@@ -92,6 +92,33 @@ static const struct settings_def {
 };
 
 #define SETTINGS_NDEFS (sizeof(settings_defs) / sizeof(settings_defs[0]))
+
+/* The durations that go by whole days (where their value lives): a
+ * shorter one is refused, saying why and what to write; 0 too, unless
+ * zero_ok (forever). */
+static const struct settings_days {
+	size_t value;
+	const char *why;
+	bool zero_ok;
+} settings_days[] = {
+	{offsetof(settings, history_keep_ms), "the run history goes by whole"
+	 " days (and the scheduler reads it to catch up missed ticks); write"
+	 " 1d or more (default 30d)", false},
+	{offsetof(settings, audit_keep_ms), "audit records go by whole days;"
+	 " write 1d or more (e.g. 1y), or 0 to keep them forever", true},
+};
+
+/* Why the duration n of def is refused (settings_days), or NULL. */
+static const char *settings_short(const struct settings_def *def, int64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings_days) / sizeof(settings_days[0]); i++)
+		if (settings_days[i].value == def->value && n < SETTINGS_DAY_MS &&
+		    !(n == 0 && settings_days[i].zero_ok))
+			return settings_days[i].why;
+	return NULL;
+}
 
 /* New string: path made absolute against base when relative. */
 static char *settings_path(const char *base, const char *path)
@@ -221,18 +248,9 @@ static void settings_set(settings *s, const struct settings_def *def,
 	case SETTINGS_DURATION:
 		if (duration_parse(text, &n, err, sizeof(err)) != 0)
 			diag_add(d, origin, line, "%s: %s", def->key, err);
-		else if (def->value == offsetof(settings, audit_keep_ms) &&
-		         n > 0 && n < SETTINGS_DAY_MS)
-			diag_add(d, origin, line, "audit_keep: '%s' is less than "
-			         "a day: audit records go by whole days; write 1d "
-			         "or more (e.g. 1y), or 0 to keep them forever",
-			         text);
-		else if (def->value == offsetof(settings, history_keep_ms) &&
-		         n < SETTINGS_DAY_MS)
-			diag_add(d, origin, line, "history_keep: '%s' is less "
-			         "than a day: the run history goes by whole days"
-			         " (and the scheduler reads it to catch up missed"
-			         " ticks); write 1d or more (default 30d)", text);
+		else if (settings_short(def, n) != NULL)
+			diag_add(d, origin, line, "%s: '%s' is less than a day:"
+			         " %s", def->key, text, settings_short(def, n));
 		else
 			*(int64_t *)base = n;
 		return;
