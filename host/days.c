@@ -30,7 +30,8 @@ static bool days_made_ahead(PGconn *c)
 {
 	PGresult *res = PQexec(c, "SELECT bool_and(to_regclass('" DB_SCHEMA
 	                       ".' || t || '_p' || to_char(" DAYS_TODAY " + "
-	                       DAYS_STR(DAYS_AHEAD) ", 'YYYYMMDD')) IS NOT NULL)"
+	                       DAYS_STR(DAYS_AHEAD) ", 'YYYYMMDD')) IS NOT"
+	                       " NULL)"
 	                       " FROM " DAYS_TABLES);
 	bool made = PQresultStatus(res) == PGRES_TUPLES_OK &&
 	            PQntuples(res) == 1 &&
@@ -112,7 +113,8 @@ PGresult *days_expired(PGconn *c, const char *table, const char *cutoff,
 	                   "c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)"
 	                   "')::timestamptz AS upper FROM pg_inherits i JOIN"
 	                   " pg_class c ON c.oid = i.inhrelid WHERE i.inhparent"
-	                   " = ('" DB_SCHEMA ".' || $2)::regclass) p WHERE upper"
+	                   " = ('" DB_SCHEMA ".' || $2)::regclass) p WHERE"
+	                   " upper"
 	                   " <= $1::timestamptz ORDER BY upper", 2, NULL, args,
 	                   NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

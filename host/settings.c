@@ -114,8 +114,8 @@ static const char *settings_short(const struct settings_def *def, int64_t n)
 	size_t i;
 
 	for (i = 0; i < sizeof(settings_days) / sizeof(settings_days[0]); i++)
-		if (settings_days[i].value == def->value && n < SETTINGS_DAY_MS &&
-		    !(n == 0 && settings_days[i].zero_ok))
+		if (settings_days[i].value == def->value &&
+		    n < SETTINGS_DAY_MS && !(n == 0 && settings_days[i].zero_ok))
 			return settings_days[i].why;
 	return NULL;
 }

@@ -51,34 +51,9 @@ static struct {
 /* The content of path as a new string ("" when it does not exist). */
 static char *read_text(const char *path)
 {
-	FILE *fp = fopen(path, "r");
-	buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
+	char *text = tu_read(path, NULL);
 
-	buf_puts(&b, "");
-	if (fp == NULL)
-		return buf_detach(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	return buf_detach(&b);
-}
-
-/* Writes a printf-style text to T.conf/name. */
-static void write_conf(const char *name, const char *fmt, ...)
-	SWEEP_PRINTF(2, 3);
-
-static void write_conf(const char *name, const char *fmt, ...)
-{
-	buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	tu_write(T.conf, name, buf_str(&b));
-	buf_free(&b);
+	return text != NULL ? text : strdup("");
 }
 
 /* -------------------------------------------------------------- network */
@@ -321,8 +296,8 @@ static void begin(const char *prefix, const char *extra)
 	tu_sql(T.db, "CREATE TABLE %s.rec (job text NOT NULL, at timestamptz"
 	       " NOT NULL)", T.schema);
 	T.port = free_port(false, NULL);
-	write_conf("sweepd.ini", "[sweepd]\nhttp_listen = 127.0.0.1:%d\n%s",
-	           T.port, extra);
+	tu_writef(T.conf, "sweepd.ini", "[sweepd]\nhttp_listen ="
+	          " 127.0.0.1:%d\n%s", T.port, extra);
 }
 
 /* Kills what a failed test left running and removes what it made. */
@@ -338,9 +313,7 @@ static int teardown(void **state)
 		kill(T.pid, SIGKILL);
 		waitpid(T.pid, NULL, 0);
 	}
-	tu_sql(T.db, "DELETE FROM sweepd.runs WHERE job LIKE '%s-%%'",
-	       T.schema);
-	tu_sql(T.db, "DROP SCHEMA IF EXISTS %s CASCADE", T.schema);
+	tu_schema_drop(T.db, T.schema);
 	if (T.dropdb != NULL) {
 		tu_sql(T.db, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
 		       T.dropdb);
@@ -373,11 +346,11 @@ static void endpoints_answer_as_documented(void **state)
 	(void)state;
 	begin("http_ep", "");
 	prom = tu_path(T.run, "sweepd.prom");
-	write_conf("sweepd.ini", "[sweepd]\nhttp_listen = 127.0.0.1:%d\n"
-	           "metrics_file = %s\n", T.port, prom);
+	tu_writef(T.conf, "sweepd.ini", "[sweepd]\nhttp_listen = 127.0.0.1:%d\n"
+	          "metrics_file = %s\n", T.port, prom);
 	snprintf(job, sizeof(job), "%s-daily", T.schema);
-	write_conf("daily.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = 0 3 * * *\n", job);
+	tu_writef(T.conf, "daily.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = 0 3 * * *\n", job);
 	daemon_start(NULL);
 	r = wait_reply("/readyz", 200, "ready: 1 job loaded");
 	reply_free(&r);
@@ -463,8 +436,8 @@ static void readyz_follows_the_home_database(void **state)
 	snprintf(dsn, sizeof(dsn), "host=%s port=%s user=%s dbname=%s",
 	         PQhost(T.db), PQport(T.db), PQuser(T.db), T.dropdb);
 	snprintf(job, sizeof(job), "%s-tick", T.schema);
-	write_conf("tick.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = * * * * * *\n", job);
+	tu_writef(T.conf, "tick.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = * * * * * *\n", job);
 	daemon_start(dsn);
 	r = wait_reply("/readyz", 200, "ready:");
 	reply_free(&r);
@@ -499,8 +472,8 @@ static void readyz_fails_while_conf_d_has_a_problem(void **state)
 	(void)state;
 	begin("http_conf", "");
 	snprintf(job, sizeof(job), "%s-bad", T.schema);
-	write_conf("bad.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = every fortnight-ish\n", job);
+	tu_writef(T.conf, "bad.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = every fortnight-ish\n", job);
 	daemon_start(NULL);
 	r = wait_reply("/readyz", 503, "not ready: conf.d has 1 problem");
 	assert_contains(r.body, "bad.ini:4:");
@@ -509,8 +482,8 @@ static void readyz_fails_while_conf_d_has_a_problem(void **state)
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
 
-	write_conf("bad.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = 0 3 * * *\n", job);
+	tu_writef(T.conf, "bad.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = 0 3 * * *\n", job);
 	check_alive();
 	assert_int_equal(kill(T.pid, SIGHUP), 0);
 	r = wait_reply("/readyz", 200, "ready: 1 job loaded");
@@ -616,9 +589,9 @@ static void stalled_clients_do_not_delay_ticks(void **state)
 	(void)state;
 	begin("http_stall", "");
 	snprintf(job, sizeof(job), "%s-tick", T.schema);
-	write_conf("tick.ini", "[job]\nname = %s\nplugin = testjob\n"
-	           "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
-	           "job = %s\n", job, T.schema, job);
+	tu_writef(T.conf, "tick.ini", "[job]\nname = %s\nplugin = testjob\n"
+	          "schedule = * * * * * *\n[params]\nrecord = %s.rec\n"
+	          "job = %s\n", job, T.schema, job);
 	daemon_start(NULL);
 	r = wait_reply("/readyz", 200, "ready:");
 	reply_free(&r);
@@ -679,7 +652,7 @@ static void check_refuses(const char *value, const char *want)
 	char *out = NULL, *err = NULL;
 	int rc;
 
-	write_conf("sweepd.ini", "[sweepd]\nhttp_listen = %s\n", value);
+	tu_writef(T.conf, "sweepd.ini", "[sweepd]\nhttp_listen = %s\n", value);
 	rc = tu_run(&out, &err, SWEEPD_BIN " --conf-dir '%s' --plugin-dir"
 	            " '%s' --check", T.conf, T.run);
 	if (rc != 2 || strstr(err, "sweepd.ini:2: http_listen:") == NULL ||
@@ -771,8 +744,8 @@ static void bad_values_are_refused(void **state)
 
 	/* An address in use. */
 	port = free_port(true, &fd);
-	write_conf("sweepd.ini", "[sweepd]\nhttp_listen = 127.0.0.1:%d\n",
-	           port);
+	tu_writef(T.conf, "sweepd.ini", "[sweepd]\nhttp_listen ="
+	          " 127.0.0.1:%d\n", port);
 	daemon_start(NULL);
 	assert_int_equal(daemon_wait(), 2);
 	close(fd);
