@@ -153,6 +153,17 @@ static int day_exists(const char *table, const char *ago)
 	return n;
 }
 
+/* Checks that the schema is the current one and sweepd.TABLE a
+ * partitioned table. */
+static void assert_partitioned(const char *table)
+{
+	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
+	                            " sweepd.schema_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
+	                            " oid = 'sweepd.%s'::regclass AND"
+	                            " relkind = 'p'", table), 1);
+}
+
 /* ------------------------------------------------------------- tests */
 
 /* 1. An installation of schema 5 with audit records of every age: the
@@ -173,11 +184,7 @@ static void old_records_survive_the_migration(void **state)
 	before = tu_sql_text(T.db, "SELECT string_agg(a::text, '|' ORDER BY"
 	                     " id) FROM sweepd.audit a");
 	assert_int_equal(sweepd(&out, &errs, "--status"), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
-	                            " sweepd.schema_version"), DB_SCHEMA_VERSION);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
-	                            " oid = 'sweepd.audit'::regclass AND"
-	                            " relkind = 'p'"), 1);
+	assert_partitioned("audit");
 	after = tu_sql_text(T.db, "SELECT string_agg(a::text, '|' ORDER BY"
 	                    " id) FROM sweepd.audit a");
 	assert_string_equal(after, before);
@@ -373,11 +380,7 @@ static void old_history_survives_the_migration(void **state)
 	before = tu_sql_text(T.db, "SELECT string_agg(row(%s)::text, '|'"
 	                     " ORDER BY id) FROM sweepd.runs", cols);
 	assert_int_equal(sweepd(NULL, NULL, "--status"), 0);
-	assert_int_equal(tu_sql_int(T.db, "SELECT max(version) FROM"
-	                            " sweepd.schema_version"), DB_SCHEMA_VERSION);
-	assert_int_equal(tu_sql_int(T.db, "SELECT count(*) FROM pg_class WHERE"
-	                            " oid = 'sweepd.runs'::regclass AND"
-	                            " relkind = 'p'"), 1);
+	assert_partitioned("runs");
 	after = tu_sql_text(T.db, "SELECT string_agg(row(%s)::text, '|'"
 	                    " ORDER BY id) FROM sweepd.runs", cols);
 	assert_string_equal(after, before);
